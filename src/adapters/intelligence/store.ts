@@ -1,0 +1,55 @@
+/** The Intelligence store: documents with ranked full-text search (PostgreSQL via pg, or embedded PGlite). */
+
+export type DocumentSource = 'ingest' | 'autobuilder' | 'callback';
+
+export interface IntelligenceDocument {
+  id: string;
+  title: string;
+  text: string;
+  url: string | null;
+  tags: string[];
+  source: DocumentSource;
+  created_at: string;
+  metadata: Record<string, unknown>;
+}
+
+export interface NewDocument {
+  title: string;
+  text: string;
+  url?: string | null;
+  tags?: string[];
+  source: DocumentSource;
+  metadata?: Record<string, unknown>;
+  /** Optional stable id (idempotent upsert); generated when absent. */
+  id?: string;
+}
+
+export interface SearchHit {
+  id: string;
+  title: string;
+  url: string | null;
+  snippet: string;
+  rank: number;
+  tags: string[];
+  source: DocumentSource;
+  created_at: string;
+}
+
+export interface SearchQuery {
+  query: string;
+  limit?: number;
+  tags?: string[];
+  source?: DocumentSource;
+  since?: string;
+  until?: string;
+}
+
+export interface IntelligenceStore {
+  readonly kind: 'pglite' | 'postgres';
+  ingest(doc: NewDocument): Promise<IntelligenceDocument>;
+  search(q: SearchQuery): Promise<SearchHit[]>;
+  get(id: string): Promise<IntelligenceDocument | null>;
+  /** Cheap health probe: database reachable and migrated. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,279 @@
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { z } from 'zod';
+
+/** The environment of DESIGN.md §1, parsed once at start. Every module reads this object, never process.env. */
+
+export const LEVELS = ['LOW', 'MEDIUM', 'HIGH', 'CRITICAL'] as const;
+export type Level = (typeof LEVELS)[number];
+
+export const SYSTEM_IDS = [
+  'cloud_run',
+  'workspace',
+  'ai_ml',
+  'maps',
+  'docker',
+  'intelligence',
+  'github',
+  'chatgpt',
+  'connector',
+] as const;
+export type SystemId = (typeof SYSTEM_IDS)[number];
+
+const LOOPBACK_HOSTS = ['localhost', '127.0.0.1', '[::1]', '::1'];
+
+const csv = (v: string | undefined): string[] =>
+  (v ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+
+const jsonText = <T extends z.ZodType>(schema: T, name: string) =>
+  z.string().transform((text, ctx): z.infer<T> => {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      ctx.addIssue({ code: 'custom', message: `${name} is not valid JSON` });
+      return z.NEVER;
+    }
+    const result = schema.safeParse(parsed);
+    if (!result.success) {
+      const first = result.error.issues[0];
+      ctx.addIssue({ code: 'custom', message: `${name}: ${first?.path.join('.') || 'value'} ${first?.message ?? 'is invalid'}` });
+      return z.NEVER;
+    }
+    return result.data;
+  });
+
+const port = z.coerce.number().int().min(0).max(65535);
+const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
+const positiveMs = z.coerce.number().int().positive();
+
+const levelLimits = z.object({
+  LOW: z.number().int().nonnegative(),
+  MEDIUM: z.number().int().nonnegative(),
+  HIGH: z.number().int().nonnegative(),
+  CRITICAL: z.number().int().nonnegative(),
+}).partial();
+
+const override = z
+  .object({
+    level: z.enum(LEVELS).optional(),
+    limit: z.number().int().nonnegative().optional(),
+    enabled: z.boolean().optional(),
+  })
+  .strict();
+
+const urlString = z.string().url();
+
+const EnvSchema = z.object({
+  PORT: port.default(3000),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  MCP_API_KEY: z.string().optional(),
+  MCP_AUTH: z.enum(['bearer', 'none']).default('bearer'),
+  ALLOWED_HOSTS: z.string().optional(),
+  ALLOWED_ORIGINS: z.string().optional(),
+  MCP_SESSION_MODE: z.enum(['stateful', 'stateless']).default('stateful'),
+  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').optional(),
+  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must start with postgres:// or postgresql://').optional(),
+  DATA_DIR: z.string().min(1).default('./data'),
+  GOVERNANCE_MODE: z.enum(['enforce', 'warn']).default('enforce'),
+  GOVERNANCE_LIMITS: jsonText(levelLimits, 'GOVERNANCE_LIMITS').optional(),
+  GOVERNANCE_OVERRIDES: jsonText(z.record(z.string(), override), 'GOVERNANCE_OVERRIDES').optional(),
+  GOVERNANCE_SCOPE: z.enum(['global', 'key']).default('global'),
+  QUOTA_STORE_FAILURE: z.enum(['open', 'closed', 'closed-for-high']).default('closed-for-high'),
+  GOOGLE_OAUTH_TOKEN: z.string().optional(),
+  GOOGLE_SERVICE_ACCOUNT_JSON: z.string().optional(),
+  GOOGLE_APPLICATION_CREDENTIALS: z.string().optional(),
+  GOOGLE_CLOUD_PROJECT: z.string().optional(),
+  GOOGLE_CLOUD_REGION: z.string().default('us-central1'),
+  GOOGLE_API_KEY: z.string().optional(),
+  GOOGLE_API_BASE_URL: urlString.optional(),
+  K_SERVICE: z.string().optional(),
+  GITHUB_TOKEN: z.string().optional(),
+  GITHUB_API_URL: urlString.default('https://api.github.com'),
+  DOCKER_HOST: z.string().optional(),
+  DOCKER_BUILD_ROOT: z.string().optional(),
+  DOCKER_REGISTRY_AUTH: jsonText(z.record(z.string(), z.string()), 'DOCKER_REGISTRY_AUTH').optional(),
+  CHATGPT_MCP_ENDPOINT: urlString.optional(),
+  CHATGPT_MCP_TOKEN: z.string().optional(),
+  CHATGPT_TIMEOUT_MS: positiveMs.default(30_000),
+  PUBLIC_URL: urlString.optional(),
+  TOOL_WAIT_MS: positiveMs.default(40_000),
+  TOOLSETS: z.string().default('all'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_FORMAT: z.enum(['json', 'pretty']).default('json'),
+  METRICS_PUBLIC: bool.default(false),
+  BODY_LIMIT_BYTES: z.coerce.number().int().positive().default(4 * 1024 * 1024),
+  SHUTDOWN_GRACE_MS: positiveMs.default(10_000),
+  RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(6000),
+  AUDIT_CAP: z.coerce.number().int().positive().default(10_000),
+});
+
+export interface GovernanceConfig {
+  mode: 'enforce' | 'warn';
+  limits: Record<Level, number>;
+  overrides: Record<string, { level?: Level; limit?: number; enabled?: boolean }>;
+  scope: 'global' | 'key';
+  failurePolicy: 'open' | 'closed' | 'closed-for-high';
+}
+
+export interface Config {
+  port: number;
+  host: string;
+  /** Accepted bearer keys (rotation: several). Empty only when auth is 'none'. */
+  apiKeys: string[];
+  /** True when no MCP_API_KEY was given and the hub made one up for this run. */
+  apiKeyGenerated: boolean;
+  auth: 'bearer' | 'none';
+  allowedHosts: string[];
+  allowedOrigins: string[];
+  sessionMode: 'stateful' | 'stateless';
+  redisUrl?: string;
+  databaseUrl?: string;
+  dataDir: string;
+  governance: GovernanceConfig;
+  google: {
+    oauthToken?: string;
+    serviceAccountJson?: string;
+    applicationCredentials?: string;
+    project?: string;
+    region: string;
+    apiKey?: string;
+    apiBaseUrl?: string;
+    /** Set on Cloud Run: the metadata server may be asked for ADC tokens. */
+    onGoogleCloud: boolean;
+  };
+  github: { token?: string; apiUrl: string };
+  docker: { host?: string; buildRoot: string; registryAuth?: Record<string, string> };
+  chatgpt: { endpoint?: string; token?: string; timeoutMs: number };
+  publicUrl?: string;
+  toolWaitMs: number;
+  /** Enabled toolsets (system ids); every system when TOOLSETS=all. */
+  toolsets: SystemId[];
+  logLevel: string;
+  logFormat: 'json' | 'pretty';
+  metricsPublic: boolean;
+  bodyLimit: number;
+  shutdownGraceMs: number;
+  rateLimitPerMinute: number;
+  auditCap: number;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export const DEFAULT_LIMITS: Record<Level, number> = { LOW: 1000, MEDIUM: 100, HIGH: 30, CRITICAL: 10 };
+
+export function isLoopbackHost(host: string): boolean {
+  return LOOPBACK_HOSTS.includes(host) || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+
+/**
+ * Parses the environment. Throws ConfigError with one human line naming the variable on a bad value.
+ * Empty strings count as unset, as shells and `.env` files commonly produce them.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const cleaned: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) if (v !== undefined && v !== '') cleaned[k] = v;
+  const parsed = EnvSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const variable = String(issue.path[0] ?? 'environment');
+    throw new ConfigError(`invalid ${variable}: ${issue.message}`);
+  }
+  const e = parsed.data;
+
+  if (e.MCP_AUTH === 'none' && !isLoopbackHost(e.HOST)) {
+    throw new ConfigError(`invalid MCP_AUTH: "none" is only allowed when HOST is a loopback address (HOST is ${e.HOST})`);
+  }
+
+  let apiKeys = csv(e.MCP_API_KEY);
+  let apiKeyGenerated = false;
+  if (e.MCP_AUTH === 'bearer' && apiKeys.length === 0) {
+    apiKeys = [randomBytes(24).toString('base64url')];
+    apiKeyGenerated = true;
+  }
+  if (apiKeys.some((k) => k.length < 16 || /\s/.test(k))) {
+    throw new ConfigError('invalid MCP_API_KEY: each key must be at least 16 characters without spaces');
+  }
+
+  const toolsetNames = e.TOOLSETS === 'all' ? [...SYSTEM_IDS] : csv(e.TOOLSETS);
+  for (const t of toolsetNames) {
+    if (!(SYSTEM_IDS as readonly string[]).includes(t)) {
+      throw new ConfigError(`invalid TOOLSETS: unknown toolset "${t}" (known: all, ${SYSTEM_IDS.join(', ')})`);
+    }
+  }
+
+  const allowedHosts = [
+    ...new Set([
+      'localhost',
+      '127.0.0.1',
+      '[::1]',
+      ...csv(e.ALLOWED_HOSTS).map((h) => h.toLowerCase()),
+      ...(e.PUBLIC_URL ? [new URL(e.PUBLIC_URL).hostname.toLowerCase()] : []),
+    ]),
+  ];
+  const allowedOrigins = [
+    ...new Set([
+      ...csv(e.ALLOWED_ORIGINS).map((o) => o.toLowerCase().replace(/\/$/, '')),
+      ...(e.PUBLIC_URL ? [new URL(e.PUBLIC_URL).origin.toLowerCase()] : []),
+    ]),
+  ];
+
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    apiKeys,
+    apiKeyGenerated,
+    auth: e.MCP_AUTH,
+    allowedHosts,
+    allowedOrigins,
+    sessionMode: e.MCP_SESSION_MODE,
+    redisUrl: e.REDIS_URL,
+    databaseUrl: e.DATABASE_URL,
+    dataDir: e.DATA_DIR,
+    governance: {
+      mode: e.GOVERNANCE_MODE,
+      limits: { ...DEFAULT_LIMITS, ...(e.GOVERNANCE_LIMITS ?? {}) },
+      overrides: e.GOVERNANCE_OVERRIDES ?? {},
+      scope: e.GOVERNANCE_SCOPE,
+      failurePolicy: e.QUOTA_STORE_FAILURE,
+    },
+    google: {
+      oauthToken: e.GOOGLE_OAUTH_TOKEN,
+      serviceAccountJson: e.GOOGLE_SERVICE_ACCOUNT_JSON,
+      applicationCredentials: e.GOOGLE_APPLICATION_CREDENTIALS,
+      project: e.GOOGLE_CLOUD_PROJECT,
+      region: e.GOOGLE_CLOUD_REGION,
+      apiKey: e.GOOGLE_API_KEY,
+      apiBaseUrl: e.GOOGLE_API_BASE_URL?.replace(/\/$/, ''),
+      onGoogleCloud: Boolean(e.K_SERVICE),
+    },
+    github: { token: e.GITHUB_TOKEN, apiUrl: e.GITHUB_API_URL.replace(/\/$/, '') },
+    docker: {
+      host: e.DOCKER_HOST,
+      buildRoot: path.resolve(e.DOCKER_BUILD_ROOT ?? path.join(e.DATA_DIR, 'build')),
+      registryAuth: e.DOCKER_REGISTRY_AUTH,
+    },
+    chatgpt: { endpoint: e.CHATGPT_MCP_ENDPOINT?.replace(/\/$/, ''), token: e.CHATGPT_MCP_TOKEN, timeoutMs: e.CHATGPT_TIMEOUT_MS },
+    publicUrl: e.PUBLIC_URL?.replace(/\/$/, ''),
+    toolWaitMs: e.TOOL_WAIT_MS,
+    toolsets: toolsetNames as SystemId[],
+    logLevel: e.LOG_LEVEL,
+    logFormat: e.LOG_FORMAT,
+    metricsPublic: e.METRICS_PUBLIC,
+    bodyLimit: e.BODY_LIMIT_BYTES,
+    shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
+    rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,
+    auditCap: e.AUDIT_CAP,
+  };
+}
+
+/** A config for tests and embedding: the defaults plus the given environment, nothing from process.env. */
+export function testConfig(env: Record<string, string> = {}): Config {
+  return loadConfig({ MCP_API_KEY: 'test-key-0123456789abcdef', LOG_LEVEL: 'silent', ...env });
+}

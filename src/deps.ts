@@ -1,0 +1,13 @@
+import type { AuditStore } from './governance/audit.js';
+import type { QuotaStore } from './governance/quota-store.js';
+import type { IntelligenceStore } from './adapters/intelligence/store.js';
+
+/** Long-lived services built once by main.ts (or a test) and handed to buildApp. */
+export interface HubDeps {
+  quota: QuotaStore;
+  audit: AuditStore;
+  /** Opened lazily on first use (PGlite or pg): cold start stays small. */
+  intelligence(): Promise<IntelligenceStore>;
+  /** Closes everything (graceful shutdown). */
+  close(): Promise<void>;
+}

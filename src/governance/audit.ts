@@ -1,0 +1,49 @@
+import type { Level, SystemId } from '../config.js';
+
+export type AuditOutcome =
+  | 'ok'
+  | 'error'
+  | 'invalid'
+  | 'denied_disabled'
+  | 'not_configured'
+  | 'denied_confirmation'
+  | 'denied_quota'
+  | 'denied_store_unavailable';
+
+export interface AuditRecord {
+  id: string;
+  ts: string;
+  tool: string;
+  system: SystemId | null;
+  level: Level | null;
+  /** Key id (e.g. "key:3f9a1c2b"), never the key. */
+  principal: string;
+  transport: 'mcp' | 'rest';
+  outcome: AuditOutcome;
+  duration_ms: number;
+  quota?: { used: number; limit: number; reset_s: number };
+  /** Secrets redacted, long values truncated. */
+  args: unknown;
+  error?: { code: string; message: string };
+  governance?: { degraded?: boolean; warning?: string };
+  dry_run?: boolean;
+}
+
+export interface AuditQuery {
+  limit?: number;
+  tool?: string;
+  outcome?: AuditOutcome;
+  /** Opaque cursor from a previous page's next_cursor. */
+  cursor?: string;
+}
+
+export interface AuditStore {
+  readonly kind: 'memory' | 'redis';
+  /** Never blocks the reply: queued and written in batches; bounded queue. */
+  append(record: AuditRecord): void;
+  /** Newest first. */
+  list(query: AuditQuery): Promise<{ records: AuditRecord[]; next_cursor: string | null }>;
+  /** Writes everything queued (shutdown, tests). */
+  flush(): Promise<void>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,85 @@
+import type { FastifyBaseLogger } from 'fastify';
+import type { z } from 'zod';
+import type { Config, Level, SystemId } from '../config.js';
+import type { HubDeps } from '../deps.js';
+
+export type { Level, SystemId };
+
+export interface ToolAnnotations {
+  readOnlyHint?: boolean;
+  destructiveHint?: boolean;
+  idempotentHint?: boolean;
+  openWorldHint?: boolean;
+}
+
+/** Binary content a tool returns next to its JSON (e.g. TTS audio); becomes MCP audio/image content. */
+export interface MediaContent {
+  type: 'audio' | 'image';
+  /** base64 */
+  data: string;
+  mimeType: string;
+}
+
+export interface ToolContext {
+  config: Config;
+  deps: HubDeps;
+  log: FastifyBaseLogger;
+  /** Aborted when the call's time budget (TOOL_WAIT_MS) runs out or the hub shuts down. */
+  signal: AbortSignal;
+  /** Epoch ms by which the tool should answer; long operations return `{status: "running", operation}` instead of waiting past it. */
+  deadline: number;
+  /** Stable id of the calling key (never the key itself), e.g. "key:3f9a1c2b". */
+  principal: string;
+  /** Id of this call's audit record, for linking (e.g. Auto Builder correlation). */
+  callId: string;
+  /** Attach binary content to the result. */
+  attach(media: MediaContent): void;
+}
+
+/**
+ * The one shape an adapter writes per tool. MCP, REST, OpenAPI, governance, audit and metrics all read it.
+ * `input` is a zod object; its JSON Schema is generated once at start.
+ */
+export interface ToolDefinition<I extends z.ZodObject = z.ZodObject> {
+  name: string;
+  system: SystemId;
+  title: string;
+  /** ≤ 300 characters (GPT Actions limit); level and quota are appended by the registry. */
+  description: string;
+  level: Level;
+  input: I;
+  /** Fixed-shape result: published as outputSchema. */
+  output?: z.ZodObject;
+  annotations: ToolAnnotations;
+  /**
+   * Present on CRITICAL deploy/delete/remove tools: the tool takes `dry_run` and `confirm` (the input schema must declare
+   * both as optional booleans). Returns a one-line description of what the call would do.
+   */
+  describeAction?: (args: z.infer<I>, config: Config) => string;
+  /** Returns a JSON object (becomes structuredContent). Throw HubError for failures. */
+  run(args: z.infer<I>, ctx: ToolContext): Promise<Record<string, unknown>>;
+}
+
+export type ConnectionStatus =
+  | { state: 'connected'; detail?: string }
+  | { state: 'needs'; variable: string }
+  | { state: 'failed'; reason: string };
+
+export interface SystemDefinition {
+  id: SystemId;
+  /** Human name, e.g. "Google Cloud Run". */
+  title: string;
+  tools: ToolDefinition[];
+  /**
+   * Null when the system has a credential source / endpoint; otherwise the variable to set (e.g. "GITHUB_TOKEN",
+   * "GOOGLE_OAUTH_TOKEN or GOOGLE_SERVICE_ACCOUNT_JSON"). Cheap and synchronous: runs on every call.
+   */
+  missingConfig(config: Config): string | null;
+  /** A cheap, side-effect-free live probe; only called when missingConfig() is null. Must honour `signal`. */
+  check(config: Config, deps: HubDeps, signal: AbortSignal): Promise<ConnectionStatus>;
+}
+
+/** Identity helper so each tool literal keeps its own input type while being stored as ToolDefinition. */
+export function defineTool<I extends z.ZodObject>(def: ToolDefinition<I>): ToolDefinition {
+  return def as unknown as ToolDefinition;
+}
