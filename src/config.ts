@@ -95,6 +95,8 @@ const EnvSchema = z.object({
   GITHUB_API_URL: urlString.default('https://api.github.com'),
   DOCKER_HOST: z.string().optional(),
   DOCKER_BUILD_ROOT: z.string().optional(),
+  DOCKER_TLS_VERIFY: bool.optional(),
+  DOCKER_CERT_PATH: z.string().optional(),
   DOCKER_REGISTRY_AUTH: jsonText(z.record(z.string(), z.string()), 'DOCKER_REGISTRY_AUTH').optional(),
   CHATGPT_MCP_ENDPOINT: urlString.optional(),
   CHATGPT_MCP_TOKEN: z.string().optional(),
@@ -109,6 +111,7 @@ const EnvSchema = z.object({
   SHUTDOWN_GRACE_MS: positiveMs.default(10_000),
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(6000),
   AUDIT_CAP: z.coerce.number().int().positive().default(10_000),
+  TRUST_PROXY: bool.default(false),
 });
 
 export interface GovernanceConfig {
@@ -146,7 +149,7 @@ export interface Config {
     onGoogleCloud: boolean;
   };
   github: { token?: string; apiUrl: string };
-  docker: { host?: string; buildRoot: string; registryAuth?: Record<string, string> };
+  docker: { host?: string; buildRoot: string; registryAuth?: Record<string, string>; tlsVerify?: boolean; certPath?: string };
   chatgpt: { endpoint?: string; token?: string; timeoutMs: number };
   publicUrl?: string;
   toolWaitMs: number;
@@ -159,6 +162,8 @@ export interface Config {
   shutdownGraceMs: number;
   rateLimitPerMinute: number;
   auditCap: number;
+  /** Trust X-Forwarded-For for client IPs (behind Cloud Run's front end / a load balancer). */
+  trustProxy: boolean;
 }
 
 export class ConfigError extends Error {
@@ -258,6 +263,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       host: e.DOCKER_HOST,
       buildRoot: path.resolve(e.DOCKER_BUILD_ROOT ?? path.join(e.DATA_DIR, 'build')),
       registryAuth: e.DOCKER_REGISTRY_AUTH,
+      tlsVerify: e.DOCKER_TLS_VERIFY,
+      certPath: e.DOCKER_CERT_PATH,
     },
     chatgpt: { endpoint: e.CHATGPT_MCP_ENDPOINT?.replace(/\/$/, ''), token: e.CHATGPT_MCP_TOKEN, timeoutMs: e.CHATGPT_TIMEOUT_MS },
     publicUrl: e.PUBLIC_URL?.replace(/\/$/, ''),
@@ -270,6 +277,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,
     auditCap: e.AUDIT_CAP,
+    trustProxy: e.TRUST_PROXY,
   };
 }
 

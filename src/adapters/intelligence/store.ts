@@ -20,7 +20,7 @@ export interface NewDocument {
   tags?: string[];
   source: DocumentSource;
   metadata?: Record<string, unknown>;
-  /** Optional stable id (idempotent upsert); generated when absent. */
+  /** Optional stable id (idempotent: an existing id keeps its stored document); generated when absent. */
   id?: string;
 }
 
@@ -44,9 +44,18 @@ export interface SearchQuery {
   until?: string;
 }
 
+/** Result of an insert-if-absent: the stored document and whether this call created it. */
+export interface IngestOutcome {
+  document: IntelligenceDocument;
+  created: boolean;
+}
+
 export interface IntelligenceStore {
   readonly kind: 'pglite' | 'postgres';
+  /** Stores a document. With an `id` that already exists, the stored document is returned unchanged (idempotent). */
   ingest(doc: NewDocument): Promise<IntelligenceDocument>;
+  /** Like ingest, and says whether the document was created by this call (false: the id existed already). */
+  ingestOnce(doc: NewDocument): Promise<IngestOutcome>;
   search(q: SearchQuery): Promise<SearchHit[]>;
   get(id: string): Promise<IntelligenceDocument | null>;
   /** Cheap health probe: database reachable and migrated. */

@@ -1,0 +1,211 @@
+import type { ToolContext } from '../../tools/types.js';
+import { HubError } from '../../tools/errors.js';
+import { googleAccessToken, googleCredentialLabel, googleCredentialSource } from './credentials.js';
+
+export type GoogleHttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+export type GoogleQuery = Record<string, string | number | boolean | undefined | string[]>;
+export type GoogleAuthMode = { scopes: string[] } | 'api_key' | { scopes: string[]; apiKeyFallback: true };
+
+export interface GoogleRequestOptions {
+  /** The API's usual host, e.g. 'gmail.googleapis.com'; replaced by GOOGLE_API_BASE_URL when set. */
+  host: string;
+  /** Path with leading slash, e.g. '/gmail/v1/users/me/messages/send'. */
+  path: string;
+  method?: GoogleHttpMethod;
+  query?: GoogleQuery;
+  /** JSON body. */
+  body?: unknown;
+  /** Non-JSON body (media uploads). */
+  rawBody?: { data: Buffer | string; contentType: string };
+  /**
+   * OAuth scopes for a bearer token; 'api_key' sends GOOGLE_API_KEY; apiKeyFallback uses the key only when no
+   * credential source exists.
+   */
+  auth: GoogleAuthMode;
+  /** Safe to repeat: retried on 429, 5xx and network errors. Defaults to true for GET. */
+  idempotent?: boolean;
+  responseType?: 'json' | 'text' | 'arraybuffer';
+}
+
+/** Attempts after the first for idempotent requests. */
+export const GOOGLE_RETRIES = 2;
+const BASE_BACKOFF_MS = 200;
+const MAX_ERROR_MESSAGE = 1_000;
+
+/** Google's JSON error envelope (google.rpc.Status mapped to HTTP). */
+interface GoogleErrorBody {
+  error?: { code?: number; message?: string; status?: string; details?: unknown[]; errors?: { message?: string; reason?: string }[] } | string;
+  error_description?: string;
+}
+
+export function googleBaseUrl(ctx: Pick<ToolContext, 'config'>, host: string): string {
+  return ctx.config.google.apiBaseUrl ?? `https://${host}`;
+}
+
+export function buildGoogleUrl(base: string, path: string, query?: GoogleQuery): string {
+  const url = new URL(`${base}${path.startsWith('/') ? path : `/${path}`}`);
+  for (const [k, v] of Object.entries(query ?? {})) {
+    if (v === undefined) continue;
+    if (Array.isArray(v)) for (const item of v) url.searchParams.append(k, item);
+    else url.searchParams.set(k, String(v));
+  }
+  return url.toString();
+}
+
+/**
+ * One call to a Google REST API with the hub's credential chain, retries for idempotent requests, and
+ * Google's error body mapped to HubError. Tokens and keys never appear in errors or logs.
+ */
+export async function googleRequest<T>(ctx: ToolContext, opts: GoogleRequestOptions): Promise<T> {
+  const method = opts.method ?? 'GET';
+  const idempotent = opts.idempotent ?? method === 'GET';
+  const url = buildGoogleUrl(googleBaseUrl(ctx, opts.host), opts.path, opts.query);
+
+  let attempt = 0;
+  for (;;) {
+    try {
+      return await sendOnce<T>(ctx, opts, method, url);
+    } catch (err) {
+      if (!idempotent || attempt >= GOOGLE_RETRIES || !isRetryable(err) || ctx.signal.aborted) throw err;
+      attempt += 1;
+      await backoff(attempt, ctx.signal);
+    }
+  }
+}
+
+async function sendOnce<T>(ctx: ToolContext, opts: GoogleRequestOptions, method: GoogleHttpMethod, url: string): Promise<T> {
+  const headers = new Headers({ accept: 'application/json' });
+  const credential = await authorize(ctx, opts.auth, headers);
+
+  let body: RequestInit['body'];
+  if (opts.rawBody) {
+    headers.set('content-type', opts.rawBody.contentType);
+    body = typeof opts.rawBody.data === 'string' ? opts.rawBody.data : new Uint8Array(opts.rawBody.data);
+  } else if (opts.body !== undefined) {
+    headers.set('content-type', 'application/json; charset=utf-8');
+    body = JSON.stringify(opts.body);
+  }
+
+  let res: Response;
+  try {
+    res = await fetch(url, { method, headers, body, signal: ctx.signal });
+  } catch (err) {
+    throw networkError(err, opts.host, ctx.signal);
+  }
+
+  if (!res.ok) throw await responseError(res, opts.host, credential);
+
+  try {
+    if (opts.responseType === 'arraybuffer') return Buffer.from(await res.arrayBuffer()) as T;
+    const text = await res.text();
+    if (opts.responseType === 'text') return text as T;
+    return (text ? JSON.parse(text) : {}) as T;
+  } catch (err) {
+    if (ctx.signal.aborted) throw new HubError('timeout', `${opts.host} did not answer in time`);
+    throw new HubError('upstream_error', `${opts.host} returned an unreadable response (HTTP ${res.status})`, { upstream_status: res.status });
+  }
+}
+
+/** Sets the auth header; returns a label naming the credential used (for auth_error messages). */
+async function authorize(ctx: ToolContext, auth: GoogleAuthMode, headers: Headers): Promise<string> {
+  const config = ctx.config;
+  const useKey = auth === 'api_key' || ('apiKeyFallback' in auth && !googleCredentialSource(config));
+  if (useKey) {
+    const key = config.google.apiKey;
+    if (!key) throw new HubError('not_configured', 'Google API key is not configured: set GOOGLE_API_KEY', { variable: 'GOOGLE_API_KEY' });
+    headers.set('x-goog-api-key', key);
+    return 'GOOGLE_API_KEY';
+  }
+  const token = await googleAccessToken(config, (auth as { scopes: string[] }).scopes, ctx.signal);
+  headers.set('authorization', `Bearer ${token}`);
+  return googleCredentialLabel(config);
+}
+
+function networkError(err: unknown, host: string, signal: AbortSignal): HubError {
+  if (err instanceof HubError) return err;
+  const e = err as { name?: string; cause?: { code?: string; message?: string }; message?: string };
+  if (signal.aborted || e?.name === 'AbortError' || e?.name === 'TimeoutError') {
+    return new HubError('timeout', `${host} did not answer in time`);
+  }
+  const why = e?.cause?.code ?? e?.cause?.message ?? e?.message ?? String(err);
+  return new HubError('upstream_error', `cannot reach ${host}: ${why}`, { network: true });
+}
+
+/** Maps `{"error": {code, message, status, details}}` (or an OAuth-style error) to HubError. */
+export async function responseError(res: Response, host: string, credential: string): Promise<HubError> {
+  const text = await res.text().catch(() => '');
+  let parsed: GoogleErrorBody | undefined;
+  try {
+    parsed = text ? (JSON.parse(text) as GoogleErrorBody) : undefined;
+  } catch {
+    parsed = undefined;
+  }
+  const err = parsed?.error;
+  let status: string | undefined;
+  let message: string;
+  let details: unknown[] | undefined;
+  if (err && typeof err === 'object') {
+    status = err.status;
+    message = err.message ?? err.errors?.[0]?.message ?? res.statusText;
+    details = err.details;
+  } else if (typeof err === 'string') {
+    status = err;
+    message = parsed?.error_description ?? res.statusText;
+  } else {
+    message = text ? text.slice(0, 200) : res.statusText || `HTTP ${res.status}`;
+  }
+  status ??= httpStatusName(res.status);
+  message = message.slice(0, MAX_ERROR_MESSAGE);
+
+  const extra: Record<string, unknown> = { upstream_status: res.status, upstream_code: status };
+  if (details?.length) extra.upstream_details = details.slice(0, 5);
+  const retryAfter = res.headers.get('retry-after');
+  if (retryAfter && /^\d+$/.test(retryAfter)) extra.retry_after_s = Number(retryAfter);
+
+  if (res.status === 401 || status === 'UNAUTHENTICATED') {
+    return new HubError('auth_error', `${host} rejected ${credential}: ${status}: ${message}`, { ...extra, source: credential });
+  }
+  return new HubError('upstream_error', `${status}: ${message}`, extra);
+}
+
+/** The canonical google.rpc.Code name for an HTTP status, when the body does not give one. */
+export function httpStatusName(httpStatus: number): string {
+  const names: Record<number, string> = {
+    400: 'INVALID_ARGUMENT',
+    401: 'UNAUTHENTICATED',
+    403: 'PERMISSION_DENIED',
+    404: 'NOT_FOUND',
+    409: 'ALREADY_EXISTS',
+    412: 'FAILED_PRECONDITION',
+    429: 'RESOURCE_EXHAUSTED',
+    499: 'CANCELLED',
+    500: 'INTERNAL',
+    501: 'UNIMPLEMENTED',
+    503: 'UNAVAILABLE',
+    504: 'DEADLINE_EXCEEDED',
+  };
+  return names[httpStatus] ?? `HTTP_${httpStatus}`;
+}
+
+function isRetryable(err: unknown): boolean {
+  if (!(err instanceof HubError) || err.code !== 'upstream_error') return false;
+  if (err.details.network === true) return true;
+  const status = err.details.upstream_status;
+  return typeof status === 'number' && (status === 429 || status >= 500);
+}
+
+/** Full-jitter exponential backoff: 0..200 ms, then 0..400 ms; ends early (timeout) when the call is aborted. */
+function backoff(attempt: number, signal: AbortSignal): Promise<void> {
+  const ms = Math.random() * BASE_BACKOFF_MS * 2 ** (attempt - 1);
+  return new Promise((resolve, reject) => {
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(new HubError('timeout', 'the call ran out of time while retrying'));
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}

@@ -1,0 +1,13 @@
+import type { SystemDefinition } from '../tools/types.js';
+import { system as aiMl } from './ai_ml/index.js';
+import { system as chatgpt } from './chatgpt/index.js';
+import { system as cloudRun } from './cloud_run/index.js';
+import { system as connector } from './connector/index.js';
+import { system as docker } from './docker/index.js';
+import { system as github } from './github/index.js';
+import { system as intelligence } from './intelligence/index.js';
+import { system as maps } from './maps/index.js';
+import { system as workspace } from './workspace/index.js';
+
+/** Every system the hub knows, in the order of the guide's connection table. TOOLSETS narrows it at start. */
+export const SYSTEMS: readonly SystemDefinition[] = [cloudRun, workspace, aiMl, maps, docker, intelligence, github, chatgpt, connector];

@@ -1,0 +1,12 @@
+import type { SystemDefinition } from '../../tools/types.js';
+import { probeStore } from './probe.js';
+import { intelligenceIngest, intelligenceQuery } from './tools.js';
+
+export const system: SystemDefinition = {
+  id: 'intelligence',
+  title: 'Intelligence',
+  tools: [intelligenceIngest, intelligenceQuery],
+  // The embedded PGlite default always works, so there is nothing to configure.
+  missingConfig: () => null,
+  check: (_config, deps, signal) => probeStore(deps, signal),
+};

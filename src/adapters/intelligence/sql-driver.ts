@@ -1,0 +1,88 @@
+import type { Config } from '../../config.js';
+import path from 'node:path';
+import { mkdir } from 'node:fs/promises';
+
+/**
+ * The few database operations the Intelligence store needs, implemented once for `pg` (PostgreSQL) and once for
+ * embedded PGlite, so both run the same SQL and the same migrations.
+ */
+export interface Queryable {
+  query<T>(sql: string, params?: unknown[]): Promise<T[]>;
+}
+
+export interface SqlDriver extends Queryable {
+  readonly kind: 'pglite' | 'postgres';
+  /** Runs `fn` inside BEGIN/COMMIT on one connection; rolls back when it throws. */
+  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+const POOL_SIZE = 5;
+const CONNECT_TIMEOUT_MS = 5_000;
+
+export async function openPgDriver(databaseUrl: string): Promise<SqlDriver> {
+  const { default: pg } = await import('pg');
+  const pool = new pg.Pool({
+    connectionString: databaseUrl,
+    max: POOL_SIZE,
+    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+    idleTimeoutMillis: 30_000,
+    application_name: 'omni-hub',
+  });
+  // An idle client dropped by the server must not crash the process; the next query reconnects.
+  pool.on('error', () => {});
+  return {
+    kind: 'postgres',
+    async query<T>(sql: string, params: unknown[] = []) {
+      const res = await pool.query(sql, params);
+      return res.rows as T[];
+    },
+    async transaction<T>(fn: (tx: Queryable) => Promise<T>) {
+      const client = await pool.connect();
+      try {
+        await client.query('BEGIN');
+        const result = await fn({
+          async query<R>(sql: string, params: unknown[] = []) {
+            return (await client.query(sql, params)).rows as R[];
+          },
+        });
+        await client.query('COMMIT');
+        return result;
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => {});
+        throw err;
+      } finally {
+        client.release();
+      }
+    },
+    close: () => pool.end(),
+  };
+}
+
+/** Embedded PostgreSQL (WASM) persisted in `dataDir`; imported lazily so cold start stays small. */
+export async function openPgliteDriver(dataDir: string): Promise<SqlDriver> {
+  await mkdir(dataDir, { recursive: true });
+  const { PGlite } = await import('@electric-sql/pglite');
+  const db = await PGlite.create(dataDir);
+  return {
+    kind: 'pglite',
+    async query<T>(sql: string, params: unknown[] = []) {
+      return (await db.query<T>(sql, params)).rows;
+    },
+    transaction<T>(fn: (tx: Queryable) => Promise<T>) {
+      return db.transaction((tx) =>
+        fn({
+          async query<R>(sql: string, params: unknown[] = []) {
+            return (await tx.query<R>(sql, params)).rows;
+          },
+        }),
+      );
+    },
+    close: () => db.close(),
+  };
+}
+
+/** Where the embedded database lives: `${DATA_DIR}/pglite`. */
+export function pgliteDir(config: Config): string {
+  return path.resolve(config.dataDir, 'pglite');
+}

@@ -1,0 +1,85 @@
+import rateLimit from '@fastify/rate-limit';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { SYSTEMS } from './adapters/index.js';
+import type { Config } from './config.js';
+import type { HubDeps } from './deps.js';
+import { Governor } from './governance/governor.js';
+import { authHook } from './http/auth.js';
+import { callbackRoutes } from './http/callbacks.js';
+import { consoleRoutes } from './http/console.js';
+import { installErrorHandlers } from './http/errors.js';
+import { openApiRoute } from './http/openapi.js';
+import { opsRoutes } from './http/ops.js';
+import { restRoutes } from './http/rest.js';
+import { loggerOptions } from './log.js';
+import { mcpRoutes } from './mcp/routes.js';
+import { McpSurface } from './mcp/server.js';
+import { Metrics } from './metrics.js';
+import { InvokePipeline } from './tools/pipeline.js';
+import { ToolRegistry } from './tools/registry.js';
+import type { SystemDefinition } from './tools/types.js';
+
+export interface AppOptions {
+  /** Systems to serve (default: every system of src/adapters). Tests pass small sets. */
+  systems?: readonly SystemDefinition[];
+  /** The stateless MCP fast path (DESIGN.md §7); on by default. */
+  fastPath?: boolean;
+}
+
+export interface Hub {
+  config: Config;
+  deps: HubDeps;
+  registry: ToolRegistry;
+  governor: Governor;
+  pipeline: InvokePipeline;
+  metrics: Metrics;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    hub: Hub;
+  }
+}
+
+/** The whole HTTP surface as one Fastify instance; tests drive it with app.inject(), main.ts listens. */
+export async function buildApp(config: Config, deps: HubDeps, options: AppOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: loggerOptions(config),
+    bodyLimit: config.bodyLimit,
+    disableRequestLogging: true,
+    trustProxy: config.trustProxy,
+    onProtoPoisoning: 'error',
+    onConstructorPoisoning: 'error',
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+  });
+
+  const registry = new ToolRegistry(options.systems ?? SYSTEMS, config);
+  const metrics = new Metrics();
+  const governor = new Governor(config, deps.quota);
+  const pipeline = new InvokePipeline(registry, governor, config, deps, app.log, metrics);
+  const surface = new McpSurface(registry, pipeline);
+  app.decorate('hub', { config, deps, registry, governor, pipeline, metrics });
+
+  installErrorHandlers(app);
+  // Only JSON bodies are accepted; anything else is 415 rather than a string the routes would misread.
+  app.removeContentTypeParser('text/plain');
+  // An empty body with a JSON content type (DELETE /mcp from some clients) is no body, not a parse error.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    if (body === '' && (request.method === 'DELETE' || request.method === 'GET')) return done(null, undefined);
+    parseJson(request, body, done);
+  });
+  // A coarse per-IP flood guard in front of auth; tool budgets are governance's job, not this.
+  await app.register(rateLimit, { max: config.rateLimitPerMinute, timeWindow: 60_000, hook: 'onRequest' });
+  app.addHook('onRequest', authHook(config));
+
+  await app.register(opsRoutes, { config, deps, metrics });
+  await app.register(openApiRoute, { config, registry });
+  await app.register(restRoutes, { config, deps, registry, governor, pipeline });
+  await app.register(callbackRoutes, { deps });
+  await app.register(consoleRoutes, { config });
+  await app.register(mcpRoutes, { config, surface, fastPath: options.fastPath ?? true });
+  return app;
+}

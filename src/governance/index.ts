@@ -1,0 +1,35 @@
+import type { Config } from '../config.js';
+import type { AuditStore } from './audit.js';
+import type { GovernanceLog } from './log.js';
+import { MemoryAuditStore } from './memory-audit-store.js';
+import { MemoryQuotaStore } from './memory-quota-store.js';
+import type { QuotaStore } from './quota-store.js';
+import { RedisAuditStore } from './redis-audit-store.js';
+import { RedisConnection } from './redis-connection.js';
+import { RedisQuotaStore } from './redis-quota-store.js';
+
+export { Governor, type Admission, type GovernorOptions, type Rule, type ToolUsage } from './governor.js';
+export { redactArgs } from './redact.js';
+
+
+/**
+ * Redis (one shared connection for quotas and the audit stream) when REDIS_URL is set, otherwise in-process stores.
+ * A Redis that is down at start does not stop the hub: after `startupWaitMs` (default 3 s) it serves anyway, readiness
+ * reports the store, calls follow QUOTA_STORE_FAILURE, and the connection keeps retrying in the background.
+ */
+export async function createGovernanceStores(
+  config: Config,
+  log: GovernanceLog,
+  options: { startupWaitMs?: number } = {},
+): Promise<{ quota: QuotaStore; audit: AuditStore }> {
+  if (!config.redisUrl) {
+    return { quota: new MemoryQuotaStore(), audit: new MemoryAuditStore(config.auditCap) };
+  }
+  const connection = new RedisConnection({ url: config.redisUrl, log });
+  const quota = new RedisQuotaStore(connection);
+  const audit = new RedisAuditStore(connection, { cap: config.auditCap, log });
+  if (!(await connection.waitUntilReady(options.startupWaitMs ?? 3_000))) {
+    log.warn({ store: 'redis' }, 'redis is not reachable yet: starting anyway; QUOTA_STORE_FAILURE applies until it answers');
+  }
+  return { quota, audit };
+}

@@ -1,0 +1,202 @@
+import { HubError } from '../tools/errors.js';
+import type { AuditQuery, AuditRecord, AuditStore } from './audit.js';
+import { matches, pageSize } from './audit-query.js';
+import { silentLog, type GovernanceLog } from './log.js';
+import type { RedisConnection } from './redis-connection.js';
+
+export interface RedisAuditStoreOptions {
+  /** Stream key; every replica sharing the Redis reads the same log. */
+  key?: string;
+  /** Approximate number of records the stream keeps (XADD MAXLEN ~). */
+  cap: number;
+  /** Records held in process while Redis is slow or down; beyond it the oldest are dropped (and counted). */
+  maxQueue?: number;
+  /** Records per pipelined round trip. */
+  batchSize?: number;
+  log?: GovernanceLog;
+}
+
+const RETRY_MS = 1_000;
+const CLOSE_FLUSH_MS = 2_000;
+const DROP_LOG_INTERVAL_MS = 30_000;
+const STREAM_ID = /^\d+-\d+$/;
+
+/**
+ * Audit log in a capped Redis stream. append() only queues: a flush scheduled on the next turn of the event loop
+ * writes the queue in pipelined XADD batches, so the reply never waits for Redis. While Redis is down the queue is
+ * kept (bounded) and written when the connection comes back.
+ */
+export class RedisAuditStore implements AuditStore {
+  readonly kind = 'redis' as const;
+  private readonly key: string;
+  private readonly cap: number;
+  private readonly maxQueue: number;
+  private readonly batchSize: number;
+  private readonly log: GovernanceLog;
+  private queue: AuditRecord[] = [];
+  private flushing: Promise<void> | null = null;
+  private scheduled = false;
+  private retryTimer: NodeJS.Timeout | null = null;
+  private closed = false;
+  private lastDropLog = 0;
+  /** Records lost because the queue was full while Redis was unavailable. */
+  dropped = 0;
+
+  constructor(
+    private readonly connection: RedisConnection,
+    options: RedisAuditStoreOptions,
+  ) {
+    this.key = options.key ?? 'omni:audit';
+    this.cap = Math.max(1, options.cap);
+    this.maxQueue = Math.max(1, options.maxQueue ?? Math.min(this.cap, 10_000));
+    this.batchSize = Math.max(1, options.batchSize ?? 200);
+    this.log = options.log ?? silentLog;
+    connection.acquire();
+    connection.onReady(() => {
+      if (this.queue.length > 0) this.schedule();
+    });
+  }
+
+  /** Records waiting to be written. */
+  get pending(): number {
+    return this.queue.length;
+  }
+
+  append(record: AuditRecord): void {
+    this.queue.push(record);
+    if (this.queue.length > this.maxQueue) this.drop(this.queue.length - this.maxQueue);
+    this.schedule();
+  }
+
+  async list(query: AuditQuery): Promise<{ records: AuditRecord[]; next_cursor: string | null }> {
+    const limit = pageSize(query);
+    if (query.cursor !== undefined && !STREAM_ID.test(query.cursor)) {
+      throw new HubError('invalid_arguments', 'cursor is not one returned by this audit log', { issues: [{ field: 'cursor', message: 'unknown cursor' }] });
+    }
+    // Read-your-writes for this replica: what it has queued goes out first (best effort).
+    if (this.queue.length > 0 && this.connection.isHealthy()) await this.drain().catch(() => undefined);
+    const records: AuditRecord[] = [];
+    const chunk = Math.min(1_000, Math.max(limit * 2, 100));
+    const maxScan = this.cap * 2 + 1_000;
+    let start = query.cursor === undefined ? '+' : `(${query.cursor}`;
+    let scanned = 0;
+    let last: string | null = null;
+    for (;;) {
+      let entries: [string, string[]][];
+      try {
+        entries = (await this.connection.client.xrevrange(this.key, start, '-', 'COUNT', chunk)) as [string, string[]][];
+      } catch (err) {
+        throw unavailable(err);
+      }
+      for (const [id, fields] of entries) {
+        last = id;
+        scanned += 1;
+        const record = parseRecord(fields);
+        if (record && matches(record, query)) records.push(record);
+        if (records.length === limit) return { records, next_cursor: id };
+      }
+      if (entries.length < chunk) return { records, next_cursor: null };
+      if (scanned >= maxScan) return { records, next_cursor: last };
+      start = `(${last}`;
+    }
+  }
+
+  async flush(): Promise<void> {
+    await this.drain();
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    try {
+      await Promise.race([
+        this.drain(),
+        new Promise<void>((_, reject) => setTimeout(() => reject(new Error('flush timed out')), CLOSE_FLUSH_MS).unref()),
+      ]);
+    } catch (err) {
+      this.log.error({ store: 'redis', lost: this.queue.length, err: (err as Error).message }, 'audit records not written at close');
+    }
+    await this.connection.release();
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.closed) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      this.drain().catch(() => this.retryLater());
+    });
+  }
+
+  private retryLater(): void {
+    if (this.retryTimer || this.closed) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      if (this.queue.length > 0) this.schedule();
+    }, RETRY_MS);
+    this.retryTimer.unref();
+  }
+
+  /** One writer at a time; appends made while it runs are picked up by its loop. */
+  private drain(): Promise<void> {
+    this.flushing ??= this.writeQueue().finally(() => {
+      this.flushing = null;
+    });
+    return this.flushing;
+  }
+
+  private async writeQueue(): Promise<void> {
+    while (this.queue.length > 0) {
+      const batch = this.queue.splice(0, this.batchSize);
+      const pipeline = this.connection.client.pipeline();
+      for (const record of batch) pipeline.xadd(this.key, 'MAXLEN', '~', this.cap, '*', 'r', JSON.stringify(record));
+      let failed: AuditRecord[];
+      let cause: unknown = null;
+      try {
+        const results = (await pipeline.exec()) ?? [];
+        failed = batch.filter((_, i) => {
+          const err = results[i]?.[0] ?? (results[i] ? null : new Error('no reply'));
+          if (err) cause = err;
+          return err !== null;
+        });
+      } catch (err) {
+        failed = batch;
+        cause = err;
+      }
+      if (failed.length > 0) {
+        // Put them back in front so they are retried first, keeping the newest within the bound.
+        this.queue.unshift(...failed);
+        if (this.queue.length > this.maxQueue) this.drop(this.queue.length - this.maxQueue);
+        throw unavailable(cause);
+      }
+    }
+  }
+
+  private drop(count: number): void {
+    this.queue.splice(0, count);
+    this.dropped += count;
+    const now = Date.now();
+    if (now - this.lastDropLog >= DROP_LOG_INTERVAL_MS) {
+      this.lastDropLog = now;
+      this.log.warn({ store: 'redis', dropped_total: this.dropped, queue_bound: this.maxQueue }, 'audit queue full: oldest records dropped');
+    }
+  }
+}
+
+function unavailable(err: unknown): HubError {
+  const message = err instanceof Error ? err.message : String(err);
+  return new HubError('governance_unavailable', `audit store (redis) unavailable: ${message}`, { store: 'redis' });
+}
+
+function parseRecord(fields: string[]): AuditRecord | null {
+  for (let i = 0; i + 1 < fields.length; i += 2) {
+    if (fields[i] !== 'r') continue;
+    try {
+      return JSON.parse(fields[i + 1]) as AuditRecord;
+    } catch {
+      return null;
+    }
+  }
+  return null;
+}

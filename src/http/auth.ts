@@ -1,0 +1,110 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Config } from '../config.js';
+
+/**
+ * Bearer auth as a timing-safe onRequest hook. We do not use @fastify/bearer-auth because the pipeline needs to know
+ * WHICH key matched (its id is the audit principal and the `GOVERNANCE_SCOPE=key` budget) and because failed
+ * attempts feed a per-IP brute-force limiter; both need the comparison result, which that plugin does not expose.
+ */
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Key id of the caller ("key:1a2b3c4d"), "anonymous" with MCP_AUTH=none. */
+    principal: string;
+  }
+}
+
+const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
+
+/** Public, stable id of a key: never the key, and not enough of its hash to help guessing. */
+export function keyId(key: string): string {
+  return `key:${digest(`omni-hub:${key}`).toString('hex').slice(0, 8)}`;
+}
+
+export interface KeyMatcher {
+  /** The matching key's id, or null. Compares against every key in constant time per key. */
+  match(presented: string): string | null;
+}
+
+export function keyMatcher(keys: string[]): KeyMatcher {
+  const entries = keys.map((k) => ({ hash: digest(k), id: keyId(k) }));
+  return {
+    match(presented) {
+      const h = digest(presented);
+      let found: string | null = null;
+      // No early exit: every key is compared whatever the outcome.
+      for (const e of entries) if (timingSafeEqual(h, e.hash) && found === null) found = e.id;
+      return found;
+    },
+  };
+}
+
+/** Counts failed attempts per IP in a fixed minute; past the bound the IP gets 429 until the minute ends. */
+export class FailedAuthLimiter {
+  private readonly failures = new Map<string, { count: number; resetAt: number }>();
+
+  constructor(private readonly maxPerMinute: number) {}
+
+  blocked(ip: string, now = Date.now()): number {
+    const f = this.failures.get(ip);
+    if (!f || f.resetAt <= now) return 0;
+    return f.count >= this.maxPerMinute ? Math.ceil((f.resetAt - now) / 1000) : 0;
+  }
+
+  fail(ip: string, now = Date.now()): void {
+    const f = this.failures.get(ip);
+    if (!f || f.resetAt <= now) {
+      if (this.failures.size > 10_000) this.sweep(now);
+      this.failures.set(ip, { count: 1, resetAt: now + 60_000 });
+    } else f.count++;
+  }
+
+  private sweep(now: number): void {
+    for (const [ip, f] of this.failures) if (f.resetAt <= now) this.failures.delete(ip);
+  }
+}
+
+const OPEN_PATHS = new Set(['/healthz', '/readyz', '/openapi.json', '/console', '/console/']);
+
+export function isOpenPath(url: string, config: Config): boolean {
+  const path = url.split('?', 1)[0]!;
+  if (OPEN_PATHS.has(path) || path.startsWith('/console/assets/')) return true;
+  return path === '/metrics' && config.metricsPublic;
+}
+
+export function unauthorized(reply: FastifyReply, message: string): FastifyReply {
+  return reply
+    .code(401)
+    .header('www-authenticate', 'Bearer realm="omni-hub"')
+    .send({ error: { code: 'unauthorized', message } });
+}
+
+export function authHook(config: Config) {
+  const matcher = keyMatcher(config.apiKeys);
+  const limiter = new FailedAuthLimiter(30);
+  return async function authenticate(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+    if (config.auth === 'none') {
+      request.principal = 'anonymous';
+      return;
+    }
+    if (isOpenPath(request.url, config)) return;
+    const retry = limiter.blocked(request.ip);
+    if (retry > 0) {
+      await reply
+        .code(429)
+        .header('retry-after', String(retry))
+        .send({ error: { code: 'rate_limited', message: 'too many failed authentication attempts from this address', retry_after_s: retry } });
+      return;
+    }
+    const header = request.headers.authorization;
+    const m = typeof header === 'string' ? /^Bearer[ ]+(\S+)\s*$/i.exec(header) : null;
+    const id = m ? matcher.match(m[1]!) : null;
+    if (!id) {
+      limiter.fail(request.ip);
+      await unauthorized(reply, header ? 'invalid API key' : 'missing Authorization: Bearer <MCP_API_KEY> header');
+      return;
+    }
+    request.principal = id;
+  };
+}

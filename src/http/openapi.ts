@@ -1,0 +1,102 @@
+import type { FastifyInstance } from 'fastify';
+import type { Config, SystemId } from '../config.js';
+import { SYSTEM_IDS } from '../config.js';
+import { HubError } from '../tools/errors.js';
+import type { JsonSchema, ToolRegistry } from '../tools/registry.js';
+import { sendHubError } from './errors.js';
+
+/** GPT Actions limits (OpenAI's production notes): summaries/descriptions ≤ 300 characters. */
+const MAX_DESCRIPTION = 300;
+
+const clip = (s: string, max = MAX_DESCRIPTION) => (s.length <= max ? s : `${s.slice(0, max - 1)}…`);
+
+const errorSchema: JsonSchema = {
+  type: 'object',
+  properties: {
+    error: {
+      type: 'object',
+      properties: { code: { type: 'string' }, message: { type: 'string' } },
+      required: ['code', 'message'],
+      additionalProperties: true,
+    },
+  },
+  required: ['error'],
+};
+
+const errorResponse = (description: string) => ({ description, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } });
+
+/** OpenAPI 3.1 for GPT Actions, generated from the registry: one operation per tool, operationId = tool name. */
+export function buildOpenApi(registry: ToolRegistry, systems: ReadonlySet<SystemId> | null): Record<string, unknown> {
+  const paths: Record<string, unknown> = {};
+  for (const t of registry.list()) {
+    if (systems && !systems.has(t.def.system)) continue;
+    const consequential = t.def.level === 'HIGH' || t.def.level === 'CRITICAL';
+    paths[`/v1/tools/${t.def.name}`] = {
+      post: {
+        operationId: t.def.name,
+        summary: clip(t.def.title),
+        description: clip(t.description),
+        tags: [t.def.system],
+        'x-openai-isConsequential': consequential,
+        requestBody: { required: true, content: { 'application/json': { schema: t.inputSchema } } },
+        responses: {
+          '200': {
+            description: 'Tool result',
+            content: { 'application/json': { schema: t.outputSchema ?? { type: 'object', additionalProperties: true } } },
+          },
+          '400': errorResponse('Invalid arguments (each bad field listed)'),
+          '401': errorResponse('Missing or invalid API key'),
+          '428': errorResponse('Confirmation required: call again with confirm: true'),
+          '429': errorResponse('Hourly quota exceeded; see Retry-After'),
+          '502': errorResponse('Upstream failure'),
+          '503': errorResponse('System not configured or governance store unavailable'),
+        },
+      },
+    };
+  }
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'Omni Hub',
+      version: '0.1.0',
+      description: clip('Governed tools for Google Cloud Run, Workspace, AI/ML, Maps, Docker, GitHub, an Intelligence store and ChatGPT Auto Builder.'),
+    },
+    paths,
+    components: {
+      schemas: { Error: errorSchema },
+      securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer' } },
+    },
+    security: [{ bearerAuth: [] }],
+  };
+}
+
+export async function openApiRoute(app: FastifyInstance, opts: { config: Config; registry: ToolRegistry }): Promise<void> {
+  const cache = new Map<string, Record<string, unknown>>();
+  app.get('/openapi.json', async (request, reply) => {
+    const raw = (request.query as { systems?: unknown }).systems;
+    let key = 'all';
+    let filter: Set<SystemId> | null = null;
+    if (raw !== undefined) {
+      const names = String(raw)
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
+      const unknown = names.filter((n) => !(SYSTEM_IDS as readonly string[]).includes(n));
+      if (unknown.length) {
+        return sendHubError(
+          reply,
+          new HubError('invalid_request', `unknown system(s): ${unknown.join(', ').slice(0, 200)}; known: ${SYSTEM_IDS.join(', ')}`),
+        );
+      }
+      filter = new Set(names as SystemId[]);
+      key = [...filter].sort().join(',');
+    }
+    let doc = cache.get(key);
+    if (!doc) {
+      doc = buildOpenApi(opts.registry, filter);
+      cache.set(key, doc);
+    }
+    const server = opts.config.publicUrl ?? `${request.protocol}://${request.host}`;
+    return { ...doc, servers: [{ url: server }] };
+  });
+}

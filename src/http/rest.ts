@@ -1,0 +1,121 @@
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { z } from 'zod';
+import type { Config } from '../config.js';
+import { runConnectionChecks } from '../connections.js';
+import type { HubDeps } from '../deps.js';
+import type { AuditOutcome } from '../governance/audit.js';
+import type { Governor } from '../governance/governor.js';
+import { HubError } from '../tools/errors.js';
+import type { InvokePipeline, InvokeResult } from '../tools/pipeline.js';
+import type { ToolRegistry } from '../tools/registry.js';
+import { sendHubError } from './errors.js';
+
+export interface RestOptions {
+  config: Config;
+  deps: HubDeps;
+  registry: ToolRegistry;
+  governor: Governor;
+  pipeline: InvokePipeline;
+}
+
+const AUDIT_OUTCOMES = [
+  'ok',
+  'error',
+  'invalid',
+  'denied_disabled',
+  'not_configured',
+  'denied_confirmation',
+  'denied_quota',
+  'denied_store_unavailable',
+] as const satisfies readonly AuditOutcome[];
+
+const AuditQuerySchema = z
+  .object({
+    limit: z.coerce.number().int().min(1).max(1000).default(50),
+    tool: z.string().max(200).optional(),
+    outcome: z.enum(AUDIT_OUTCOMES).optional(),
+    cursor: z.string().max(200).optional(),
+  })
+  .strict();
+
+function queryError(error: z.ZodError): HubError {
+  const issues = error.issues.map((i) => ({ field: i.path.join('.') || '(query)', message: i.message }));
+  return new HubError('invalid_request', `invalid query: ${issues.map((i) => `${i.field}: ${i.message}`).join('; ')}`, { issues });
+}
+
+/** RateLimit-* headers (IETF draft names ChatGPT and most clients read) from the call's quota state. */
+function setQuotaHeaders(reply: FastifyReply, result: InvokeResult): void {
+  const q = result.governance?.quota;
+  if (!q) return;
+  reply.header('ratelimit-limit', String(q.limit));
+  reply.header('ratelimit-remaining', String(q.remaining));
+  reply.header('ratelimit-reset', String(q.reset_s));
+}
+
+/** The REST surface: the callback route the GPT calls, the catalog, and the operator routes. */
+export async function restRoutes(app: FastifyInstance, opts: RestOptions): Promise<void> {
+  const { config, deps, registry, governor, pipeline } = opts;
+
+  app.get('/v1/tools', async () => ({
+    tools: registry.list().map((t) => {
+      const rule = governor.rule(t.def);
+      const missing = t.system.missingConfig(config);
+      return {
+        name: t.def.name,
+        system: t.def.system,
+        title: t.def.title,
+        description: t.description,
+        level: rule.level,
+        limit: rule.limit,
+        enabled: rule.enabled,
+        configured: missing === null,
+        ...(missing ? { needs: missing } : {}),
+        needs_confirmation: t.needsConfirmation,
+        annotations: t.annotations,
+        input_schema: t.inputSchema,
+        ...(t.outputSchema ? { output_schema: t.outputSchema } : {}),
+      };
+    }),
+  }));
+
+  app.post<{ Params: { name: string } }>('/v1/tools/:name', async (request, reply) => {
+    const controller = new AbortController();
+    // The client hanging up aborts the upstream work too.
+    request.raw.on('close', () => {
+      if (!reply.sent) controller.abort();
+    });
+    const result = await pipeline.invoke(request.params.name, request.body ?? {}, {
+      principal: request.principal,
+      transport: 'rest',
+      signal: controller.signal,
+    });
+    setQuotaHeaders(reply, result);
+    reply.header('x-omni-hub-call-id', result.callId);
+    if (!result.ok) return sendHubError(reply, result.error);
+    const g = result.governance;
+    return {
+      ...result.data,
+      ...(result.media.length ? { media: result.media } : {}),
+      ...(g?.warning || g?.degraded ? { _governance: { warning: g.warning, degraded: g.degraded } } : {}),
+    };
+  });
+
+  app.get('/v1/governance', async () => ({
+    mode: config.governance.mode,
+    scope: config.governance.scope,
+    failure_policy: config.governance.failurePolicy,
+    store: deps.quota.kind,
+    store_healthy: deps.quota.isHealthy(),
+    levels: config.governance.limits,
+    overrides: config.governance.overrides,
+    tools: await governor.usage(registry.list().map((t) => t.def)),
+  }));
+
+  app.get('/v1/audit', async (request, reply) => {
+    const q = AuditQuerySchema.safeParse(request.query);
+    if (!q.success) return sendHubError(reply, queryError(q.error));
+    return deps.audit.list(q.data);
+  });
+
+  app.get('/v1/connections', async () => ({ systems: await runConnectionChecks(config, deps, [...registry.systems]) }));
+}

@@ -1,0 +1,59 @@
+import pino from 'pino';
+import { buildApp } from './app.js';
+import { ConfigError, loadConfig, type Config } from './config.js';
+import { createDeps } from './deps-factory.js';
+import { loggerOptions } from './log.js';
+
+/** Process entry: config → deps → app → listen; SIGTERM/SIGINT drain in-flight calls, then close stores. */
+async function main(): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig(process.env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`omni-hub: ${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+  if (config.apiKeyGenerated) {
+    process.stderr.write(
+      `omni-hub: no MCP_API_KEY set; generated one for this run:\n\n    ${config.apiKeys[0]}\n\n` +
+        'omni-hub: set MCP_API_KEY (comma-separate several for rotation) to use a fixed key.\n',
+    );
+  }
+
+  const log = pino(loggerOptions(config) as pino.LoggerOptions);
+  const deps = await createDeps(config, log);
+  const app = await buildApp(config, deps);
+  await app.listen({ port: config.port, host: config.host });
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    app.log.info({ signal, grace_ms: config.shutdownGraceMs }, 'shutting down: no new connections, draining in-flight calls');
+    const hardStop = setTimeout(() => {
+      app.log.error('shutdown bound exceeded; exiting');
+      process.exit(1);
+    }, config.shutdownGraceMs + 5_000);
+    hardStop.unref();
+    try {
+      const drained = app.hub.pipeline.drain(config.shutdownGraceMs);
+      await app.close();
+      await drained;
+      await deps.close();
+      process.exit(0);
+    } catch (err) {
+      app.log.error({ err }, 'error during shutdown');
+      process.exit(1);
+    }
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`omni-hub: failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,33 @@
+import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
+import type { InvokeResult } from '../tools/pipeline.js';
+import type { RegisteredTool } from '../tools/registry.js';
+
+/** The MCP tool descriptor of a registered tool (built once; tools/list returns the cached array). */
+export function toMcpTool(t: RegisteredTool): Tool {
+  return {
+    name: t.def.name,
+    title: t.def.title,
+    description: t.description,
+    inputSchema: t.inputSchema as Tool['inputSchema'],
+    ...(t.outputSchema ? { outputSchema: t.outputSchema as Tool['outputSchema'] } : {}),
+    annotations: t.annotations,
+    _meta: { 'omni-hub/system': t.def.system, 'omni-hub/level': t.def.level, 'omni-hub/needs_confirmation': t.needsConfirmation },
+  };
+}
+
+/**
+ * One CallToolResult shape for both MCP paths (SDK transport and fast path): structuredContent plus the same JSON as
+ * text; failures are `isError` results carrying `{error: {code, message, ...}}`.
+ */
+export function toCallToolResult(result: InvokeResult): CallToolResult {
+  const meta = result.governance ? { _meta: { 'omni-hub/governance': result.governance } } : {};
+  if (result.ok) {
+    return {
+      content: [{ type: 'text', text: JSON.stringify(result.data) }, ...result.media],
+      structuredContent: result.data,
+      ...meta,
+    };
+  }
+  const body = { error: result.error.toJSON() };
+  return { content: [{ type: 'text', text: JSON.stringify(body) }], isError: true, ...meta };
+}

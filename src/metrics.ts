@@ -1,0 +1,35 @@
+import { Counter, Histogram, Registry } from 'prom-client';
+
+/** Prometheus metrics of one hub instance (own registry: tests can build several apps in one process). */
+export class Metrics {
+  readonly registry = new Registry();
+  readonly calls = new Counter({
+    name: 'omni_hub_tool_calls_total',
+    help: 'Tool calls by tool and outcome',
+    labelNames: ['tool', 'outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly latency = new Histogram({
+    name: 'omni_hub_tool_call_duration_seconds',
+    help: 'Tool call duration through the whole pipeline',
+    labelNames: ['tool'] as const,
+    buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 15, 45],
+    registers: [this.registry],
+  });
+  readonly quotaRefusals = new Counter({
+    name: 'omni_hub_quota_refusals_total',
+    help: 'Calls refused because the tool was over its hourly quota',
+    labelNames: ['tool'] as const,
+    registers: [this.registry],
+  });
+  readonly storeErrors = new Counter({
+    name: 'omni_hub_quota_store_errors_total',
+    help: 'Calls that found the quota store unavailable (refused or let through degraded)',
+    registers: [this.registry],
+  });
+
+  recordCall(tool: string, outcome: string, seconds: number): void {
+    this.calls.inc({ tool, outcome });
+    this.latency.observe({ tool }, seconds);
+  }
+}

@@ -1,0 +1,180 @@
+import { randomUUID } from 'node:crypto';
+import type { FastifyBaseLogger } from 'fastify';
+import type { Config } from '../config.js';
+import type { HubDeps } from '../deps.js';
+import type { AuditOutcome, AuditRecord } from '../governance/audit.js';
+import type { Governor } from '../governance/governor.js';
+import type { QuotaDecision } from '../governance/quota-store.js';
+import { redactArgs } from '../governance/redact.js';
+import type { Metrics } from '../metrics.js';
+import { HubError, toHubError } from './errors.js';
+import type { RegisteredTool, ToolRegistry } from './registry.js';
+import type { MediaContent } from './types.js';
+
+export interface CallOrigin {
+  /** Key id ("key:ab12cd34"), never the key. */
+  principal: string;
+  transport: 'mcp' | 'rest';
+  /** Aborted when the client goes away or the hub shuts down. */
+  signal?: AbortSignal;
+}
+
+export interface GovernanceMeta {
+  level: string;
+  quota?: { used: number; limit: number; remaining: number; reset_s: number };
+  degraded?: boolean;
+  warning?: string;
+}
+
+export type InvokeResult =
+  | { ok: true; data: Record<string, unknown>; media: MediaContent[]; governance?: GovernanceMeta; callId: string }
+  | { ok: false; error: HubError; governance?: GovernanceMeta; callId: string };
+
+/** Turns a zod error into the field list callers see (`invalid_arguments.issues`). */
+function describeIssues(issues: readonly { path: readonly PropertyKey[]; message: string }[]): { field: string; message: string }[] {
+  return issues.slice(0, 50).map((i) => ({ field: i.path.map(String).join('.') || '(root)', message: i.message }));
+}
+
+function quotaMeta(q: QuotaDecision | undefined): GovernanceMeta['quota'] {
+  return q && { used: q.used, limit: q.limit, remaining: q.remaining, reset_s: q.reset_s };
+}
+
+/**
+ * The one invoke pipeline (DESIGN.md §4a): look up → validate → enabled → configured → confirm → quota → run → audit.
+ * MCP (SDK path and fast path) and REST both call invoke(); exactly one audit record is written per call.
+ */
+export class InvokePipeline {
+  private readonly inFlight = new Set<Promise<unknown>>();
+  private readonly shutdown = new AbortController();
+
+  constructor(
+    private readonly registry: ToolRegistry,
+    private readonly governor: Governor,
+    private readonly config: Config,
+    private readonly deps: HubDeps,
+    private readonly log: FastifyBaseLogger,
+    private readonly metrics: Metrics,
+  ) {}
+
+  invoke(name: string, rawArgs: unknown, origin: CallOrigin): Promise<InvokeResult> {
+    const p = this.run(name, rawArgs, origin);
+    this.inFlight.add(p);
+    void p.finally(() => this.inFlight.delete(p));
+    return p;
+  }
+
+  /** Graceful shutdown: waits for in-flight calls up to `graceMs`, then aborts the rest. */
+  async drain(graceMs: number): Promise<void> {
+    const timer = setTimeout(() => this.shutdown.abort(new HubError('timeout', 'the hub is shutting down')), graceMs);
+    await Promise.allSettled([...this.inFlight]);
+    clearTimeout(timer);
+  }
+
+  private async run(name: string, rawArgs: unknown, origin: CallOrigin): Promise<InvokeResult> {
+    const started = performance.now();
+    const callId = randomUUID();
+    const tool = this.registry.get(name);
+    let args: Record<string, unknown> | undefined;
+    let governance: GovernanceMeta | undefined;
+    let dryRun = false;
+
+    const finish = (outcome: AuditOutcome, result: InvokeResult): InvokeResult => {
+      const duration = performance.now() - started;
+      const record: AuditRecord = {
+        id: callId,
+        ts: new Date().toISOString(),
+        tool: name.slice(0, 200),
+        system: tool?.def.system ?? null,
+        level: tool ? (governance?.level as AuditRecord['level']) ?? tool.def.level : null,
+        principal: origin.principal,
+        transport: origin.transport,
+        outcome,
+        duration_ms: Math.round(duration * 100) / 100,
+        quota: governance?.quota && { used: governance.quota.used, limit: governance.quota.limit, reset_s: governance.quota.reset_s },
+        args: redactArgs(args ?? rawArgs),
+        ...(result.ok ? {} : { error: { code: result.error.code, message: result.error.message } }),
+        ...(governance?.degraded || governance?.warning ? { governance: { degraded: governance.degraded, warning: governance.warning } } : {}),
+        ...(dryRun ? { dry_run: true } : {}),
+      };
+      this.deps.audit.append(record);
+      this.log.info({ audit: record }, 'tool call');
+      this.metrics.recordCall(tool ? tool.def.name : '(unknown)', outcome, duration / 1000);
+      return result;
+    };
+    const fail = (outcome: AuditOutcome, error: HubError): InvokeResult => finish(outcome, { ok: false, error, governance, callId });
+
+    if (!tool) return fail('invalid', new HubError('unknown_tool', `unknown tool: ${name.slice(0, 200)}`, { tool: name.slice(0, 200) }));
+
+    const parsed = tool.def.input.safeParse(rawArgs ?? {});
+    if (!parsed.success) {
+      const issues = describeIssues(parsed.error.issues);
+      const list = issues.map((i) => `${i.field}: ${i.message}`).join('; ');
+      return fail('invalid', new HubError('invalid_arguments', `invalid arguments for ${name}: ${list}`, { issues }));
+    }
+    args = parsed.data as Record<string, unknown>;
+
+    const rule = this.governor.rule(tool.def);
+    governance = { level: rule.level };
+    if (!rule.enabled) return fail('denied_disabled', new HubError('tool_disabled', `${name} is disabled by GOVERNANCE_OVERRIDES`));
+
+    const missing = tool.system.missingConfig(this.config);
+    if (missing) {
+      return fail('not_configured', new HubError('not_configured', `${tool.system.title} is not configured: set ${missing}`, { variable: missing }));
+    }
+
+    if (tool.def.describeAction) {
+      const action = tool.def.describeAction(args, this.config);
+      if (args.dry_run === true) {
+        dryRun = true;
+        return finish('ok', { ok: true, data: { dry_run: true, action, level: rule.level, uses_quota: false }, media: [], governance, callId });
+      }
+      if (args.confirm !== true) {
+        return fail(
+          'denied_confirmation',
+          new HubError('confirmation_required', `${name} needs confirm: true. It would: ${action}`, { action, how: 'call again with "confirm": true, or "dry_run": true to preview' }),
+        );
+      }
+    }
+
+    const admission = await this.governor.admit(tool.def, origin.principal);
+    governance = { level: rule.level, quota: quotaMeta(admission.quota), degraded: admission.degraded, warning: admission.warning };
+    if (admission.degraded || admission.error?.code === 'governance_unavailable') this.metrics.storeErrors.inc();
+    if (!admission.allowed) {
+      const error = admission.error ?? new HubError('quota_exceeded', `${name} is over its hourly quota`);
+      if (error.code === 'quota_exceeded') this.metrics.quotaRefusals.inc({ tool: name });
+      return fail(error.code === 'quota_exceeded' ? 'denied_quota' : 'denied_store_unavailable', error);
+    }
+
+    return this.execute(tool, args, origin, callId, finish, governance);
+  }
+
+  private async execute(
+    tool: RegisteredTool,
+    args: Record<string, unknown>,
+    origin: CallOrigin,
+    callId: string,
+    finish: (outcome: AuditOutcome, result: InvokeResult) => InvokeResult,
+    governance: GovernanceMeta,
+  ): Promise<InvokeResult> {
+    const media: MediaContent[] = [];
+    const signals = [AbortSignal.timeout(this.config.toolWaitMs + 5_000), this.shutdown.signal];
+    if (origin.signal) signals.push(origin.signal);
+    try {
+      const data = await tool.def.run(args, {
+        config: this.config,
+        deps: this.deps,
+        log: this.log,
+        signal: AbortSignal.any(signals),
+        deadline: Date.now() + this.config.toolWaitMs,
+        principal: origin.principal,
+        callId,
+        attach: (m) => media.push(m),
+      });
+      return finish('ok', { ok: true, data, media, governance, callId });
+    } catch (err) {
+      const error = toHubError(err);
+      if (error.code === 'internal_error') this.log.error({ err, tool: tool.def.name }, 'tool failed unexpectedly');
+      return finish('error', { ok: false, error, governance, callId });
+    }
+  }
+}

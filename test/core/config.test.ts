@@ -1,0 +1,64 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config.js';
+
+describe('config', () => {
+  it('applies the defaults of DESIGN.md §1', () => {
+    const c = loadConfig({ MCP_API_KEY: 'k'.repeat(20) });
+    expect(c.port).toBe(3000);
+    expect(c.host).toBe('0.0.0.0');
+    expect(c.sessionMode).toBe('stateful');
+    expect(c.governance.limits).toEqual({ LOW: 1000, MEDIUM: 100, HIGH: 30, CRITICAL: 10 });
+    expect(c.governance.failurePolicy).toBe('closed-for-high');
+    expect(c.google.region).toBe('us-central1');
+    expect(c.chatgpt.timeoutMs).toBe(30_000);
+    expect(c.toolWaitMs).toBe(40_000);
+  });
+
+  it.each([
+    [{ PORT: 'abc' }, /invalid PORT/],
+    [{ PORT: '70000' }, /invalid PORT/],
+    [{ MCP_AUTH: 'none', HOST: '0.0.0.0' }, /MCP_AUTH.*loopback/],
+    [{ GOVERNANCE_MODE: 'soft' }, /invalid GOVERNANCE_MODE/],
+    [{ GOVERNANCE_OVERRIDES: '{not json' }, /GOVERNANCE_OVERRIDES is not valid JSON/],
+    [{ GOVERNANCE_OVERRIDES: '{"x":{"level":"EXTREME"}}' }, /GOVERNANCE_OVERRIDES: x.level/],
+    [{ REDIS_URL: 'localhost:6379' }, /invalid REDIS_URL/],
+    [{ MCP_API_KEY: 'short' }, /invalid MCP_API_KEY/],
+    [{ TOOLSETS: 'cloud_run,nope' }, /unknown toolset "nope"/],
+  ])('rejects %o with one clear line', (env, message) => {
+    let err: unknown;
+    try {
+      loadConfig({ MCP_API_KEY: 'k'.repeat(20), ...env });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as Error).message).toMatch(message);
+    expect((err as Error).message).not.toContain('\n');
+  });
+
+  it('allows MCP_AUTH=none on loopback only', () => {
+    expect(loadConfig({ MCP_AUTH: 'none', HOST: '127.0.0.1' }).apiKeys).toEqual([]);
+  });
+
+  it('generates a key when MCP_API_KEY is unset and accepts several for rotation', () => {
+    const generated = loadConfig({});
+    expect(generated.apiKeyGenerated).toBe(true);
+    expect(generated.apiKeys[0]!.length).toBeGreaterThanOrEqual(32);
+    const rotated = loadConfig({ MCP_API_KEY: ` ${'a'.repeat(16)} , ${'b'.repeat(16)} ` });
+    expect(rotated.apiKeys).toEqual(['a'.repeat(16), 'b'.repeat(16)]);
+  });
+
+  it('allows PUBLIC_URL host and origin automatically', () => {
+    const c = loadConfig({ MCP_API_KEY: 'k'.repeat(20), PUBLIC_URL: 'https://hub.example.run.app/', ALLOWED_HOSTS: 'Other.Example' });
+    expect(c.allowedHosts).toEqual(expect.arrayContaining(['localhost', 'hub.example.run.app', 'other.example']));
+    expect(c.allowedOrigins).toContain('https://hub.example.run.app');
+    expect(c.publicUrl).toBe('https://hub.example.run.app');
+  });
+
+  it('moves a tool to the default limit of an overridden level', () => {
+    const c = loadConfig({ MCP_API_KEY: 'k'.repeat(20), GOVERNANCE_OVERRIDES: '{"t":{"level":"HIGH"}}', GOVERNANCE_LIMITS: '{"LOW":5}' });
+    expect(c.governance.overrides.t).toEqual({ level: 'HIGH' });
+    expect(c.governance.limits.LOW).toBe(5);
+    expect(c.governance.limits.HIGH).toBe(30);
+  });
+});

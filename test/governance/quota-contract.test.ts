@@ -1,0 +1,157 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MemoryQuotaStore } from '../../src/governance/memory-quota-store.js';
+import type { QuotaStore } from '../../src/governance/quota-store.js';
+import type { RedisConnection } from '../../src/governance/redis-connection.js';
+import { RedisQuotaStore } from '../../src/governance/redis-quota-store.js';
+import { deleteKeys, REDIS_URL, sleep, testConnection, warnIfNoRedis } from './redis-helpers.js';
+
+/** One contract, two stores: every behaviour below must hold for the embedded and the Redis implementation. */
+function quotaContract(name: string, open: () => Promise<QuotaStore>) {
+  describe(`quota store contract: ${name}`, () => {
+    let store: QuotaStore;
+    const key = () => `contract:${randomUUID()}`;
+
+    beforeAll(async () => {
+      store = await open();
+    });
+    afterAll(async () => {
+      await store.close();
+    });
+
+    it('admits exactly `limit` calls in the window and refuses the next', async () => {
+      const k = key();
+      const decisions = [];
+      for (let i = 0; i < 6; i += 1) decisions.push(await store.take(k, 5));
+      expect(decisions.map((d) => d.allowed)).toEqual([true, true, true, true, true, false]);
+      expect(decisions.map((d) => d.used)).toEqual([1, 2, 3, 4, 5, 5]);
+      expect(decisions.map((d) => d.remaining)).toEqual([4, 3, 2, 1, 0, 0]);
+      const refused = decisions[5];
+      expect(refused.limit).toBe(5);
+      // The oldest call leaves a one-hour window in (3599, 3600] seconds.
+      expect(refused.reset_s).toBeGreaterThanOrEqual(3599);
+      expect(refused.reset_s).toBeLessThanOrEqual(3600);
+      expect(refused.retry_after_s).toBeGreaterThanOrEqual(3599);
+      expect(refused.retry_after_s).toBeLessThanOrEqual(3600);
+      expect(decisions[0].retry_after_s).toBe(0);
+    });
+
+    it('admits exactly the limit under concurrent calls', async () => {
+      const k = key();
+      const decisions = await Promise.all(Array.from({ length: 120 }, () => store.take(k, 40)));
+      expect(decisions.filter((d) => d.allowed)).toHaveLength(40);
+      expect((await store.peek(k, 40)).used).toBe(40);
+    });
+
+    it('slides: each call frees its slot one window after it was made (no fixed-window double burst)', async () => {
+      const k = key();
+      const windowMs = 600;
+      const a = Date.now();
+      expect((await store.take(k, 2, windowMs)).allowed).toBe(true);
+      await sleep(300);
+      const b = Date.now();
+      expect((await store.take(k, 2, windowMs)).allowed).toBe(true);
+      expect((await store.take(k, 2, windowMs)).allowed).toBe(false);
+      // Call a has left the window, call b has not: exactly one slot is free (a fixed window would free two).
+      await sleep(a + windowMs + 50 - Date.now());
+      const third = await store.take(k, 2, windowMs);
+      expect(third).toMatchObject({ allowed: true, used: 2, remaining: 0 });
+      expect((await store.take(k, 2, windowMs)).allowed).toBe(false);
+      // Once b has left too, a slot frees again.
+      await sleep(b + windowMs + 50 - Date.now());
+      expect((await store.take(k, 2, windowMs)).allowed).toBe(true);
+    });
+
+    it('reports reset_s from the oldest call and retry_after_s from the call that must leave', async () => {
+      const k = key();
+      const windowMs = 3_000;
+      await store.take(k, 2, windowMs);
+      await sleep(1_100);
+      await store.take(k, 2, windowMs);
+      const refused = await store.take(k, 2, windowMs);
+      expect(refused.allowed).toBe(false);
+      // The first call (about 1.1 s old) leaves in under 2 s: both figures are 1 or 2 seconds, not the full 3.
+      expect(refused.retry_after_s).toBeGreaterThanOrEqual(1);
+      expect(refused.retry_after_s).toBeLessThanOrEqual(2);
+      expect(refused.reset_s).toBe(refused.retry_after_s);
+      const empty = await store.peek(key(), 2, windowMs);
+      expect(empty).toEqual({ allowed: true, used: 0, limit: 2, remaining: 2, reset_s: 0, retry_after_s: 0 });
+    });
+
+    it('peek reports without recording', async () => {
+      const k = key();
+      for (let i = 0; i < 3; i += 1) expect((await store.peek(k, 2)).used).toBe(0);
+      await store.take(k, 2);
+      expect(await store.peek(k, 2)).toMatchObject({ allowed: true, used: 1, remaining: 1, retry_after_s: 0 });
+      await store.take(k, 2);
+      const full = await store.peek(k, 2);
+      expect(full).toMatchObject({ allowed: false, used: 2, remaining: 0 });
+      expect(full.retry_after_s).toBeGreaterThan(3_590);
+      expect((await store.peek(k, 2)).used).toBe(2);
+    });
+
+    it('keeps separate keys independent', async () => {
+      const k1 = key();
+      const k2 = key();
+      await store.take(k1, 1);
+      expect((await store.take(k1, 1)).allowed).toBe(false);
+      expect(await store.take(k2, 1)).toMatchObject({ allowed: true, used: 1 });
+      expect((await store.peek(k1, 1)).used).toBe(1);
+    });
+
+    it('never admits with a limit of 0', async () => {
+      const refused = await store.take(key(), 0);
+      expect(refused).toMatchObject({ allowed: false, used: 0, remaining: 0, reset_s: 0, retry_after_s: 3600 });
+    });
+
+    it('reports healthy', () => {
+      expect(store.isHealthy()).toBe(true);
+    });
+  });
+}
+
+quotaContract('memory', async () => new MemoryQuotaStore());
+
+warnIfNoRedis('the Redis quota store contract');
+describe.skipIf(!REDIS_URL)('redis', () => {
+  const prefix = `omni:test:quota-contract:${randomUUID()}:`;
+  let admin: RedisConnection;
+  beforeAll(async () => {
+    admin = testConnection().acquire();
+    await admin.waitUntilReady(5_000);
+  });
+  afterAll(async () => {
+    await deleteKeys(admin, `${prefix}*`);
+    await admin.release();
+  });
+
+  quotaContract('redis', async () => {
+    const connection = testConnection();
+    const store = new RedisQuotaStore(connection, { keyPrefix: prefix });
+    expect(await connection.waitUntilReady(5_000)).toBe(true);
+    return store;
+  });
+
+  it('stores one sorted set per key that expires with the window', async () => {
+    const connection = testConnection();
+    const store = new RedisQuotaStore(connection, { keyPrefix: prefix });
+    await connection.waitUntilReady(5_000);
+    await store.take('ttl', 5, 10_000);
+    await store.take('ttl', 5, 10_000);
+    expect(await admin.client.type(`${prefix}ttl`)).toBe('zset');
+    expect(await admin.client.zcard(`${prefix}ttl`)).toBe(2);
+    const ttl = await admin.client.pttl(`${prefix}ttl`);
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(10_001);
+    // Scores are the Redis server's clock in microseconds.
+    const [, score] = await admin.client.zrange(`${prefix}ttl`, 0, 0, 'WITHSCORES');
+    const [seconds, micros] = await admin.client.time();
+    const serverNowUs = Number(seconds) * 1e6 + Number(micros);
+    expect(serverNowUs - Number(score)).toBeGreaterThanOrEqual(0);
+    expect(serverNowUs - Number(score)).toBeLessThan(10_000_000);
+    // peek does not prune or write.
+    await store.peek('absent', 5);
+    expect(await admin.client.exists(`${prefix}absent`)).toBe(0);
+    await store.close();
+  });
+});

@@ -1,0 +1,104 @@
+import { describe, expect, it } from 'vitest';
+import { isSecretKey, MAX_STRING_CHARS, REDACTED, redactArgs } from '../../src/governance/redact.js';
+
+describe('redactArgs', () => {
+  it('replaces secret-looking keys at any depth and keeps the rest', () => {
+    const input = {
+      query: 'hello',
+      max_output_tokens: 256,
+      keyword: 'rust',
+      author: 'ada',
+      api_key: 'abc',
+      apiKey: 'abc',
+      password: 'p',
+      Authorization: 'Bearer x',
+      headers: { 'X-Auth-Token': 't', accept: 'json' },
+      registry_auth: { username: 'u', password: 'p' },
+      nested: [{ client_secret: 's', private_key: 'k', credentials: { a: 1 }, identitytoken: 'i', name: 'n' }],
+    };
+    expect(redactArgs(input)).toEqual({
+      query: 'hello',
+      max_output_tokens: 256,
+      keyword: 'rust',
+      author: 'ada',
+      api_key: REDACTED,
+      apiKey: REDACTED,
+      password: REDACTED,
+      Authorization: REDACTED,
+      headers: { 'X-Auth-Token': REDACTED, accept: 'json' },
+      registry_auth: REDACTED,
+      nested: [{ client_secret: REDACTED, private_key: REDACTED, credentials: REDACTED, identitytoken: REDACTED, name: 'n' }],
+    });
+    // The input is not modified.
+    expect(input.api_key).toBe('abc');
+  });
+
+  it('classifies key names', () => {
+    for (const k of ['token', 'access_token', 'refreshToken', 'GITHUB_TOKEN', 'secret', 'passwd', 'key', 'sshKey', 'cookie', 'x-api-key']) {
+      expect(isSecretKey(k), k).toBe(true);
+    }
+    for (const k of ['tokens', 'max_tokens', 'keys_count', 'monkey', 'author', 'title', 'service_name', 'image_uri', 'passage']) {
+      expect(isSecretKey(k), k).toBe(false);
+    }
+  });
+
+  it('redacts credential-shaped values under innocent keys', () => {
+    expect(
+      redactArgs({
+        header: 'Bearer abcdefghijklmnop',
+        note: 'ghp_abcdefghijklmnopqrstuvwxyz0123456789',
+        pem: '-----BEGIN RSA PRIVATE KEY-----\nMIIE...',
+        text: 'a normal sentence about bears',
+      }),
+    ).toEqual({ header: REDACTED, note: REDACTED, pem: REDACTED, text: 'a normal sentence about bears' });
+  });
+
+  it('truncates long strings with a marker', () => {
+    const out = redactArgs({ text: 'x'.repeat(5_000) }) as { text: string };
+    expect(out.text.startsWith('x'.repeat(MAX_STRING_CHARS))).toBe(true);
+    expect(out.text).toContain('[truncated 4000 chars]');
+    expect(out.text.length).toBeLessThan(MAX_STRING_CHARS + 40);
+  });
+
+  it('bounds depth, array length, key count and total size', () => {
+    let deep: Record<string, unknown> = { leaf: true };
+    for (let i = 0; i < 20; i += 1) deep = { next: deep };
+    expect(JSON.stringify(redactArgs(deep))).toContain('[truncated: too deep]');
+
+    const list = redactArgs(Array.from({ length: 250 }, (_, i) => i)) as unknown[];
+    expect(list).toHaveLength(101);
+    expect(list.at(-1)).toBe('[truncated: 150 more items]');
+
+    const wide = redactArgs(Object.fromEntries(Array.from({ length: 150 }, (_, i) => [`k${i}`, i]))) as Record<string, unknown>;
+    expect(Object.keys(wide)).toHaveLength(101);
+    expect(wide['[truncated]']).toBe('50 more keys');
+
+    const huge = Array.from({ length: 100 }, () => Array.from({ length: 100 }, () => 'v'));
+    expect(JSON.stringify(redactArgs(huge))).toContain('[truncated: too many values]');
+  });
+
+  it('is safe against __proto__ / constructor keys and cycles', () => {
+    const hostile = JSON.parse('{"__proto__": {"isAdmin": true}, "constructor": {"prototype": {"x": 1}}, "ok": 1}');
+    const out = redactArgs(hostile) as Record<string, unknown>;
+    expect(Object.getPrototypeOf(out)).toBe(Object.prototype);
+    expect((out as { isAdmin?: boolean }).isAdmin).toBeUndefined();
+    expect(({} as { isAdmin?: boolean }).isAdmin).toBeUndefined();
+    expect(JSON.parse(JSON.stringify(out))).toEqual(hostile);
+
+    const cyclic: Record<string, unknown> = { name: 'a' };
+    cyclic.self = cyclic;
+    cyclic.list = [cyclic];
+    expect(redactArgs(cyclic)).toEqual({ name: 'a', self: '[circular]', list: ['[circular]'] });
+    // A shared (non-cyclic) object appears twice.
+    const shared = { v: 1 };
+    expect(redactArgs({ a: shared, b: shared })).toEqual({ a: { v: 1 }, b: { v: 1 } });
+  });
+
+  it('turns non-JSON values into JSON-safe ones', () => {
+    expect(
+      redactArgs({ when: new Date(0), big: 10n, bytes: Buffer.from('abc'), fn: () => 1, nan: Number.NaN, none: undefined, tags: new Set(['a']) }),
+    ).toEqual({ when: '1970-01-01T00:00:00.000Z', big: '10', bytes: '[binary 3 bytes]', fn: '[function]', nan: 'NaN', none: null, tags: ['a'] });
+    expect(redactArgs('plain')).toBe('plain');
+    expect(redactArgs(undefined)).toBeNull();
+  });
+});
