@@ -69,7 +69,7 @@ export async function buildApp(config: Config, deps: HubDeps, options: AppOption
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     if (body === '' && (request.method === 'DELETE' || request.method === 'GET')) return done(null, undefined);
-    parseJson(request, body, done);
+    parseJson(request, body as string, done);
   });
   // A coarse per-IP flood guard in front of auth; tool budgets are governance's job, not this.
   await app.register(rateLimit, { max: config.rateLimitPerMinute, timeWindow: 60_000, hook: 'onRequest' });

@@ -33,6 +33,11 @@ export class MemoryQuotaStore implements QuotaStore {
     return this.evaluate(key, limit, windowMs, false);
   }
 
+  /** Keys currently tracked (idle ones are swept every minute). */
+  get keyCount(): number {
+    return this.logs.size;
+  }
+
   isHealthy(): boolean {
     return true;
   }

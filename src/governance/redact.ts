@@ -9,6 +9,8 @@ const MAX_DEPTH = 8;
 const MAX_ENTRIES = 100;
 /** Total values copied per call; the rest is summarised. */
 const MAX_NODES = 2_000;
+/** Total string characters kept per call, so one audit record stays small whatever the arguments. */
+const MAX_TOTAL_CHARS = 20_000;
 
 /** Whole words of a key that mark it as secret ("api_key", "privateKey", "x-auth-token", "password"). */
 const SECRET_WORDS = new Set(['key', 'token', 'auth', 'pwd', 'jwt', 'otp', 'pin', 'cookie', 'session']);
@@ -50,18 +52,28 @@ function setOwn(target: object, key: string, value: unknown): void {
   Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
 }
 
+interface Budget {
+  nodes: number;
+  chars: number;
+}
+
 export function redactArgs(value: unknown): unknown {
-  const budget = { nodes: 0 };
+  const budget: Budget = { nodes: 0, chars: 0 };
   return copy(value, 0, new WeakSet<object>(), budget);
 }
 
-function copy(value: unknown, depth: number, ancestors: WeakSet<object>, budget: { nodes: number }): unknown {
+function copy(value: unknown, depth: number, ancestors: WeakSet<object>, budget: Budget): unknown {
   budget.nodes += 1;
   if (budget.nodes > MAX_NODES) return '[truncated: too many values]';
   if (value === null || value === undefined) return value ?? null;
   switch (typeof value) {
-    case 'string':
-      return isSecretValue(value) ? REDACTED : truncate(value);
+    case 'string': {
+      if (isSecretValue(value)) return REDACTED;
+      if (budget.chars >= MAX_TOTAL_CHARS) return `[truncated: ${value.length} chars over the record size budget]`;
+      const kept = truncate(value);
+      budget.chars += Math.min(value.length, MAX_STRING_CHARS);
+      return kept;
+    }
     case 'number':
       return Number.isFinite(value) ? value : String(value);
     case 'boolean':

@@ -63,6 +63,10 @@ export class RedisAuditStore implements AuditStore {
   }
 
   append(record: AuditRecord): void {
+    if (this.closed) {
+      this.drop(0, 1);
+      return;
+    }
     this.queue.push(record);
     if (this.queue.length > this.maxQueue) this.drop(this.queue.length - this.maxQueue);
     this.schedule();
@@ -173,13 +177,14 @@ export class RedisAuditStore implements AuditStore {
     }
   }
 
-  private drop(count: number): void {
-    this.queue.splice(0, count);
-    this.dropped += count;
+  /** Drops the `fromQueue` oldest queued records (plus `refused` never queued), counting and logging them. */
+  private drop(fromQueue: number, refused = 0): void {
+    this.queue.splice(0, fromQueue);
+    this.dropped += fromQueue + refused;
     const now = Date.now();
     if (now - this.lastDropLog >= DROP_LOG_INTERVAL_MS) {
       this.lastDropLog = now;
-      this.log.warn({ store: 'redis', dropped_total: this.dropped, queue_bound: this.maxQueue }, 'audit queue full: oldest records dropped');
+      this.log.warn({ store: 'redis', dropped_total: this.dropped, queue_bound: this.maxQueue }, 'audit records dropped (queue full while redis was unavailable, or store closed)');
     }
   }
 }

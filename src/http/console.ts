@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -40,6 +41,8 @@ const REVALIDATE = 'no-cache';
 
 interface Asset {
   body: Buffer;
+  /** Compressed once at start; sent to clients that accept gzip (the whole console is then about 10 KB). */
+  gzip: Buffer;
   type: string;
   etag: string;
   /** Short content hash; index.html links the asset with `?v=<version>` so a matching request may be cached forever. */
@@ -48,7 +51,7 @@ interface Asset {
 
 function asset(body: Buffer, type: string): Asset {
   const hash = createHash('sha256').update(body).digest('hex');
-  return { body, type, etag: `"${hash.slice(0, 32)}"`, version: hash.slice(0, 12) };
+  return { body, gzip: gzipSync(body, { level: 9 }), type, etag: `"${hash.slice(0, 32)}"`, version: hash.slice(0, 12) };
 }
 
 export interface ConsoleFiles {
@@ -73,10 +76,21 @@ export function loadConsole(dir: string, auth: Config['auth']): ConsoleFiles {
   return { page: asset(Buffer.from(html, 'utf8'), CONTENT_TYPES['.html']!), assets };
 }
 
+/** If-None-Match may list several validators, weak or strong; a weak match is enough for GET (RFC 9110 §13.1.2). */
+function matches(header: string | undefined, etag: string): boolean {
+  return !!header && header.split(',').some((t) => t.trim().replace(/^W\//, '') === etag);
+}
+
+const acceptsGzip = (request: FastifyRequest) => /\bgzip\b/i.test(String(request.headers['accept-encoding'] ?? ''));
+
 function send(request: FastifyRequest, reply: FastifyReply, a: Asset, cacheControl: string): FastifyReply {
-  reply.headers(SECURITY_HEADERS).header('cache-control', cacheControl).header('etag', a.etag);
-  if (request.headers['if-none-match'] === a.etag) return reply.code(304).send();
-  return reply.type(a.type).send(a.body);
+  const gzip = acceptsGzip(request);
+  // Each encoding is its own representation, so each gets its own validator.
+  const etag = gzip ? `${a.etag.slice(0, -1)}-gz"` : a.etag;
+  reply.headers(SECURITY_HEADERS).header('cache-control', cacheControl).header('vary', 'accept-encoding').header('etag', etag);
+  if (matches(request.headers['if-none-match'], etag)) return reply.code(304).send();
+  if (gzip) reply.header('content-encoding', 'gzip');
+  return reply.type(a.type).send(gzip ? a.gzip : a.body);
 }
 
 export async function consoleRoutes(app: FastifyInstance, opts: { config: Config; dir?: string }): Promise<void> {

@@ -5,7 +5,7 @@ const isMcpPath = (url: string) => url.startsWith('/mcp') || url.startsWith('/me
 
 /** Sends a HubError as `{"error": {...}}` with its status (and Retry-After / WWW-Authenticate where they belong). */
 export function sendHubError(reply: FastifyReply, err: HubError): FastifyReply {
-  if (err.code === 'quota_exceeded' || err.code === 'rate_limited') {
+  if (err.code === 'quota_exceeded' || err.code === 'rate_limited' || err.code === 'governance_unavailable') {
     const retry = Number(err.details.retry_after_s ?? 1);
     reply.header('retry-after', String(Math.max(1, Math.ceil(retry))));
   }

@@ -5,7 +5,7 @@ import { runConnectionChecks } from '../connections.js';
 import type { HubDeps } from '../deps.js';
 import type { AuditOutcome } from '../governance/audit.js';
 import type { Governor } from '../governance/governor.js';
-import { HubError } from '../tools/errors.js';
+import { HubError, toHubError } from '../tools/errors.js';
 import type { InvokePipeline, InvokeResult } from '../tools/pipeline.js';
 import type { ToolRegistry } from '../tools/registry.js';
 import { sendHubError } from './errors.js';
@@ -100,7 +100,7 @@ export async function restRoutes(app: FastifyInstance, opts: RestOptions): Promi
     };
   });
 
-  app.get('/v1/governance', async () => ({
+  app.get('/v1/governance', async (request) => ({
     mode: config.governance.mode,
     scope: config.governance.scope,
     failure_policy: config.governance.failurePolicy,
@@ -108,13 +108,20 @@ export async function restRoutes(app: FastifyInstance, opts: RestOptions): Promi
     store_healthy: deps.quota.isHealthy(),
     levels: config.governance.limits,
     overrides: config.governance.overrides,
-    tools: await governor.usage(registry.list().map((t) => t.def)),
+    tools: await governor.usage(
+      registry.list().map((t) => t.def),
+      request.principal,
+    ),
   }));
 
   app.get('/v1/audit', async (request, reply) => {
     const q = AuditQuerySchema.safeParse(request.query);
     if (!q.success) return sendHubError(reply, queryError(q.error));
-    return deps.audit.list(q.data);
+    try {
+      return await deps.audit.list(q.data);
+    } catch (err) {
+      return sendHubError(reply, toHubError(err));
+    }
   });
 
   app.get('/v1/connections', async () => ({ systems: await runConnectionChecks(config, deps, [...registry.systems]) }));

@@ -59,7 +59,7 @@ describe.skipIf(!hasChromium)('operator console in headless Chromium', () => {
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.locator('#login-msg').filter({ hasText: 'Wrong key: the hub refused it (401)' }).waitFor();
     expect(await page.locator('#nav').isHidden()).toBe(true);
-    expect(await page.evaluate(() => sessionStorage.getItem('omni-hub.key'))).toBeNull();
+    expect(await page.evaluate('sessionStorage.getItem("omni-hub.key")')).toBeNull();
     await shot('login-wrong-key');
 
     // The right key, submitted with the keyboard: the connection table, with the variable to set.
@@ -77,7 +77,7 @@ describe.skipIf(!hasChromium)('operator console in headless Chromium', () => {
     await nav('Governance');
     const echoUsage = row('governance', 'data-tool', 'fixture_echo').locator('meter');
     await echoUsage.waitFor();
-    expect(await echoUsage.evaluate((m: HTMLMeterElement) => [m.value, m.max])).toEqual([0, 1000]);
+    expect([await echoUsage.getAttribute('value'), await echoUsage.getAttribute('max')]).toEqual(['0', '1000']);
     expect(await page.locator('dd[data-key="Mode"]').textContent()).toContain('enforce');
 
     // Tools: the form generated from the schema; a bad call shows the field error and uses no quota.
@@ -104,9 +104,7 @@ describe.skipIf(!hasChromium)('operator console in headless Chromium', () => {
 
     // Governance after: used 0 → 1 (the invalid call used no quota), and a reset time is shown.
     await nav('Governance');
-    await page.waitForFunction(
-      () => (document.querySelector('#governance-table tr[data-tool="fixture_echo"] meter') as HTMLMeterElement | null)?.value === 1,
-    );
+    await row('governance', 'data-tool', 'fixture_echo').locator('meter[value="1"]').waitFor();
     expect(await row('governance', 'data-tool', 'fixture_echo').locator('.num').textContent()).toBe('1 / 1000');
     expect(await row('governance', 'data-tool', 'fixture_echo').locator('.reset').textContent()).toMatch(/^in \d+ (s|min)$/);
     await shot('governance');
@@ -130,10 +128,8 @@ describe.skipIf(!hasChromium)('operator console in headless Chromium', () => {
 
     // Filters: outcome narrows the list through the API's own filter.
     await page.getByLabel('Outcome').selectOption('invalid');
-    await page.waitForFunction(() => {
-      const outcomes = [...document.querySelectorAll('#audit-table tbody .badge')].map((b) => b.textContent);
-      return outcomes.length === 1 && outcomes[0] === 'invalid';
-    });
+    // Page-side expressions are strings: this project's TypeScript has no DOM library.
+    await page.waitForFunction(`[...document.querySelectorAll('#audit-table tbody .badge')].map((b) => b.textContent).join() === 'invalid'`);
 
     expect(pageErrors).toEqual([]);
   }, 180_000);
@@ -143,12 +139,12 @@ describe.skipIf(!hasChromium)('operator console in headless Chromium', () => {
     await nav('Governance');
     await row('governance', 'data-tool', 'fixture_echo').waitFor();
     // Wide tables scroll inside their own box; the page itself never scrolls sideways.
-    expect(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(true);
+    expect(await page.evaluate('document.documentElement.scrollWidth <= window.innerWidth')).toBe(true);
     await shot('governance-phone');
 
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.locator('#login-msg').filter({ hasText: 'Signed out.' }).waitFor();
-    expect(await page.evaluate(() => sessionStorage.getItem('omni-hub.key'))).toBeNull();
+    expect(await page.evaluate('sessionStorage.getItem("omni-hub.key")')).toBeNull();
     expect(await page.locator('#governance').isHidden()).toBe(true);
     expect(pageErrors).toEqual([]);
   }, 120_000);

@@ -1,6 +1,7 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONSOLE_DIR, loadConsole } from '../../src/http/console.js';
 import { AUTH, TEST_KEY, testHub, type TestHub } from '../helpers/app.js';
@@ -51,6 +52,23 @@ describe('console routes', () => {
     const again = await hub.app.inject({ method: 'GET', url: '/console/assets/app.css', headers: { 'if-none-match': etag } });
     expect(again.statusCode).toBe(304);
     expect(again.body).toBe('');
+  });
+
+  it('sends gzip to clients that accept it, with its own validator', async () => {
+    const identity = await hub.app.inject({ method: 'GET', url: '/console/assets/app.js' });
+    const gz = await hub.app.inject({ method: 'GET', url: '/console/assets/app.js', headers: { 'accept-encoding': 'gzip, deflate, br' } });
+    expect(identity.headers['content-encoding']).toBeUndefined();
+    expect(gz.headers['content-encoding']).toBe('gzip');
+    expect(gz.headers.vary).toBe('accept-encoding');
+    expect(gz.rawPayload.length).toBeLessThan(identity.rawPayload.length);
+    expect(gunzipSync(gz.rawPayload).equals(identity.rawPayload)).toBe(true);
+    expect(gz.headers.etag).not.toBe(identity.headers.etag);
+    const revalidated = await hub.app.inject({
+      method: 'GET',
+      url: '/console',
+      headers: { 'accept-encoding': 'gzip', 'if-none-match': `"other", W/${(await hub.app.inject({ method: 'GET', url: '/console', headers: { 'accept-encoding': 'gzip' } })).headers.etag}` },
+    });
+    expect(revalidated.statusCode).toBe(304);
   });
 
   it('answers 404 for unknown assets and refuses traversal', async () => {

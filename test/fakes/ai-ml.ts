@@ -169,7 +169,7 @@ async function route(req: RecordedRequest, res: http.ServerResponse): Promise<vo
         ];
         return { labelAnnotations: labels.slice(0, feature.maxResults ?? 10) };
       }
-      const text = r.image.content ? decodeText(r.image.content) : `text at ${uri}`;
+      const text = r.image.content ? decodeText(r.image.content).replace(/\0/g, '') : `text at ${uri}`;
       if (!text) return {};
       return {
         textAnnotations: [{ locale: 'en', description: text }],
@@ -258,7 +258,7 @@ async function route(req: RecordedRequest, res: http.ServerResponse): Promise<vo
     if (config.encoding === 'LINEAR16' && config.sampleRateHertz === undefined) {
       return googleError(res, 400, 'INVALID_ARGUMENT', 'Invalid recognition \'config\': sample_rate_hertz must be specified for LINEAR16 audio without a header.');
     }
-    const spoken = audio.content !== undefined ? decodeText(audio.content) : `audio from ${audio.uri}`;
+    const spoken = audio.content !== undefined ? decodeText(audio.content).replace(/\0/g, '') : `audio from ${audio.uri}`;
     if (!spoken) return sendJson(res, 200, { totalBilledTime: '0s', requestId: '42' });
     const parts = spoken.split('|');
     return sendJson(res, 200, {

@@ -1,11 +1,11 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import pino from 'pino';
 import { testConfig } from '../../src/config.js';
 import { createGovernanceStores } from '../../src/governance/index.js';
 import { Governor } from '../../src/governance/governor.js';
 import { MemoryQuotaStore } from '../../src/governance/memory-quota-store.js';
-import type { QuotaDecision, QuotaStore } from '../../src/governance/quota-store.js';
-import { REDIS_URL } from './redis-helpers.js';
+import { HOUR_MS, type QuotaDecision, type QuotaStore } from '../../src/governance/quota-store.js';
+import { REDIS_URL, warnIfNoRedis } from './redis-helpers.js';
 
 const deploy = { name: 'google_cloud_run_deploy', level: 'CRITICAL' as const, system: 'cloud_run' as const };
 const list = { name: 'google_cloud_run_list', level: 'MEDIUM' as const, system: 'cloud_run' as const };
@@ -145,6 +145,7 @@ describe('Governor.usage', () => {
   });
 });
 
+warnIfNoRedis('createGovernanceStores with Redis');
 describe('createGovernanceStores', () => {
   const log = pino({ level: 'silent' });
 
@@ -171,5 +172,24 @@ describe('createGovernanceStores', () => {
     expect(quota.isHealthy()).toBe(false);
     await expect(quota.take('x', 1)).rejects.toMatchObject({ code: 'governance_unavailable' });
     await Promise.all([quota.close(), audit.close()]);
+  });
+});
+
+describe('MemoryQuotaStore housekeeping', () => {
+  it('forgets keys whose calls have all left the window', async () => {
+    vi.useFakeTimers();
+    try {
+      const { clock, store } = clockedStore();
+      await store.take('a', 5, 1_000);
+      await store.take('b', 5, HOUR_MS);
+      expect(store.keyCount).toBe(2);
+      clock.now += 2_000;
+      vi.advanceTimersByTime(60_000);
+      expect(store.keyCount).toBe(1);
+      expect((await store.peek('b', 5)).used).toBe(1);
+      await store.close();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

@@ -45,20 +45,23 @@ function quotaContract(name: string, open: () => Promise<QuotaStore>) {
 
     it('slides: each call frees its slot one window after it was made (no fixed-window double burst)', async () => {
       const k = key();
-      const windowMs = 600;
-      const a = Date.now();
+      // Wide gaps (500 ms) so a loaded machine's scheduling delays do not change which calls are in the window.
+      const windowMs = 1_000;
+      // Each call was recorded between its before/after readings; the sleeps below are computed from the safe side.
       expect((await store.take(k, 2, windowMs)).allowed).toBe(true);
-      await sleep(300);
-      const b = Date.now();
+      const aAfter = Date.now();
+      await sleep(500);
       expect((await store.take(k, 2, windowMs)).allowed).toBe(true);
+      const bAfter = Date.now();
       expect((await store.take(k, 2, windowMs)).allowed).toBe(false);
-      // Call a has left the window, call b has not: exactly one slot is free (a fixed window would free two).
-      await sleep(a + windowMs + 50 - Date.now());
+      // Call a has left the window, call b (about 550 ms old) has not: exactly one slot is free where a fixed
+      // window would have freed two.
+      await sleep(aAfter + windowMs + 50 - Date.now());
       const third = await store.take(k, 2, windowMs);
       expect(third).toMatchObject({ allowed: true, used: 2, remaining: 0 });
       expect((await store.take(k, 2, windowMs)).allowed).toBe(false);
       // Once b has left too, a slot frees again.
-      await sleep(b + windowMs + 50 - Date.now());
+      await sleep(bAfter + windowMs + 50 - Date.now());
       expect((await store.take(k, 2, windowMs)).allowed).toBe(true);
     });
 

@@ -73,6 +73,11 @@ describe('redactArgs', () => {
     expect(Object.keys(wide)).toHaveLength(101);
     expect(wide['[truncated]']).toBe('50 more keys');
 
+    const files = redactArgs({ files: Array.from({ length: 50 }, (_, i) => ({ path: `f${i}`, content: 'c'.repeat(2_000) })) });
+    const text = JSON.stringify(files);
+    expect(text.length).toBeLessThan(25_000);
+    expect(text).toContain('chars over the record size budget');
+
     const huge = Array.from({ length: 100 }, () => Array.from({ length: 100 }, () => 'v'));
     expect(JSON.stringify(redactArgs(huge))).toContain('[truncated: too many values]');
   });

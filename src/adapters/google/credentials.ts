@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { AuthClient, JWT, UserRefreshClient, type gaxios } from 'google-auth-library';
 import type { Config } from '../../config.js';
 import { HubError } from '../../tools/errors.js';
+import { raceSignal } from './retry.js';
 
 /**
  * The Google credential chain shared by every Google adapter (DESIGN.md §1, §4a):
@@ -96,7 +97,7 @@ export async function googleAccessToken(config: Config, scopes: string[], signal
       .finally(() => inFlight.delete(key));
     inFlight.set(key, pending);
   }
-  const fresh = await raceSignal(pending, signal);
+  const fresh = await raceSignal(pending, signal, 'obtaining a Google access token');
   return fresh.token;
 }
 
@@ -105,29 +106,6 @@ function cacheKey(config: Config, source: GoogleCredentialSource, scopes: string
   const identity = source === 'service_account' ? (g.serviceAccountJson ?? g.applicationCredentials ?? '') : 'metadata';
   const digest = createHash('sha256').update(identity).digest('hex').slice(0, 16);
   return `${source}:${digest}:${[...new Set(scopes)].sort().join(' ')}`;
-}
-
-function raceSignal<T>(promise: Promise<T>, signal?: AbortSignal): Promise<T> {
-  if (!signal) return promise;
-  if (signal.aborted) return Promise.reject(timeoutError());
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(timeoutError());
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (e: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e);
-      },
-    );
-  });
-}
-
-function timeoutError(): HubError {
-  return new HubError('timeout', 'timed out while obtaining a Google access token');
 }
 
 function isInlineJson(value: string): boolean {

@@ -1,6 +1,9 @@
 import type { ToolContext } from '../../tools/types.js';
 import { HubError } from '../../tools/errors.js';
 import { googleAccessToken, googleCredentialLabel, googleCredentialSource } from './credentials.js';
+import { withRetries } from './retry.js';
+
+export { GOOGLE_RETRIES } from './retry.js';
 
 export type GoogleHttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 export type GoogleQuery = Record<string, string | number | boolean | undefined | string[]>;
@@ -27,9 +30,6 @@ export interface GoogleRequestOptions {
   responseType?: 'json' | 'text' | 'arraybuffer';
 }
 
-/** Attempts after the first for idempotent requests. */
-export const GOOGLE_RETRIES = 2;
-const BASE_BACKOFF_MS = 200;
 const MAX_ERROR_MESSAGE = 1_000;
 
 /** Google's JSON error envelope (google.rpc.Status mapped to HTTP). */
@@ -61,16 +61,8 @@ export async function googleRequest<T>(ctx: ToolContext, opts: GoogleRequestOpti
   const idempotent = opts.idempotent ?? method === 'GET';
   const url = buildGoogleUrl(googleBaseUrl(ctx, opts.host), opts.path, opts.query);
 
-  let attempt = 0;
-  for (;;) {
-    try {
-      return await sendOnce<T>(ctx, opts, method, url);
-    } catch (err) {
-      if (!idempotent || attempt >= GOOGLE_RETRIES || !isRetryable(err) || ctx.signal.aborted) throw err;
-      attempt += 1;
-      await backoff(attempt, ctx.signal);
-    }
-  }
+  const once = () => sendOnce<T>(ctx, opts, method, url);
+  return idempotent ? withRetries(once, ctx.signal) : once();
 }
 
 async function sendOnce<T>(ctx: ToolContext, opts: GoogleRequestOptions, method: GoogleHttpMethod, url: string): Promise<T> {
@@ -185,27 +177,4 @@ export function httpStatusName(httpStatus: number): string {
     504: 'DEADLINE_EXCEEDED',
   };
   return names[httpStatus] ?? `HTTP_${httpStatus}`;
-}
-
-function isRetryable(err: unknown): boolean {
-  if (!(err instanceof HubError) || err.code !== 'upstream_error') return false;
-  if (err.details.network === true) return true;
-  const status = err.details.upstream_status;
-  return typeof status === 'number' && (status === 429 || status >= 500);
-}
-
-/** Full-jitter exponential backoff: 0..200 ms, then 0..400 ms; ends early (timeout) when the call is aborted. */
-function backoff(attempt: number, signal: AbortSignal): Promise<void> {
-  const ms = Math.random() * BASE_BACKOFF_MS * 2 ** (attempt - 1);
-  return new Promise((resolve, reject) => {
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(new HubError('timeout', 'the call ran out of time while retrying'));
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
 }

@@ -1,0 +1,48 @@
+import { expect } from 'vitest';
+import { testConfig, type Config } from '../../../src/config.js';
+import { HubError } from '../../../src/tools/errors.js';
+import type { ToolDefinition } from '../../../src/tools/types.js';
+import { FAKE_API_KEY, FAKE_TOKEN, type AiMlFake } from '../../fakes/ai-ml.js';
+import { runTool, toolContext } from '../../helpers/context.js';
+
+export type Credential = 'key' | 'oauth' | 'both';
+
+/** A config pointing every Google host at the fake, with one credential kind (or both). */
+export function aiConfig(fake: AiMlFake, credential: Credential, extra: Record<string, string> = {}): Config {
+  return testConfig({
+    GOOGLE_API_BASE_URL: fake.url,
+    ...(credential !== 'oauth' ? { GOOGLE_API_KEY: FAKE_API_KEY } : {}),
+    ...(credential !== 'key' ? { GOOGLE_OAUTH_TOKEN: FAKE_TOKEN, GOOGLE_CLOUD_PROJECT: 'demo-project', GOOGLE_CLOUD_REGION: 'europe-west4' } : {}),
+    ...extra,
+  });
+}
+
+export function call(tool: ToolDefinition, args: unknown, config: Config) {
+  const ctx = toolContext(config);
+  return { ctx, result: runTool(tool, args, ctx) };
+}
+
+export async function run(tool: ToolDefinition, args: unknown, config: Config): Promise<Record<string, unknown>> {
+  return call(tool, args, config).result;
+}
+
+export async function failure(p: Promise<unknown>): Promise<HubError> {
+  const err = await p.then(
+    () => {
+      throw new Error('expected the call to fail');
+    },
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(HubError);
+  return err as HubError;
+}
+
+export function sentWithKey(req: { headers: Record<string, unknown> }): void {
+  expect(req.headers['x-goog-api-key']).toBe(FAKE_API_KEY);
+  expect(req.headers.authorization).toBeUndefined();
+}
+
+export function sentWithToken(req: { headers: Record<string, unknown> }): void {
+  expect(req.headers.authorization).toBe(`Bearer ${FAKE_TOKEN}`);
+  expect(req.headers['x-goog-api-key']).toBeUndefined();
+}
