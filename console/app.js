@@ -98,6 +98,7 @@ function signOut(message) {
   $('#login').hidden = false;
   $('#login-msg').textContent = message || '';
   $('#key').focus();
+  $('#key').select();
 }
 
 // ---- routing and refresh ----------------------------------------------------------------------------------------
@@ -241,7 +242,12 @@ async function loadAudit(quiet, more = false) {
     const same = a.pages === 1 && page.records.length === a.records.length && page.records[0]?.id === a.records[0]?.id;
     a.records = page.records;
     a.pages = 1;
-    if (!same) $('#audit-table tbody').replaceChildren(...page.records.map(auditRow));
+    if (!same) {
+      // Polling must not steal keyboard focus: a focused Details button gets its focus back in the new rows.
+      const focusedId = document.activeElement?.closest('#audit-table tr')?.dataset.id;
+      $('#audit-table tbody').replaceChildren(...page.records.map(auditRow));
+      if (focusedId) document.querySelector(`#audit-table tr[data-id="${CSS.escape(focusedId)}"] button`)?.focus();
+    }
   }
   a.cursor = page.next_cursor;
   $('#audit-more').hidden = !a.cursor;
@@ -314,7 +320,7 @@ function kindOf(p) {
 }
 
 function hintText(p, kind) {
-  const parts = [p.description];
+  const parts = [p.description && (/[.!?)]$/.test(p.description) ? p.description : `${p.description}.`)];
   if (p.default !== undefined) parts.push(`Default: ${JSON.stringify(p.default)}.`);
   if (p.minimum !== undefined || p.maximum !== undefined) parts.push(`Range: ${p.minimum ?? '…'} to ${p.maximum ?? '…'}.`);
   if (p.maxLength !== undefined) parts.push(`At most ${p.maxLength} characters.`);

@@ -1,5 +1,5 @@
 import rateLimit from '@fastify/rate-limit';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import { SYSTEMS } from './adapters/index.js';
 import type { Config } from './config.js';
 import type { HubDeps } from './deps.js';
@@ -46,7 +46,8 @@ export async function buildApp(config: Config, deps: HubDeps, options: AppOption
   const app = Fastify({
     logger: loggerOptions(config),
     bodyLimit: config.bodyLimit,
-    disableRequestLogging: true,
+    // Per-request lines are off: every tool call already writes one audit line.
+    logController: new LogController({ disableRequestLogging: true }),
     trustProxy: config.trustProxy,
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',

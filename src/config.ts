@@ -91,6 +91,7 @@ const EnvSchema = z.object({
   GOOGLE_API_KEY: z.string().optional(),
   GOOGLE_API_BASE_URL: urlString.optional(),
   K_SERVICE: z.string().optional(),
+  GCE_METADATA_HOST: z.string().regex(/^[\w.-]+(:\d+)?$/, 'must be host or host:port').optional(),
   GITHUB_TOKEN: z.string().optional(),
   GITHUB_API_URL: urlString.default('https://api.github.com'),
   DOCKER_HOST: z.string().optional(),
@@ -147,6 +148,8 @@ export interface Config {
     apiBaseUrl?: string;
     /** Set on Cloud Run: the metadata server may be asked for ADC tokens. */
     onGoogleCloud: boolean;
+    /** GCE_METADATA_HOST: metadata server host[:port] for ADC (default metadata.google.internal), as Google's libraries read it. */
+    metadataHost?: string;
   };
   github: { token?: string; apiUrl: string };
   docker: { host?: string; buildRoot: string; registryAuth?: Record<string, string>; tlsVerify?: boolean; certPath?: string };
@@ -257,6 +260,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       apiKey: e.GOOGLE_API_KEY,
       apiBaseUrl: e.GOOGLE_API_BASE_URL?.replace(/\/$/, ''),
       onGoogleCloud: Boolean(e.K_SERVICE),
+      metadataHost: e.GCE_METADATA_HOST,
     },
     github: { token: e.GITHUB_TOKEN, apiUrl: e.GITHUB_API_URL.replace(/\/$/, '') },
     docker: {

@@ -77,14 +77,11 @@ async function probeWithTimeout(system: SystemDefinition, config: Config, deps: 
 }
 
 function errorReason(err: unknown): string {
-  if (err instanceof Error) {
-    const code = (err as { code?: unknown }).code;
-    const causeCode = (err.cause as { code?: unknown } | undefined)?.code;
-    const message = err.message || err.name;
-    const extra = typeof causeCode === 'string' && !message.includes(causeCode) ? ` (${causeCode})` : '';
-    return typeof code === 'string' && !message.includes(code) ? `${message} (${code})` : `${message}${extra}`;
-  }
-  return String(err);
+  if (!(err instanceof Error)) return String(err);
+  // Node network errors carry the useful part (ECONNREFUSED, ENOTFOUND, ...) in `code`, fetch errors in `cause.code`.
+  const code = (err as { code?: unknown }).code ?? (err.cause as { code?: unknown } | undefined)?.code;
+  const message = err.message || err.name;
+  return typeof code === 'string' && !message.includes(code) ? `${message} (${code})` : message;
 }
 
 function toRow(system: SystemDefinition, status: ConnectionStatus, secrets: string[]): ConnectionRow {
@@ -150,7 +147,7 @@ export function formatConnectionTable(rows: readonly ConnectionRow[]): string {
   const widths = HEADERS.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
   const line = (c: readonly string[]) =>
     [c[0]!.padEnd(widths[0]!), c[1]!.padStart(widths[1]!), c[2]!].join('  ').trimEnd();
-  const rule = widths.map((w, i) => '-'.repeat(i === 2 ? Math.max(w, HEADERS[2].length) : w)).join('  ');
+  const rule = widths.map((w) => '-'.repeat(w)).join('  ');
   const counts = summarize(rows);
   const summary = `${counts.connected} connected, ${counts.needs} need configuration, ${counts.failed} failed`;
   return [line(HEADERS), rule, ...cells.map(line), '', summary].join('\n') + '\n';

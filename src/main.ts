@@ -40,8 +40,11 @@ async function main(): Promise<void> {
     hardStop.unref();
     try {
       const drained = app.hub.pipeline.drain(config.shutdownGraceMs);
-      await app.close();
+      const closing = app.close();
       await drained;
+      // Keep-alive connections that were busy when close() began are idle now: close them so the server can stop.
+      app.server.closeIdleConnections();
+      await closing;
       await deps.close();
       process.exit(0);
     } catch (err) {

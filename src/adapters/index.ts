@@ -6,8 +6,8 @@ import { system as connector } from './connector/index.js';
 import { system as docker } from './docker/index.js';
 import { system as github } from './github/index.js';
 import { system as intelligence } from './intelligence/index.js';
-import { system as maps } from './maps/index.js';
-import { system as workspace } from './workspace/index.js';
+import { system as maps } from './google_maps/index.js';
+import { system as workspace } from './google_workspace/index.js';
 
 /** Every system the hub knows, in the order of the guide's connection table. TOOLSETS narrows it at start. */
 export const SYSTEMS: readonly SystemDefinition[] = [cloudRun, workspace, aiMl, maps, docker, intelligence, github, chatgpt, connector];

@@ -7,7 +7,7 @@ import { DEFAULT_CHECK_TIMEOUT_MS, formatConnectionTable, runConnectionChecks } 
 import { createDeps } from '../deps-factory.js';
 import type { SystemDefinition } from '../tools/types.js';
 
-const USAGE = `usage: npm run check [-- --json] [-- --timeout <ms>]
+const USAGE = `usage: npm run check -- [--json] [--timeout <ms>]
 
 Probes every enabled system with the current environment and prints one row per system:
   ✓ Connected     the live probe succeeded

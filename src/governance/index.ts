@@ -4,13 +4,9 @@ import type { GovernanceLog } from './log.js';
 import { MemoryAuditStore } from './memory-audit-store.js';
 import { MemoryQuotaStore } from './memory-quota-store.js';
 import type { QuotaStore } from './quota-store.js';
-import { RedisAuditStore } from './redis-audit-store.js';
-import { RedisConnection } from './redis-connection.js';
-import { RedisQuotaStore } from './redis-quota-store.js';
 
 export { Governor, type Admission, type GovernorOptions, type Rule, type ToolUsage } from './governor.js';
 export { redactArgs } from './redact.js';
-
 
 /**
  * Redis (one shared connection for quotas and the audit stream) when REDIS_URL is set, otherwise in-process stores.
@@ -25,6 +21,12 @@ export async function createGovernanceStores(
   if (!config.redisUrl) {
     return { quota: new MemoryQuotaStore(), audit: new MemoryAuditStore(config.auditCap) };
   }
+  // Loaded only when Redis is configured: ioredis costs cold-start time and memory the embedded default does not need.
+  const [{ RedisConnection }, { RedisQuotaStore }, { RedisAuditStore }] = await Promise.all([
+    import('./redis-connection.js'),
+    import('./redis-quota-store.js'),
+    import('./redis-audit-store.js'),
+  ]);
   const connection = new RedisConnection({ url: config.redisUrl, log });
   const quota = new RedisQuotaStore(connection);
   const audit = new RedisAuditStore(connection, { cap: config.auditCap, log });

@@ -93,8 +93,26 @@ function send(request: FastifyRequest, reply: FastifyReply, a: Asset, cacheContr
   return reply.type(a.type).send(gzip ? a.gzip : a.body);
 }
 
+function tryLoad(app: FastifyInstance, dir: string, auth: Config['auth']): ConsoleFiles | null {
+  try {
+    return loadConsole(dir, auth);
+  } catch (err) {
+    // A deployment without the console folder still serves every API route; only /console answers 404.
+    app.log.warn({ dir, err: err instanceof Error ? err.message : String(err) }, 'operator console files not found; /console is off');
+    return null;
+  }
+}
+
 export async function consoleRoutes(app: FastifyInstance, opts: { config: Config; dir?: string }): Promise<void> {
-  const files = loadConsole(opts.dir ?? CONSOLE_DIR, opts.config.auth);
+  const files = tryLoad(app, opts.dir ?? CONSOLE_DIR, opts.config.auth);
+  if (!files) {
+    const missing = async (_request: FastifyRequest, reply: FastifyReply) =>
+      sendHubError(reply, new HubError('not_found', 'the operator console is not installed (console/ folder missing)'));
+    app.get('/console', missing);
+    app.get('/console/', missing);
+    app.get('/console/assets/*', missing);
+    return;
+  }
 
   const page = async (request: FastifyRequest, reply: FastifyReply) => send(request, reply, files.page, REVALIDATE);
   app.get('/console', page);

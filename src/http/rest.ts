@@ -80,9 +80,10 @@ export async function restRoutes(app: FastifyInstance, opts: RestOptions): Promi
 
   app.post<{ Params: { name: string } }>('/v1/tools/:name', async (request, reply) => {
     const controller = new AbortController();
-    // The client hanging up aborts the upstream work too.
-    request.raw.on('close', () => {
-      if (!reply.sent) controller.abort();
+    // The client hanging up before the answer aborts the upstream work too. (The request stream's own 'close' fires
+    // once the body is read, so it is the response socket that tells.)
+    reply.raw.on('close', () => {
+      if (!reply.raw.writableFinished) controller.abort();
     });
     const result = await pipeline.invoke(request.params.name, request.body ?? {}, {
       principal: request.principal,

@@ -157,14 +157,22 @@ export class InvokePipeline {
     governance: GovernanceMeta,
   ): Promise<InvokeResult> {
     const media: MediaContent[] = [];
-    const signals = [AbortSignal.timeout(this.config.toolWaitMs + 5_000), this.shutdown.signal];
-    if (origin.signal) signals.push(origin.signal);
+    // One controller per call, aborted by its time budget, the hub's shutdown or the client leaving. (Cheaper on the
+    // hot path than AbortSignal.timeout + AbortSignal.any, which the profile showed at ~4% plus GC.)
+    const controller = new AbortController();
+    const abort = () => controller.abort(new HubError('timeout', `${tool.def.name} ran out of time`));
+    const timer = setTimeout(abort, this.config.toolWaitMs + 5_000);
+    const parents = origin.signal ? [this.shutdown.signal, origin.signal] : [this.shutdown.signal];
+    for (const p of parents) {
+      if (p.aborted) abort();
+      else p.addEventListener('abort', abort, { once: true });
+    }
     try {
       const data = await tool.def.run(args, {
         config: this.config,
         deps: this.deps,
         log: this.log,
-        signal: AbortSignal.any(signals),
+        signal: controller.signal,
         deadline: Date.now() + this.config.toolWaitMs,
         principal: origin.principal,
         callId,
@@ -175,6 +183,9 @@ export class InvokePipeline {
       const error = toHubError(err);
       if (error.code === 'internal_error') this.log.error({ err, tool: tool.def.name }, 'tool failed unexpectedly');
       return finish('error', { ok: false, error, governance, callId });
+    } finally {
+      clearTimeout(timer);
+      for (const p of parents) p.removeEventListener('abort', abort);
     }
   }
 }

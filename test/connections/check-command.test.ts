@@ -43,7 +43,7 @@ describe('npm run check (in-process)', () => {
     await Promise.all([github.close(), denied.close(), hanging.close()]);
   });
 
-  it('on a fresh environment: embedded systems connect, the others name the variable to set', async () => {
+  it('on a fresh environment: embedded systems connect, the others name the variable to set', { timeout: 90_000 }, async () => {
     // A generous bound: the embedded database is created from scratch on this first probe.
     const { rows } = await check({}, ['--json', '--timeout', '60000']);
     const list = rows();
@@ -109,7 +109,7 @@ describe('npm run check (in-process)', () => {
     const { code, stdout } = await check({ TOOLSETS: 'github,chatgpt', GITHUB_TOKEN: TOKEN, GITHUB_API_URL: github.url }, []);
     expect(stdout.split('\n').slice(0, 4)).toEqual([
       'System                Tools  Status',
-      '--------------------  -----  ---------------------------',
+      '--------------------  -----  ----------------------------',
       'GitHub                    3  ✓ Connected',
       'ChatGPT Auto Builder      1  ⊘ Needs CHATGPT_MCP_ENDPOINT',
     ]);

@@ -74,6 +74,21 @@ describe('runConnectionChecks', () => {
     expect(rows[0]!.label).toBe('✗ Failed: connect ENOENT /var/run/docker.sock');
   });
 
+  it('names the network error code of a probe that cannot connect', async () => {
+    const closed = await startFakeServer(() => {});
+    const url = closed.url;
+    await closed.close();
+    const rows = await runConnectionChecks(testConfig(), deps, [
+      system('github', 'GitHub', {
+        check: async (_c, _d, signal) => {
+          await fetch(url, { signal });
+          return { state: 'connected' };
+        },
+      }),
+    ]);
+    expect(rows[0]!.label).toBe('✗ Failed: fetch failed (ECONNREFUSED)');
+  });
+
   it('fails a probe that never answers, even one that ignores its abort signal', async () => {
     const fake = await startFakeServer(() => {
       // never answers

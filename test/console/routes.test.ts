@@ -2,8 +2,11 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
+import Fastify from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CONSOLE_DIR, loadConsole } from '../../src/http/console.js';
+import { testConfig } from '../../src/config.js';
+import { CONSOLE_DIR, consoleRoutes, loadConsole } from '../../src/http/console.js';
+import { installErrorHandlers } from '../../src/http/errors.js';
 import { AUTH, TEST_KEY, testHub, type TestHub } from '../helpers/app.js';
 import { fixtureSystem } from '../helpers/fixture-system.js';
 
@@ -39,7 +42,7 @@ describe('console routes', () => {
     expect(jsRes.statusCode).toBe(200);
     expect(jsRes.headers['content-type']).toBe('text/javascript; charset=utf-8');
     expect(jsRes.headers['cache-control']).toBe('public, max-age=31536000, immutable');
-    expect(jsRes.body).toContain("sessionStorage");
+    expect(jsRes.body).toContain('sessionStorage');
 
     const cssRes = await hub.app.inject({ method: 'GET', url: css! });
     expect(cssRes.statusCode).toBe(200);
@@ -63,10 +66,11 @@ describe('console routes', () => {
     expect(gz.rawPayload.length).toBeLessThan(identity.rawPayload.length);
     expect(gunzipSync(gz.rawPayload).equals(identity.rawPayload)).toBe(true);
     expect(gz.headers.etag).not.toBe(identity.headers.etag);
+    const gzEtag = (await hub.app.inject({ method: 'GET', url: '/console', headers: { 'accept-encoding': 'gzip' } })).headers.etag as string;
     const revalidated = await hub.app.inject({
       method: 'GET',
       url: '/console',
-      headers: { 'accept-encoding': 'gzip', 'if-none-match': `"other", W/${(await hub.app.inject({ method: 'GET', url: '/console', headers: { 'accept-encoding': 'gzip' } })).headers.etag}` },
+      headers: { 'accept-encoding': 'gzip', 'if-none-match': `"other", W/${gzEtag}` },
     });
     expect(revalidated.statusCode).toBe(304);
   });
@@ -76,17 +80,20 @@ describe('console routes', () => {
     expect(unknown.statusCode).toBe(404);
     expect(unknown.json()).toEqual({ error: { code: 'not_found', message: 'no such console asset' } });
 
-    for (const url of [
-      '/console/assets/../../package.json',
-      '/console/assets/..%2F..%2Fpackage.json',
-      '/console/assets/%2e%2e/%2e%2e/package.json',
-      '/console/assets/..%5C..%5Cpackage.json',
-      '/console/assets/index.html/../../src/config.ts',
-      '/console/assets/',
-      '/console/assets/%00app.js',
-    ]) {
+    // Dot segments, literal or %2e, are resolved by the URL parser first (to /package.json: not open, so 401);
+    // encoded slashes reach the asset route as one name, which is not in the map (404). Never the file.
+    for (const [url, status] of [
+      ['/console/assets/../../package.json', 401],
+      ['/console/assets/%2e%2e/%2e%2e/package.json', 401],
+      ['/console/assets/index.html/../../src/config.ts', 401],
+      ['/console/assets/..%2F..%2Fpackage.json', 404],
+      ['/console/assets/..%5C..%5Cpackage.json', 404],
+      ['/console/assets/app.js%2F..%2F..%2F..%2Fpackage.json', 404],
+      ['/console/assets/', 404],
+      ['/console/assets/%00app.js', 404],
+    ] as const) {
       const res = await hub.app.inject({ method: 'GET', url });
-      expect(res.statusCode, url).toBe(404);
+      expect(res.statusCode, url).toBe(status);
       expect(res.body, url).not.toContain('"name": "omni-hub"');
       expect(res.body, url).not.toContain('loadConfig');
     }
@@ -107,6 +114,18 @@ describe('console routes', () => {
     } finally {
       await open.close();
     }
+  });
+});
+
+describe('consoleRoutes without the console folder', () => {
+  it('keeps the hub running and answers 404 on /console', async () => {
+    const app = Fastify({ logger: false });
+    installErrorHandlers(app);
+    await app.register(consoleRoutes, { config: testConfig(), dir: path.join(tmpdir(), 'omni-console-absent-dir') });
+    const res = await app.inject({ method: 'GET', url: '/console' });
+    expect(res.statusCode).toBe(404);
+    expect(res.json().error.message).toContain('not installed');
+    await app.close();
   });
 });
 

@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
@@ -20,7 +20,8 @@ export interface TestHub {
 
 /** A hub on embedded defaults (memory quotas, PGlite in a temp dir) driven with app.inject(). */
 export async function testHub(env: Record<string, string> = {}, options: AppOptions = {}): Promise<TestHub> {
-  const config = testConfig({ DATA_DIR: mkdtempSync(path.join(tmpdir(), 'omni-hub-test-')), ...env });
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'omni-hub-test-'));
+  const config = testConfig({ DATA_DIR: dataDir, ...env });
   const deps = await createDeps(config, pino({ level: 'silent' }));
   const app = await buildApp(config, deps, options);
   await app.ready();
@@ -31,6 +32,7 @@ export async function testHub(env: Record<string, string> = {}, options: AppOpti
     async close() {
       await app.close();
       await deps.close();
+      rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }

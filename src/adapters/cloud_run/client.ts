@@ -38,7 +38,7 @@ export function runEndpoint(config: Config): { apiEndpoint: string; port: number
 /**
  * One ServicesClient per config, created on first use (the library and its protos load lazily: cold start).
  * Always the REST (HTTP/1.1 JSON) transport: the same path in production and in tests, no gRPC/HTTP2 stack,
- * works through ordinary HTTP proxies, and honours GOOGLE_API_BASE_URL for emulators and fakes.
+ * works through ordinary HTTP proxies, and honours GOOGLE_API_BASE_URL for emulators and local test servers.
  */
 export function servicesClient(config: Config): Promise<ServicesClient> {
   let client = clients.get(config);

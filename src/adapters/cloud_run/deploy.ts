@@ -100,12 +100,21 @@ function newService(args: DeployArgs): RunService {
   };
 }
 
+/** The fields a client may write on update; output-only fields (conditions, uri, ...) are not sent back. */
+const WRITABLE_FIELDS = [
+  'name', 'description', 'labels', 'annotations', 'client', 'clientVersion', 'ingress', 'launchStage', 'binaryAuthorization',
+  'template', 'traffic', 'scaling', 'invokerIamDisabled', 'defaultUriDisabled', 'customAudiences', 'iapEnabled',
+  'multiRegionSettings', 'threatDetectionEnabled', 'buildConfig', 'etag',
+] as const satisfies readonly (keyof RunService)[];
+
 /** The existing service with the requested changes; everything else (traffic, secrets, service account) is kept. */
 function updatedService(existing: RunService, args: DeployArgs): RunService {
+  const kept: RunService = {};
+  for (const field of WRITABLE_FIELDS) if (existing[field] !== undefined && existing[field] !== null) Object.assign(kept, { [field]: existing[field] });
   const template = existing.template ?? {};
   const [first, ...rest] = template.containers ?? [];
   return {
-    ...existing,
+    ...kept,
     labels: args.labels ? { ...(existing.labels ?? {}), ...args.labels } : existing.labels,
     template: {
       ...template,

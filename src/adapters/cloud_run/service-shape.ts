@@ -33,12 +33,23 @@ export function isoTime(ts: Timestamp): string | undefined {
   return new Date(seconds * 1000 + Math.floor((ts.nanos ?? 0) / 1e6)).toISOString();
 }
 
-/** Enum values arrive as names (e.g. "CONDITION_SUCCEEDED"); numbers are tolerated in case a caller decodes raw JSON. */
-function enumName(value: unknown, prefix: string): string | undefined {
-  if (value === null || value === undefined || value === 0 || value === '') return undefined;
-  const s = String(value);
-  if (/UNSPECIFIED$/.test(s)) return undefined;
-  return s.startsWith(prefix) ? s.slice(prefix.length) : s;
+/**
+ * Enum values arrive as names (e.g. "CONDITION_SUCCEEDED") from plain calls but as numbers in a finished operation's
+ * decoded result; both are mapped to the short name ("SUCCEEDED").
+ */
+const ENUM_NAMES = {
+  state: ['UNSPECIFIED', 'PENDING', 'RECONCILING', 'FAILED', 'SUCCEEDED'],
+  severity: ['UNSPECIFIED', 'ERROR', 'WARNING', 'INFO'],
+  ingress: ['UNSPECIFIED', 'ALL', 'INTERNAL_ONLY', 'INTERNAL_LOAD_BALANCER', 'NONE'],
+  traffic: ['UNSPECIFIED', 'LATEST', 'REVISION'],
+} as const;
+
+function enumName(value: unknown, prefix: string, names?: readonly string[]): string | undefined {
+  if (value === null || value === undefined || value === '') return undefined;
+  let s = String(value);
+  if (/^\d+$/.test(s)) s = names?.[Number(s)] ?? s;
+  else if (s.startsWith(prefix)) s = s.slice(prefix.length);
+  return s === 'UNSPECIFIED' || s.endsWith('_UNSPECIFIED') || s === '0' ? undefined : s;
 }
 
 export interface ConditionSummary {
@@ -55,17 +66,17 @@ export function summarizeCondition(c: Condition | null | undefined): ConditionSu
   const reason = c.reason ?? c.revisionReason ?? c.executionReason;
   return {
     type: c.type,
-    state: enumName(c.state, 'CONDITION_'),
+    state: enumName(c.state, 'CONDITION_', ENUM_NAMES.state),
     message: nonEmpty(c.message),
     reason: enumName(reason, ''),
-    severity: enumName(c.severity, ''),
+    severity: enumName(c.severity, '', ENUM_NAMES.severity),
     last_transition_time: isoTime(c.lastTransitionTime),
   };
 }
 
 /** Ready means the terminal condition succeeded; "failed" and "reconciling" let callers decide whether to wait. */
 export function serviceState(s: RunService): 'ready' | 'failed' | 'reconciling' | 'unknown' {
-  const state = enumName(s.terminalCondition?.state, 'CONDITION_');
+  const state = enumName(s.terminalCondition?.state, 'CONDITION_', ENUM_NAMES.state);
   if (s.reconciling || state === 'RECONCILING' || state === 'PENDING') return 'reconciling';
   if (state === 'SUCCEEDED') return 'ready';
   if (state === 'FAILED') return 'failed';
@@ -132,9 +143,9 @@ export function summarizeService(s: RunService): Record<string, unknown> {
     env_var_names: (container?.env ?? []).map((e) => e.name).filter((n): n is string => Boolean(n)),
     min_instances: scaling?.minInstanceCount ?? undefined,
     max_instances: scaling?.maxInstanceCount || undefined,
-    ingress: enumName(s.ingress, 'INGRESS_TRAFFIC_'),
+    ingress: enumName(s.ingress, 'INGRESS_TRAFFIC_', ENUM_NAMES.ingress),
     traffic: traffic.map((t) => ({
-      type: enumName(t.type, 'TRAFFIC_TARGET_ALLOCATION_TYPE_'),
+      type: enumName(t.type, 'TRAFFIC_TARGET_ALLOCATION_TYPE_', ENUM_NAMES.traffic),
       revision: shortName(nonEmpty(t.revision)),
       percent: t.percent ?? 0,
       tag: nonEmpty(t.tag),

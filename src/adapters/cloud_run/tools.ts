@@ -20,7 +20,6 @@ import {
 
 /** With filters, at most this many upstream pages are read to fill one answer page. */
 const MAX_SCANNED_PAGES = 10;
-const SCAN_PAGE_SIZE = 100;
 
 const listInput = z.object({
   region: z
@@ -94,7 +93,8 @@ export const cloudRunList = defineTool({
     let pageToken = args.page_token ?? '';
     let nextToken: string | undefined;
     for (let page = 0; page < (filtered ? MAX_SCANNED_PAGES : 1); page += 1) {
-      const pageSize = filtered ? SCAN_PAGE_SIZE : args.page_size;
+      // Never ask for more than the answer still needs: a page token cannot resume in the middle of a page.
+      const pageSize = args.page_size - services.length;
       const [items, , raw] = await runCall(
         ctx,
         `listing services in ${parent}`,
@@ -109,8 +109,7 @@ export const cloudRunList = defineTool({
       if (!nextToken || services.length >= args.page_size) break;
       pageToken = nextToken;
     }
-    // A filtered scan can overshoot one page; the extra matches are dropped and found again from the next token's page.
-    return { project, region, services: services.slice(0, args.page_size), count: Math.min(services.length, args.page_size), next_page_token: nextToken };
+    return { project, region, services, count: services.length, next_page_token: nextToken };
   },
 });
 

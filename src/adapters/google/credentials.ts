@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { AuthClient, JWT, UserRefreshClient, type gaxios } from 'google-auth-library';
+import { createRequire } from 'node:module';
+import type { AuthClient, JWT, UserRefreshClient, gaxios } from 'google-auth-library';
 import type { Config } from '../../config.js';
 import { HubError } from '../../tools/errors.js';
 import { raceSignal } from './retry.js';
@@ -17,12 +18,21 @@ export const CLOUD_PLATFORM_SCOPE = 'https://www.googleapis.com/auth/cloud-platf
 
 /** Google's own token endpoint; the JWT client always posts here, so a key with another token_uri is redirected. */
 const GOOGLE_TOKEN_URL = 'https://oauth2.googleapis.com/token';
-const METADATA_TOKEN_URL = 'http://metadata.google.internal/computeMetadata/v1/instance/service-accounts/default/token';
+const DEFAULT_METADATA_HOST = 'metadata.google.internal';
+const METADATA_TOKEN_PATH = '/computeMetadata/v1/instance/service-accounts/default/token';
 /** The metadata server answers in milliseconds on Google Cloud; never let a lookup stall a call. */
 const METADATA_TIMEOUT_MS = 3_000;
 const TOKEN_ENDPOINT_TIMEOUT_MS = 15_000;
 /** Tokens are refreshed this long before they expire, so a call never starts with a token about to lapse. */
 export const TOKEN_REFRESH_MARGIN_MS = 60_000;
+
+const requireCjs = createRequire(import.meta.url);
+let authLibrary: typeof import('google-auth-library') | undefined;
+
+/** google-auth-library (about 70 ms to load) is required on first use, keeping it off the hub's cold start. */
+function authLib(): typeof import('google-auth-library') {
+  return (authLibrary ??= requireCjs('google-auth-library') as typeof import('google-auth-library'));
+}
 
 export function googleCredentialSource(config: Config): GoogleCredentialSource | null {
   const g = config.google;
@@ -60,7 +70,7 @@ export function googleMissingConfig(config: Config, opts: { apiKeyAccepted?: boo
 
 interface CachedToken {
   token: string;
-  /** Epoch ms; Infinity when the source gives no expiry. */
+  /** Epoch ms (one hour after issue when the token endpoint gives no expiry). */
   expiresAt: number;
 }
 
@@ -88,8 +98,9 @@ export async function googleAccessToken(config: Config, scopes: string[], signal
 
   let pending = inFlight.get(key);
   if (!pending) {
+    if (signal?.aborted) throw new HubError('timeout', 'timed out obtaining a Google access token');
     // The refresh itself is not tied to one caller's signal: another caller may be sharing it.
-    pending = (source === 'adc' ? fetchMetadataToken(scopes) : fetchServiceAccountToken(config, scopes))
+    pending = (source === 'adc' ? fetchMetadataToken(config, scopes) : fetchServiceAccountToken(config, scopes))
       .then((t) => {
         tokenCache.set(key, t);
         return t;
@@ -103,7 +114,7 @@ export async function googleAccessToken(config: Config, scopes: string[], signal
 
 function cacheKey(config: Config, source: GoogleCredentialSource, scopes: string[]): string {
   const g = config.google;
-  const identity = source === 'service_account' ? (g.serviceAccountJson ?? g.applicationCredentials ?? '') : 'metadata';
+  const identity = source === 'service_account' ? (g.serviceAccountJson ?? g.applicationCredentials ?? '') : (g.metadataHost ?? DEFAULT_METADATA_HOST);
   const digest = createHash('sha256').update(identity).digest('hex').slice(0, 16);
   return `${source}:${digest}:${[...new Set(scopes)].sort().join(' ')}`;
 }
@@ -173,10 +184,10 @@ async function fetchServiceAccountToken(config: Config, scopes: string[]): Promi
   const variable = label.split(' ')[0]!;
   let client: JWT | UserRefreshClient;
   if (key.type === 'authorized_user') {
-    client = new UserRefreshClient({ clientId: key.client_id, clientSecret: key.client_secret, refreshToken: key.refresh_token });
+    client = new (authLib().UserRefreshClient)({ clientId: key.client_id, clientSecret: key.client_secret, refreshToken: key.refresh_token });
   } else {
     const tokenUri = key.token_uri ?? GOOGLE_TOKEN_URL;
-    client = new JWT({
+    client = new (authLib().JWT)({
       email: key.client_email,
       key: key.private_key,
       keyId: key.private_key_id,
@@ -184,9 +195,9 @@ async function fetchServiceAccountToken(config: Config, scopes: string[]): Promi
       // The assertion's audience must be the endpoint it is presented to.
       additionalClaims: tokenUri === GOOGLE_TOKEN_URL ? undefined : { aud: tokenUri },
     });
-    if (tokenUri !== GOOGLE_TOKEN_URL) redirectTokenRequests(client, tokenUri);
+    adjustTokenRequests(client, tokenUri);
   }
-  client.transporter.defaults = { ...client.transporter.defaults, timeout: TOKEN_ENDPOINT_TIMEOUT_MS, retry: false };
+  client.transporter.defaults = { ...client.transporter.defaults, timeout: TOKEN_ENDPOINT_TIMEOUT_MS };
   try {
     const creds = await client.getAccessToken();
     const expiry = client.credentials.expiry_date;
@@ -197,11 +208,17 @@ async function fetchServiceAccountToken(config: Config, scopes: string[]): Promi
   }
 }
 
-/** The JWT client posts to Google's fixed token URL; honour the key's own token_uri (private clouds, test fakes). */
-function redirectTokenRequests(client: JWT, tokenUri: string): void {
+/**
+ * The JWT client posts to Google's fixed token URL: send it to the key's own token_uri instead (private clouds, local
+ * test servers). Its default of 3 retries is cut to 1 so a failing token endpoint answers within the call's budget.
+ */
+function adjustTokenRequests(client: JWT, tokenUri: string): void {
   client.transporter.interceptors.request.add({
     resolved: async (opts) => {
-      if (String(opts.url) === GOOGLE_TOKEN_URL) opts.url = new URL(tokenUri);
+      if (String(opts.url) === GOOGLE_TOKEN_URL) {
+        if (tokenUri !== GOOGLE_TOKEN_URL) opts.url = new URL(tokenUri);
+        opts.retryConfig = { ...opts.retryConfig, retry: 1 };
+      }
       return opts;
     },
   });
@@ -230,9 +247,9 @@ function tokenEndpointError(err: unknown, label: string, variable: string): HubE
   return new HubError('upstream_error', `${label}: cannot reach the token endpoint (${e?.code ?? msg})`, { source: variable });
 }
 
-async function fetchMetadataToken(scopes: string[]): Promise<CachedToken> {
-  const label = googleCredentialLabel({ google: { onGoogleCloud: true } } as Config);
-  const url = `${METADATA_TOKEN_URL}?scopes=${encodeURIComponent(scopes.join(','))}`;
+async function fetchMetadataToken(config: Config, scopes: string[]): Promise<CachedToken> {
+  const label = 'Application Default Credentials (metadata server)';
+  const url = `http://${config.google.metadataHost ?? DEFAULT_METADATA_HOST}${METADATA_TOKEN_PATH}?scopes=${encodeURIComponent(scopes.join(','))}`;
   let res: Response;
   try {
     res = await fetch(url, { headers: { 'Metadata-Flavor': 'Google' }, signal: AbortSignal.timeout(METADATA_TIMEOUT_MS) });
@@ -247,37 +264,45 @@ async function fetchMetadataToken(scopes: string[]): Promise<CachedToken> {
   return { token: body.access_token, expiresAt: Date.now() + (body.expires_in ?? 3600) * 1000 };
 }
 
+type HubAuthClientClass = new (config: Config, scopes: string[]) => AuthClient;
+let hubAuthClientClass: HubAuthClientClass | undefined;
+
 /**
  * An AuthClient for Google client libraries (e.g. @google-cloud/run) that takes its tokens from the hub's chain,
- * so every Google adapter shares one cache and one error mapping.
+ * so every Google adapter shares one cache and one error mapping. Defined on first use (the base class is lazy).
  * Non-2xx answers resolve (not throw) so the library decodes Google's error body itself.
  */
-class HubGoogleAuthClient extends AuthClient {
-  constructor(
-    private readonly config: Config,
-    private readonly scopes: string[],
-  ) {
-    super();
-  }
+function authClientClass(): HubAuthClientClass {
+  if (hubAuthClientClass) return hubAuthClientClass;
+  const { AuthClient: Base } = authLib();
+  class HubGoogleAuthClient extends Base {
+    constructor(
+      private readonly config: Config,
+      private readonly scopes: string[],
+    ) {
+      super();
+    }
 
-  async getAccessToken(): Promise<{ token: string; res?: gaxios.GaxiosResponse | null }> {
-    return { token: await googleAccessToken(this.config, this.scopes) };
-  }
+    async getAccessToken(): Promise<{ token: string; res?: gaxios.GaxiosResponse | null }> {
+      return { token: await googleAccessToken(this.config, this.scopes) };
+    }
 
-  async getRequestHeaders(): Promise<Headers> {
-    const { token } = await this.getAccessToken();
-    return new Headers({ authorization: `Bearer ${token}` });
-  }
+    async getRequestHeaders(): Promise<Headers> {
+      const { token } = await this.getAccessToken();
+      return new Headers({ authorization: `Bearer ${token}` });
+    }
 
-  request<T>(opts: gaxios.GaxiosOptions): gaxios.GaxiosPromise<T> {
-    return this.getRequestHeaders().then((auth) => {
-      const headers = new Headers(opts.headers as ConstructorParameters<typeof Headers>[0]);
-      auth.forEach((v, k) => headers.set(k, v));
-      return this.transporter.request<T>({ ...opts, headers, validateStatus: () => true });
-    });
+    request<T>(opts: gaxios.GaxiosOptions): gaxios.GaxiosPromise<T> {
+      return this.getRequestHeaders().then((auth) => {
+        const headers = new Headers(opts.headers as ConstructorParameters<typeof Headers>[0]);
+        auth.forEach((v, k) => headers.set(k, v));
+        return this.transporter.request<T>({ ...opts, headers, validateStatus: () => true });
+      });
+    }
   }
+  return (hubAuthClientClass = HubGoogleAuthClient);
 }
 
 export function googleAuthClient(config: Config, scopes: string[]): AuthClient {
-  return new HubGoogleAuthClient(config, scopes);
+  return new (authClientClass())(config, scopes);
 }

@@ -28,6 +28,8 @@ export interface GoogleRequestOptions {
   /** Safe to repeat: retried on 429, 5xx and network errors. Defaults to true for GET. */
   idempotent?: boolean;
   responseType?: 'json' | 'text' | 'arraybuffer';
+  /** Extra request headers (e.g. X-Goog-FieldMask); auth and content-type set here win over them. */
+  headers?: Record<string, string>;
 }
 
 const MAX_ERROR_MESSAGE = 1_000;
@@ -66,7 +68,7 @@ export async function googleRequest<T>(ctx: ToolContext, opts: GoogleRequestOpti
 }
 
 async function sendOnce<T>(ctx: ToolContext, opts: GoogleRequestOptions, method: GoogleHttpMethod, url: string): Promise<T> {
-  const headers = new Headers({ accept: 'application/json' });
+  const headers = new Headers({ ...opts.headers, accept: 'application/json' });
   const credential = await authorize(ctx, opts.auth, headers);
 
   let body: RequestInit['body'];
@@ -154,7 +156,9 @@ export async function responseError(res: Response, host: string, credential: str
   const retryAfter = res.headers.get('retry-after');
   if (retryAfter && /^\d+$/.test(retryAfter)) extra.retry_after_s = Number(retryAfter);
 
-  if (res.status === 401 || status === 'UNAUTHENTICATED') {
+  // Google answers a bad API key with 400/403 and reason API_KEY_INVALID: the credential is present but rejected.
+  const keyRejected = credential === 'GOOGLE_API_KEY' && (JSON.stringify(details ?? []).includes('API_KEY_INVALID') || /API key not valid/i.test(message));
+  if (res.status === 401 || status === 'UNAUTHENTICATED' || keyRejected) {
     return new HubError('auth_error', `${host} rejected ${credential}: ${status}: ${message}`, { ...extra, source: credential });
   }
   return new HubError('upstream_error', `${status}: ${message}`, extra);

@@ -1,0 +1,190 @@
+// Shared helpers of the benchmark runner: child processes, free ports, autocannon runs, RSS, statistics.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+export const SERVERS = path.join(ROOT, 'dist-bench/bench/servers');
+export const MAIN = path.join(ROOT, 'dist/main.js');
+export const KEY = 'bench-key-0123456789abcdef';
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export function tempDir(prefix) {
+  return mkdtempSync(path.join(tmpdir(), prefix));
+}
+
+/** The hub's environment for load runs: huge quota and flood limits so neither throttles the benchmark. */
+export function hubEnv(extra = {}) {
+  return {
+    HOST: '127.0.0.1',
+    MCP_API_KEY: KEY,
+    DATA_DIR: tempDir('omni-bench-'),
+    RATE_LIMIT_PER_MINUTE: '1000000000',
+    GOVERNANCE_OVERRIDES: JSON.stringify({ fixture_echo: { limit: 100_000_000 } }),
+    LOG_LEVEL: 'info',
+    ...extra,
+  };
+}
+
+/**
+ * Starts `node [nodeArgs] script` in its own process (so the load generator never shares its event loop) and waits
+ * for `readyPath` to answer 200. stdout (the hub's JSON log, one line per call at LOG_LEVEL=info) goes to /dev/null.
+ */
+export async function startProcess(script, env, { nodeArgs = [], readyPath = '/healthz', port } = {}) {
+  port ??= await freePort();
+  const started = process.hrtime.bigint();
+  const proc = spawn(process.execPath, [...nodeArgs, script], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', PORT: String(port), ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  proc.stderr.on('data', (d) => (stderr += d.toString()));
+  const exited = new Promise((resolve) => proc.once('exit', (code) => resolve(code)));
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (proc.exitCode !== null) throw new Error(`${path.basename(script)} exited with ${proc.exitCode}: ${stderr}`);
+    try {
+      const res = await fetch(url + readyPath);
+      await res.arrayBuffer();
+      if (res.status === 200) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      proc.kill('SIGKILL');
+      throw new Error(`${path.basename(script)} did not become ready: ${stderr}`);
+    }
+    await sleep(5);
+  }
+  const readyMs = Number(process.hrtime.bigint() - started) / 1e6;
+  return {
+    url,
+    port,
+    proc,
+    readyMs,
+    stderr: () => stderr,
+    async stop() {
+      if (proc.exitCode === null) proc.kill('SIGTERM');
+      const code = await Promise.race([exited, sleep(15_000).then(() => 'timeout')]);
+      if (code === 'timeout') {
+        proc.kill('SIGKILL');
+        await exited;
+      }
+      return code;
+    },
+  };
+}
+
+/** Resident set size of a process in bytes, from /proc/<pid>/status (VmRSS). */
+export function rssBytes(pid) {
+  const m = /VmRSS:\s+(\d+)\s+kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) * 1024 : NaN;
+}
+
+export const MCP_HEADERS = {
+  authorization: `Bearer ${KEY}`,
+  'content-type': 'application/json',
+  accept: 'application/json, text/event-stream',
+};
+
+export const echoCall = (id = 1) => ({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'fixture_echo', arguments: { message: 'hello' } } });
+export const listCall = (id = 1) => ({ jsonrpc: '2.0', id, method: 'tools/list', params: {} });
+
+/** One autocannon run; figures in requests/s and milliseconds (autocannon's latency histogram has 1 ms resolution). */
+export async function load({ url, headers, body, connections, duration }) {
+  const r = await autocannon({ url, method: 'POST', headers, body: JSON.stringify(body), connections, duration, pipelining: 1 });
+  return {
+    connections,
+    rps: Math.round(r.requests.average),
+    total: r.requests.total,
+    p50_ms: r.latency.p50,
+    p99_ms: r.latency.p99,
+    mean_ms: Math.round(r.latency.average * 100) / 100,
+    non2xx: r.non2xx,
+    errors: r.errors + r.timeouts,
+  };
+}
+
+/** Several autocannon runs at once (one per target URL), summed: the load of a multi-process deployment. */
+export async function loadSplit(targets, { headers, body, connections, duration }) {
+  const per = Math.max(1, Math.round(connections / targets.length));
+  const runs = await Promise.all(targets.map((url) => load({ url, headers, body, connections: per, duration })));
+  return {
+    connections: per * targets.length,
+    rps: runs.reduce((a, r) => a + r.rps, 0),
+    p50_ms: Math.max(...runs.map((r) => r.p50_ms)),
+    p99_ms: Math.max(...runs.map((r) => r.p99_ms)),
+    non2xx: runs.reduce((a, r) => a + r.non2xx, 0),
+    errors: runs.reduce((a, r) => a + r.errors, 0),
+  };
+}
+
+export function median(values) {
+  const s = [...values].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+export function quantile(sorted, q) {
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+}
+
+export function hasCommand(cmd) {
+  return spawnSync(cmd, ['--version'], { stdio: 'ignore' }).status === 0;
+}
+
+/** A private redis-server (no persistence) on a free port, so the benchmark never touches anyone else's keys. */
+export async function startRedis() {
+  const port = await freePort();
+  const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+  const url = `redis://127.0.0.1:${port}`;
+  for (let i = 0; i < 200; i++) {
+    const ok = await new Promise((resolve) => {
+      const s = net.connect(port, '127.0.0.1', () => {
+        s.end();
+        resolve(true);
+      });
+      s.once('error', () => resolve(false));
+    });
+    if (ok) break;
+    await sleep(25);
+  }
+  return {
+    url,
+    async flushAll() {
+      await redisCommand(port, 'FLUSHALL');
+    },
+    async stop() {
+      proc.kill('SIGTERM');
+      await new Promise((r) => (proc.exitCode !== null ? r() : proc.once('exit', r)));
+    },
+  };
+}
+
+/** Sends one inline Redis command and resolves with the first reply line. */
+export function redisCommand(port, command) {
+  return new Promise((resolve, reject) => {
+    const s = net.connect(port, '127.0.0.1', () => s.write(`${command}\r\n`));
+    s.once('data', (d) => {
+      s.end();
+      resolve(d.toString().trim());
+    });
+    s.once('error', reject);
+  });
+}

@@ -1,0 +1,396 @@
+// The benchmark: `npm run bench` (builds dist/ and dist-bench/, then runs this). Writes bench/RESULTS.md.
+// BENCH_DURATION_S (default 5) sets the length of each load run; BENCH_ONLY=load,profile,... runs a subset.
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import {
+  KEY,
+  MAIN,
+  MCP_HEADERS,
+  ROOT,
+  SERVERS,
+  echoCall,
+  hasCommand,
+  hubEnv,
+  listCall,
+  load,
+  loadSplit,
+  median,
+  quantile,
+  rssBytes,
+  sleep,
+  startProcess,
+  startRedis,
+  tempDir,
+} from './lib.mjs';
+import { summariseProfile } from './profile.mjs';
+import { writeResults } from './report.mjs';
+
+const DURATION = Number(process.env.BENCH_DURATION_S ?? 5);
+const SHORT = Math.max(2, Math.round(DURATION * 0.6));
+const ONLY = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(',')) : null;
+const want = (section) => !ONLY || ONLY.has(section);
+const HUB = path.join(SERVERS, 'hub-server.js');
+const log = (...a) => console.error('[bench]', ...a);
+
+const RESULTS_JSON = path.join(ROOT, 'bench/results.json');
+// With BENCH_ONLY the other sections keep the figures of the previous full run.
+const previous = ONLY && existsSync(RESULTS_JSON) ? JSON.parse(readFileSync(RESULTS_JSON, 'utf8')) : {};
+delete previous.failures;
+const results = {
+  ...previous,
+  ...(ONLY ? { rerun: `sections ${[...ONLY].join(', ')} re-run on ${new Date().toISOString()}` } : { date: new Date().toISOString() }),
+  command: previous.command ?? `npm run bench${process.env.BENCH_DURATION_S ? ` (BENCH_DURATION_S=${DURATION})` : ''}`,
+  machine: {
+    nproc: os.availableParallelism?.() ?? os.cpus().length,
+    cpu: os.cpus()[0]?.model ?? 'unknown',
+    ram_gb: Math.round(os.totalmem() / 1024 ** 3),
+    node: process.version,
+    platform: `${os.type()} ${os.release()}`,
+  },
+  duration_s: DURATION,
+};
+
+// The quota store under test: a private redis-server when the binary exists (never someone else's keys), else the
+// REDIS_URL given, else the in-memory store.
+let redis = null;
+if (hasCommand('redis-server')) {
+  redis = await startRedis();
+  results.quota_store = `redis (private redis-server on loopback, ${redis.url})`;
+} else if (process.env.REDIS_URL) {
+  redis = { url: process.env.REDIS_URL, flushAll: async () => undefined, stop: async () => undefined };
+  results.quota_store = 'redis (REDIS_URL; shared server)';
+} else {
+  results.quota_store = 'memory (no redis-server binary and no REDIS_URL)';
+}
+const redisEnv = redis ? { REDIS_URL: redis.url } : {};
+log('quota store:', results.quota_store);
+
+async function freshRedis() {
+  if (redis) await redis.flushAll();
+}
+
+/** Checks a server answers the benchmark request correctly before loading it (a fast wrong answer is no result). */
+async function verify(url, headers, body, expect) {
+  const res = await fetch(url, { method: 'POST', headers, body: JSON.stringify(body) });
+  const text = await res.text();
+  if (res.status !== 200 || !text.includes(expect)) throw new Error(`unexpected answer from ${url}: ${res.status} ${text.slice(0, 300)}`);
+  return text;
+}
+
+/** initialize + notifications/initialized; returns the headers a client sends on later requests of the session. */
+async function openSession(base) {
+  const res = await fetch(`${base}/mcp`, {
+    method: 'POST',
+    headers: MCP_HEADERS,
+    body: JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'bench', version: '1' } } }),
+  });
+  await res.text();
+  const sid = res.headers.get('mcp-session-id');
+  if (res.status !== 200 || !sid) throw new Error(`initialize failed: ${res.status}`);
+  const headers = { ...MCP_HEADERS, 'mcp-session-id': sid, 'mcp-protocol-version': '2025-06-18' };
+  const n = await fetch(`${base}/mcp`, { method: 'POST', headers, body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }) });
+  await n.text();
+  return headers;
+}
+
+async function throughputMatrix() {
+  const conns = [1, 16, 64];
+  const rows = [];
+  let hubAnswer = null;
+  const targets = [
+    { id: 'hub_fast', label: 'hub, stateless (fast path)', script: HUB, env: hubEnv({ ...redisEnv, MCP_SESSION_MODE: 'stateless' }) },
+    { id: 'hub_sdk_path', label: 'hub, stateless, fast path off (SDK transport)', script: HUB, env: hubEnv({ ...redisEnv, MCP_SESSION_MODE: 'stateless', BENCH_FAST_PATH: 'false' }) },
+    { id: 'hub_stateful', label: 'hub, stateful (one reused session)', script: HUB, env: hubEnv({ ...redisEnv, MCP_SESSION_MODE: 'stateful' }), session: true },
+    { id: 'bare', label: 'bare Fastify route (same JSON-RPC result)', script: path.join(SERVERS, 'bare-server.js'), env: () => ({ BENCH_RESULT: hubAnswer }) },
+    { id: 'sdk', label: 'official SDK minimal stateless server', script: path.join(SERVERS, 'sdk-server.js'), env: {} },
+  ];
+  for (const t of targets) {
+    await freshRedis();
+    const server = await startProcess(t.script, typeof t.env === 'function' ? t.env() : t.env);
+    try {
+      const headers = t.session ? await openSession(server.url) : MCP_HEADERS;
+      const text = await verify(`${server.url}/mcp`, headers, echoCall(), 'HELLO');
+      if (t.id === 'hub_fast') hubAnswer = JSON.stringify(JSON.parse(text).result);
+      for (const connections of conns) {
+        log(`${t.label}: ${connections} connection(s)`);
+        rows.push({ id: t.id, label: t.label, ...(await load({ url: `${server.url}/mcp`, headers, body: echoCall(), connections, duration: DURATION })) });
+      }
+    } finally {
+      await server.stop();
+    }
+  }
+  // The same fast-path run on the in-memory store, so the cost of the Redis round trip is visible.
+  if (redis) {
+    const server = await startProcess(HUB, hubEnv({ MCP_SESSION_MODE: 'stateless' }));
+    try {
+      log('hub fast path, memory store: 16 connections');
+      rows.push({ id: 'hub_fast_memory', label: 'hub, stateless (fast path), in-memory quota + audit', ...(await load({ url: `${server.url}/mcp`, headers: MCP_HEADERS, body: echoCall(), connections: 16, duration: DURATION })) });
+    } finally {
+      await server.stop();
+    }
+  }
+  results.throughput = rows;
+}
+
+async function profileRun() {
+  const dir = tempDir('omni-bench-prof-');
+  await freshRedis();
+  const server = await startProcess(HUB, hubEnv({ ...redisEnv, MCP_SESSION_MODE: 'stateless' }), { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dir}`] });
+  let run;
+  try {
+    log('profiled hub run: 16 connections');
+    run = await load({ url: `${server.url}/mcp`, headers: MCP_HEADERS, body: echoCall(), connections: 16, duration: DURATION });
+  } finally {
+    await server.stop();
+  }
+  const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
+  if (!file) throw new Error('no .cpuprofile written');
+  results.profile = { run, file: path.join(dir, file), ...summariseProfile(path.join(dir, file)) };
+}
+
+async function quotaAndAudit() {
+  log('quota store latency (bench/quota.mjs)');
+  const out = await new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, [path.join(ROOT, 'bench/quota.mjs'), '--calls', '20000'], {
+      env: { PATH: process.env.PATH ?? '', ...(redis ? { REDIS_URL: redis.url } : {}) },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let s = '';
+    p.stdout.on('data', (d) => (s += d));
+    p.once('exit', (code) => (code === 0 ? resolve(s) : reject(new Error(`quota.mjs exited ${code}`))));
+  });
+  results.quota = JSON.parse(out);
+
+  log('audit write cost');
+  const dist = (f) => import(pathToFileURL(path.join(ROOT, 'dist/governance', f)).href);
+  const { MemoryAuditStore } = await dist('memory-audit-store.js');
+  const N = 20_000;
+  const record = (i) => ({
+    id: randomUUID(),
+    ts: new Date().toISOString(),
+    tool: 'fixture_echo',
+    system: 'connector',
+    level: 'LOW',
+    principal: 'key:bench000',
+    transport: 'mcp',
+    outcome: 'ok',
+    duration_ms: 0.2,
+    quota: { used: i, limit: 1000, reset_s: 3600 },
+    args: { message: 'hello', repeat: 1 },
+  });
+  const measure = async (store) => {
+    const records = Array.from({ length: N }, (_, i) => record(i));
+    const t0 = process.hrtime.bigint();
+    for (const r of records) store.append(r);
+    const t1 = process.hrtime.bigint();
+    await store.flush();
+    const t2 = process.hrtime.bigint();
+    return {
+      records: N,
+      append_us_per_record: Math.round(Number(t1 - t0) / N) / 1000,
+      append_plus_flush_ms: Math.round(Number(t2 - t0) / 1e4) / 100,
+      us_per_record_total: Math.round(Number(t2 - t0) / N) / 1000,
+    };
+  };
+  const audit = { memory: await measure(new MemoryAuditStore(10_000)) };
+  if (redis) {
+    const { RedisAuditStore } = await dist('redis-audit-store.js');
+    const { RedisConnection } = await dist('redis-connection.js');
+    const connection = new RedisConnection({ url: redis.url });
+    await connection.waitUntilReady(3_000);
+    const key = `omni:bench:audit:${randomUUID()}`;
+    const store = new RedisAuditStore(connection, { cap: 10_000, key, maxQueue: N });
+    audit.redis = await measure(store);
+    await connection.client.del(key);
+    await store.close();
+  }
+  results.audit = audit;
+}
+
+async function authTiming() {
+  log('key comparison timing');
+  const { keyMatcher } = await import(pathToFileURL(path.join(ROOT, 'dist/http/auth.js')).href);
+  const matcher = keyMatcher([KEY]);
+  const guesses = {
+    right_key: KEY,
+    near_guess_same_length: `${KEY.slice(0, -1)}${KEY.endsWith('x') ? 'y' : 'x'}`,
+    far_guess_same_length: 'Z'.repeat(KEY.length),
+    shorter_guess: KEY.slice(0, 10),
+    longer_guess: `${KEY}${KEY}`,
+  };
+  const samples = Object.fromEntries(Object.keys(guesses).map((k) => [k, []]));
+  for (let i = 0; i < 20_000; i++) matcher.match(guesses.far_guess_same_length); // warm up
+  for (let round = 0; round < 100_000; round++) {
+    for (const [k, g] of Object.entries(guesses)) {
+      const t = process.hrtime.bigint();
+      matcher.match(g);
+      samples[k].push(Number(process.hrtime.bigint() - t));
+    }
+  }
+  results.auth_timing = Object.fromEntries(
+    Object.entries(samples).map(([k, v]) => {
+      const s = v.sort((a, b) => a - b);
+      return [k, { samples: s.length, p50_ns: quantile(s, 0.5), p90_ns: quantile(s, 0.9), p99_ns: quantile(s, 0.99) }];
+    }),
+  );
+}
+
+async function coldStart() {
+  const env = { HOST: '127.0.0.1', MCP_API_KEY: KEY, LOG_LEVEL: 'info' };
+  const runs = [];
+  for (let i = 0; i < 5; i++) {
+    log(`cold start ${i + 1}/5`);
+    const hub = await startProcess(MAIN, { ...env, DATA_DIR: tempDir('omni-bench-cold-') }, { readyPath: '/readyz' });
+    const rss = rssBytes(hub.proc.pid);
+    await hub.stop();
+    runs.push({ ready_ms: Math.round(hub.readyMs), rss_mb: Math.round(rss / 1024 / 102.4) / 10 });
+  }
+  results.cold_start = { runs, median_ready_ms: median(runs.map((r) => r.ready_ms)), median_rss_mb: median(runs.map((r) => r.rss_mb)), store: 'memory quota + audit (no REDIS_URL), PGlite not opened until first use' };
+}
+
+/** Opens `n` sessions with `open(i)`, returns RSS of the hub before and after (after 20 warm-up sessions). */
+async function sessionMemory(kind, n) {
+  const hub = await startProcess(MAIN, { HOST: '127.0.0.1', MCP_API_KEY: KEY, LOG_LEVEL: 'warn', RATE_LIMIT_PER_MINUTE: '1000000', DATA_DIR: tempDir('omni-bench-sess-') }, { readyPath: '/readyz' });
+  const held = [];
+  try {
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
+    const initBody = JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'bench', version: '1' } } });
+    const openStateful = () =>
+      new Promise((resolve, reject) => {
+        const req = http.request(`${hub.url}/mcp`, { method: 'POST', agent, headers: { ...MCP_HEADERS, 'content-length': Buffer.byteLength(initBody) } }, (res) => {
+          res.resume();
+          res.on('end', () => (res.statusCode === 200 && res.headers['mcp-session-id'] ? resolve() : reject(new Error(`initialize: ${res.statusCode}`))));
+        });
+        req.on('error', reject);
+        req.end(initBody);
+      });
+    const openSse = () =>
+      new Promise((resolve, reject) => {
+        const req = http.request(`${hub.url}/sse`, { method: 'GET', agent: false, headers: { authorization: MCP_HEADERS.authorization, accept: 'text/event-stream' } }, (res) => {
+          if (res.statusCode !== 200) return reject(new Error(`GET /sse: ${res.statusCode}`));
+          held.push(req);
+          res.once('data', () => resolve());
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    const open = kind === 'sse' ? openSse : openStateful;
+    const openMany = async (count) => {
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: 16 }, async () => {
+          while (next < count) {
+            next++;
+            await open();
+          }
+        }),
+      );
+    };
+    await openMany(20);
+    await sleep(1000);
+    const before = rssBytes(hub.proc.pid);
+    await openMany(n);
+    await sleep(1000);
+    const after = rssBytes(hub.proc.pid);
+    agent.destroy();
+    return { sessions: n, rss_before_mb: Math.round(before / 1048576), rss_after_mb: Math.round(after / 1048576), kb_per_session: Math.round((after - before) / n / 102.4) / 10 };
+  } finally {
+    for (const r of held) r.destroy();
+    await hub.stop();
+  }
+}
+
+async function perSession() {
+  log('per-session memory: 1000 stateful sessions');
+  const stateful = await sessionMemory('stateful', 1000);
+  log('per-session memory: 1000 SSE streams');
+  const sse = await sessionMemory('sse', 1000);
+  results.sessions = { stateful, sse };
+}
+
+async function scaling() {
+  const rows = [];
+  for (const n of [1, 2, 4]) {
+    await freshRedis();
+    const hubs = [];
+    try {
+      for (let i = 0; i < n; i++) hubs.push(await startProcess(HUB, hubEnv({ ...redisEnv, MCP_SESSION_MODE: 'stateless' })));
+      log(`scaling: ${n} hub process(es), 64 connections split`);
+      const r = await loadSplit(hubs.map((h) => `${h.url}/mcp`), { headers: MCP_HEADERS, body: echoCall(), connections: 64, duration: DURATION });
+      rows.push({ processes: n, ...r });
+    } finally {
+      await Promise.all(hubs.map((h) => h.stop()));
+    }
+  }
+  results.scaling = { shared_store: redis ? 'one Redis' : 'none (memory: each process has its own budget)', rows };
+}
+
+async function costCurve() {
+  const rows = [];
+  for (const total of [44, 200, 1000]) {
+    await freshRedis();
+    const hub = await startProcess(HUB, hubEnv({ ...redisEnv, MCP_SESSION_MODE: 'stateless', BENCH_EXTRA_TOOLS: String(total - 4) }));
+    try {
+      const list = await verify(`${hub.url}/mcp`, MCP_HEADERS, listCall(), 'fixture_echo');
+      const count = JSON.parse(list).result.tools.length;
+      log(`cost curve: ${count} tools`);
+      const l = await load({ url: `${hub.url}/mcp`, headers: MCP_HEADERS, body: listCall(), connections: 16, duration: SHORT });
+      const c = await load({ url: `${hub.url}/mcp`, headers: MCP_HEADERS, body: echoCall(), connections: 16, duration: SHORT });
+      rows.push({ tools: count, list_bytes: list.length, list_rps: l.rps, list_p99_ms: l.p99_ms, call_rps: c.rps, call_p99_ms: c.p99_ms, errors: l.errors + c.errors + l.non2xx + c.non2xx });
+    } finally {
+      await hub.stop();
+    }
+  }
+  const audit = [];
+  const stores = [['memory', {}], ...(redis ? [['redis', redisEnv]] : [])];
+  for (const [store, env] of stores) {
+    for (const prefill of [0, 10_000]) {
+      await freshRedis();
+      const hub = await startProcess(HUB, hubEnv({ ...env, MCP_SESSION_MODE: 'stateless', AUDIT_CAP: '10000', BENCH_AUDIT_PREFILL: String(prefill) }));
+      try {
+        log(`audit volume: ${store}, ${prefill} records before the run`);
+        const c = await load({ url: `${hub.url}/mcp`, headers: MCP_HEADERS, body: echoCall(), connections: 16, duration: SHORT });
+        audit.push({ store, prefilled: prefill, cap: 10_000, rps: c.rps, p99_ms: c.p99_ms, errors: c.errors + c.non2xx });
+      } finally {
+        await hub.stop();
+      }
+    }
+  }
+  results.cost_curve = { tools: rows, audit };
+}
+
+const sections = [
+  ['load', throughputMatrix],
+  ['profile', profileRun],
+  ['quota', quotaAndAudit],
+  ['auth', authTiming],
+  ['cold', coldStart],
+  ['sessions', perSession],
+  ['scaling', scaling],
+  ['cost', costCurve],
+];
+const started = Date.now();
+try {
+  for (const [name, fn] of sections) {
+    if (!want(name)) continue;
+    try {
+      await fn();
+    } catch (err) {
+      log(`${name} failed:`, err);
+      results.failures = [...(results.failures ?? []), `${name}: ${err instanceof Error ? err.message : String(err)}`];
+    }
+  }
+} finally {
+  await redis?.stop();
+}
+if (!ONLY) results.total_s = Math.round((Date.now() - started) / 1000);
+const file = path.join(ROOT, 'bench/RESULTS.md');
+writeFileSync(file, writeResults(results));
+writeFileSync(RESULTS_JSON, `${JSON.stringify(results, null, 2)}\n`);
+log(`wrote ${file} in ${Math.round((Date.now() - started) / 1000)} s`);
+process.exit(results.failures ? 1 : 0);

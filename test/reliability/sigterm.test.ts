@@ -1,0 +1,113 @@
+import http from 'node:http';
+import { afterEach, describe, expect, it } from 'vitest';
+import { MCP_HEADERS, TEST_KEY } from '../helpers/app.js';
+import { startFakeServer, sendJson, type FakeServer } from '../helpers/fake-server.js';
+import { startHubProcess, type HubProcess } from '../helpers/spawn-hub.js';
+
+/**
+ * SIGTERM while slow calls are in flight, against the built server (dist/main.js, as `npm start` runs it). The slow
+ * tool is chatgpt_auto_builder_execute pointed at a local Auto Builder fake that takes its time to answer.
+ */
+const N = 6;
+const SLACK_MS = 10_000;
+
+/** A new TCP connection to the hub: resolves with the status, or the connection error code. */
+function freshConnection(port: number): Promise<number | string> {
+  return new Promise((resolve) => {
+    const req = http.request({ host: '127.0.0.1', port, path: '/healthz', agent: false }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? err.message));
+    req.end();
+  });
+}
+
+function callSlowTool(url: string, i: number): Promise<{ status: number; body: { result?: { isError?: boolean; structuredContent?: Record<string, unknown> } } } | { failed: string }> {
+  return fetch(`${url}/mcp`, {
+    method: 'POST',
+    headers: MCP_HEADERS,
+    body: JSON.stringify({ jsonrpc: '2.0', id: i, method: 'tools/call', params: { name: 'chatgpt_auto_builder_execute', arguments: { command: `slow ${i}` } } }),
+  }).then(
+    async (res) => ({ status: res.status, body: (await res.json()) as { result?: { isError?: boolean; structuredContent?: Record<string, unknown> } } }),
+    (err: unknown) => ({ failed: String(err) }),
+  );
+}
+
+describe('SIGTERM during in-flight calls', () => {
+  let fake: FakeServer | undefined;
+  let hub: HubProcess | undefined;
+  afterEach(async () => {
+    await hub?.stop('SIGKILL');
+    await fake?.close();
+  });
+
+  async function start(upstreamDelayMs: number, graceMs: number): Promise<{ fake: FakeServer; hub: HubProcess }> {
+    fake = await startFakeServer(async (req, res) => {
+      if (req.url !== '/execute') return sendJson(res, 404, { error: 'not found' });
+      await new Promise((r) => setTimeout(r, upstreamDelayMs));
+      if (!res.destroyed) sendJson(res, 202, { status: 'accepted' });
+    });
+    hub = await startHubProcess({
+      MCP_API_KEY: TEST_KEY,
+      MCP_SESSION_MODE: 'stateless',
+      CHATGPT_MCP_ENDPOINT: fake.url,
+      SHUTDOWN_GRACE_MS: String(graceMs),
+      LOG_LEVEL: 'info',
+    });
+    return { fake, hub };
+  }
+
+  async function inFlight(f: FakeServer, h: HubProcess) {
+    const calls = Array.from({ length: N }, (_, i) => callSlowTool(h.url, i));
+    const t = Date.now();
+    while (f.requests.filter((r) => r.url === '/execute').length < N) {
+      if (Date.now() - t > 15_000) throw new Error('calls did not reach the upstream');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    return calls;
+  }
+
+  it('lets in-flight calls finish, refuses new connections and exits 0', async () => {
+    const grace = 8_000;
+    const { fake: f, hub: h } = await start(1_500, grace);
+    const calls = await inFlight(f, h);
+    const sigterm = Date.now();
+    const exit = h.stop('SIGTERM');
+    await new Promise((r) => setTimeout(r, 300));
+    const fresh = await freshConnection(h.port);
+    expect(fresh === 'ECONNREFUSED' || fresh === 'ECONNRESET' || fresh === 503, `new connection answered ${fresh}`).toBe(true);
+    const results = await Promise.all(calls);
+    for (const r of results) {
+      expect('failed' in r ? r.failed : '').toBe('');
+      if ('failed' in r) continue;
+      expect(r.status).toBe(200);
+      expect(r.body.result?.isError).toBeFalsy();
+      expect(r.body.result?.structuredContent?.status).toBe('accepted');
+    }
+    expect(await exit, h.stdout().slice(-2000) + h.stderr().slice(-2000)).toBe(0);
+    expect(Date.now() - sigterm).toBeLessThan(grace + SLACK_MS);
+    expect(h.stdout()).toMatch(/shutting down/);
+  });
+
+  it('aborts calls that outlive SHUTDOWN_GRACE_MS with a clean error and still exits 0 within the bound', async () => {
+    const grace = 1_000;
+    const { fake: f, hub: h } = await start(60_000, grace);
+    const calls = await inFlight(f, h);
+    const sigterm = Date.now();
+    const exit = h.stop('SIGTERM');
+    const results = await Promise.all(calls);
+    for (const r of results) {
+      // Either a tool error result (timeout: the hub is shutting down) or, at worst, a closed connection: never a hang.
+      if ('failed' in r) continue;
+      expect(r.status).toBe(200);
+      expect(r.body.result?.isError).toBe(true);
+      expect(JSON.stringify(r.body.result)).toContain('timeout');
+    }
+    const answered = results.filter((r) => !('failed' in r)).length;
+    console.info(`sigterm past grace: ${answered}/${N} calls answered with a clean timeout error, the rest saw the connection close`);
+    expect(answered).toBe(N);
+    expect(await exit, h.stdout().slice(-2000) + h.stderr().slice(-2000)).toBe(0);
+    expect(Date.now() - sigterm).toBeLessThan(grace + SLACK_MS);
+  });
+});
