@@ -149,6 +149,34 @@ describe.skipIf(!hasChromium)('operator console in headless Chromium', () => {
     expect(pageErrors).toEqual([]);
   }, 120_000);
 
+  it('builds a labelled form for every tool of the real catalog', async () => {
+    const full = await testHub();
+    try {
+      const fullBase = await full.app.listen({ port: 0, host: '127.0.0.1' });
+      const catalog = (await (await fetch(`${fullBase}/v1/tools`, { headers: AUTH })).json()) as {
+        tools: { name: string; input_schema: { properties?: Record<string, unknown> } }[];
+      };
+      expect(catalog.tools.length).toBeGreaterThan(40);
+      const tab = await context.newPage();
+      tab.on('pageerror', (err) => pageErrors.push(err.message));
+      await tab.goto(`${fullBase}/console#tools`);
+      await tab.getByLabel(/API key/).fill(TEST_KEY);
+      await tab.getByLabel(/API key/).press('Enter');
+      for (const tool of catalog.tools) {
+        await tab.getByRole('button', { name: `Try ${tool.name}`, exact: true }).click();
+        await tab.locator('#try-h').filter({ hasText: `Try ${tool.name}` }).waitFor();
+        for (const field of Object.keys(tool.input_schema.properties ?? {})) {
+          // Every generated control is reachable by its label (what a screen reader announces).
+          expect(await tab.getByLabel(new RegExp(`^${field}( \\(required\\))?$`)).count(), `${tool.name}.${field}`).toBe(1);
+        }
+      }
+      await tab.close();
+    } finally {
+      await full.close();
+    }
+    expect(pageErrors).toEqual([]);
+  }, 180_000);
+
   it('fits a phone screen and signs out', async () => {
     await page.setViewportSize({ width: 390, height: 844 });
     await nav('Governance');

@@ -65,6 +65,11 @@ export function addressOf(mailbox: string): string {
   return (m ? m[1]! : mailbox).trim();
 }
 
+/** Address lists folded one mailbox per line, so no header line nears RFC 5322's 998-character limit. */
+function addressList(mailboxes: string[]): string {
+  return mailboxes.map(formatMailbox).join(',\r\n ');
+}
+
 function base64Lines(text: string): string {
   return (Buffer.from(text, 'utf8').toString('base64').match(/.{1,76}/g) ?? []).join('\r\n');
 }
@@ -77,10 +82,10 @@ function bodyPart(contentType: 'text/plain' | 'text/html', text: string): string
 export function buildMessage(mail: MailInput, boundary = `omni_${randomBytes(12).toString('hex')}`): string {
   const headers: string[] = [];
   if (mail.from) headers.push(`From: ${formatMailbox(mail.from)}`);
-  headers.push(`To: ${mail.to.map(formatMailbox).join(', ')}`);
-  if (mail.cc?.length) headers.push(`Cc: ${mail.cc.map(formatMailbox).join(', ')}`);
+  headers.push(`To: ${addressList(mail.to)}`);
+  if (mail.cc?.length) headers.push(`Cc: ${addressList(mail.cc)}`);
   // Gmail delivers to Bcc recipients and strips the header from what the other recipients receive.
-  if (mail.bcc?.length) headers.push(`Bcc: ${mail.bcc.map(formatMailbox).join(', ')}`);
+  if (mail.bcc?.length) headers.push(`Bcc: ${addressList(mail.bcc)}`);
   if (mail.reply_to) headers.push(`Reply-To: ${formatMailbox(mail.reply_to)}`);
   if (mail.in_reply_to) headers.push(`In-Reply-To: ${mail.in_reply_to}`, `References: ${mail.in_reply_to}`);
   headers.push(`Subject: ${encodeHeaderText(mail.subject)}`, 'MIME-Version: 1.0');
