@@ -5,7 +5,8 @@ import { MAPS_ANNOTATIONS, PLACES_HOST } from './shared.js';
 
 /**
  * Places API (New) Text Search: the legacy textsearch endpoint cannot be enabled on new projects since March 2025.
- * The field mask asks for Essentials/Pro fields only (no reviews or photos) to keep results small and cheap.
+ * The mask names only what the tool returns: rating, opening hours and website bill the call at the Text Search
+ * Enterprise SKU; Atmosphere fields (reviews, photos, summaries) are never requested.
  */
 const FIELD_MASK = [
   'places.id',

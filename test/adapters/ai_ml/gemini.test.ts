@@ -74,11 +74,12 @@ describe('Gemini tools against a fake Gemini API / Vertex AI', () => {
       expect(err.message).toContain('models/gemini-0-nope is not found');
     });
 
-    it('passes on a rejected API key as an error naming the upstream answer', async () => {
+    it('answers auth_error naming GOOGLE_API_KEY when the Gemini API rejects the key', async () => {
       const err = await failure(run(geminiGenerate, { prompt: 'x' }, aiConfig(fake, 'key', { GOOGLE_API_KEY: 'AIzaWrong' })));
-      expect(['auth_error', 'upstream_error']).toContain(err.code);
-      expect(err.details.upstream_status).toBe(400);
+      expect(err.code).toBe('auth_error');
+      expect(err.details).toMatchObject({ upstream_status: 400, source: 'GOOGLE_API_KEY' });
       expect(err.message).toContain('API key not valid');
+      expect(err.message).not.toContain('AIzaWrong');
     });
 
     it('answers auth_error naming GOOGLE_OAUTH_TOKEN when Vertex AI rejects the token', async () => {
