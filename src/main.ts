@@ -52,6 +52,8 @@ async function main(): Promise<void> {
       process.exit(1);
     }
   };
+  // A bug in one call must not take every other caller down with it: log loudly and keep serving.
+  process.on('unhandledRejection', (err) => app.log.error({ err }, 'unhandled promise rejection'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
 }

@@ -113,9 +113,10 @@ export async function mcpRoutes(app: FastifyInstance, opts: McpRoutesOptions): P
           sessions.set(sid, { transport, principal, lastSeen: Date.now() });
         },
       });
+      // The SDK's Protocol wraps this handler and cleans the server up itself; calling server.close() from here would
+      // re-enter transport.close() → onclose without end.
       transport.onclose = () => {
         if (transport.sessionId) sessions.delete(transport.sessionId);
-        void server.close();
       };
       await server.connect(transport);
       reply.hijack();
@@ -155,7 +156,6 @@ export async function mcpRoutes(app: FastifyInstance, opts: McpRoutesOptions): P
     sessions.set(transport.sessionId, { transport, principal: request.principal, lastSeen: Date.now() });
     transport.onclose = () => {
       sessions.delete(transport.sessionId);
-      void server.close();
     };
     await server.connect(transport);
     return reply;

@@ -2,9 +2,11 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AUTH, testHub, type TestHub } from '../helpers/app.js';
+import { startFakeAutoBuilder, type FakeAutoBuilder } from '../fakes/autobuilder.js';
 import { startFakeCloudRun, type FakeCloudRun } from '../fakes/cloud-run.js';
 import { startFakeDockerEngine, type FakeDockerEngine } from '../fakes/docker-engine.js';
 import { startFakeGitHub, type FakeGitHub } from '../fakes/github.js';
+import { startFakeWorkspace, type FakeWorkspace } from '../fakes/google-workspace.js';
 
 type Result = { isError?: boolean; structuredContent?: Record<string, unknown>; content: { type: string; text?: string }[] };
 
@@ -151,5 +153,80 @@ describe('Cloud Run over MCP: deploy → list → describe → delete, and the C
     expect(errorOf(refused)).toMatchObject({ code: 'quota_exceeded', limit: 10, window_s: 3600 });
     expect(Number(errorOf(refused).retry_after_s)).toBeGreaterThan(0);
     expect(run.state.services.has('projects/p1/locations/us-central1/services/svc-9')).toBe(false);
+  });
+});
+
+/**
+ * The guide's second pipeline over MCP against local fakes: Intelligence query → Auto Builder analyse → Sheets write →
+ * Gmail send, then the asynchronous callback lands in the store and `search`/`fetch` find it.
+ */
+describe('pipeline: Intelligence → Auto Builder → Sheets → Gmail, over MCP', () => {
+  let workspace: FakeWorkspace;
+  let builder: FakeAutoBuilder;
+  let hub: TestHub;
+  let client: Client;
+
+  beforeAll(async () => {
+    workspace = await startFakeWorkspace();
+    builder = await startFakeAutoBuilder();
+    hub = await testHub({
+      GOOGLE_OAUTH_TOKEN: 'ya29.e2e-token',
+      GOOGLE_API_BASE_URL: workspace.url,
+      CHATGPT_MCP_ENDPOINT: builder.url,
+    });
+    await hub.app.listen({ port: 0, host: '127.0.0.1' });
+    const { port } = hub.app.server.address() as { port: number };
+    client = new Client({ name: 'analytics', version: '1.0.0' });
+    await client.connect(new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${port}/mcp`), { requestInit: { headers: AUTH } }));
+  });
+  afterAll(async () => {
+    await client?.close();
+    await hub?.close();
+    await Promise.all([workspace?.close(), builder?.close()]);
+  });
+
+  const call = async (name: string, args: Record<string, unknown>) => (await client.callTool({ name, arguments: args })) as Result;
+
+  it('queries, analyses, writes the report and mails the summary', async () => {
+    for (const [title, text] of [
+      ['Q3 latency review', 'p99 latency of the checkout service rose 40% after the October release'],
+      ['Q3 cost review', 'Cloud Run spend fell 12% after min instances were lowered'],
+    ]) {
+      expect((await call('intelligence_ingest', { title, text, tags: ['q3'] })).isError).toBeFalsy();
+    }
+    const query = await call('intelligence_query', { query: 'latency', tags: ['q3'] });
+    const hits = (query.structuredContent as { hits: { id: string; title: string }[] }).hits;
+    expect(hits[0]!.title).toBe('Q3 latency review');
+
+    builder.mode = { kind: 'success', result: { summary: 'Latency regressed after the October release; roll back the cache change.' } };
+    const analysis = await call('chatgpt_auto_builder_execute', { command: 'Analyse these findings', context: { findings: hits } });
+    expect(analysis.isError, JSON.stringify(analysis)).toBeFalsy();
+    const summary = ((analysis.structuredContent as { result: { summary: string } }).result).summary;
+    expect(builder.executes()[0]).toMatchObject({ command: 'Analyse these findings', context: { findings: [{ title: 'Q3 latency review' }] } });
+
+    workspace.state.sheets['report-sheet-1'] = { Sheet1: [] };
+    const sheet = await call('google_sheets_write', {
+      spreadsheet_id: 'report-sheet-1',
+      range: 'Sheet1!A1',
+      mode: 'update',
+      values: [['Finding', 'Analysis'], [hits[0]!.title, summary]],
+    });
+    expect(sheet.isError, JSON.stringify(sheet)).toBeFalsy();
+    expect(workspace.state.sheets['report-sheet-1']?.Sheet1?.[1]).toEqual(['Q3 latency review', summary]);
+
+    const mail = await call('google_gmail_send', { to: ['lead@example.com'], subject: 'Q3 analysis — résumé', text: summary });
+    expect(mail.isError, JSON.stringify(mail)).toBeFalsy();
+    expect(workspace.state.sent).toHaveLength(1);
+    expect(workspace.state.sent[0]!.text).toContain('roll back the cache change');
+    expect(workspace.state.sent[0]!.headers.subject).toBe('Q3 analysis — résumé');
+
+    await hub.deps.audit.flush();
+    const { records } = await hub.deps.audit.list({ limit: 10 });
+    expect(records.map((r) => `${r.tool}:${r.outcome}`).reverse().slice(-4)).toEqual([
+      'intelligence_query:ok',
+      'chatgpt_auto_builder_execute:ok',
+      'google_sheets_write:ok',
+      'google_gmail_send:ok',
+    ]);
   });
 });
