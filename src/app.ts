@@ -1,5 +1,6 @@
 import rateLimit from '@fastify/rate-limit';
-import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
 import { SYSTEMS } from './adapters/index.js';
 import type { Config } from './config.js';
 import type { HubDeps } from './deps.js';
@@ -11,7 +12,7 @@ import { installErrorHandlers } from './http/errors.js';
 import { openApiRoute } from './http/openapi.js';
 import { opsRoutes } from './http/ops.js';
 import { restRoutes } from './http/rest.js';
-import { loggerOptions } from './log.js';
+import { createLogger } from './log.js';
 import { mcpRoutes } from './mcp/routes.js';
 import { McpSurface } from './mcp/server.js';
 import { Metrics } from './metrics.js';
@@ -24,6 +25,8 @@ export interface AppOptions {
   systems?: readonly SystemDefinition[];
   /** The stateless MCP fast path (DESIGN.md §7); on by default. */
   fastPath?: boolean;
+  /** The process's logger (main.ts shares one with the stores); a new one from the config otherwise. */
+  logger?: Logger;
 }
 
 export interface Hub {
@@ -44,7 +47,8 @@ declare module 'fastify' {
 /** The whole HTTP surface as one Fastify instance; tests drive it with app.inject(), main.ts listens. */
 export async function buildApp(config: Config, deps: HubDeps, options: AppOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: loggerOptions(config),
+    // Typed as Fastify's base logger so the instance keeps the FastifyInstance type every plugin is written against.
+    loggerInstance: (options.logger ?? createLogger(config)) as FastifyBaseLogger,
     bodyLimit: config.bodyLimit,
     // Per-request lines are off: every tool call already writes one audit line.
     logController: new LogController({ disableRequestLogging: true }),

@@ -1,4 +1,4 @@
-import type { FastifyServerOptions } from 'fastify';
+import pino, { type Logger } from 'pino';
 import type { Config } from './config.js';
 
 /** pino level → Cloud Logging severity, so Cloud Run shows levels without a log agent. */
@@ -20,7 +20,7 @@ export const REDACT_PATHS = [
   'config.apiKeys',
 ];
 
-export function loggerOptions(config: Config): FastifyServerOptions['logger'] {
+function loggerOptions(config: Config): pino.LoggerOptions {
   return {
     level: config.logLevel,
     messageKey: 'message',
@@ -28,4 +28,15 @@ export function loggerOptions(config: Config): FastifyServerOptions['logger'] {
     formatters: { level: (label: string) => ({ severity: SEVERITY[label] ?? 'DEFAULT', level: label }) },
     ...(config.logFormat === 'pretty' ? { transport: { target: 'pino-pretty', options: { messageKey: 'message' } } } : {}),
   };
+}
+
+/**
+ * The hub's one logger (Fastify's and the stores'). JSON goes to stdout through an asynchronous destination: under
+ * load, lines queued while a write is in flight leave together instead of one blocking write(2) per tool call.
+ * Call `flush()` before exiting.
+ */
+export function createLogger(config: Config): Logger {
+  const options = loggerOptions(config);
+  if (config.logFormat === 'pretty') return pino(options);
+  return pino(options, pino.destination({ dest: 1, sync: false }));
 }

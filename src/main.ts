@@ -1,8 +1,7 @@
-import pino from 'pino';
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createDeps } from './deps-factory.js';
-import { loggerOptions } from './log.js';
+import { createLogger } from './log.js';
 
 /** Process entry: config → deps → app → listen; SIGTERM/SIGINT drain in-flight calls, then close stores. */
 async function main(): Promise<void> {
@@ -23,9 +22,9 @@ async function main(): Promise<void> {
     );
   }
 
-  const log = pino(loggerOptions(config) as pino.LoggerOptions);
+  const log = createLogger(config);
   const deps = await createDeps(config, log);
-  const app = await buildApp(config, deps);
+  const app = await buildApp(config, deps, { logger: log });
   await app.listen({ port: config.port, host: config.host });
 
   let stopping = false;
@@ -46,6 +45,7 @@ async function main(): Promise<void> {
       app.server.closeIdleConnections();
       await closing;
       await deps.close();
+      log.flush();
       process.exit(0);
     } catch (err) {
       app.log.error({ err }, 'error during shutdown');

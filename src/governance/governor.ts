@@ -1,4 +1,4 @@
-import type { Config, Level } from '../config.js';
+import type { Config, GovernanceConfig, Level } from '../config.js';
 import { HubError } from '../tools/errors.js';
 import type { SystemId } from '../tools/types.js';
 import { HOUR_MS, type QuotaDecision, type QuotaStore } from './quota-store.js';
@@ -46,6 +46,14 @@ export interface GovernorOptions {
 
 const HIGH_LEVELS: ReadonlySet<Level> = new Set(['HIGH', 'CRITICAL']);
 
+/** A tool's effective level, hourly limit and switch after GOVERNANCE_LIMITS and GOVERNANCE_OVERRIDES. */
+export function ruleFor(tool: GovernedTool, g: GovernanceConfig): Rule {
+  const override = Object.hasOwn(g.overrides, tool.name) ? g.overrides[tool.name] : undefined;
+  // A level override alone moves the tool to that level's default limit.
+  const level = override?.level ?? tool.level;
+  return { level, limit: override?.limit ?? g.limits[level], enabled: override?.enabled ?? true };
+}
+
 /** Applies levels, limits and overrides, asks the quota store, and turns its answer (or failure) into an admission. */
 export class Governor {
   private readonly windowMs: number;
@@ -61,10 +69,7 @@ export class Governor {
   }
 
   rule(tool: GovernedTool): Rule {
-    const g = this.config.governance;
-    const override = Object.hasOwn(g.overrides, tool.name) ? g.overrides[tool.name] : undefined;
-    const level = override?.level ?? tool.level;
-    return { level, limit: override?.limit ?? g.limits[level], enabled: override?.enabled ?? true };
+    return ruleFor(tool, this.config.governance);
   }
 
   /** The counter key: one budget per tool, or per tool and API key in `key` scope. */

@@ -8,7 +8,7 @@ export class MemoryAuditStore implements AuditStore {
   private readonly ring: ({ seq: number; record: AuditRecord } | undefined)[];
   private next = 0;
 
-  constructor(private readonly cap: number) {
+  constructor(cap: number) {
     this.ring = new Array(Math.max(1, cap));
   }
 

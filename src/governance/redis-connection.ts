@@ -40,6 +40,8 @@ export class RedisConnection {
       autoResendUnfulfilledCommands: false,
       enableOfflineQueue: false,
       connectionName: 'omni-hub',
+      // Commands issued in the same tick (concurrent calls' quota checks) go out in one write.
+      enableAutoPipelining: true,
       // Exponential backoff with jitter, capped at 1 s so a returning Redis is picked up well within 10 s.
       retryStrategy: (times: number) => Math.min(1_000, 50 * 2 ** Math.min(times, 5)) + Math.floor(Math.random() * 100),
     });

@@ -43,7 +43,7 @@ export async function mcpRoutes(app: FastifyInstance, opts: McpRoutesOptions): P
 
   const sweep = setInterval(() => {
     const cutoff = Date.now() - SESSION_IDLE_MS;
-    for (const [id, s] of sessions) if (s.lastSeen < cutoff) void s.transport.close();
+    for (const s of sessions.values()) if (s.lastSeen < cutoff) void s.transport.close();
   }, 60_000);
   sweep.unref();
   app.addHook('onClose', async () => {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import type { Config, Level, SystemId } from '../config.js';
+import type { Config, SystemId } from '../config.js';
+import { ruleFor } from '../governance/governor.js';
 import type { SystemDefinition, ToolAnnotations, ToolDefinition } from './types.js';
 
 export type JsonSchema = Record<string, unknown>;
@@ -57,14 +58,6 @@ export class ToolRegistry {
   }
 }
 
-/** Effective level and hourly limit of a tool after GOVERNANCE_LIMITS and GOVERNANCE_OVERRIDES. */
-export function effectiveRule(def: Pick<ToolDefinition, 'name' | 'level'>, config: Config): { level: Level; limit: number; enabled: boolean } {
-  const o = config.governance.overrides[def.name] ?? {};
-  const level = o.level ?? def.level;
-  return { level, limit: o.limit ?? config.governance.limits[level], enabled: o.enabled ?? true };
-}
-
 function limitText(def: ToolDefinition, config: Config): string {
-  const rule = effectiveRule(def, config);
-  return `${rule.limit} calls/hour`;
+  return `${ruleFor(def, config.governance).limit} calls/hour`;
 }

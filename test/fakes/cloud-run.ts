@@ -63,19 +63,6 @@ export interface FakeCloudRun {
 }
 
 const SERVICE_TYPE = 'type.googleapis.com/google.cloud.run.v2.Service';
-const RPC_CODE: Record<string, number> = {
-  INVALID_ARGUMENT: 3,
-  DEADLINE_EXCEEDED: 4,
-  NOT_FOUND: 5,
-  ALREADY_EXISTS: 6,
-  PERMISSION_DENIED: 7,
-  RESOURCE_EXHAUSTED: 8,
-  FAILED_PRECONDITION: 9,
-  ABORTED: 10,
-  INTERNAL: 13,
-  UNAVAILABLE: 14,
-  UNAUTHENTICATED: 16,
-};
 /** Enum names of the fields this fake sets, for clients that do not ask for numeric enums. */
 const ENUMS: Record<string, string[]> = {
   state: ['STATE_UNSPECIFIED', 'CONDITION_PENDING', 'CONDITION_RECONCILING', 'CONDITION_FAILED', 'CONDITION_SUCCEEDED'],

@@ -20,16 +20,11 @@ export const HIGHLIGHT_STOP = '**';
 
 const HEADLINE_OPTIONS = `StartSel=${HIGHLIGHT_START}, StopSel=${HIGHLIGHT_STOP}, MaxWords=35, MinWords=12, MaxFragments=2, FragmentDelimiter=" … "`;
 
-interface DocumentRow {
-  id: string;
-  title: string;
-  text: string;
-  url: string | null;
-  tags: string[];
-  source: DocumentSource;
+/** A documents row as the drivers return it: timestamps may be Dates and jsonb may arrive as text. */
+type DocumentRow = Omit<IntelligenceDocument, 'created_at' | 'metadata'> & {
   created_at: Date | string;
   metadata: Record<string, unknown> | string;
-}
+};
 
 interface HitRow {
   id: string;

@@ -1,19 +1,9 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { geminiEmbed, geminiGenerate } from '../../../src/adapters/ai_ml/gemini.js';
-import { startAiMlFake, type AiMlFake } from '../../fakes/ai-ml.js';
-import { aiConfig, failure, run, sentWithKey, sentWithToken } from './helpers.js';
+import { aiConfig, failure, run, sentWithKey, sentWithToken, useAiMlFake } from './helpers.js';
 
 describe('Gemini tools against a fake Gemini API / Vertex AI', () => {
-  let fake: AiMlFake;
-  beforeAll(async () => {
-    fake = await startAiMlFake();
-  });
-  beforeEach(() => {
-    fake.requests.length = 0;
-  });
-  afterAll(async () => {
-    await fake?.close();
-  });
+  const fake = useAiMlFake();
 
   describe('google_gemini_generate', () => {
     it('calls the Gemini API with GOOGLE_API_KEY and returns text, finish reason and usage', async () => {

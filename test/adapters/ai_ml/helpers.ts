@@ -1,8 +1,8 @@
-import { expect } from 'vitest';
+import { afterAll, beforeAll, beforeEach, expect } from 'vitest';
 import { testConfig, type Config } from '../../../src/config.js';
 import { HubError } from '../../../src/tools/errors.js';
 import type { ToolDefinition } from '../../../src/tools/types.js';
-import { FAKE_API_KEY, FAKE_TOKEN, type AiMlFake } from '../../fakes/ai-ml.js';
+import { FAKE_API_KEY, FAKE_TOKEN, startAiMlFake, type AiMlFake } from '../../fakes/ai-ml.js';
 import { runTool, toolContext } from '../../helpers/context.js';
 
 export type Credential = 'key' | 'oauth' | 'both';
@@ -45,4 +45,28 @@ export function sentWithKey(req: { headers: Record<string, unknown> }): void {
 export function sentWithToken(req: { headers: Record<string, unknown> }): void {
   expect(req.headers.authorization).toBe(`Bearer ${FAKE_TOKEN}`);
   expect(req.headers['x-goog-api-key']).toBeUndefined();
+}
+
+/**
+ * One fake of the AI/ML APIs for the enclosing describe block: started before its tests, request log cleared before
+ * each, closed after. The returned object forwards to the running fake.
+ */
+export function useAiMlFake(): AiMlFake {
+  let current: AiMlFake | undefined;
+  beforeAll(async () => {
+    current = await startAiMlFake();
+  });
+  beforeEach(() => {
+    if (current) current.requests.length = 0;
+  });
+  afterAll(async () => {
+    await current?.close();
+  });
+  return new Proxy({} as AiMlFake, {
+    get(_target, prop) {
+      if (!current) throw new Error('the AI/ML fake is not running (use it inside a test)');
+      const value: unknown = Reflect.get(current, prop);
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(current) : value;
+    },
+  });
 }

@@ -1,23 +1,13 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { speechTranscribe } from '../../../src/adapters/ai_ml/speech.js';
 import { translateDetect, translateText } from '../../../src/adapters/ai_ml/translate.js';
 import { ttsSynthesize, wavDurationSeconds } from '../../../src/adapters/ai_ml/tts.js';
-import { startAiMlFake, type AiMlFake } from '../../fakes/ai-ml.js';
-import { aiConfig, call, failure, run, sentWithKey, sentWithToken } from './helpers.js';
+import { aiConfig, call, failure, run, sentWithKey, sentWithToken, useAiMlFake } from './helpers.js';
 
 const b64 = (text: string) => Buffer.from(text).toString('base64');
 
 describe('Translation v2, Speech-to-Text v1 and Text-to-Speech v1 against fakes', () => {
-  let fake: AiMlFake;
-  beforeAll(async () => {
-    fake = await startAiMlFake();
-  });
-  beforeEach(() => {
-    fake.requests.length = 0;
-  });
-  afterAll(async () => {
-    await fake?.close();
-  });
+  const fake = useAiMlFake();
 
   describe('google_translate_text / google_translate_detect', () => {
     it('translates several texts in one v2 call and reports the detected source language', async () => {

@@ -1,12 +1,12 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { system } from '../../../src/adapters/ai_ml/index.js';
 import { vertexPredict } from '../../../src/adapters/ai_ml/vertex.js';
 import { testConfig } from '../../../src/config.js';
 import type { HubDeps } from '../../../src/deps.js';
-import { FAKE_API_KEY, startAiMlFake, type AiMlFake } from '../../fakes/ai-ml.js';
+import { FAKE_API_KEY, startAiMlFake } from '../../fakes/ai-ml.js';
 import { toolContext } from '../../helpers/context.js';
-import { aiConfig, failure, run, sentWithKey, sentWithToken } from './helpers.js';
+import { aiConfig, failure, run, sentWithKey, sentWithToken, useAiMlFake } from './helpers.js';
 
 const CATALOG: Array<[string, string]> = [
   ['google_gemini_generate', 'MEDIUM'],
@@ -24,16 +24,7 @@ const CATALOG: Array<[string, string]> = [
 ];
 
 describe('google_vertex_predict against a fake Vertex AI endpoints API', () => {
-  let fake: AiMlFake;
-  beforeAll(async () => {
-    fake = await startAiMlFake();
-  });
-  beforeEach(() => {
-    fake.requests.length = 0;
-  });
-  afterAll(async () => {
-    await fake?.close();
-  });
+  const fake = useAiMlFake();
 
   it('posts instances and parameters to the regional :predict path with the OAuth token', async () => {
     const result = await run(
@@ -108,16 +99,7 @@ describe('google_vertex_predict against a fake Vertex AI endpoints API', () => {
 });
 
 describe('ai_ml system definition', () => {
-  let fake: AiMlFake;
-  beforeAll(async () => {
-    fake = await startAiMlFake();
-  });
-  beforeEach(() => {
-    fake.requests.length = 0;
-  });
-  afterAll(async () => {
-    await fake?.close();
-  });
+  const fake = useAiMlFake();
   const deps = {} as HubDeps;
 
   it('declares the 12 contract tools with their levels', () => {

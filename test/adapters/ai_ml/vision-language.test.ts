@@ -1,22 +1,12 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { languageClassify, languageEntities, languageSentiment } from '../../../src/adapters/ai_ml/language.js';
 import { visionLabels, visionOcr } from '../../../src/adapters/ai_ml/vision.js';
-import { startAiMlFake, type AiMlFake } from '../../fakes/ai-ml.js';
-import { aiConfig, failure, run, sentWithKey, sentWithToken } from './helpers.js';
+import { aiConfig, failure, run, sentWithKey, sentWithToken, useAiMlFake } from './helpers.js';
 
 const b64 = (text: string) => Buffer.from(text).toString('base64');
 
 describe('Cloud Vision tools against a fake images:annotate', () => {
-  let fake: AiMlFake;
-  beforeAll(async () => {
-    fake = await startAiMlFake();
-  });
-  beforeEach(() => {
-    fake.requests.length = 0;
-  });
-  afterAll(async () => {
-    await fake?.close();
-  });
+  const fake = useAiMlFake();
 
   it('google_vision_labels sends base64 content with LABEL_DETECTION and returns scored labels', async () => {
     const image = b64('\x89PNG fake image bytes');
@@ -89,16 +79,7 @@ describe('Cloud Vision tools against a fake images:annotate', () => {
 });
 
 describe('Cloud Natural Language v2 tools against a fake documents API', () => {
-  let fake: AiMlFake;
-  beforeAll(async () => {
-    fake = await startAiMlFake();
-  });
-  beforeEach(() => {
-    fake.requests.length = 0;
-  });
-  afterAll(async () => {
-    await fake?.close();
-  });
+  const fake = useAiMlFake();
 
   it('google_language_sentiment posts a v2 Document and returns document and sentence scores', async () => {
     const result = await run(languageSentiment, { text: 'The food was great. The service was awful.' }, aiConfig(fake, 'key'));
