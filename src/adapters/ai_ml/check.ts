@@ -1,29 +1,18 @@
-import pino from 'pino';
 import type { Config } from '../../config.js';
 import type { HubDeps } from '../../deps.js';
 import { HubError } from '../../tools/errors.js';
-import type { ConnectionStatus, ToolContext } from '../../tools/types.js';
+import { probeContext } from '../../tools/probe-context.js';
+import type { ConnectionStatus } from '../../tools/types.js';
 import { googleCredentialSource } from '../google/credentials.js';
 import { googleRequest } from '../google/rest.js';
 import { OAUTH_ONLY } from './shared.js';
-
-const silent = pino({ level: 'silent' });
 
 /**
  * Read-only, free probes: with GOOGLE_API_KEY, list one Gemini model (the key works for the Gemini API); with OAuth,
  * list the Translation v2 language codes (any Cloud project token can call it).
  */
 export async function checkAiMl(config: Config, deps: HubDeps, signal: AbortSignal): Promise<ConnectionStatus> {
-  const ctx: ToolContext = {
-    config,
-    deps,
-    log: silent,
-    signal,
-    deadline: Date.now() + config.toolWaitMs,
-    principal: 'system:check',
-    callId: 'check',
-    attach: () => {},
-  };
+  const ctx = probeContext(config, deps, signal);
   const source = googleCredentialSource(config);
   try {
     if (config.google.apiKey) {

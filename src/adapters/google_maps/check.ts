@@ -3,7 +3,7 @@ import type { HubDeps } from '../../deps.js';
 import { HubError } from '../../tools/errors.js';
 import type { ConnectionStatus } from '../../tools/types.js';
 import { geocodeRequest } from './geocode.js';
-import { probeContext } from './shared.js';
+import { probeContext } from '../../tools/probe-context.js';
 
 /** The address Google's own Geocoding examples use: a fixed, always-resolvable probe. */
 export const CHECK_ADDRESS = '1600 Amphitheatre Parkway, Mountain View, CA';

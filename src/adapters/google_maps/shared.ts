@@ -1,8 +1,4 @@
-import pino from 'pino';
-import type { Config } from '../../config.js';
-import type { HubDeps } from '../../deps.js';
 import { HubError } from '../../tools/errors.js';
-import type { ToolContext } from '../../tools/types.js';
 
 export const MAPS_HOST = 'maps.googleapis.com';
 export const ROUTES_HOST = 'routes.googleapis.com';
@@ -51,8 +47,3 @@ export function durationSeconds(value: string | undefined): number | null {
   return Number.isFinite(n) ? n : null;
 }
 
-const silent = pino({ level: 'silent' });
-
-export function probeContext(config: Config, deps: HubDeps, signal: AbortSignal): ToolContext {
-  return { config, deps, log: silent, signal, deadline: Date.now() + config.toolWaitMs, principal: 'system:check', callId: 'check', attach: () => {} };
-}

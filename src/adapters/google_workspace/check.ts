@@ -4,7 +4,8 @@ import { HubError } from '../../tools/errors.js';
 import type { ConnectionStatus } from '../../tools/types.js';
 import { googleCredentialLabel } from '../google/credentials.js';
 import { googleRequest } from '../google/rest.js';
-import { GOOGLEAPIS_HOST, SCOPES, probeContext } from './shared.js';
+import { probeContext } from '../../tools/probe-context.js';
+import { GOOGLEAPIS_HOST, SCOPES } from './shared.js';
 
 /**
  * Obtains a token and reads Drive's about.user: one cheap, read-only GET that also works for a service account

@@ -1,7 +1,3 @@
-import pino from 'pino';
-import type { Config } from '../../config.js';
-import type { HubDeps } from '../../deps.js';
-import type { ToolContext } from '../../tools/types.js';
 
 /** Hosts as Google documents them; GOOGLE_API_BASE_URL replaces all of them with one origin. */
 export const GMAIL_HOST = 'gmail.googleapis.com';
@@ -23,22 +19,6 @@ export const SCOPES: Record<'gmailSend' | 'gmailRead' | 'driveRead' | 'driveFile
 
 export const WRITE_ANNOTATIONS = { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true };
 export const READ_ANNOTATIONS = { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true };
-
-const silent = pino({ level: 'silent' });
-
-/** A ToolContext for check(): googleRequest needs one, but a probe has no caller, media or audit record. */
-export function probeContext(config: Config, deps: HubDeps, signal: AbortSignal): ToolContext {
-  return {
-    config,
-    deps,
-    log: silent,
-    signal,
-    deadline: Date.now() + config.toolWaitMs,
-    principal: 'system:check',
-    callId: 'check',
-    attach: () => {},
-  };
-}
 
 /** Path segment encoding for ids that may hold '@', '#', '!' or spaces (calendar ids, A1 ranges). */
 export function segment(value: string): string {

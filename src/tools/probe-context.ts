@@ -1,0 +1,23 @@
+import pino from 'pino';
+import type { Config } from '../config.js';
+import type { HubDeps } from '../deps.js';
+import type { ToolContext } from './types.js';
+
+const silent = pino({ level: 'silent' });
+
+/**
+ * A ToolContext for a system's check(): the adapters' request helpers take one, but a probe has no caller, no media
+ * and no audit record.
+ */
+export function probeContext(config: Config, deps: HubDeps, signal: AbortSignal): ToolContext {
+  return {
+    config,
+    deps,
+    log: silent,
+    signal,
+    deadline: Date.now() + config.toolWaitMs,
+    principal: 'system:check',
+    callId: 'check',
+    attach: () => {},
+  };
+}
