@@ -35,6 +35,15 @@ function describeIssues(issues: readonly { path: readonly PropertyKey[]; message
   return issues.slice(0, 50).map((i) => ({ field: i.path.map(String).join('.') || '(root)', message: i.message }));
 }
 
+/** Top-level argument names the schema does not declare. */
+function unknownFields(shape: Record<string, unknown>, raw: unknown): string[] {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return [];
+  return Object.keys(raw)
+    .filter((k) => !Object.hasOwn(shape, k))
+    .slice(0, 50)
+    .map((k) => k.slice(0, 100));
+}
+
 function quotaMeta(q: QuotaDecision | undefined): GovernanceMeta['quota'] {
   return q && { used: q.used, limit: q.limit, remaining: q.remaining, reset_s: q.reset_s };
 }
@@ -106,8 +115,14 @@ export class InvokePipeline {
     if (!tool) return fail('invalid', new HubError('unknown_tool', `unknown tool: ${name.slice(0, 200)}`, { tool: name.slice(0, 200) }));
 
     const parsed = tool.def.input.safeParse(rawArgs ?? {});
-    if (!parsed.success) {
-      const issues = describeIssues(parsed.error.issues);
+    const unknown = unknownFields(tool.def.input.shape, rawArgs);
+    if (!parsed.success || unknown.length) {
+      // A misspelt or invented field is an error, not silently dropped: `dry_run` sent to a tool that has none must
+      // not run the real action.
+      const issues = [
+        ...(parsed.success ? [] : describeIssues(parsed.error.issues)),
+        ...unknown.map((field) => ({ field, message: 'unknown field (not in this tool\'s input schema)' })),
+      ];
       const list = issues.map((i) => `${i.field}: ${i.message}`).join('; ');
       return fail('invalid', new HubError('invalid_arguments', `invalid arguments for ${name}: ${list}`, { issues }));
     }

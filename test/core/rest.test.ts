@@ -37,7 +37,7 @@ describe('REST callback route and pipeline', () => {
     expect(res.statusCode).toBe(400);
     const body = res.json();
     expect(body.error.code).toBe('invalid_arguments');
-    expect(body.error.issues.map((i: { field: string }) => i.field).sort()).toEqual(['message', 'repeat']);
+    expect(body.error.issues.map((i: { field: string }) => i.field).sort()).toEqual(['extra', 'message', 'repeat']);
     const after = (await hub.app.inject({ method: 'GET', url: '/v1/governance', headers: AUTH })).json();
     const used = (g: { tools: { name: string; used: number }[] }) => g.tools.find((t) => t.name === 'fixture_echo')!.used;
     expect(used(after)).toBe(used(before));
@@ -54,6 +54,12 @@ describe('REST callback route and pipeline', () => {
     expect(res.headers['ratelimit-remaining']).toBe('0');
     expect(res.json().error).toMatchObject({ code: 'quota_exceeded', limit: 3, window_s: 3600 });
     expect((await audit('fixture_echo'))[0]).toMatchObject({ outcome: 'denied_quota' });
+  });
+
+  it('refuses an undeclared field instead of dropping it (dry_run on a tool without one never runs it)', async () => {
+    const res = await call(hub, 'fixture_needs_token', { dry_run: true });
+    expect(res.statusCode).toBe(400);
+    expect(res.json().error).toMatchObject({ code: 'invalid_arguments', issues: [{ field: 'dry_run' }] });
   });
 
   it('answers 404 for an unknown tool, naming it', async () => {
