@@ -1,12 +1,4 @@
-import {
-  CallToolRequestSchema,
-  CallToolResultSchema,
-  ErrorCode,
-  JSONRPCRequestSchema,
-  ListToolsRequestSchema,
-  McpError,
-  SUPPORTED_PROTOCOL_VERSIONS,
-} from '@modelcontextprotocol/sdk/types.js';
+import { loadSdk } from './sdk.js';
 import type { McpSurface } from './server.js';
 
 /**
@@ -29,6 +21,15 @@ export async function tryFastPath(surface: McpSurface, req: FastPathRequest): Pr
   const method = (body as { method?: unknown }).method;
   if (method !== 'tools/call' && method !== 'tools/list') return null;
   if (!req.accept?.includes('application/json') || !req.accept.includes('text/event-stream')) return null;
+  const {
+    CallToolRequestSchema,
+    CallToolResultSchema,
+    ErrorCode,
+    JSONRPCRequestSchema,
+    ListToolsRequestSchema,
+    McpError,
+    SUPPORTED_PROTOCOL_VERSIONS,
+  } = (await loadSdk()).types;
   const pv = req.protocolVersion;
   if (pv !== undefined && (typeof pv !== 'string' || !SUPPORTED_PROTOCOL_VERSIONS.includes(pv))) return null;
   const envelope = JSONRPCRequestSchema.safeParse(body);

@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { SSEServerTransport } from '@modelcontextprotocol/sdk/server/sse.js';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import type { SSEServerTransport } from '@modelcontextprotocol/sdk/server/sse.js';
+import type { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config.js';
 import { hostGuard } from '../http/host-guard.js';
 import { tryFastPath } from './fast-path.js';
+import { loadSdk } from './sdk.js';
 import type { McpSurface } from './server.js';
 
 export interface McpRoutesOptions {
@@ -15,11 +16,13 @@ export interface McpRoutesOptions {
   fastPath: boolean;
 }
 
-interface Session {
-  transport: StreamableHTTPServerTransport | SSEServerTransport;
+type Session = (
+  | { kind: 'streamable'; transport: StreamableHTTPServerTransport }
+  | { kind: 'sse'; transport: SSEServerTransport }
+) & {
   principal: string;
   lastSeen: number;
-}
+};
 
 const SESSION_IDLE_MS = 30 * 60_000;
 const MAX_SESSIONS = 20_000;
@@ -46,6 +49,10 @@ export async function mcpRoutes(app: FastifyInstance, opts: McpRoutesOptions): P
     for (const s of sessions.values()) if (s.lastSeen < cutoff) void s.transport.close();
   }, 60_000);
   sweep.unref();
+  // Load the SDK runtime in the background once listening: readiness does not wait for it, the first session rarely does.
+  app.addHook('onListen', async () => {
+    void loadSdk();
+  });
   app.addHook('onClose', async () => {
     clearInterval(sweep);
     await Promise.allSettled([...sessions.values()].map((s) => s.transport.close()));
@@ -90,8 +97,9 @@ export async function mcpRoutes(app: FastifyInstance, opts: McpRoutesOptions): P
           return reply;
         }
       }
-      const server = surface.createServer();
-      const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
+      const sdk = await loadSdk();
+      const server = await surface.createServer();
+      const transport = new sdk.StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
       reply.raw.on('close', () => {
         void transport.close();
         void server.close();
@@ -105,12 +113,13 @@ export async function mcpRoutes(app: FastifyInstance, opts: McpRoutesOptions): P
     const id = sessionHeader(request);
     if (id === undefined && isInitialize(request.body)) {
       if (sessions.size >= MAX_SESSIONS) return jsonRpcError(reply, 503, -32000, 'Too many open sessions; try again later');
-      const server = surface.createServer();
+      const sdk = await loadSdk();
+      const server = await surface.createServer();
       const principal = request.principal;
-      const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
+      const transport: StreamableHTTPServerTransport = new sdk.StreamableHTTPServerTransport({
         sessionIdGenerator: () => randomUUID(),
         onsessioninitialized: (sid) => {
-          sessions.set(sid, { transport, principal, lastSeen: Date.now() });
+          sessions.set(sid, { kind: 'streamable', transport, principal, lastSeen: Date.now() });
         },
       });
       // The SDK's Protocol wraps this handler and cleans the server up itself; calling server.close() from here would
@@ -125,7 +134,7 @@ export async function mcpRoutes(app: FastifyInstance, opts: McpRoutesOptions): P
     }
     const s = lookup(request, reply, id);
     if (!s) return reply;
-    if (!(s.transport instanceof StreamableHTTPServerTransport)) return jsonRpcError(reply, 400, -32000, 'Bad Request: that session uses the SSE transport');
+    if (s.kind !== 'streamable') return jsonRpcError(reply, 400, -32000, 'Bad Request: that session uses the SSE transport');
     reply.hijack();
     await s.transport.handleRequest(withAuth(request), reply.raw, request.body);
     return reply;
@@ -140,7 +149,7 @@ export async function mcpRoutes(app: FastifyInstance, opts: McpRoutesOptions): P
     }
     const s = lookup(request, reply, sessionHeader(request));
     if (!s) return reply;
-    if (!(s.transport instanceof StreamableHTTPServerTransport)) return jsonRpcError(reply, 400, -32000, 'Bad Request: that session uses the SSE transport');
+    if (s.kind !== 'streamable') return jsonRpcError(reply, 400, -32000, 'Bad Request: that session uses the SSE transport');
     reply.hijack();
     await s.transport.handleRequest(withAuth(request), reply.raw);
     return reply;
@@ -151,9 +160,10 @@ export async function mcpRoutes(app: FastifyInstance, opts: McpRoutesOptions): P
   app.get('/sse', { preHandler: guard }, async (request, reply) => {
     if (sessions.size >= MAX_SESSIONS) return jsonRpcError(reply, 503, -32000, 'Too many open sessions; try again later');
     reply.hijack();
-    const transport = new SSEServerTransport('/messages', reply.raw);
-    const server = surface.createServer();
-    sessions.set(transport.sessionId, { transport, principal: request.principal, lastSeen: Date.now() });
+    const sdk = await loadSdk();
+    const transport = new sdk.SSEServerTransport('/messages', reply.raw);
+    const server = await surface.createServer();
+    sessions.set(transport.sessionId, { kind: 'sse', transport, principal: request.principal, lastSeen: Date.now() });
     transport.onclose = () => {
       sessions.delete(transport.sessionId);
     };
@@ -165,7 +175,7 @@ export async function mcpRoutes(app: FastifyInstance, opts: McpRoutesOptions): P
     const sid = (request.query as { sessionId?: unknown }).sessionId;
     const s = lookup(request, reply, typeof sid === 'string' ? sid : undefined);
     if (!s) return reply;
-    if (!(s.transport instanceof SSEServerTransport)) return jsonRpcError(reply, 400, -32000, 'Bad Request: that session uses Streamable HTTP');
+    if (s.kind !== 'sse') return jsonRpcError(reply, 400, -32000, 'Bad Request: that session uses Streamable HTTP');
     reply.hijack();
     await s.transport.handlePostMessage(withAuth(request), reply.raw, request.body);
     return reply;

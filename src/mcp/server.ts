@@ -1,18 +1,11 @@
-import { Server } from '@modelcontextprotocol/sdk/server/index.js';
-import {
-  CallToolRequestSchema,
-  ErrorCode,
-  GetPromptRequestSchema,
-  ListPromptsRequestSchema,
-  ListToolsRequestSchema,
-  McpError,
-  type ListToolsResult,
-} from '@modelcontextprotocol/sdk/types.js';
+import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import type { ListToolsResult } from '@modelcontextprotocol/sdk/types.js';
 import { HubError } from '../tools/errors.js';
 import type { InvokePipeline } from '../tools/pipeline.js';
 import type { ToolRegistry } from '../tools/registry.js';
 import { getPrompt, PROMPTS } from './prompts.js';
 import { toCallToolResult, toMcpTool } from './results.js';
+import { loadSdk } from './sdk.js';
 
 export const SERVER_INFO = { name: 'omni-hub', title: 'Omni Hub', version: '0.1.0' };
 
@@ -34,12 +27,17 @@ export class McpSurface {
   /** Unknown tools are a JSON-RPC error (-32602) naming the tool, as the MCP spec asks; the call is still audited. */
   async callTool(name: string, args: unknown, principal: string) {
     const result = await this.pipeline.invoke(name, args, { principal, transport: 'mcp' });
-    if (!result.ok && result.error.code === 'unknown_tool') throw new McpError(ErrorCode.InvalidParams, `Unknown tool: ${name}`);
+    if (!result.ok && result.error.code === 'unknown_tool') {
+      const { McpError, ErrorCode } = (await loadSdk()).types;
+      throw new McpError(ErrorCode.InvalidParams, `Unknown tool: ${name}`);
+    }
     return toCallToolResult(result);
   }
 
   /** A protocol Server for one session (stateful) or one request (stateless SDK path). Cheap: handlers only. */
-  createServer(): Server {
+  async createServer(): Promise<Server> {
+    const { Server, types } = await loadSdk();
+    const { CallToolRequestSchema, ErrorCode, GetPromptRequestSchema, ListPromptsRequestSchema, ListToolsRequestSchema, McpError } = types;
     const server = new Server(SERVER_INFO, {
       capabilities: { tools: { listChanged: false }, prompts: { listChanged: false }, logging: {} },
       instructions: INSTRUCTIONS,
