@@ -1,5 +1,7 @@
+import { existsSync } from 'node:fs';
 import type { SystemDefinition } from '../../tools/types.js';
 import { dockerCheck } from './check.js';
+import { DEFAULT_SOCKET } from './client.js';
 import { dockerRemove, dockerRun, dockerStop } from './tools-containers.js';
 import { dockerBuild, dockerPull, dockerPush } from './tools-images.js';
 import { dockerInspect, dockerListContainers, dockerListImages, dockerLogs } from './tools-read.js';
@@ -8,7 +10,8 @@ export const system: SystemDefinition = {
   id: 'docker',
   title: 'Docker',
   tools: [dockerListContainers, dockerListImages, dockerInspect, dockerLogs, dockerPull, dockerBuild, dockerPush, dockerRun, dockerStop, dockerRemove],
-  // The local socket is the default, so there is always an address to try; check() reports whether it answers.
-  missingConfig: () => null,
+  // With DOCKER_HOST unset the local socket is the address; when there is none (no Docker on this machine) the system
+  // is unconfigured, as the guide's "⊘ Docker not running", rather than failing. check() reports whether it answers.
+  missingConfig: (config) => (config.docker.host || existsSync(DEFAULT_SOCKET) ? null : 'DOCKER_HOST'),
   check: dockerCheck,
 };

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { system } from '../../../src/adapters/docker/index.js';
 import { dockerInspect, dockerListContainers, dockerListImages, dockerLogs } from '../../../src/adapters/docker/tools-read.js';
@@ -116,6 +117,12 @@ describe('docker read tools against a fake Engine on a unix socket', () => {
     expect(status).toEqual({ state: 'connected', detail: 'Docker Engine 27.3.1 (API 1.47, linux/amd64)' });
     expect(engine.requests.slice(-2).map((r) => r.url)).toEqual(['/_ping', '/version']);
     expect(system.missingConfig(ctx.config)).toBeNull();
+  });
+});
+
+describe('docker without DOCKER_HOST', () => {
+  it.skipIf(existsSync('/var/run/docker.sock'))('needs DOCKER_HOST when the default socket does not exist', () => {
+    expect(system.missingConfig(testConfig())).toBe('DOCKER_HOST');
   });
 });
 
