@@ -4,6 +4,7 @@ import type { GovernanceLog } from './log.js';
 import { MemoryAuditStore } from './memory-audit-store.js';
 import { MemoryQuotaStore } from './memory-quota-store.js';
 import type { QuotaStore } from './quota-store.js';
+import type { RedisConnection } from './redis-connection.js';
 
 export { Governor, type Admission, type GovernorOptions, type Rule, type ToolUsage } from './governor.js';
 export { redactArgs } from './redact.js';
@@ -17,7 +18,7 @@ export async function createGovernanceStores(
   config: Config,
   log: GovernanceLog,
   options: { startupWaitMs?: number } = {},
-): Promise<{ quota: QuotaStore; audit: AuditStore }> {
+): Promise<{ quota: QuotaStore; audit: AuditStore; connection?: RedisConnection }> {
   if (!config.redisUrl) {
     return { quota: new MemoryQuotaStore(), audit: new MemoryAuditStore(config.auditCap) };
   }
@@ -33,5 +34,6 @@ export async function createGovernanceStores(
   if (!(await connection.waitUntilReady(options.startupWaitMs ?? 3_000))) {
     log.warn({ store: 'redis' }, 'redis is not reachable yet: starting anyway; QUOTA_STORE_FAILURE applies until it answers');
   }
-  return { quota, audit };
+  // Returned so other long-lived stores (the MCP event store) share this one socket; each acquire()s its own reference.
+  return { quota, audit, connection };
 }

@@ -5,6 +5,7 @@ import type { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/se
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config.js';
 import { hostGuard } from '../http/host-guard.js';
+import type { McpEventStore } from './event-store.js';
 import { tryFastPath } from './fast-path.js';
 import { loadSdk } from './sdk.js';
 import type { McpSurface } from './server.js';
@@ -14,6 +15,8 @@ export interface McpRoutesOptions {
   surface: McpSurface;
   /** The stateless fast path (DESIGN.md §7); tests turn it off to compare with the SDK path. */
   fastPath: boolean;
+  /** Keeps stateful streams' events so a client can resume with Last-Event-ID. */
+  events: McpEventStore;
 }
 
 type Session = (
@@ -26,6 +29,8 @@ type Session = (
 
 const SESSION_IDLE_MS = 30 * 60_000;
 const MAX_SESSIONS = 20_000;
+/** The `retry:` a resumable SSE stream announces: how long a client waits before reconnecting (ms). */
+const SSE_RETRY_MS = 1_000;
 
 /** The SDK reads the caller's identity from `req.auth`; we pass the key id, never the key. */
 function withAuth(request: FastifyRequest): IncomingMessage {
@@ -116,8 +121,12 @@ export async function mcpRoutes(app: FastifyInstance, opts: McpRoutesOptions): P
       const sdk = await loadSdk();
       const server = await surface.createServer();
       const principal = request.principal;
+      // Known before the transport exists so the event store can be scoped to this session.
+      const sessionId = randomUUID();
       const transport: StreamableHTTPServerTransport = new sdk.StreamableHTTPServerTransport({
-        sessionIdGenerator: () => randomUUID(),
+        sessionIdGenerator: () => sessionId,
+        eventStore: opts.events.forSession(sessionId),
+        retryInterval: SSE_RETRY_MS,
         onsessioninitialized: (sid) => {
           sessions.set(sid, { kind: 'streamable', transport, principal, lastSeen: Date.now() });
         },
@@ -126,6 +135,7 @@ export async function mcpRoutes(app: FastifyInstance, opts: McpRoutesOptions): P
       // re-enter transport.close() → onclose without end.
       transport.onclose = () => {
         if (transport.sessionId) sessions.delete(transport.sessionId);
+        opts.events.endSession(sessionId);
       };
       await server.connect(transport);
       reply.hijack();

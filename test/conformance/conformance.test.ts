@@ -22,6 +22,7 @@ export const SCENARIOS = [
   'prompts-list',
   'dns-rebinding-protection',
   'server-sse-multiple-streams',
+  'server-sse-polling',
 ];
 
 const DIR = path.join(ROOT, '.conformance');

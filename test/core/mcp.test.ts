@@ -7,7 +7,8 @@ const INIT = rpc(1, 'initialize', { protocolVersion: '2025-11-25', capabilities:
 
 /** Reads a JSON-RPC message from either a JSON body or an SSE body (the SDK answers stateful POSTs as SSE). */
 function message(body: string): { result?: Record<string, unknown>; error?: { code: number; message: string } } {
-  const data = body.includes('data: ') ? body.split('\n').find((l) => l.startsWith('data: '))!.slice(6) : body;
+  // Skips the empty priming event that resumable streams open with (protocol 2025-11-25).
+  const data = body.includes('data: ') ? body.split('\n').find((l) => l.startsWith('data: ') && l.length > 6)!.slice(6) : body;
   return JSON.parse(data);
 }
 

@@ -17,6 +17,9 @@ export function toolContext(config: Config, overrides: Partial<ToolContext> = {}
     get audit(): never {
       return unavailable('audit store')();
     },
+    get events(): never {
+      return unavailable('MCP event store')();
+    },
     intelligence: unavailable('intelligence store') as HubDeps['intelligence'],
     close: async () => {},
   } as HubDeps;

@@ -97,6 +97,9 @@ export function depsWith(store: IntelligenceStore | (() => Promise<IntelligenceS
       if (!audit) throw new Error('audit store not used by this test');
       return audit;
     },
+    get events(): never {
+      throw new Error('MCP event store not used by this test');
+    },
     intelligence: typeof store === 'function' ? store : async () => store,
     close: async () => {},
   };

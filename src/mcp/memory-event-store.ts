@@ -1,0 +1,143 @@
+import type { EventStore } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import { eventId, parseEventId, type McpEventStore } from './event-store.js';
+
+export interface MemoryEventStoreOptions {
+  /** Events kept per stream (oldest dropped first). */
+  perStream?: number;
+  /** Events kept across all streams (least recently written streams lose their oldest events first). */
+  total?: number;
+  /** A stream not written for this long is dropped (ms). */
+  idleMs?: number;
+  now?: () => number;
+}
+
+interface StoredStream {
+  readonly sessionId: string;
+  events: { seq: number; message: JSONRPCMessage }[];
+  lastWrite: number;
+}
+
+const SEQ_DIGITS = 12;
+const SEQ = /^\d+$/;
+const SWEEP_INTERVAL_MS = 60_000;
+
+/** The embedded default: bounded per stream, in total and in time, so a flood of sessions cannot grow it without end. */
+export class MemoryEventStore implements McpEventStore {
+  readonly kind = 'memory';
+  /** Keyed by session and stream; Map order is write recency (re-inserted on every write), oldest first. */
+  private readonly streams = new Map<string, StoredStream>();
+  private readonly sessions = new Map<string, Set<string>>();
+  private readonly perStream: number;
+  private readonly maxTotal: number;
+  private readonly idleMs: number;
+  private readonly now: () => number;
+  private seq = 0;
+  private total = 0;
+  private lastSweep = 0;
+
+  constructor(options: MemoryEventStoreOptions = {}) {
+    this.perStream = options.perStream ?? 1_000;
+    this.maxTotal = options.total ?? 50_000;
+    this.idleMs = options.idleMs ?? 60 * 60_000;
+    this.now = options.now ?? Date.now;
+  }
+
+  /** Events currently held, across all streams (for tests and diagnostics). */
+  size(): number {
+    return this.total;
+  }
+
+  forSession(sessionId: string): EventStore {
+    const keyOf = (streamId: string) => `${sessionId}\n${streamId}`;
+    const live = (streamId: string): StoredStream | undefined => {
+      const stream = this.streams.get(keyOf(streamId));
+      if (stream && stream.lastWrite < this.now() - this.idleMs) {
+        this.drop(keyOf(streamId));
+        return undefined;
+      }
+      return stream;
+    };
+    return {
+      storeEvent: async (streamId, message) => {
+        this.sweepIdle();
+        const key = keyOf(streamId);
+        let stream = this.streams.get(key);
+        if (stream) this.streams.delete(key);
+        else {
+          stream = { sessionId, events: [], lastWrite: 0 };
+          let keys = this.sessions.get(sessionId);
+          if (!keys) this.sessions.set(sessionId, (keys = new Set()));
+          keys.add(key);
+        }
+        this.streams.set(key, stream);
+        stream.lastWrite = this.now();
+        const seq = ++this.seq;
+        stream.events.push({ seq, message });
+        this.total += 1;
+        if (stream.events.length > this.perStream) {
+          stream.events.shift();
+          this.total -= 1;
+        }
+        this.enforceTotal();
+        return eventId(streamId, String(seq).padStart(SEQ_DIGITS, '0'));
+      },
+      getStreamIdForEventId: async (id) => {
+        const parsed = parseEventId(id, SEQ);
+        return parsed && live(parsed.streamId) ? parsed.streamId : undefined;
+      },
+      replayEventsAfter: async (lastEventId, { send }) => {
+        const parsed = parseEventId(lastEventId, SEQ);
+        if (!parsed) throw new Error(`Malformed event id: ${lastEventId}`);
+        const after = Number(parsed.position);
+        // A snapshot (empty for an unknown or expired stream): events stored while we await send() reach the client live.
+        for (const e of live(parsed.streamId)?.events.filter((ev) => ev.seq > after) ?? []) {
+          await send(eventId(parsed.streamId, String(e.seq).padStart(SEQ_DIGITS, '0')), e.message);
+        }
+        return parsed.streamId;
+      },
+    };
+  }
+
+  endSession(sessionId: string): void {
+    for (const key of this.sessions.get(sessionId) ?? []) this.drop(key);
+    this.sessions.delete(sessionId);
+  }
+
+  async close(): Promise<void> {
+    this.streams.clear();
+    this.sessions.clear();
+    this.total = 0;
+  }
+
+  private drop(key: string): void {
+    const stream = this.streams.get(key);
+    if (!stream) return;
+    this.streams.delete(key);
+    this.total -= stream.events.length;
+    const keys = this.sessions.get(stream.sessionId);
+    keys?.delete(key);
+    if (keys?.size === 0) this.sessions.delete(stream.sessionId);
+  }
+
+  private enforceTotal(): void {
+    while (this.total > this.maxTotal) {
+      const [key, oldest] = this.streams.entries().next().value as [string, StoredStream];
+      oldest.events.shift();
+      this.total -= 1;
+      if (oldest.events.length === 0) this.drop(key);
+    }
+  }
+
+  /** Streams are in write order, so the idle ones are a prefix of the map. */
+  private sweepIdle(): void {
+    const now = this.now();
+    if (now - this.lastSweep < SWEEP_INTERVAL_MS) return;
+    this.lastSweep = now;
+    const cutoff = now - this.idleMs;
+    for (const [key, stream] of this.streams) {
+      if (stream.lastWrite >= cutoff) break;
+      this.drop(key);
+    }
+  }
+}
