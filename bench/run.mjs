@@ -330,11 +330,14 @@ async function scaling() {
   results.scaling = { shared_store: redis ? 'one Redis' : 'none (memory: each process has its own budget)', rows };
 }
 
+// The fixture system's own tools, counted in the totals of the cost curve.
+const FIXTURE_TOOL_COUNT = 5;
+
 async function costCurve() {
   const rows = [];
   for (const total of [44, 200, 1000]) {
     await freshRedis();
-    const hub = await startProcess(HUB, hubEnv({ ...redisEnv, MCP_SESSION_MODE: 'stateless', BENCH_EXTRA_TOOLS: String(total - 4) }));
+    const hub = await startProcess(HUB, hubEnv({ ...redisEnv, MCP_SESSION_MODE: 'stateless', BENCH_EXTRA_TOOLS: String(total - FIXTURE_TOOL_COUNT) }));
     try {
       const list = await verify(`${hub.url}/mcp`, MCP_HEADERS, listCall(), 'fixture_echo');
       const count = JSON.parse(list).result.tools.length;

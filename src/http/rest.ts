@@ -18,6 +18,9 @@ export interface RestOptions {
   pipeline: InvokePipeline;
 }
 
+/** Room left for binary content in a REST answer under the GPT Actions 100,000-character body limit. */
+const MAX_REST_MEDIA_CHARS = 90_000;
+
 const AUDIT_OUTCOMES = [
   'ok',
   'error',
@@ -94,9 +97,22 @@ export async function restRoutes(app: FastifyInstance, opts: RestOptions): Promi
     reply.header('x-omni-hub-call-id', result.callId);
     if (!result.ok) return sendHubError(reply, result.error);
     const g = result.governance;
+    const mediaChars = result.media.reduce((n, m) => n + m.data.length, 0);
+    // GPT Actions reject bodies over 100,000 characters: binary content that would not fit is left out and said so.
+    const media =
+      mediaChars === 0
+        ? {}
+        : mediaChars <= MAX_REST_MEDIA_CHARS
+          ? { media: result.media }
+          : {
+              media_omitted: {
+                items: result.media.map((m) => ({ type: m.type, mimeType: m.mimeType, base64_chars: m.data.length })),
+                reason: `binary content of ${mediaChars} base64 characters exceeds the ${MAX_REST_MEDIA_CHARS}-character REST limit; call the tool over MCP (/mcp) to receive it`,
+              },
+            };
     return {
       ...result.data,
-      ...(result.media.length ? { media: result.media } : {}),
+      ...media,
       ...(g?.warning || g?.degraded ? { _governance: { warning: g.warning, degraded: g.degraded } } : {}),
     };
   });

@@ -62,6 +62,16 @@ describe('REST callback route and pipeline', () => {
     expect(res.json().error).toMatchObject({ code: 'invalid_arguments', issues: [{ field: 'dry_run' }] });
   });
 
+  it('returns binary content inline while it fits the GPT Actions body limit, and says so when it does not', async () => {
+    const small = (await call(hub, 'fixture_media', { bytes: 300 })).json();
+    expect(small.media).toEqual([{ type: 'audio', mimeType: 'audio/wav', data: Buffer.alloc(300, 7).toString('base64') }]);
+    const big = await call(hub, 'fixture_media', { bytes: 150_000 });
+    expect(big.statusCode).toBe(200);
+    expect(big.body.length).toBeLessThan(100_000);
+    expect(big.json()).toMatchObject({ bytes: 150_000, media_omitted: { items: [{ type: 'audio', base64_chars: 200_000 }] } });
+    expect(big.json().media_omitted.reason).toContain('/mcp');
+  });
+
   it('answers 404 for an unknown tool, naming it', async () => {
     const res = await call(hub, 'no_such_tool', {});
     expect(res.statusCode).toBe(404);

@@ -49,6 +49,19 @@ export const fixtureTools = [
     run: async (args) => ({ deleted: args.thing }),
   }),
   defineTool({
+    name: 'fixture_media',
+    system: 'connector',
+    title: 'Media',
+    description: 'Returns that many bytes of WAV-typed audio as binary content.',
+    level: 'LOW',
+    input: z.object({ bytes: z.number().int().min(1).max(200_000).describe('Size of the audio in bytes') }),
+    annotations: { readOnlyHint: true, openWorldHint: false },
+    run: async (args, ctx) => {
+      ctx.attach({ type: 'audio', mimeType: 'audio/wav', data: Buffer.alloc(args.bytes, 7).toString('base64') });
+      return { bytes: args.bytes };
+    },
+  }),
+  defineTool({
     name: 'fixture_slow',
     system: 'connector',
     title: 'Slow',
