@@ -331,7 +331,7 @@ async function scaling() {
 }
 
 // The fixture system's own tools, counted in the totals of the cost curve.
-const FIXTURE_TOOL_COUNT = 5;
+const FIXTURE_TOOL_COUNT = (await import(pathToFileURL(path.join(ROOT, 'dist-bench/test/helpers/fixture-system.js')).href)).fixtureSystem.tools.length;
 
 async function costCurve() {
   const rows = [];
