@@ -22,6 +22,13 @@ export interface StoreEnv {
   destroy(): Promise<void>;
 }
 
+/** Opens stores in `schema`, remembering each so destroy() can close them. */
+const opener = (config: Config, schema: string, opened: IntelligenceStore[]) => async (): Promise<IntelligenceStore> => {
+  const store = await openIntelligenceStore(config, { schema });
+  opened.push(store);
+  return store;
+};
+
 const uniqueSchema = (label: string) => `intel_${label}_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
 
 export async function pgliteEnv(label: string): Promise<StoreEnv> {
@@ -33,11 +40,7 @@ export async function pgliteEnv(label: string): Promise<StoreEnv> {
     kind: 'pglite',
     config,
     schema,
-    async open() {
-      const store = await openIntelligenceStore(config, { schema });
-      opened.push(store);
-      return store;
-    },
+    open: opener(config, schema, opened),
     async sql<T>(text: string) {
       // PGlite holds its directory exclusively, so inspection goes through an open store's driver.
       const store = opened.at(-1);
@@ -61,11 +64,7 @@ export async function postgresEnv(label: string, databaseUrl: string): Promise<S
     kind: 'postgres',
     config,
     schema,
-    async open() {
-      const store = await openIntelligenceStore(config, { schema });
-      opened.push(store);
-      return store;
-    },
+    open: opener(config, schema, opened),
     async sql<T>(text: string) {
       return (await admin.query(text)).rows as T[];
     },
