@@ -1,11 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { AuditOutcome, AuditRecord, AuditStore } from '../../src/governance/audit.js';
 import { MemoryAuditStore } from '../../src/governance/memory-audit-store.js';
 import { RedisAuditStore } from '../../src/governance/redis-audit-store.js';
-import type { RedisConnection } from '../../src/governance/redis-connection.js';
 import { redactArgs } from '../../src/governance/redact.js';
-import { deleteKeys, REDIS_URL, testConnection, warnIfNoRedis } from './redis-helpers.js';
+import { REDIS_URL, testConnection, useRedisAdmin, warnIfNoRedis } from './redis-helpers.js';
 
 function record(n: number, tool = 'tool_a', outcome: AuditOutcome = 'ok'): AuditRecord {
   return {
@@ -116,16 +115,7 @@ describe('memory audit store', () => {
 warnIfNoRedis('the Redis audit store tests');
 describe.skipIf(!REDIS_URL)('redis audit store', () => {
   const prefix = `omni:test:audit:${randomUUID()}:`;
-  let admin: RedisConnection;
-
-  beforeAll(async () => {
-    admin = testConnection().acquire();
-    await admin.waitUntilReady(5_000);
-  });
-  afterAll(async () => {
-    await deleteKeys(admin, `${prefix}*`);
-    await admin.release();
-  });
+  const admin = useRedisAdmin(prefix);
 
   const openStore = async (cap: number, key = `${prefix}${randomUUID()}`) => {
     const connection = testConnection();

@@ -2,9 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryQuotaStore } from '../../src/governance/memory-quota-store.js';
 import type { QuotaStore } from '../../src/governance/quota-store.js';
-import type { RedisConnection } from '../../src/governance/redis-connection.js';
 import { RedisQuotaStore } from '../../src/governance/redis-quota-store.js';
-import { deleteKeys, REDIS_URL, sleep, testConnection, warnIfNoRedis } from './redis-helpers.js';
+import { REDIS_URL, sleep, testConnection, useRedisAdmin, warnIfNoRedis } from './redis-helpers.js';
 
 /** One contract, two stores: every behaviour below must hold for the embedded and the Redis implementation. */
 function quotaContract(name: string, open: () => Promise<QuotaStore>) {
@@ -118,15 +117,7 @@ quotaContract('memory', async () => new MemoryQuotaStore());
 warnIfNoRedis('the Redis quota store contract');
 describe.skipIf(!REDIS_URL)('redis', () => {
   const prefix = `omni:test:quota-contract:${randomUUID()}:`;
-  let admin: RedisConnection;
-  beforeAll(async () => {
-    admin = testConnection().acquire();
-    await admin.waitUntilReady(5_000);
-  });
-  afterAll(async () => {
-    await deleteKeys(admin, `${prefix}*`);
-    await admin.release();
-  });
+  const admin = useRedisAdmin(prefix);
 
   quotaContract('redis', async () => {
     const connection = testConnection();

@@ -1,5 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll } from 'vitest';
 import { RedisConnection, type RedisConnectionOptions } from '../../src/governance/redis-connection.js';
 
 export const REDIS_URL = process.env.REDIS_URL;
@@ -21,6 +23,29 @@ export async function deleteKeys(connection: RedisConnection, pattern: string): 
     cursor = next;
     if (keys.length) await connection.client.del(...keys);
   } while (cursor !== '0');
+}
+
+/**
+ * An admin connection for the enclosing describe block, for inspecting keys directly: opened before its tests, and
+ * afterwards every key under `prefix` is deleted and the connection released.
+ */
+export function useRedisAdmin(prefix: string): { readonly client: Redis } {
+  let admin: RedisConnection | undefined;
+  beforeAll(async () => {
+    admin = testConnection().acquire();
+    await admin.waitUntilReady(5_000);
+  });
+  afterAll(async () => {
+    if (!admin) return;
+    await deleteKeys(admin, `${prefix}*`);
+    await admin.release();
+  });
+  return {
+    get client() {
+      if (!admin) throw new Error('the Redis admin connection is open only inside the tests');
+      return admin.client;
+    },
+  };
 }
 
 export function freePort(): Promise<number> {
