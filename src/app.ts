@@ -15,6 +15,8 @@ import { restRoutes } from './http/rest.js';
 import { createLogger } from './log.js';
 import { mcpRoutes } from './mcp/routes.js';
 import { McpSurface } from './mcp/server.js';
+import { oauthRoutes } from './oauth/routes.js';
+import { OAuthServer } from './oauth/server.js';
 import { Metrics } from './metrics.js';
 import { InvokePipeline } from './tools/pipeline.js';
 import { ToolRegistry } from './tools/registry.js';
@@ -78,13 +80,17 @@ export async function buildApp(config: Config, deps: HubDeps, options: AppOption
   });
   // A coarse per-IP flood guard in front of auth; tool budgets are governance's job, not this.
   await app.register(rateLimit, { max: config.rateLimitPerMinute, timeWindow: 60_000, hook: 'onRequest' });
-  app.addHook('onRequest', authHook(config));
+  const oauth = await OAuthServer.open(config, app.log);
+  app.addHook('onClose', () => oauth.close());
+  app.addHook('onRequest', authHook(config, oauth.checkToken));
+  app.addHook('preHandler', oauth.scopeGuard(registry, governor));
 
   await app.register(opsRoutes, { config, deps, metrics });
   await app.register(openApiRoute, { config, registry });
   await app.register(restRoutes, { config, deps, registry, governor, pipeline });
   await app.register(callbackRoutes, { deps });
   await app.register(consoleRoutes, { config });
+  await app.register(oauthRoutes, { config, oauth });
   await app.register(mcpRoutes, { config, surface, fastPath: options.fastPath ?? true, events: deps.events });
   return app;
 }

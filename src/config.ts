@@ -113,6 +113,9 @@ const EnvSchema = z.object({
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(6000),
   AUDIT_CAP: z.coerce.number().int().positive().default(10_000),
   TRUST_PROXY: bool.default(false),
+  OAUTH_ACCESS_TOKEN_TTL_S: z.coerce.number().int().min(60).max(86_400).default(900),
+  OAUTH_REFRESH_TOKEN_TTL_S: z.coerce.number().int().min(300).max(365 * 86_400).default(30 * 86_400),
+  OAUTH_CODE_TTL_S: z.coerce.number().int().min(10).max(600).default(60),
 });
 
 export interface GovernanceConfig {
@@ -167,6 +170,8 @@ export interface Config {
   auditCap: number;
   /** Trust X-Forwarded-For for client IPs (behind Cloud Run's front end / a load balancer). */
   trustProxy: boolean;
+  /** OAuth authorization server lifetimes (seconds): access tokens, refresh tokens, authorization codes. */
+  oauth: { accessS: number; refreshS: number; codeS: number };
 }
 
 export class ConfigError extends Error {
@@ -282,6 +287,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,
     auditCap: e.AUDIT_CAP,
     trustProxy: e.TRUST_PROXY,
+    oauth: { accessS: e.OAUTH_ACCESS_TOKEN_TTL_S, refreshS: e.OAUTH_REFRESH_TOKEN_TTL_S, codeS: e.OAUTH_CODE_TTL_S },
   };
 }
 

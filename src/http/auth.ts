@@ -1,6 +1,8 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config.js';
+import { baseUrl, bearerChallenge, isOAuthPublicPath } from '../oauth/discovery.js';
+import type { TokenCheck } from '../oauth/server.js';
 
 /**
  * Bearer auth as a timing-safe onRequest hook. We do not use @fastify/bearer-auth because the pipeline needs to know
@@ -69,18 +71,21 @@ const OPEN_PATHS = new Set(['/healthz', '/readyz', '/openapi.json', '/console', 
 
 export function isOpenPath(url: string, config: Config): boolean {
   const path = url.split('?', 1)[0]!;
-  if (OPEN_PATHS.has(path) || path.startsWith('/console/assets/')) return true;
+  if (OPEN_PATHS.has(path) || path.startsWith('/console/assets/') || isOAuthPublicPath(path)) return true;
   return path === '/metrics' && config.metricsPublic;
 }
 
-export function unauthorized(reply: FastifyReply, message: string): FastifyReply {
+/** The challenge names the protected resource metadata (RFC 9728) so an MCP client can discover how to get a token. */
+export function unauthorized(reply: FastifyReply, message: string, error?: 'invalid_token'): FastifyReply {
+  const challenge = bearerChallenge(baseUrl(reply.request, reply.server.hub.config), error ? { error, error_description: message } : {});
   return reply
     .code(401)
-    .header('www-authenticate', 'Bearer realm="omni-hub"')
+    .header('www-authenticate', challenge)
     .send({ error: { code: 'unauthorized', message } });
 }
 
-export function authHook(config: Config) {
+/** `tokens` checks a bearer value that is no hub key as an OAuth access token (src/oauth). */
+export function authHook(config: Config, tokens?: TokenCheck) {
   const matcher = keyMatcher(config.apiKeys);
   const limiter = new FailedAuthLimiter(30);
   return async function authenticate(request: FastifyRequest, reply: FastifyReply): Promise<void> {
@@ -100,6 +105,9 @@ export function authHook(config: Config) {
     const header = request.headers.authorization;
     const m = typeof header === 'string' ? /^Bearer[ ]+(\S+)\s*$/i.exec(header) : null;
     const id = m ? matcher.match(m[1]!) : null;
+    const verdict = !id && m && tokens ? await tokens(request, reply, m[1]!) : 'not_ours';
+    if (verdict === 'accepted') return;
+    if (verdict === 'refused') return limiter.fail(request.ip);
     if (!id) {
       limiter.fail(request.ip);
       await unauthorized(reply, header ? 'invalid API key' : 'missing Authorization: Bearer <MCP_API_KEY> header');

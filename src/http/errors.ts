@@ -1,4 +1,5 @@
 import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
+import { baseUrl, bearerChallenge } from '../oauth/discovery.js';
 import { HubError } from '../tools/errors.js';
 
 const isMcpPath = (url: string) => url.startsWith('/mcp') || url.startsWith('/messages') || url.startsWith('/sse');
@@ -9,7 +10,7 @@ export function sendHubError(reply: FastifyReply, err: HubError): FastifyReply {
     const retry = Number(err.details.retry_after_s ?? 1);
     reply.header('retry-after', String(Math.max(1, Math.ceil(retry))));
   }
-  if (err.code === 'unauthorized') reply.header('www-authenticate', 'Bearer realm="omni-hub"');
+  if (err.code === 'unauthorized') reply.header('www-authenticate', bearerChallenge(baseUrl(reply.request, reply.server.hub.config)));
   return reply.code(err.httpStatus).send({ error: err.toJSON() });
 }
 

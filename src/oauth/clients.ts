@@ -1,0 +1,251 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { lookup } from 'node:dns/promises';
+import { BlockList, isIP } from 'node:net';
+import { OAuthClientMetadataSchema } from '@modelcontextprotocol/sdk/shared/auth.js';
+import { OAuthError } from './errors.js';
+import { parseScope } from './scopes.js';
+import type { OAuthStore } from './store.js';
+
+export type ClientAuthMethod = 'none' | 'client_secret_post' | 'client_secret_basic';
+
+export interface ClientRecord {
+  client_id: string;
+  client_name?: string;
+  client_uri?: string;
+  redirect_uris: string[];
+  token_endpoint_auth_method: ClientAuthMethod;
+  grant_types: string[];
+  response_types: string[];
+  scope?: string;
+  /** sha256 of the secret (confidential clients); the secret itself is shown once, at registration. */
+  secret_hash?: string;
+  client_id_issued_at: number;
+  /** `registered` through /register, `metadata_document` when the client id is the URL of its metadata. */
+  source: 'registered' | 'metadata_document';
+}
+
+const MAX_REDIRECT_URIS = 10;
+const MAX_URI_LENGTH = 2_000;
+const MAX_NAME_LENGTH = 200;
+/** Bounds on fetching a Client ID Metadata Document. */
+const CIMD_MAX_BYTES = 64 * 1024;
+const CIMD_TIMEOUT_MS = 5_000;
+const CIMD_CACHE_S = 300;
+
+const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
+export const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
+
+/** https anywhere, http on loopback only; no fragment, no credentials, bounded length. Null when acceptable. */
+export function redirectUriProblem(uri: string): string | null {
+  if (uri.length > MAX_URI_LENGTH) return `redirect URI longer than ${MAX_URI_LENGTH} characters`;
+  let u: URL;
+  try {
+    u = new URL(uri);
+  } catch {
+    return `redirect URI ${JSON.stringify(uri.slice(0, 100))} is not an absolute URL`;
+  }
+  if (u.hash || uri.includes('#')) return 'redirect URI must not contain a fragment';
+  if (u.username || u.password) return 'redirect URI must not contain credentials';
+  if (u.protocol === 'https:') return null;
+  if (u.protocol === 'http:' && LOOPBACK.has(u.hostname)) return null;
+  return `redirect URI ${JSON.stringify(uri.slice(0, 100))} must use https (http only on localhost/127.0.0.1/[::1])`;
+}
+
+const isCimdUrl = (clientId: string) => clientId.startsWith('https://');
+
+/** Private, loopback, link-local and other non-public ranges a metadata URL must not point into (SSRF). */
+const PRIVATE = new BlockList();
+for (const [net, bits] of [
+  ['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16], ['172.16.0.0', 12],
+  ['192.0.0.0', 24], ['192.168.0.0', 16], ['198.18.0.0', 15], ['224.0.0.0', 3],
+] as const) PRIVATE.addSubnet(net, bits, 'ipv4');
+for (const [net, bits] of [['::', 127], ['fc00::', 7], ['fe80::', 10], ['ff00::', 8], ['::ffff:0:0', 96]] as const) PRIVATE.addSubnet(net, bits, 'ipv6');
+PRIVATE.addAddress('::1', 'ipv6');
+
+export function isPrivateAddress(ip: string): boolean {
+  const family = isIP(ip);
+  if (family === 0) return true;
+  return PRIVATE.check(ip, family === 4 ? 'ipv4' : 'ipv6');
+}
+
+export interface ClientRegistryOptions {
+  /** Resolves a host name to its addresses (DNS by default). */
+  resolve?: (host: string) => Promise<string[]>;
+  /** The fetch used for metadata documents (global fetch by default). */
+  fetch?: typeof fetch;
+}
+
+/** Registered clients and Client ID Metadata Documents, behind one `find(client_id)`. */
+export class ClientRegistry {
+  private readonly resolve: (host: string) => Promise<string[]>;
+  private readonly fetchFn: typeof fetch;
+
+  constructor(
+    private readonly store: OAuthStore,
+    options: ClientRegistryOptions = {},
+  ) {
+    this.resolve = options.resolve ?? (async (host) => (await lookup(host, { all: true })).map((a) => a.address));
+    this.fetchFn = options.fetch ?? fetch;
+  }
+
+  /** RFC 7591 registration: validates the metadata, stores the client, returns the registration response. */
+  async register(body: unknown): Promise<Record<string, unknown>> {
+    const parsed = OAuthClientMetadataSchema.safeParse(body);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      const field = issue?.path.join('.') || 'body';
+      const code = field.startsWith('redirect_uris') ? 'invalid_redirect_uri' : 'invalid_client_metadata';
+      throw new OAuthError(code, `${field}: ${issue?.message ?? 'invalid'}`);
+    }
+    const m = parsed.data;
+    const record = this.validate(m, `c_${randomBytes(16).toString('base64url')}`, 'registered');
+    let secret: string | undefined;
+    if (record.token_endpoint_auth_method !== 'none') {
+      secret = randomBytes(32).toString('base64url');
+      record.secret_hash = sha256(secret);
+    }
+    await this.store.set(`client:${record.client_id}`, JSON.stringify(record));
+    await this.store.setAdd('clients', record.client_id);
+    const { secret_hash: _hidden, source: _source, ...pub } = record;
+    return { ...pub, ...(secret ? { client_secret: secret, client_secret_expires_at: 0 } : {}) };
+  }
+
+  private validate(
+    m: ReturnType<typeof OAuthClientMetadataSchema.parse>,
+    clientId: string,
+    source: ClientRecord['source'],
+  ): ClientRecord {
+    if (m.redirect_uris.length === 0) throw new OAuthError('invalid_redirect_uri', 'redirect_uris must name at least one URI');
+    if (m.redirect_uris.length > MAX_REDIRECT_URIS) throw new OAuthError('invalid_redirect_uri', `at most ${MAX_REDIRECT_URIS} redirect_uris`);
+    for (const uri of m.redirect_uris) {
+      const problem = redirectUriProblem(uri);
+      if (problem) throw new OAuthError('invalid_redirect_uri', problem);
+    }
+    const method = (m.token_endpoint_auth_method ?? (source === 'registered' ? 'client_secret_basic' : 'none')) as ClientAuthMethod;
+    if (!['none', 'client_secret_post', 'client_secret_basic'].includes(method)) {
+      throw new OAuthError('invalid_client_metadata', `token_endpoint_auth_method ${JSON.stringify(method)} is not supported (none, client_secret_post, client_secret_basic)`);
+    }
+    if (source === 'metadata_document' && method !== 'none') {
+      throw new OAuthError('invalid_client_metadata', 'a client metadata document client authenticates with "none" (no secret can be shared)');
+    }
+    const grants = m.grant_types ?? ['authorization_code', 'refresh_token'];
+    const bad = grants.find((g) => g !== 'authorization_code' && g !== 'refresh_token');
+    if (bad) throw new OAuthError('invalid_client_metadata', `grant type ${JSON.stringify(bad)} is not supported`);
+    const responses = m.response_types ?? ['code'];
+    if (responses.some((r) => r !== 'code')) throw new OAuthError('invalid_client_metadata', 'only response_type "code" is supported');
+    if (m.scope && parseScope(m.scope).unknown.length) throw new OAuthError('invalid_client_metadata', `scope may name only tools:low, tools:medium, tools:high, tools:critical`);
+    if ((m.client_name?.length ?? 0) > MAX_NAME_LENGTH) throw new OAuthError('invalid_client_metadata', `client_name longer than ${MAX_NAME_LENGTH} characters`);
+    return {
+      client_id: clientId,
+      ...(m.client_name ? { client_name: m.client_name } : {}),
+      ...(m.client_uri ? { client_uri: m.client_uri } : {}),
+      redirect_uris: m.redirect_uris,
+      token_endpoint_auth_method: method,
+      grant_types: grants,
+      response_types: responses,
+      ...(m.scope ? { scope: m.scope } : {}),
+      client_id_issued_at: Math.floor(Date.now() / 1000),
+      source,
+    };
+  }
+
+  /** The client, or null when unknown. A client id that is an https URL is fetched as its metadata document. */
+  async find(clientId: string): Promise<ClientRecord | null> {
+    if (!clientId || clientId.length > MAX_URI_LENGTH) return null;
+    const stored = await this.store.get(isCimdUrl(clientId) ? `cimd:${clientId}` : `client:${clientId}`);
+    if (stored) return JSON.parse(stored) as ClientRecord;
+    if (!isCimdUrl(clientId)) return null;
+    const record = await this.fetchMetadataDocument(clientId);
+    await this.store.set(`cimd:${clientId}`, JSON.stringify(record), CIMD_CACHE_S);
+    await this.store.setAdd('clients', clientId);
+    return record;
+  }
+
+  async remove(clientId: string): Promise<void> {
+    await this.store.del([`client:${clientId}`, `cimd:${clientId}`]);
+    await this.store.setRemove('clients', clientId);
+  }
+
+  async list(): Promise<ClientRecord[]> {
+    const ids = await this.store.setMembers('clients');
+    const out: ClientRecord[] = [];
+    for (const id of ids) {
+      const text = await this.store.get(isCimdUrl(id) ? `cimd:${id}` : `client:${id}`);
+      out.push(text ? (JSON.parse(text) as ClientRecord) : { client_id: id, redirect_uris: [], token_endpoint_auth_method: 'none', grant_types: [], response_types: [], client_id_issued_at: 0, source: 'metadata_document' });
+    }
+    return out;
+  }
+
+  /** Client authentication at /token and /revoke; throws invalid_client. */
+  authenticate(client: ClientRecord, secret: string | undefined, method: 'none' | 'client_secret_post' | 'client_secret_basic'): void {
+    if (client.token_endpoint_auth_method === 'none') {
+      if (secret !== undefined) throw new OAuthError('invalid_client', 'this client is public: send no client_secret');
+      return;
+    }
+    if (secret === undefined || !client.secret_hash) throw new OAuthError('invalid_client', 'client authentication required');
+    if (method === 'none') throw new OAuthError('invalid_client', 'client authentication required');
+    const ok = timingSafeEqual(Buffer.from(sha256(secret)), Buffer.from(client.secret_hash));
+    if (!ok) throw new OAuthError('invalid_client', 'client authentication failed');
+  }
+
+  /**
+   * Client ID Metadata Document: an https URL whose host resolves only to public addresses, answered within
+   * CIMD_TIMEOUT_MS with at most CIMD_MAX_BYTES of JSON whose `client_id` is that URL. Redirects are not followed.
+   */
+  private async fetchMetadataDocument(url: string): Promise<ClientRecord> {
+    const fail = (why: string) => new OAuthError('invalid_client', `client metadata document ${url.slice(0, 200)}: ${why}`);
+    let u: URL;
+    try {
+      u = new URL(url);
+    } catch {
+      throw fail('not a URL');
+    }
+    if (u.protocol !== 'https:' || u.pathname === '/' || u.hash || u.username || u.password) throw fail('must be an https URL with a path');
+    let addresses: string[];
+    try {
+      addresses = await this.resolve(u.hostname.replace(/^\[|\]$/g, ''));
+    } catch {
+      throw fail('host does not resolve');
+    }
+    if (addresses.length === 0 || addresses.some(isPrivateAddress)) throw fail('host resolves to a private address');
+    let res: Response;
+    try {
+      res = await this.fetchFn(url, { redirect: 'manual', signal: AbortSignal.timeout(CIMD_TIMEOUT_MS), headers: { accept: 'application/json' } });
+    } catch {
+      throw fail('fetch failed or timed out');
+    }
+    if (res.status >= 300 && res.status < 400) throw fail('redirects are not followed');
+    if (res.status !== 200) throw fail(`answered HTTP ${res.status}`);
+    const text = await readBounded(res, CIMD_MAX_BYTES).catch(() => null);
+    if (text === null) throw fail(`larger than ${CIMD_MAX_BYTES} bytes`);
+    let doc: unknown;
+    try {
+      doc = JSON.parse(text);
+    } catch {
+      throw fail('not JSON');
+    }
+    if (!doc || typeof doc !== 'object' || (doc as { client_id?: unknown }).client_id !== url) throw fail('its client_id must equal the URL');
+    const parsed = OAuthClientMetadataSchema.safeParse(doc);
+    if (!parsed.success) throw fail(`invalid metadata: ${parsed.error.issues[0]?.path.join('.')} ${parsed.error.issues[0]?.message}`);
+    try {
+      return this.validate(parsed.data, url, 'metadata_document');
+    } catch (err) {
+      if (err instanceof OAuthError) throw fail(err.description);
+      throw err;
+    }
+  }
+}
+
+async function readBounded(res: Response, max: number): Promise<string> {
+  const declared = Number(res.headers.get('content-length') ?? '0');
+  if (declared > max) throw new Error('too large');
+  if (!res.body) return '';
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+    size += chunk.byteLength;
+    if (size > max) throw new Error('too large');
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}

@@ -1,0 +1,145 @@
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify';
+import type { Config, Level } from '../config.js';
+import type { Governor } from '../governance/governor.js';
+import type { ToolRegistry } from '../tools/registry.js';
+import { unauthorized } from '../http/auth.js';
+import { ClientRegistry, type ClientRegistryOptions } from './clients.js';
+import { acceptedResources, baseUrl, bearerChallenge } from './discovery.js';
+import { levelAllowed, maxLevel, scopeForLevel, scopesUpTo } from './scopes.js';
+import { FileOAuthStore, RedisOAuthStore, type OAuthStore } from './store.js';
+import { TokenService, isAccessTokenShape } from './tokens.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Set when the caller authenticated with an OAuth access token rather than a hub key. */
+    oauth?: { clientId: string; subject?: string; scopes: string[]; maxLevel: Level | null };
+  }
+}
+
+/** What the auth hook asks about a bearer value that is not a hub key. */
+export type TokenVerdict = 'accepted' | 'refused' | 'not_ours';
+export type TokenCheck = (request: FastifyRequest, reply: FastifyReply, token: string) => Promise<TokenVerdict>;
+
+/** Routes an OAuth access token may reach: the tools (MCP and REST). Operator routes stay with hub keys. */
+const TOKEN_PATHS = /^\/(mcp|sse|messages|v1\/tools)(\/|\?|$)/;
+
+export interface OAuthOptions {
+  clients?: ClientRegistryOptions;
+}
+
+/** The authorization server's state (store, clients, tokens) and the two checks the resource server runs. */
+export class OAuthServer {
+  readonly clients: ClientRegistry;
+  readonly tokens: TokenService;
+
+  private constructor(
+    readonly config: Config,
+    readonly store: OAuthStore,
+    options: OAuthOptions,
+  ) {
+    this.clients = new ClientRegistry(store, options.clients);
+    this.tokens = new TokenService(store, config.oauth);
+  }
+
+  /** Redis when REDIS_URL is set (shared by every instance), otherwise a file under DATA_DIR. */
+  static async open(config: Config, log: FastifyBaseLogger, options: OAuthOptions = {}): Promise<OAuthServer> {
+    if (config.redisUrl) {
+      const { RedisConnection } = await import('../governance/redis-connection.js');
+      const connection = new RedisConnection({ url: config.redisUrl, log, commandTimeoutMs: 2_000 }).acquire();
+      await connection.waitUntilReady(2_000);
+      return new OAuthServer(config, new RedisOAuthStore(connection), options);
+    }
+    return new OAuthServer(config, new FileOAuthStore(config.dataDir, log), options);
+  }
+
+  close(): Promise<void> {
+    return this.store.close();
+  }
+
+  /** The resource server's side of the auth hook: a live token, bound to this hub, used on a tool route. */
+  readonly checkToken: TokenCheck = async (request, reply, token) => {
+    if (!isAccessTokenShape(token)) return 'not_ours';
+    let grant;
+    try {
+      grant = await this.tokens.verifyAccess(token);
+    } catch (err) {
+      request.log.warn({ err: (err as Error).message }, 'oauth store unavailable');
+      await reply.code(503).header('retry-after', '1').send({ error: { code: 'governance_unavailable', message: 'the token store is unavailable; try again' } });
+      return 'refused';
+    }
+    if (!grant) {
+      await unauthorized(reply, 'the access token is invalid, expired or revoked', 'invalid_token');
+      return 'refused';
+    }
+    if (!acceptedResources(baseUrl(request, this.config)).includes(grant.resource)) {
+      await unauthorized(reply, 'the access token was issued for another resource', 'invalid_token');
+      return 'refused';
+    }
+    if (!TOKEN_PATHS.test(request.url)) {
+      await reply
+        .code(403)
+        .header('www-authenticate', bearerChallenge(baseUrl(request, this.config), { error: 'insufficient_scope', error_description: 'OAuth tokens reach the tool routes only' }))
+        .send({ error: { code: 'insufficient_scope', message: 'OAuth access tokens reach /mcp and /v1/tools only; operator routes need a hub key' } });
+      return 'refused';
+    }
+    request.principal = `oauth:${grant.client_id}${grant.subject ? `:${grant.subject}` : ''}`;
+    request.oauth = { clientId: grant.client_id, ...(grant.subject ? { subject: grant.subject } : {}), scopes: grant.scopes, maxLevel: maxLevel(grant.scopes) };
+    return 'accepted';
+  };
+
+  /**
+   * Level scopes before anything runs: a tool beyond the token's levels is refused with HTTP 403 and the step-up
+   * challenge naming the scope it needs, on REST and on every MCP path alike (SDK transport, stateless fast path,
+   * sessions, legacy /messages), because this runs as a preHandler ahead of all of them.
+   */
+  scopeGuard(registry: ToolRegistry, governor: Governor) {
+    const needed = (name: unknown): Level | null => {
+      if (typeof name !== 'string') return null;
+      const tool = registry.get(name);
+      return tool ? governor.rule(tool.def).level : null;
+    };
+    return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+      const auth = request.oauth;
+      if (!auth || request.method !== 'POST') return;
+      const path = request.url.split('?', 1)[0]!;
+      let refusal: { tool: string; level: Level; id?: unknown } | null = null;
+      const rest = path.startsWith('/v1/tools/');
+      if (rest) {
+        const name = (request.params as { name?: string }).name;
+        const level = needed(name);
+        if (level && !(auth.maxLevel && levelAllowed(auth.maxLevel, level))) refusal = { tool: name!, level };
+      } else if (path === '/mcp' || path === '/messages') {
+        const messages = Array.isArray(request.body) ? request.body : [request.body];
+        for (const m of messages) {
+          if (!m || typeof m !== 'object' || (m as { method?: unknown }).method !== 'tools/call') continue;
+          const name = ((m as { params?: { name?: unknown } }).params ?? {}).name;
+          const level = needed(name);
+          if (level && !(auth.maxLevel && levelAllowed(auth.maxLevel, level))) {
+            refusal = { tool: name as string, level, id: (m as { id?: unknown }).id };
+            break;
+          }
+        }
+      }
+      if (!refusal) return;
+      const scope = scopesUpTo(refusal.level).join(' ');
+      const message = `${refusal.tool} is a ${refusal.level} tool: it needs scope ${scopeForLevel(refusal.level)}; this token holds ${auth.scopes.join(' ') || 'no level'}`;
+      reply
+        .code(403)
+        .header('www-authenticate', bearerChallenge(baseUrl(request, this.config), { error: 'insufficient_scope', scope, error_description: message }));
+      if (rest) {
+        await reply.send({ error: { code: 'insufficient_scope', message, required_scope: scopeForLevel(refusal.level) } });
+      } else {
+        await reply.send({ jsonrpc: '2.0', error: { code: -32001, message: `insufficient_scope: ${message}` }, id: refusal.id ?? null });
+      }
+    };
+  }
+}
+
+export const randomId = () => randomBytes(24).toString('base64url');
+
+export function safeEqual(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
