@@ -86,10 +86,10 @@ export async function postForm(url: string, params: Record<string, string>, head
 }
 
 /** Registration, consent with the key, code exchange: a token pair for `level` (default tools:medium). */
-export async function obtainTokens(base: string, key: string, level = 'tools:medium', c?: ManualClient) {
+export async function obtainTokens(base: string, key: string, level = 'tools:medium', c?: ManualClient, extra: Record<string, string> = {}) {
   const client = c ?? (await register(base));
   const { verifier, challenge } = pkce();
-  const consent = await submitConsent(authorizeUrl(base, client, challenge, { scope: 'tools:low tools:medium tools:high tools:critical' }), { key, level, action: 'approve' });
+  const consent = await submitConsent(authorizeUrl(base, client, challenge, { scope: 'tools:low tools:medium tools:high tools:critical', ...extra }), { key, level, action: 'approve' });
   const code = new URL(consent.location!).searchParams.get('code')!;
   const token = await postForm(`${base}/token`, { grant_type: 'authorization_code', code, redirect_uri: client.redirect_uri, code_verifier: verifier, client_id: client.client_id });
   if (token.status !== 200) throw new Error(`token failed: ${JSON.stringify(token.body)}`);
