@@ -1,7 +1,7 @@
 // Omni Hub operator console: plain DOM, no framework. Every value shown comes from the hub's authenticated REST
 // routes and is inserted as text (never as HTML). The key lives in sessionStorage for this tab and is never rendered.
 const KEY = 'omni-hub.key';
-const VIEWS = ['connections', 'governance', 'audit', 'tools'];
+const VIEWS = ['connections', 'governance', 'audit', 'tools', 'oauth'];
 const AUTH_NONE = document.documentElement.dataset.auth === 'none';
 const POLL_MS = 5000;
 const MAX_RESULT_CHARS = 100000;
@@ -121,7 +121,7 @@ function route() {
   refresh(view);
 }
 
-const LOADERS = { connections: loadConnections, governance: loadGovernance, audit: loadAudit, tools: loadTools };
+const LOADERS = { connections: loadConnections, governance: loadGovernance, audit: loadAudit, tools: loadTools, oauth: loadOAuth };
 
 /** One load per view at a time; failures show in the view's status line (401 already signed out). */
 async function refresh(view, quiet = false) {
@@ -432,6 +432,34 @@ $('#try-form').addEventListener('submit', async (e) => {
     if (!(err instanceof Unauthorized)) status.textContent = `${tool.name} could not run: ${err.message}`;
   }
 });
+
+// ---- OAuth clients ----------------------------------------------------------------------------------------------
+
+async function loadOAuth() {
+  const { clients } = await getJson('/v1/oauth/clients');
+  $('#oauth-table tbody').replaceChildren(
+    ...clients.map((c) => h('tr', { 'data-client': c.client_id },
+      h('th', { scope: 'row' }, c.client_name || c.client_id, h('small', {}, `${c.client_id} · returns to ${c.redirect_hosts.join(', ') || '—'}`)),
+      h('td', {}, c.principals.map((p) => h('code', {}, p))),
+      h('td', {}, c.granted.length ? c.granted.join(' ') : h('span', { class: 'muted' }, 'no live grant')),
+      h('td', {}, c.last_used ? new Date(c.last_used).toLocaleString() : 'never'),
+      h('td', {}, h('button', { type: 'button', class: 'small secondary', 'aria-label': `Revoke ${c.client_name || c.client_id}`, onclick: () => revokeClient(c) }, 'Revoke')))),
+  );
+  setStatus('oauth', clients.length ? `${clients.length} client${clients.length === 1 ? '' : 's'}.` : 'No OAuth client yet: connect one through /mcp (see docs/chatgpt-setup.md).');
+}
+
+async function revokeClient(c) {
+  const name = c.client_name || c.client_id;
+  if (!window.confirm(`Revoke ${name}? Its tokens stop working now and it must be approved again.`)) return;
+  try {
+    const r = await api(`/v1/oauth/clients/${encodeURIComponent(c.client_id)}`, { method: 'DELETE' });
+    if (!r.ok) throw new Error(errorText(r));
+    await loadOAuth();
+    setStatus('oauth', `Revoked ${name}: ${r.body.revoked_grants} grant(s) ended.`);
+  } catch (err) {
+    if (!(err instanceof Unauthorized)) setStatus('oauth', `Could not revoke ${name}: ${err.message}`);
+  }
+}
 
 // ---- wiring -----------------------------------------------------------------------------------------------------
 

@@ -1,6 +1,8 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { LEVELS, type Config, type Level } from '../config.js';
 import { keyMatcher } from '../http/auth.js';
+import { sendHubError } from '../http/errors.js';
+import { HubError } from '../tools/errors.js';
 import { consentPage, errorPage } from './consent.js';
 import { redirectUriProblem, type ClientRecord } from './clients.js';
 import {
@@ -95,7 +97,56 @@ const CORS = {
   'access-control-max-age': '600',
 };
 
-export async function oauthRoutes(app: FastifyInstance, opts: { config: Config; oauth: OAuthServer }): Promise<void> {
+interface OAuthRoutesOptions {
+  config: Config;
+  oauth: OAuthServer;
+}
+
+/** The public authorization server routes plus the operator's client list (hub key only, see OAuthServer.checkToken). */
+export async function oauthRoutes(app: FastifyInstance, opts: OAuthRoutesOptions): Promise<void> {
+  await app.register(authorizationServer, opts);
+  await app.register(clientAdminRoutes, opts);
+}
+
+/** The console's "OAuth clients" view: every client, its principal, granted levels and last use; revoke one. */
+async function clientAdminRoutes(app: FastifyInstance, opts: OAuthRoutesOptions): Promise<void> {
+  const { clients, tokens } = opts.oauth;
+  app.get('/v1/oauth/clients', async () => {
+    const list = await clients.list();
+    const rows = await Promise.all(
+      list.map(async (c) => {
+        const grants = await tokens.grants(c.client_id);
+        const top = grants.map((g) => maxLevel(g.scopes)).reduce<Level | null>((a, l) => (l && (!a || levelRank(l) > levelRank(a)) ? l : a), null);
+        const subjects = [...new Set(grants.map((g) => g.subject).filter((s): s is string => !!s))];
+        const last = await tokens.lastUsed(c.client_id);
+        return {
+          client_id: c.client_id,
+          client_name: c.client_name ?? null,
+          source: c.source,
+          redirect_hosts: [...new Set(c.redirect_uris.map((u) => new URL(u).host))],
+          principals: subjects.length ? subjects.map((s) => `oauth:${c.client_id}:${s}`) : [`oauth:${c.client_id}`],
+          granted: top ? scopesUpTo(top) : [],
+          active_grants: grants.length,
+          registered_at: c.client_id_issued_at ? new Date(c.client_id_issued_at * 1000).toISOString() : null,
+          last_used: last ? new Date(last).toISOString() : null,
+        };
+      }),
+    );
+    rows.sort((a, b) => (b.last_used ?? '').localeCompare(a.last_used ?? '') || a.client_id.localeCompare(b.client_id));
+    return { clients: rows };
+  });
+
+  app.delete<{ Params: { id: string } }>('/v1/oauth/clients/:id', async (request, reply) => {
+    const id = request.params.id;
+    const known = (await clients.list()).some((c) => c.client_id === id);
+    if (!known) return sendHubError(reply, new HubError('not_found', 'no OAuth client with that id'));
+    const revoked = await tokens.revokeClient(id);
+    await clients.remove(id);
+    return { client_id: id, revoked_grants: revoked, removed: true };
+  });
+}
+
+async function authorizationServer(app: FastifyInstance, opts: OAuthRoutesOptions): Promise<void> {
   const { config, oauth } = opts;
   const { clients, tokens, store } = oauth;
   const keys = keyMatcher(config.apiKeys);
