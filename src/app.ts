@@ -16,7 +16,7 @@ import { createLogger } from './log.js';
 import { mcpRoutes } from './mcp/routes.js';
 import { McpSurface } from './mcp/server.js';
 import { oauthRoutes } from './oauth/routes.js';
-import { OAuthServer } from './oauth/server.js';
+import { OAuthServer, type OAuthOptions } from './oauth/server.js';
 import { Metrics } from './metrics.js';
 import { InvokePipeline } from './tools/pipeline.js';
 import { ToolRegistry } from './tools/registry.js';
@@ -29,6 +29,8 @@ export interface AppOptions {
   fastPath?: boolean;
   /** The process's logger (main.ts shares one with the stores); a new one from the config otherwise. */
   logger?: Logger;
+  /** The authorization server's outbound policy for client metadata documents (tests trust a local CA). */
+  oauth?: OAuthOptions;
 }
 
 export interface Hub {
@@ -80,7 +82,7 @@ export async function buildApp(config: Config, deps: HubDeps, options: AppOption
   });
   // A coarse per-IP flood guard in front of auth; tool budgets are governance's job, not this.
   await app.register(rateLimit, { max: config.rateLimitPerMinute, timeWindow: 60_000, hook: 'onRequest' });
-  const oauth = await OAuthServer.open(config, app.log);
+  const oauth = await OAuthServer.open(config, app.log, options.oauth);
   app.addHook('onClose', () => oauth.close());
   app.addHook('onRequest', authHook(config, oauth.checkToken));
   app.addHook('preHandler', oauth.scopeGuard(registry, governor));

@@ -1,5 +1,6 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { lookup } from 'node:dns/promises';
+import { request as httpsRequest } from 'node:https';
 import { BlockList, isIP } from 'node:net';
 import { OAuthClientMetadataSchema } from '@modelcontextprotocol/sdk/shared/auth.js';
 import { OAuthError } from './errors.js';
@@ -59,10 +60,15 @@ for (const [net, bits] of [
   ['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16], ['172.16.0.0', 12],
   ['192.0.0.0', 24], ['192.168.0.0', 16], ['198.18.0.0', 15], ['224.0.0.0', 3],
 ] as const) PRIVATE.addSubnet(net, bits, 'ipv4');
-for (const [net, bits] of [['::', 127], ['fc00::', 7], ['fe80::', 10], ['ff00::', 8], ['::ffff:0:0', 96]] as const) PRIVATE.addSubnet(net, bits, 'ipv6');
+// (No ::ffff:0:0/96 rule: BlockList matches every IPv4 address against it. Mapped addresses are unwrapped below.)
+for (const [net, bits] of [['::', 127], ['fc00::', 7], ['fe80::', 10], ['ff00::', 8]] as const) PRIVATE.addSubnet(net, bits, 'ipv6');
 PRIVATE.addAddress('::1', 'ipv6');
 
-export function isPrivateAddress(ip: string): boolean {
+export function isPrivateAddress(address: string): boolean {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+  const ip = mapped ? mapped[1]! : address;
+  // Any other IPv4-mapped spelling (hex words) is refused rather than decoded.
+  if (!mapped && /^::ffff:/i.test(ip)) return true;
   const family = isIP(ip);
   if (family === 0) return true;
   return PRIVATE.check(ip, family === 4 ? 'ipv4' : 'ipv6');
@@ -71,21 +77,25 @@ export function isPrivateAddress(ip: string): boolean {
 export interface ClientRegistryOptions {
   /** Resolves a host name to its addresses (DNS by default). */
   resolve?: (host: string) => Promise<string[]>;
-  /** The fetch used for metadata documents (global fetch by default). */
-  fetch?: typeof fetch;
+  /** Which addresses a metadata document may be fetched from (public ones by default). */
+  addressAllowed?: (ip: string) => boolean;
+  /** Extra trusted CA certificates (PEM) for metadata document hosts. */
+  ca?: string;
 }
 
 /** Registered clients and Client ID Metadata Documents, behind one `find(client_id)`. */
 export class ClientRegistry {
   private readonly resolve: (host: string) => Promise<string[]>;
-  private readonly fetchFn: typeof fetch;
+  private readonly addressAllowed: (ip: string) => boolean;
+  private readonly ca?: string;
 
   constructor(
     private readonly store: OAuthStore,
     options: ClientRegistryOptions = {},
   ) {
     this.resolve = options.resolve ?? (async (host) => (await lookup(host, { all: true })).map((a) => a.address));
-    this.fetchFn = options.fetch ?? fetch;
+    this.addressAllowed = options.addressAllowed ?? ((ip) => !isPrivateAddress(ip));
+    this.ca = options.ca;
   }
 
   /** RFC 7591 registration: validates the metadata, stores the client, returns the registration response. */
@@ -201,23 +211,12 @@ export class ClientRegistry {
       throw fail('not a URL');
     }
     if (u.protocol !== 'https:' || u.pathname === '/' || u.hash || u.username || u.password) throw fail('must be an https URL with a path');
-    let addresses: string[];
+    let text: string;
     try {
-      addresses = await this.resolve(u.hostname.replace(/^\[|\]$/g, ''));
-    } catch {
-      throw fail('host does not resolve');
+      text = await this.download(u);
+    } catch (err) {
+      throw fail((err as Error).message);
     }
-    if (addresses.length === 0 || addresses.some(isPrivateAddress)) throw fail('host resolves to a private address');
-    let res: Response;
-    try {
-      res = await this.fetchFn(url, { redirect: 'manual', signal: AbortSignal.timeout(CIMD_TIMEOUT_MS), headers: { accept: 'application/json' } });
-    } catch {
-      throw fail('fetch failed or timed out');
-    }
-    if (res.status >= 300 && res.status < 400) throw fail('redirects are not followed');
-    if (res.status !== 200) throw fail(`answered HTTP ${res.status}`);
-    const text = await readBounded(res, CIMD_MAX_BYTES).catch(() => null);
-    if (text === null) throw fail(`larger than ${CIMD_MAX_BYTES} bytes`);
     let doc: unknown;
     try {
       doc = JSON.parse(text);
@@ -234,18 +233,55 @@ export class ClientRegistry {
       throw err;
     }
   }
-}
 
-async function readBounded(res: Response, max: number): Promise<string> {
-  const declared = Number(res.headers.get('content-length') ?? '0');
-  if (declared > max) throw new Error('too large');
-  if (!res.body) return '';
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-    size += chunk.byteLength;
-    if (size > max) throw new Error('too large');
-    chunks.push(chunk);
+  /**
+   * GET over https with the address check inside the connection's own DNS lookup (so a name cannot resolve to a
+   * public address for the check and a private one for the connection), no redirects, a total time bound and a size
+   * bound on the body.
+   */
+  private download(u: URL): Promise<string> {
+    const host = u.hostname.replace(/^\[|\]$/g, '');
+    if (isIP(host) && !this.addressAllowed(host)) return Promise.reject(new Error('host is a private address'));
+    return new Promise((resolve, reject) => {
+      const req = httpsRequest(
+        u,
+        {
+          method: 'GET',
+          headers: { accept: 'application/json' },
+          ...(this.ca ? { ca: this.ca } : {}),
+          lookup: (hostname, options, callback) => {
+            this.resolve(hostname).then(
+              (addresses) => {
+                if (addresses.length === 0) return callback(new Error('host does not resolve'), '', 0);
+                if (!addresses.every(this.addressAllowed)) return callback(new Error('host resolves to a private address'), '', 0);
+                const list = addresses.map((address) => ({ address, family: isIP(address) }));
+                if ((options as { all?: boolean }).all) (callback as unknown as (e: null, a: typeof list) => void)(null, list);
+                else callback(null, list[0]!.address, list[0]!.family);
+              },
+              () => callback(new Error('host does not resolve'), '', 0),
+            );
+          },
+        },
+        (res) => {
+          const status = res.statusCode ?? 0;
+          if (status >= 300 && status < 400) return req.destroy(new Error('redirects are not followed'));
+          if (status !== 200) return req.destroy(new Error(`answered HTTP ${status}`));
+          if (Number(res.headers['content-length'] ?? 0) > CIMD_MAX_BYTES) return req.destroy(new Error(`larger than ${CIMD_MAX_BYTES} bytes`));
+          const chunks: Buffer[] = [];
+          let size = 0;
+          res.on('data', (chunk: Buffer) => {
+            size += chunk.length;
+            if (size > CIMD_MAX_BYTES) req.destroy(new Error(`larger than ${CIMD_MAX_BYTES} bytes`));
+            else chunks.push(chunk);
+          });
+          res.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+          res.on('error', reject);
+        },
+      );
+      const timer = setTimeout(() => req.destroy(new Error(`no complete answer within ${CIMD_TIMEOUT_MS} ms`)), CIMD_TIMEOUT_MS);
+      req.on('error', (err) => reject(new Error(err.message.startsWith('host ') || /redirect|larger|answered|within/.test(err.message) ? err.message : 'fetch failed')));
+      req.on('close', () => clearTimeout(timer));
+      req.end();
+    });
   }
-  return Buffer.concat(chunks).toString('utf8');
 }
