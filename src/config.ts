@@ -116,6 +116,10 @@ const EnvSchema = z.object({
   OAUTH_ACCESS_TOKEN_TTL_S: z.coerce.number().int().min(60).max(86_400).default(900),
   OAUTH_REFRESH_TOKEN_TTL_S: z.coerce.number().int().min(300).max(365 * 86_400).default(30 * 86_400),
   OAUTH_CODE_TTL_S: z.coerce.number().int().min(10).max(600).default(60),
+  OAUTH_OIDC_ISSUER: urlString.optional(),
+  OAUTH_OIDC_CLIENT_ID: z.string().optional(),
+  OAUTH_OIDC_CLIENT_SECRET: z.string().optional(),
+  OAUTH_ALLOWED_EMAILS: z.string().optional(),
 });
 
 export interface GovernanceConfig {
@@ -172,6 +176,8 @@ export interface Config {
   trustProxy: boolean;
   /** OAuth authorization server lifetimes (seconds): access tokens, refresh tokens, authorization codes. */
   oauth: { accessS: number; refreshS: number; codeS: number };
+  /** Upstream OpenID Connect sign-in for the consent page; allowedEmails holds addresses and `@domain` entries, lower-cased. */
+  oidc?: { issuer: string; clientId: string; clientSecret: string; allowedEmails: string[] };
 }
 
 export class ConfigError extends Error {
@@ -212,6 +218,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   if (apiKeys.some((k) => k.length < 16 || /\s/.test(k))) {
     throw new ConfigError('invalid MCP_API_KEY: each key must be at least 16 characters without spaces');
+  }
+
+  const oidcVars = [e.OAUTH_OIDC_ISSUER, e.OAUTH_OIDC_CLIENT_ID, e.OAUTH_OIDC_CLIENT_SECRET, e.OAUTH_ALLOWED_EMAILS];
+  if (oidcVars.some(Boolean) && !oidcVars.every(Boolean)) {
+    throw new ConfigError('invalid OAUTH_OIDC_ISSUER: OAUTH_OIDC_ISSUER, OAUTH_OIDC_CLIENT_ID, OAUTH_OIDC_CLIENT_SECRET and OAUTH_ALLOWED_EMAILS must be set together');
+  }
+  const allowedEmails = csv(e.OAUTH_ALLOWED_EMAILS).map((a) => a.toLowerCase());
+  if (allowedEmails.some((a) => !/^[^@\s]*@[^@\s]+$/.test(a))) {
+    throw new ConfigError('invalid OAUTH_ALLOWED_EMAILS: list e-mail addresses or @domain entries, comma-separated');
   }
 
   const toolsetNames = e.TOOLSETS === 'all' ? [...SYSTEM_IDS] : csv(e.TOOLSETS);
@@ -288,6 +303,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     auditCap: e.AUDIT_CAP,
     trustProxy: e.TRUST_PROXY,
     oauth: { accessS: e.OAUTH_ACCESS_TOKEN_TTL_S, refreshS: e.OAUTH_REFRESH_TOKEN_TTL_S, codeS: e.OAUTH_CODE_TTL_S },
+    ...(e.OAUTH_OIDC_ISSUER
+      ? { oidc: { issuer: e.OAUTH_OIDC_ISSUER.replace(/\/$/, ''), clientId: e.OAUTH_OIDC_CLIENT_ID!, clientSecret: e.OAUTH_OIDC_CLIENT_SECRET!, allowedEmails } }
+      : {}),
   };
 }
 

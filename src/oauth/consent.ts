@@ -30,6 +30,8 @@ export interface ConsentView {
   requested: Level;
   /** The level preselected: the one asked for, or the lowest when the client asked for none. */
   checked: Level;
+  /** The identity provider's name when the operator may sign in with it instead of typing a key. */
+  upstream?: string;
   error?: string;
 }
 
@@ -60,6 +62,9 @@ export function consentPage(v: ConsentView): string {
       `<input type="password" id="key" name="key" autocomplete="current-password" required>` +
       `<div class="buttons"><button type="submit" name="action" value="approve">Approve</button>` +
       `<button type="submit" name="action" value="deny" formnovalidate>Deny</button></div>` +
+      (v.upstream
+        ? `<p>Or, instead of a key:</p><div class="buttons"><button type="submit" name="action" value="oidc" formnovalidate>Sign in with ${esc(v.upstream)} and approve</button></div>`
+        : '') +
       `</form></main>`,
   );
 }

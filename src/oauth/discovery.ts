@@ -66,6 +66,7 @@ const PUBLIC_PATHS = new Set([
   '/.well-known/oauth-authorization-server',
   '/.well-known/openid-configuration',
   '/authorize',
+  '/authorize/callback',
   '/token',
   '/register',
   '/revoke',

@@ -13,6 +13,7 @@ import {
   resourceUrl,
 } from './discovery.js';
 import { OAuthError } from './errors.js';
+import type { UpstreamChecks } from './oidc.js';
 import { levelRank, maxLevel, parseScope, scopesUpTo } from './scopes.js';
 import { randomId, safeEqual, type OAuthServer } from './server.js';
 
@@ -34,6 +35,9 @@ interface ConsentTx {
   checked: Level;
   resource: string;
   csrf: string;
+  /** Set when the operator chose the identity provider: the level they picked and the sign-in's checks. */
+  granted?: Level;
+  upstream?: UpstreamChecks;
 }
 
 const CONSENT_TTL_S = 600;
@@ -263,12 +267,17 @@ async function authorizationServer(app: FastifyInstance, opts: OAuthRoutesOption
       await store.set(`tx:${id}`, JSON.stringify(tx), CONSENT_TTL_S);
       const secure = base.startsWith('https:') ? '; Secure' : '';
       reply.header('set-cookie', `${CSRF_COOKIE}=${tx.csrf}; Path=/authorize; HttpOnly; SameSite=Strict; Max-Age=${CONSENT_TTL_S}${secure}`);
-      return html(reply, 200, renderConsent(id, tx), new URL(redirect).origin);
+      return html(reply, 200, renderConsent(id, tx), await formTargets(tx));
     } catch (err) {
       if (!(err instanceof OAuthError)) throw err;
       return redirectTo(reply, redirect, { error: err.error, error_description: err.description, state, iss: base });
     }
   });
+
+  /** Where the consent form may lead: the client's redirect origin, and the identity provider when configured. */
+  async function formTargets(tx: ConsentTx): Promise<string> {
+    return [new URL(tx.redirect_uri).origin, ...(oauth.upstream ? await oauth.upstream.origins() : [])].join(' ');
+  }
 
   function renderConsent(id: string, tx: ConsentTx, error?: string): string {
     return consentPage({
@@ -279,6 +288,7 @@ async function authorizationServer(app: FastifyInstance, opts: OAuthRoutesOption
       redirectHost: new URL(tx.redirect_uri).host,
       requested: tx.requested,
       checked: tx.checked,
+      ...(oauth.upstream ? { upstream: oauth.upstream.label } : {}),
       ...(error ? { error } : {}),
     });
   }
@@ -306,15 +316,28 @@ async function authorizationServer(app: FastifyInstance, opts: OAuthRoutesOption
     if (!csrf || !cookieCsrf || !safeEqual(csrf, tx.csrf) || !safeEqual(cookieCsrf, tx.csrf)) {
       return html(reply, 403, errorPage('invalid_request', 'the form is not the one this hub served (CSRF check failed); start again from the application'));
     }
-    const formAction = new URL(tx.redirect_uri).origin;
+    const formAction = await formTargets(tx);
     if (action === 'deny') {
       if (!(await store.take(`tx:${id}`))) return html(reply, 400, errorPage('invalid_request', 'this authorization request was already answered'));
       return redirectTo(reply, tx.redirect_uri, { error: 'access_denied', error_description: 'the operator denied the request', state: tx.state, iss: base });
     }
-    if (action !== 'approve') return html(reply, 400, renderConsent(id, tx, 'Choose Approve or Deny.'), formAction);
+    if (action !== 'approve' && !(action === 'oidc' && oauth.upstream)) return html(reply, 400, renderConsent(id, tx, 'Choose Approve or Deny.'), formAction);
     const granted = LEVELS.find((l) => `tools:${l.toLowerCase()}` === level);
     if (!granted || levelRank(granted) > levelRank(tx.requested)) {
       return html(reply, 400, renderConsent(id, tx, 'Choose one of the offered levels.'), formAction);
+    }
+    if (action === 'oidc' && oauth.upstream) {
+      // The operator signs in with the identity provider; the answer comes back to /authorize/callback.
+      let started;
+      try {
+        started = await oauth.upstream.start(`${base}/authorize/callback`);
+      } catch (err) {
+        if (!(err instanceof OAuthError)) throw err;
+        return html(reply, 503, renderConsent(id, tx, err.description), formAction);
+      }
+      await store.set(`tx:${id}`, JSON.stringify({ ...tx, granted, upstream: started.checks }), CONSENT_TTL_S);
+      await store.set(`upstream:${started.checks.state}`, id, CONSENT_TTL_S);
+      return reply.code(303).header('cache-control', 'no-store').header('location', started.url).send();
     }
     if (!key || !keys.match(key)) {
       request.log.warn({ client_id: tx.client_id }, 'oauth consent: wrong hub key');
@@ -323,6 +346,35 @@ async function authorizationServer(app: FastifyInstance, opts: OAuthRoutesOption
     if (!(await store.take(`tx:${id}`))) return html(reply, 400, errorPage('invalid_request', 'this authorization request was already answered'));
     const code = await tokens.issueCode({ client_id: tx.client_id, scopes: scopesUpTo(granted), resource: tx.resource }, tx.redirect_uri, tx.code_challenge);
     reply.header('set-cookie', `${CSRF_COOKIE}=; Path=/authorize; HttpOnly; SameSite=Strict; Max-Age=0`);
+    return redirectTo(reply, tx.redirect_uri, { code, state: tx.state, iss: base });
+  });
+
+  app.get('/authorize/callback', async (request, reply) => {
+    const base = baseUrl(request, config);
+    const q = request.query as Form;
+    let state: string | undefined;
+    try {
+      state = field(q, 'state');
+    } catch (err) {
+      return html(reply, 400, errorPage('invalid_request', (err as OAuthError).description));
+    }
+    const id = state && oauth.upstream ? await store.take(`upstream:${state}`) : null;
+    const text = id ? await store.take(`tx:${id}`) : null;
+    if (!text || !oauth.upstream) return html(reply, 400, errorPage('invalid_request', 'this sign-in expired or was already used; start again from the application'));
+    const tx = JSON.parse(text) as ConsentTx;
+    if (!tx.upstream || !tx.granted) return html(reply, 400, errorPage('invalid_request', 'this sign-in was not started from the consent page'));
+    if (typeof q.error === 'string') {
+      return redirectTo(reply, tx.redirect_uri, { error: 'access_denied', error_description: `sign-in at ${oauth.upstream.label} ended: ${q.error.slice(0, 100)}`, state: tx.state, iss: base });
+    }
+    let email: string;
+    try {
+      email = await oauth.upstream.finish(new URL(request.url, base), tx.upstream);
+    } catch (err) {
+      if (!(err instanceof OAuthError)) throw err;
+      request.log.warn({ client_id: tx.client_id, reason: err.description }, 'oauth consent: upstream sign-in refused');
+      return html(reply, 403, errorPage(err.error, err.description));
+    }
+    const code = await tokens.issueCode({ client_id: tx.client_id, subject: email, scopes: scopesUpTo(tx.granted), resource: tx.resource }, tx.redirect_uri, tx.code_challenge);
     return redirectTo(reply, tx.redirect_uri, { code, state: tx.state, iss: base });
   });
 

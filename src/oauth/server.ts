@@ -7,6 +7,7 @@ import { unauthorized } from '../http/auth.js';
 import { ClientRegistry, type ClientRegistryOptions } from './clients.js';
 import { acceptedResources, baseUrl, bearerChallenge } from './discovery.js';
 import { levelAllowed, maxLevel, scopeForLevel, scopesUpTo } from './scopes.js';
+import { UpstreamSignIn } from './oidc.js';
 import { FileOAuthStore, RedisOAuthStore, type OAuthStore } from './store.js';
 import { TokenService, isAccessTokenShape } from './tokens.js';
 
@@ -32,6 +33,8 @@ export interface OAuthOptions {
 export class OAuthServer {
   readonly clients: ClientRegistry;
   readonly tokens: TokenService;
+  /** The OpenID Connect sign-in offered on the consent page, when OAUTH_OIDC_* is configured. */
+  readonly upstream: UpstreamSignIn | null;
 
   private constructor(
     readonly config: Config,
@@ -40,6 +43,7 @@ export class OAuthServer {
   ) {
     this.clients = new ClientRegistry(store, options.clients);
     this.tokens = new TokenService(store, config.oauth);
+    this.upstream = config.oidc ? new UpstreamSignIn(config.oidc) : null;
   }
 
   /** Redis when REDIS_URL is set (shared by every instance), otherwise a file under DATA_DIR. */

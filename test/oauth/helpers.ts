@@ -51,7 +51,7 @@ export interface ManualClient {
 }
 
 export async function register(base: string, metadata: Record<string, unknown> = {}): Promise<ManualClient> {
-  const redirect_uri = 'http://127.0.0.1:9/callback';
+  const redirect_uri = (metadata.redirect_uris as string[] | undefined)?.[0] ?? 'http://127.0.0.1:9/callback';
   const res = await fetch(`${base}/register`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
