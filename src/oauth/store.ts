@@ -80,8 +80,13 @@ export class FileOAuthStore implements OAuthStore {
 
   constructor(dataDir: string, private readonly log?: GovernanceLog) {
     const dir = path.join(dataDir, 'oauth');
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
     this.file = path.join(dir, 'state.json');
+    try {
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+    } catch (err) {
+      // A read-only DATA_DIR must not stop the hub: OAuth then works until the next restart, and says so.
+      this.log?.error({ err: (err as Error).message, dir }, 'oauth state directory cannot be created; clients and tokens will not survive a restart');
+    }
     let text: string | null = null;
     try {
       text = readFileSync(this.file, 'utf8');

@@ -94,3 +94,23 @@ describe.skipIf(!hasChromium)('consent page and console "OAuth clients" in headl
     expect((await use()).status).toBe(401);
   });
 });
+
+describe('OAuth endpoint flood limits', () => {
+  let hub: TestHub;
+  beforeAll(async () => {
+    hub = await testHub({}, { systems: [fixtureSystem] });
+  });
+  afterAll(() => hub.close());
+
+  it('registration and consent submissions are limited per address (30 a minute)', async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < 31; i++) {
+      statuses.push((await hub.app.inject({ method: 'POST', url: '/register', payload: { redirect_uris: ['https://a.example/cb'] } })).statusCode);
+    }
+    expect(statuses.slice(0, 30).every((s) => s === 201)).toBe(true);
+    expect(statuses[30]).toBe(429);
+    for (let i = 0; i < 30; i++) await hub.app.inject({ method: 'POST', url: '/authorize', payload: 'tx=x', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    const over = await hub.app.inject({ method: 'POST', url: '/authorize', payload: 'tx=x', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    expect(over.statusCode).toBe(429);
+  });
+});
