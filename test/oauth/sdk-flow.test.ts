@@ -5,7 +5,7 @@ import type { OAuthClientInformationMixed, OAuthClientMetadata, OAuthTokens } fr
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_KEY, testHub, type TestHub } from '../helpers/app.js';
 import { fixtureSystem } from '../helpers/fixture-system.js';
-import { postForm, submitConsent } from './helpers.js';
+import { obtainTokens, postForm, submitConsent } from './helpers.js';
 
 /** The SDK's own OAuth client provider contract, kept in memory as a desktop client would keep it on disk. */
 class MemoryProvider implements OAuthClientProvider {
@@ -117,6 +117,27 @@ describe('OAuth end to end with the MCP SDK client', () => {
     const dead = await fetch(`${base}/v1/tools/fixture_echo`, { method: 'POST', headers: { authorization: `Bearer ${fresh}`, 'content-type': 'application/json' }, body: '{"message":"x"}' });
     expect(dead.status).toBe(401);
     expect(dead.headers.get('www-authenticate')).toContain('error="invalid_token"');
+  });
+
+  it('in a stateful session, a tools:low token gets the step-up 403 for a MEDIUM tool', async () => {
+    const { access } = await obtainTokens(base, TEST_KEY, 'tools:low');
+    const headers = { authorization: `Bearer ${access}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
+    const init = await fetch(`${base}/mcp`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'low', version: '1' } } }),
+    });
+    expect(init.status).toBe(200);
+    const session = init.headers.get('mcp-session-id')!;
+    await init.body?.cancel();
+    const call = await fetch(`${base}/mcp`, {
+      method: 'POST',
+      headers: { ...headers, 'mcp-session-id': session, 'mcp-protocol-version': '2025-11-25' },
+      body: JSON.stringify([{ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'fixture_echo', arguments: { message: 'a' } } }, { jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name: 'fixture_fail', arguments: {} } }]),
+    });
+    expect(call.status).toBe(403);
+    expect(call.headers.get('www-authenticate')).toContain('error="insufficient_scope", scope="tools:low tools:medium"');
+    await fetch(`${base}/mcp`, { method: 'DELETE', headers: { authorization: `Bearer ${access}`, 'mcp-session-id': session } });
   });
 
   it('hub keys keep working on every route', async () => {
