@@ -164,17 +164,19 @@ async function authorizationServer(app: FastifyInstance, opts: OAuthRoutesOption
       if (error.status >= 500) request.log.error({ err: error }, 'oauth failure');
       return reply.code(error.status).header('cache-control', 'no-store').send(error.toJSON());
     }
-    const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
+    // Errors without an HTTP status come from below the routes (the store not answering): 503, try again.
+    const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 503;
     if (status >= 500) request.log.error({ err: error }, 'oauth route failed');
     const description =
       status >= 500
-        ? 'the authorization server failed; try again'
+        ? 'the authorization server could not reach its store; try again'
         : error.code === 'FST_ERR_CTP_BODY_TOO_LARGE'
           ? 'request body too large'
           : error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE'
             ? 'unsupported Content-Type (use application/x-www-form-urlencoded or application/json)'
             : error.message;
-    return reply.code(status).header('cache-control', 'no-store').send({ error: status >= 500 ? 'server_error' : 'invalid_request', error_description: description });
+    if (status >= 500) reply.header('retry-after', '1');
+    return reply.code(status).header('cache-control', 'no-store').send({ error: status >= 500 ? 'temporarily_unavailable' : 'invalid_request', error_description: description });
   });
 
   // Discovery and the machine endpoints are called cross-origin (browser-based MCP clients); the consent page is not.

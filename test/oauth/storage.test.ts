@@ -132,3 +132,23 @@ describe.skipIf(!REDIS_URL)('Redis storage (REDIS_URL)', () => {
     }
   });
 });
+
+describe('store outage', () => {
+  it('answers 503 temporarily_unavailable (never a 500) while Redis does not answer', async () => {
+    // Nothing listens on port 1: every store command fails fast.
+    const hub = await startHub({ REDIS_URL: 'redis://127.0.0.1:1', MCP_API_KEY: TEST_KEY, DATA_DIR: mkdtempSync(path.join(tmpdir(), 'oh-down-')), QUOTA_STORE_FAILURE: 'open' });
+    try {
+      const reg = await fetch(`${hub.base}/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ redirect_uris: ['https://a.example/cb'] }) });
+      expect(reg.status).toBe(503);
+      expect(await reg.json()).toMatchObject({ error: 'temporarily_unavailable' });
+      const token = await postForm(`${hub.base}/token`, { grant_type: 'authorization_code', code: 'x', client_id: 'c_x', redirect_uri: 'https://a.example/cb', code_verifier: 'v'.repeat(43) });
+      expect(token).toMatchObject({ status: 503, body: { error: 'temporarily_unavailable' } });
+      const use = await echo(hub.base, 'oha_whatever');
+      expect(use.status).toBe(503);
+      // Hub keys do not need the OAuth store.
+      expect((await echo(hub.base, TEST_KEY)).status).toBe(200);
+    } finally {
+      await hub.close();
+    }
+  });
+});
