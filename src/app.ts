@@ -85,7 +85,7 @@ export async function buildApp(config: Config, deps: HubDeps, options: AppOption
   const oauth = await OAuthServer.open(config, app.log, options.oauth);
   app.addHook('onClose', () => oauth.close());
   app.addHook('onRequest', authHook(config, oauth.checkToken));
-  app.addHook('preHandler', oauth.scopeGuard(registry, governor));
+  app.addHook('preHandler', oauth.scopeGuard(registry, governor, deps.audit, metrics));
 
   await app.register(opsRoutes, { config, deps, metrics });
   await app.register(openApiRoute, { config, registry });

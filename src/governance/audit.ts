@@ -8,7 +8,9 @@ export type AuditOutcome =
   | 'not_configured'
   | 'denied_confirmation'
   | 'denied_quota'
-  | 'denied_store_unavailable';
+  | 'denied_store_unavailable'
+  /** An OAuth token below the tool's level (src/oauth): refused before the pipeline. */
+  | 'denied_scope';
 
 export interface AuditRecord {
   id: string;

@@ -30,6 +30,7 @@ const AUDIT_OUTCOMES = [
   'denied_confirmation',
   'denied_quota',
   'denied_store_unavailable',
+  'denied_scope',
 ] as const satisfies readonly AuditOutcome[];
 
 const AuditQuerySchema = z

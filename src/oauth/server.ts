@@ -1,7 +1,10 @@
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config, Level } from '../config.js';
+import type { AuditStore } from '../governance/audit.js';
 import type { Governor } from '../governance/governor.js';
+import { redactArgs } from '../governance/redact.js';
+import type { Metrics } from '../metrics.js';
 import type { ToolRegistry } from '../tools/registry.js';
 import { unauthorized } from '../http/auth.js';
 import { ClientRegistry, type ClientRegistryOptions } from './clients.js';
@@ -97,30 +100,49 @@ export class OAuthServer {
    * challenge naming the scope it needs, on REST and on every MCP path alike (SDK transport, stateless fast path,
    * sessions, legacy /messages), because this runs as a preHandler ahead of all of them.
    */
-  scopeGuard(registry: ToolRegistry, governor: Governor) {
+  scopeGuard(registry: ToolRegistry, governor: Governor, audit: AuditStore, metrics: Metrics) {
     const needed = (name: unknown): Level | null => {
       if (typeof name !== 'string') return null;
       const tool = registry.get(name);
       return tool ? governor.rule(tool.def).level : null;
     };
+    // The refused call gets its one audit record here, since the pipeline never sees it.
+    const record = (request: FastifyRequest, tool: string, level: Level, args: unknown, transport: 'mcp' | 'rest', message: string) => {
+      const entry = {
+        id: randomUUID(),
+        ts: new Date().toISOString(),
+        tool,
+        system: registry.get(tool)?.def.system ?? null,
+        level,
+        principal: request.principal,
+        transport,
+        outcome: 'denied_scope' as const,
+        duration_ms: 0,
+        args: redactArgs(args),
+        error: { code: 'insufficient_scope', message },
+      };
+      audit.append(entry);
+      request.log.info({ audit: entry }, 'tool call');
+      metrics.recordCall(tool, 'denied_scope', 0);
+    };
     return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
       const auth = request.oauth;
       if (!auth || request.method !== 'POST') return;
       const path = request.url.split('?', 1)[0]!;
-      let refusal: { tool: string; level: Level; id?: unknown } | null = null;
+      let refusal: { tool: string; level: Level; id?: unknown; args: unknown } | null = null;
       const rest = path.startsWith('/v1/tools/');
       if (rest) {
         const name = (request.params as { name?: string }).name;
         const level = needed(name);
-        if (level && !(auth.maxLevel && levelAllowed(auth.maxLevel, level))) refusal = { tool: name!, level };
+        if (level && !(auth.maxLevel && levelAllowed(auth.maxLevel, level))) refusal = { tool: name!, level, args: request.body };
       } else if (path === '/mcp' || path === '/messages') {
         const messages = Array.isArray(request.body) ? request.body : [request.body];
         for (const m of messages) {
           if (!m || typeof m !== 'object' || (m as { method?: unknown }).method !== 'tools/call') continue;
-          const name = ((m as { params?: { name?: unknown } }).params ?? {}).name;
-          const level = needed(name);
+          const params = (m as { params?: { name?: unknown; arguments?: unknown } }).params ?? {};
+          const level = needed(params.name);
           if (level && !(auth.maxLevel && levelAllowed(auth.maxLevel, level))) {
-            refusal = { tool: name as string, level, id: (m as { id?: unknown }).id };
+            refusal = { tool: params.name as string, level, id: (m as { id?: unknown }).id, args: params.arguments };
             break;
           }
         }
@@ -128,6 +150,7 @@ export class OAuthServer {
       if (!refusal) return;
       const scope = scopesUpTo(refusal.level).join(' ');
       const message = `${refusal.tool} is a ${refusal.level} tool: it needs scope ${scopeForLevel(refusal.level)}; this token holds ${auth.scopes.join(' ') || 'no level'}`;
+      record(request, refusal.tool, refusal.level, refusal.args, rest ? 'rest' : 'mcp', message);
       reply
         .code(403)
         .header('www-authenticate', bearerChallenge(baseUrl(request, this.config), { error: 'insufficient_scope', scope, error_description: message }));

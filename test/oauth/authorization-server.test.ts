@@ -326,6 +326,15 @@ describe('OAuth authorization server', () => {
       expect(challenge).toContain(`resource_metadata="${base}/.well-known/oauth-protected-resource/mcp"`);
       expect(await mcp.json()).toMatchObject({ jsonrpc: '2.0', id: 7, error: { message: expect.stringContaining('insufficient_scope') } });
 
+      // Each refusal is one audit record, with the arguments redacted as the pipeline would.
+      await hub.deps.audit.flush();
+      const { records } = await hub.deps.audit.list({ limit: 10, outcome: 'denied_scope' });
+      expect(records.map((r) => [r.tool, r.transport, r.level, r.error?.code])).toEqual([
+        ['fixture_fail', 'mcp', 'MEDIUM', 'insufficient_scope'],
+        ['fixture_fail', 'rest', 'MEDIUM', 'insufficient_scope'],
+      ]);
+      expect(records[0]!.principal).toMatch(/^oauth:c_/);
+
       const low = await fetch(`${base}/mcp`, mcpCall(access, 'fixture_echo', { message: 'ok' }));
       expect(low.status).toBe(200);
       // tools/list is not narrowed (see README): the step-up answer tells a client what to ask for.
