@@ -255,6 +255,8 @@ export class ClientRegistry {
                 if (addresses.length === 0) return callback(new Error('host does not resolve'), '', 0);
                 if (!addresses.every(this.addressAllowed)) return callback(new Error('host resolves to a private address'), '', 0);
                 const list = addresses.map((address) => ({ address, family: isIP(address) }));
+                // With `all` (Node's happy-eyeballs connect asks for it) the callback takes the address list; its
+                // declared type only names the single-address form.
                 if ((options as { all?: boolean }).all) (callback as unknown as (e: null, a: typeof list) => void)(null, list);
                 else callback(null, list[0]!.address, list[0]!.family);
               },
