@@ -138,12 +138,13 @@ export class ClientRegistry {
     if (source === 'metadata_document' && method !== 'none') {
       throw new OAuthError('invalid_client_metadata', 'a client metadata document client authenticates with "none" (no secret can be shared)');
     }
-    const grants = m.grant_types ?? ['authorization_code', 'refresh_token'];
-    const bad = grants.find((g) => g !== 'authorization_code' && g !== 'refresh_token');
-    if (bad) throw new OAuthError('invalid_client_metadata', `grant type ${JSON.stringify(bad)} is not supported`);
+    // RFC 7591 §2 lets the server replace values it does not support: unsupported grant types and scopes are left
+    // out of the registration (and the answer says so by omission) rather than refusing a client that asked for more.
+    const grants = (m.grant_types ?? ['authorization_code', 'refresh_token']).filter((g) => g === 'authorization_code' || g === 'refresh_token');
+    if (!grants.includes('authorization_code')) throw new OAuthError('invalid_client_metadata', 'grant_types must include "authorization_code" (the only flow this server offers, with refresh_token)');
     const responses = m.response_types ?? ['code'];
-    if (responses.some((r) => r !== 'code')) throw new OAuthError('invalid_client_metadata', 'only response_type "code" is supported');
-    if (m.scope && parseScope(m.scope).unknown.length) throw new OAuthError('invalid_client_metadata', `scope may name only tools:low, tools:medium, tools:high, tools:critical`);
+    if (!responses.includes('code')) throw new OAuthError('invalid_client_metadata', 'response_types must include "code"');
+    const scope = m.scope ? parseScope(m.scope).known.join(' ') : '';
     if ((m.client_name?.length ?? 0) > MAX_NAME_LENGTH) throw new OAuthError('invalid_client_metadata', `client_name longer than ${MAX_NAME_LENGTH} characters`);
     return {
       client_id: clientId,
@@ -152,8 +153,8 @@ export class ClientRegistry {
       redirect_uris: m.redirect_uris,
       token_endpoint_auth_method: method,
       grant_types: grants,
-      response_types: responses,
-      ...(m.scope ? { scope: m.scope } : {}),
+      response_types: ['code'],
+      ...(scope ? { scope } : {}),
       client_id_issued_at: Math.floor(Date.now() / 1000),
       source,
     };

@@ -28,9 +28,12 @@ export function scopeForLevel(level: Level): string {
   return SCOPES[RANK[level]]!;
 }
 
+/** Accepted and ignored: refresh tokens are always issued, so a client asking for `offline_access` gets them anyway. */
+const IGNORED = new Set(['offline_access']);
+
 /** Parses a space-separated `scope` parameter; unknown scopes are returned so the caller can refuse them. */
 export function parseScope(scope: string | undefined): { known: string[]; unknown: string[] } {
-  const parts = (scope ?? '').split(' ').filter(Boolean);
+  const parts = (scope ?? '').split(' ').filter((p) => p && !IGNORED.has(p));
   return { known: parts.filter((p) => SCOPES.includes(p)), unknown: parts.filter((p) => !SCOPES.includes(p)) };
 }
 

@@ -94,7 +94,7 @@ describe('OAuth authorization server', () => {
         [{ client_name: 'no uris' }, 400, 'invalid_redirect_uri'],
         [{ redirect_uris: ['https://a.example/cb'], grant_types: ['client_credentials'] }, 400, 'invalid_client_metadata'],
         [{ redirect_uris: ['https://a.example/cb'], token_endpoint_auth_method: 'private_key_jwt' }, 400, 'invalid_client_metadata'],
-        [{ redirect_uris: ['https://a.example/cb'], scope: 'admin' }, 400, 'invalid_client_metadata'],
+        [{ redirect_uris: ['https://a.example/cb'], response_types: ['token'] }, 400, 'invalid_client_metadata'],
         [[1, 2], 400, 'invalid_client_metadata'],
         [{ redirect_uris: ['https://a.example/cb'], client_name: 'x'.repeat(20_000) }, 413, 'invalid_request'],
       ];
@@ -103,6 +103,14 @@ describe('OAuth authorization server', () => {
         expect({ body, status: res.status }).toEqual({ body, status });
         expect(await res.json()).toMatchObject({ error });
       }
+      // Values the server does not support are left out rather than refused (RFC 7591 §2).
+      const lenient = await fetch(`${base}/register`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ redirect_uris: ['https://a.example/cb'], grant_types: ['authorization_code', 'refresh_token', 'urn:ietf:params:oauth:grant-type:device_code'], scope: 'openid tools:medium', token_endpoint_auth_method: 'none' }),
+      });
+      expect(lenient.status).toBe(201);
+      expect(await lenient.json()).toMatchObject({ grant_types: ['authorization_code', 'refresh_token'], scope: 'tools:medium' });
       const malformed = await fetch(`${base}/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"redirect_uris": [' });
       expect(malformed.status).toBe(400);
       expect(await malformed.json()).toMatchObject({ error: 'invalid_request' });
@@ -126,6 +134,10 @@ describe('OAuth authorization server', () => {
       expect(form.checked).toBe('tools:high');
       expect(html).toContain('>Approve</button>');
       expect(html).toContain('>Deny</button>');
+      // offline_access is accepted and ignored: refresh tokens are always issued.
+      const offline = await fetch(authorizeUrl(base, c, challenge, { scope: 'tools:low offline_access' }));
+      expect(offline.status).toBe(200);
+      expect(readConsentForm(await offline.text()).levels).toEqual(['tools:low']);
 
       const wrong = await submitConsent(authorizeUrl(base, c, challenge), { key: 'wrong-key-that-is-long-enough', action: 'approve' });
       expect(wrong.status).toBe(401);
@@ -192,6 +204,7 @@ describe('OAuth authorization server', () => {
         [{ code_challenge: 'short' }, 'invalid_request'],
         [{ response_type: 'token' }, 'unsupported_response_type'],
         [{ scope: 'tools:low admin' }, 'invalid_scope'],
+        [{ scope: 'openid' }, 'invalid_scope'],
         [{ resource: 'https://other.example/mcp' }, 'invalid_target'],
       ];
       for (const [extra, error] of cases) {
