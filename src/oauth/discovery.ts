@@ -14,9 +14,9 @@ export function baseUrl(request: FastifyRequest, config: Config): string {
 export const resourceUrl = (base: string) => `${base}/mcp`;
 export const resourceMetadataUrl = (base: string) => `${base}/.well-known/oauth-protected-resource/mcp`;
 
-/** The resource identifiers a token may be bound to: the MCP endpoint (what MCP clients send) or the hub's origin. */
+/** The resource identifiers a token may be bound to: the MCP endpoint (what MCP clients send) or the hub's origin, with or without a trailing slash. */
 export function acceptedResources(base: string): string[] {
-  return [resourceUrl(base), base, `${base}/`];
+  return [resourceUrl(base), `${resourceUrl(base)}/`, base, `${base}/`];
 }
 
 /** RFC 9728 protected resource metadata. */
