@@ -125,9 +125,10 @@ export class OAuthServer {
       request.log.info({ audit: entry }, 'tool call');
       metrics.recordCall(tool, 'denied_scope', 0);
     };
-    return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    // Callback style: a hub-key request (the hot path) passes without allocating a promise.
+    return (request: FastifyRequest, reply: FastifyReply, done: () => void): void => {
       const auth = request.oauth;
-      if (!auth || request.method !== 'POST') return;
+      if (!auth || request.method !== 'POST') return done();
       const path = request.url.split('?', 1)[0]!;
       let refusal: { tool: string; level: Level; id?: unknown; args: unknown } | null = null;
       const rest = path.startsWith('/v1/tools/');
@@ -147,7 +148,7 @@ export class OAuthServer {
           }
         }
       }
-      if (!refusal) return;
+      if (!refusal) return done();
       const scope = scopesUpTo(refusal.level).join(' ');
       const message = `${refusal.tool} is a ${refusal.level} tool: it needs scope ${scopeForLevel(refusal.level)}; this token holds ${auth.scopes.join(' ') || 'no level'}`;
       record(request, refusal.tool, refusal.level, refusal.args, rest ? 'rest' : 'mcp', message);
@@ -155,9 +156,9 @@ export class OAuthServer {
         .code(403)
         .header('www-authenticate', bearerChallenge(baseUrl(request, this.config), { error: 'insufficient_scope', scope, error_description: message }));
       if (rest) {
-        await reply.send({ error: { code: 'insufficient_scope', message, required_scope: scopeForLevel(refusal.level) } });
+        void reply.send({ error: { code: 'insufficient_scope', message, required_scope: scopeForLevel(refusal.level) } });
       } else {
-        await reply.send({ jsonrpc: '2.0', error: { code: -32001, message: `insufficient_scope: ${message}` }, id: refusal.id ?? null });
+        void reply.send({ jsonrpc: '2.0', error: { code: -32001, message: `insufficient_scope: ${message}` }, id: refusal.id ?? null });
       }
     };
   }
