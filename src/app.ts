@@ -9,6 +9,7 @@ import { authHook } from './http/auth.js';
 import { callbackRoutes } from './http/callbacks.js';
 import { consoleRoutes } from './http/console.js';
 import { installErrorHandlers } from './http/errors.js';
+import { hostGuardHook } from './http/host-guard.js';
 import { openApiRoute } from './http/openapi.js';
 import { opsRoutes } from './http/ops.js';
 import { restRoutes } from './http/rest.js';
@@ -78,6 +79,8 @@ export async function buildApp(config: Config, deps: HubDeps, options: AppOption
   });
   // A coarse per-IP flood guard in front of auth; tool budgets are governance's job, not this.
   await app.register(rateLimit, { max: config.rateLimitPerMinute, timeWindow: 60_000, hook: 'onRequest' });
+  // DNS-rebinding guard on every authenticated route, before auth so a foreign Host never reaches key checks.
+  app.addHook('onRequest', hostGuardHook(config));
   app.addHook('onRequest', authHook(config));
 
   await app.register(opsRoutes, { config, deps, metrics });
