@@ -96,6 +96,7 @@ const EnvSchema = z.object({
   GITHUB_API_URL: urlString.default('https://api.github.com'),
   DOCKER_HOST: z.string().optional(),
   DOCKER_BUILD_ROOT: z.string().optional(),
+  DOCKER_BUILD_REMOTE_HOSTS: z.string().optional(),
   DOCKER_TLS_VERIFY: bool.optional(),
   DOCKER_CERT_PATH: z.string().optional(),
   DOCKER_REGISTRY_AUTH: jsonText(z.record(z.string(), z.string()), 'DOCKER_REGISTRY_AUTH').optional(),
@@ -152,7 +153,8 @@ export interface Config {
     metadataHost?: string;
   };
   github: { token?: string; apiUrl: string };
-  docker: { host?: string; buildRoot: string; registryAuth?: Record<string, string>; tlsVerify?: boolean; certPath?: string };
+  /** `remoteHosts`: DOCKER_BUILD_REMOTE_HOSTS, when set the only host names docker_build.remote may name. */
+  docker: { host?: string; buildRoot: string; registryAuth?: Record<string, string>; tlsVerify?: boolean; certPath?: string; remoteHosts?: string[] };
   chatgpt: { endpoint?: string; token?: string; timeoutMs: number };
   publicUrl?: string;
   toolWaitMs: number;
@@ -207,6 +209,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   if (apiKeys.some((k) => k.length < 16 || /\s/.test(k))) {
     throw new ConfigError('invalid MCP_API_KEY: each key must be at least 16 characters without spaces');
+  }
+
+  const remoteHosts = e.DOCKER_BUILD_REMOTE_HOSTS ? csv(e.DOCKER_BUILD_REMOTE_HOSTS).map((h) => h.toLowerCase().replace(/\.$/, '')) : undefined;
+  const badRemoteHost = remoteHosts?.find((h) => !/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/.test(h));
+  if (badRemoteHost !== undefined) {
+    throw new ConfigError(`invalid DOCKER_BUILD_REMOTE_HOSTS: "${badRemoteHost}" is not a host name (comma-separated names such as github.com,gitlab.com)`);
   }
 
   const toolsetNames = e.TOOLSETS === 'all' ? [...SYSTEM_IDS] : csv(e.TOOLSETS);
@@ -269,6 +277,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       registryAuth: e.DOCKER_REGISTRY_AUTH,
       tlsVerify: e.DOCKER_TLS_VERIFY,
       certPath: e.DOCKER_CERT_PATH,
+      remoteHosts,
     },
     chatgpt: { endpoint: e.CHATGPT_MCP_ENDPOINT?.replace(/\/$/, ''), token: e.CHATGPT_MCP_TOKEN, timeoutMs: e.CHATGPT_TIMEOUT_MS },
     publicUrl: e.PUBLIC_URL?.replace(/\/$/, ''),
