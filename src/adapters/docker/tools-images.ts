@@ -124,8 +124,8 @@ export const dockerBuild = defineTool({
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
   async run(args, ctx) {
     if (args.operation) return operationOutcome('docker_build', args.operation);
-    // The context is checked completely (traversal, symlinks, size) before anything reaches the daemon.
-    const context = args.context !== undefined ? await resolveBuildContext(ctx.config.docker.buildRoot, args.context) : undefined;
+    // The context is checked completely (traversal, symlinks, links, size) before anything reaches the daemon, within the call's deadline.
+    const context = args.context !== undefined ? await resolveBuildContext(ctx.config.docker.buildRoot, args.context, ctx.signal) : undefined;
     const remote = args.remote !== undefined ? await checkRemoteContext(args.remote, ctx.config, ctx.signal) : undefined;
     const auth = ctx.config.docker.registryAuth;
     const options: Record<string, unknown> = {
@@ -147,9 +147,13 @@ export const dockerBuild = defineTool({
       const what = `building ${args.tags[0] ?? args.context ?? args.remote}`;
       // With remote the daemon fetches the context itself and the request body stays empty.
       const body = context ? packBuildContext(context) : Readable.from([]);
+      // A context that changed after its check fails the stream; that reason is the answer, not the cut connection.
+      let packError: unknown;
+      body.once('error', (err) => (packError = err));
       const { summary } = await streamOperation(ctx.config, what, (d) => d.buildImage(body, { ...options, abortSignal: signal })).catch((err: unknown) => {
-        throw remote ? remoteFetchError(err, remote) : err;
+        throw packError ?? (remote ? remoteFetchError(err, remote) : err);
       });
+      if (packError) throw packError;
       if (!summary.image_id) {
         throw new HubError('upstream_error', `${what}: the build stream ended without an image id`, { last_lines: summary.lines });
       }
