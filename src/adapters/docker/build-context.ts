@@ -34,7 +34,7 @@ export interface BuildContext {
 const bad = (message: string, details: Record<string, unknown> = {}) => new HubError('invalid_arguments', message, details);
 
 /** Segment-wise: "..foo" is a legal name inside the parent, only a first segment of exactly ".." leaves it. */
-export function inside(parent: string, child: string): boolean {
+function inside(parent: string, child: string): boolean {
   const rel = path.relative(parent, child);
   return rel === '' || (rel.split(path.sep)[0] !== '..' && !path.isAbsolute(rel));
 }
