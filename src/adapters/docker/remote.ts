@@ -1,6 +1,6 @@
 import dns from 'node:dns';
-import ipaddr from 'ipaddr.js';
 import type { Config } from '../../config.js';
+import { isPublicAddress } from '../../net/public-address.js';
 import { HubError } from '../../tools/errors.js';
 
 /**
@@ -14,15 +14,6 @@ import { HubError } from '../../tools/errors.js';
 const LOOKUP_TIMEOUT_MS = 5_000;
 
 const refuse = (message: string) => new HubError('invalid_arguments', message, { field: 'remote' });
-
-/** Only global unicast addresses are public; ipaddr.js names every special range (private, loopback, CGNAT...). */
-export function isPublicAddress(address: string): boolean {
-  if (!ipaddr.isValid(address)) return false;
-  let ip = ipaddr.parse(address);
-  // ::ffff:a.b.c.d reaches the IPv4 address a.b.c.d: judge that one.
-  if (ip.kind() === 'ipv6' && (ip as ipaddr.IPv6).isIPv4MappedAddress()) ip = (ip as ipaddr.IPv6).toIPv4Address();
-  return ip.range() === 'unicast';
-}
 
 async function lookupAll(host: string, signal: AbortSignal): Promise<string[]> {
   const timeout = AbortSignal.any([signal, AbortSignal.timeout(LOOKUP_TIMEOUT_MS)]);
