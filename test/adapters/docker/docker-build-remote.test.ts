@@ -81,20 +81,23 @@ describe('docker_build.remote targets', () => {
   it('answers every fetch failure with one generic text (closed and open ports look the same)', async () => {
     const messages: string[] = [];
     try {
+      // Docker Engine 20.10's own answers (HTTP 500, before any output) for a closed port and an open non-TLS one.
       for (const engineSays of [
-        "unable to prepare context: unable to 'git clone' to temporary context directory: error fetching: fatal: unable to access 'https://140.82.121.3:22/x.git/': Failed to connect to 140.82.121.3 port 22: Connection refused",
-        "unable to prepare context: unable to 'git clone' to temporary context directory: error fetching: fatal: unable to access 'https://140.82.121.3:443/x.git/': OpenSSL SSL_connect: SSL_ERROR_SYSCALL",
+        "error fetching: fatal: unable to access 'https://140.82.121.3:9/x.git/': Failed to connect to 140.82.121.3 port 9 after 0 ms: Couldn't connect to server\n: exit status 128",
+        "error fetching: fatal: unable to access 'https://140.82.121.3:18931/x.git/': gnutls_handshake() failed: An unexpected TLS packet was received.\n: exit status 128",
+        'error downloading remote context https://140.82.121.3:9/ctx.tar: Get "https://140.82.121.3:9/ctx.tar": dial tcp 140.82.121.3:9: connect: connection refused',
       ]) {
         engine.state.remoteFetchError = engineSays;
         const err = await failure(runTool(dockerBuild, { remote: PUBLIC }, ctx));
         expect(err.code).toBe('upstream_error');
-        expect(JSON.stringify(err.details)).not.toMatch(/refused|SSL|port/);
+        expect(JSON.stringify(err.details)).not.toMatch(/refused|gnutls|port|connect/i);
+        expect(err.message).not.toMatch(/refused|gnutls|port 9|connect/i);
         messages.push(err.message);
       }
     } finally {
       engine.state.remoteFetchError = undefined;
     }
-    expect(messages[0]).toBe(messages[1]);
+    expect(new Set(messages.map((m) => m.replace(/https:\S+/, 'URL'))).size).toBe(1);
     expect(messages[0]).toContain('could not fetch or read the remote context');
   });
 });
