@@ -17,7 +17,9 @@ const SECRET = 'SECRET-FROM-OUTSIDE-THE-BUILD-ROOT';
 let engine: FakeDockerEngine;
 let tmp: string;
 let root: string;
-let ctx: ReturnType<typeof toolContext>;
+let config: ReturnType<typeof testConfig>;
+/** A fresh call context per call: its deadline and signal start when the call does. */
+const ctx = () => toolContext(config);
 
 const failure = (p: Promise<unknown>) => p.then(() => expect.fail('expected a failure'), (e: unknown) => e as HubError);
 
@@ -60,7 +62,7 @@ beforeAll(async () => {
   await fs.link(path.join(tmp, 'outside/secret.txt'), path.join(root, 'hardlink/secret.txt'));
   await write('root/fifo/Dockerfile', 'FROM alpine:3.20\n');
   execFileSync('mkfifo', [path.join(root, 'fifo/.dockerignore')]);
-  ctx = toolContext(testConfig({ DOCKER_HOST: engine.url, DOCKER_BUILD_ROOT: root }));
+  config = testConfig({ DOCKER_HOST: engine.url, DOCKER_BUILD_ROOT: root });
 });
 afterAll(async () => {
   await releaseFifo(path.join(root, 'fifo/.dockerignore'));
@@ -70,14 +72,14 @@ afterAll(async () => {
 
 describe('context names', () => {
   it('accepts a directory named "..foo" (inside the root; only a ".." segment leaves it)', async () => {
-    const res = await runTool(dockerBuild, { context: '..foo', tags: ['dots:1'] }, ctx);
+    const res = await runTool(dockerBuild, { context: '..foo', tags: ['dots:1'] }, ctx());
     expect(res).toMatchObject({ status: 'built' });
     expect(engine.state.builds.at(-1)!.files['..bar/x.txt']).toBe('dots');
   });
 
   it('still refuses a real ".." segment', async () => {
     for (const context of ['..', '../outside', '..foo/../../outside']) {
-      const err = await failure(runTool(dockerBuild, { context }, ctx));
+      const err = await failure(runTool(dockerBuild, { context }, ctx()));
       expect(err.code, context).toBe('invalid_arguments');
       expect(err.message).toContain('outside DOCKER_BUILD_ROOT');
     }
@@ -87,7 +89,7 @@ describe('context names', () => {
 describe('hard links', () => {
   it('refuses a file with more than one link before contacting the Engine', async () => {
     const before = engine.requests.length;
-    const err = await failure(runTool(dockerBuild, { context: 'hardlink' }, ctx));
+    const err = await failure(runTool(dockerBuild, { context: 'hardlink' }, ctx()));
     expect(err.code).toBe('invalid_arguments');
     expect(err.message).toContain('secret.txt in the build context has 2 hard links');
     expect(engine.requests.length).toBe(before);
@@ -96,7 +98,7 @@ describe('hard links', () => {
 
 describe('a FIFO named .dockerignore (item 10)', () => {
   it('is refused at once with a clear error instead of blocking a file-system thread', async () => {
-    const shortCtx = toolContext(ctx.config, { signal: AbortSignal.timeout(3_000), deadline: Date.now() + 3_000 });
+    const shortCtx = toolContext(config, { signal: AbortSignal.timeout(10_000), deadline: Date.now() + 10_000 });
     const before = engine.requests.length;
     const err = await failure(runTool(dockerBuild, { context: 'fifo' }, shortCtx));
     expect(err.code).toBe('invalid_arguments');
@@ -176,7 +178,7 @@ describe('changes between the check and the upload (item 9)', () => {
       for (let i = 0; i < 30; i++) {
         const before = engine.state.builds.length;
         try {
-          await runTool(dockerBuild, { context: 'race', tags: [`race:${i}`] }, ctx);
+          await runTool(dockerBuild, { context: 'race', tags: [`race:${i}`] }, ctx());
           outcomes.push('built');
         } catch (err) {
           expect(err, String(err)).toBeInstanceOf(HubError);

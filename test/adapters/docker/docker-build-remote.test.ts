@@ -12,12 +12,14 @@ import { runTool, toolContext } from '../../helpers/context.js';
  */
 
 let engine: FakeDockerEngine;
-let ctx: ReturnType<typeof toolContext>;
+let config: ReturnType<typeof testConfig>;
+/** A fresh call context per call: its deadline and signal start when the call does. */
+const ctx = () => toolContext(config);
 const PUBLIC = 'https://140.82.121.3/org/app.git#main';
 
 beforeAll(async () => {
   engine = await startFakeDockerEngine();
-  ctx = toolContext(testConfig({ DOCKER_HOST: engine.url }));
+  config = testConfig({ DOCKER_HOST: engine.url });
 });
 afterAll(() => engine.close());
 
@@ -44,7 +46,7 @@ describe('docker_build.remote targets', () => {
     ['https://no-such-host.invalid/x.git', 'a name that does not resolve'],
   ])('refuses %s (%s) before contacting the Engine', async (remote) => {
     const before = engine.requests.length;
-    const err = await failure(runTool(dockerBuild, { remote }, ctx));
+    const err = await failure(runTool(dockerBuild, { remote }, ctx()));
     expect(err.code).toBe('invalid_arguments');
     expect(err.message).toMatch(/only to public internet addresses/);
     expect(engine.requests.length).toBe(before);
@@ -63,7 +65,7 @@ describe('docker_build.remote targets', () => {
   it('refuses credentials in the URL with a clear message and never sends them', async () => {
     const before = engine.requests.length;
     for (const remote of ['https://oauth2:ghp_secret@140.82.121.3/org/app.git', 'https://ghp_secret@140.82.121.3/org/app.git']) {
-      const err = await failure(runTool(dockerBuild, { remote }, ctx));
+      const err = await failure(runTool(dockerBuild, { remote }, ctx()));
       expect(err.code).toBe('invalid_arguments');
       expect(err.message).toContain('must not carry credentials');
       expect(err.message).not.toContain('ghp_secret');
@@ -72,7 +74,7 @@ describe('docker_build.remote targets', () => {
   });
 
   it('sends a public https URL to the Engine in its normalized form', async () => {
-    const res = await runTool(dockerBuild, { remote: 'https://140.82.121.3/org/a\\..\\app.git#main:sub' }, ctx);
+    const res = await runTool(dockerBuild, { remote: 'https://140.82.121.3/org/a\\..\\app.git#main:sub' }, ctx());
     // WHATWG and Go parse "\" differently; the Engine gets the one serialization the hub checked.
     expect(engine.state.builds.at(-1)!.query.remote).toBe('https://140.82.121.3/org/app.git#main:sub');
     expect(res).toMatchObject({ status: 'built' });
@@ -88,7 +90,7 @@ describe('docker_build.remote targets', () => {
         'error downloading remote context https://140.82.121.3:9/ctx.tar: Get "https://140.82.121.3:9/ctx.tar": dial tcp 140.82.121.3:9: connect: connection refused',
       ]) {
         engine.state.remoteFetchError = engineSays;
-        const err = await failure(runTool(dockerBuild, { remote: PUBLIC }, ctx));
+        const err = await failure(runTool(dockerBuild, { remote: PUBLIC }, ctx()));
         expect(err.code).toBe('upstream_error');
         expect(JSON.stringify(err.details)).not.toMatch(/refused|gnutls|port|connect/i);
         expect(err.message).not.toMatch(/refused|gnutls|port 9|connect/i);
