@@ -9,6 +9,8 @@ describe('Host/Origin guard on every authenticated route with MCP_AUTH=none (DNS
   let hub: TestHub;
   beforeAll(async () => {
     hub = await testHub({ MCP_AUTH: 'none', MCP_API_KEY: '', HOST: '127.0.0.1' });
+    // The embedded store opens on first use, slowly on a loaded machine: open it here, under the hook's time bound.
+    await hub.deps.intelligence();
   });
   afterAll(() => hub.close());
 
