@@ -11,22 +11,36 @@ const MAX_ENTRIES = 100;
 const MAX_NODES = 2_000;
 /** Total string characters kept per call, so one audit record stays small whatever the arguments. */
 const MAX_TOTAL_CHARS = 20_000;
+/** Characters of one string scanned for credentials: what is kept plus room for a token cut at the boundary. */
+const SCAN_CHARS = MAX_STRING_CHARS + 1_000;
 
 /** Whole words of a key that mark it as secret ("api_key", "privateKey", "x-auth-token", "password"). */
-const SECRET_WORDS = new Set(['key', 'token', 'auth', 'pwd', 'jwt', 'otp', 'pin', 'cookie', 'session']);
+const SECRET_WORDS = new Set(['key', 'token', 'auth', 'pwd', 'pat', 'jwt', 'otp', 'pin', 'cookie', 'session']);
 /** Substrings of the separator-free key that mark it as secret ("clientsecret", "identitytoken", "authorization"). */
 const SECRET_PARTS =
   /(password|passwd|passphrase|secret|authorization|credential|apikey|privatekey|accesskey|accesstoken|refreshtoken|idtoken|identitytoken|authtoken|bearer|signature)/;
-/** Values that are credentials whatever their key: bearer headers, GitHub / Google / OpenAI tokens, PEM keys. */
-const SECRET_VALUES = [
-  /^\s*(bearer|basic)\s+\S{8,}/i,
-  /\bgh[pousr]_[A-Za-z0-9]{20,}/,
-  /\bgithub_pat_[A-Za-z0-9_]{20,}/,
-  /\bAIza[0-9A-Za-z_-]{30,}/,
-  /\bya29\.[0-9A-Za-z_-]{20,}/,
-  /\bsk-[A-Za-z0-9_-]{20,}/,
-  /-----BEGIN [A-Z ]*PRIVATE KEY-----/,
+/**
+ * Credential shapes found inside any text, whatever the key it sits under: bearer/basic header values, well-known
+ * token prefixes (GitHub, GitLab, Google, OpenAI-style, Slack), AWS access key ids and URL userinfo. Every pattern is
+ * anchored on a literal prefix and uses bounded or non-overlapping classes, so a scan is linear in the text length.
+ */
+const CREDENTIAL_SHAPES: readonly RegExp[] = [
+  /\b(?:bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}/gi,
+  /\bgh[pousr]_[A-Za-z0-9]{20,}/g,
+  /\bgithub_pat_[A-Za-z0-9_]{20,}/g,
+  /\bglpat-[A-Za-z0-9_-]{20,}/g,
+  /\bAIza[0-9A-Za-z_-]{30,}/g,
+  /\bya29\.[0-9A-Za-z_.-]{20,}/g,
+  /\bsk-[A-Za-z0-9_-]{20,}/g,
+  /\bxox[abposr]-[A-Za-z0-9-]{10,}/g,
+  /\b(?:AKIA|ASIA)[0-9A-Z]{16}\b/g,
 ];
+/** `scheme://userinfo@`: the userinfo (user, or user:password) is replaced, the scheme and host kept. */
+const URL_USERINFO = /\b([a-z][a-z0-9+.-]{0,30}:\/\/)[^\s/@?#]{1,512}@/gi;
+/** `NAME=value` / `NAME: value` where NAME is secret-named (`GITLAB_PAT=...`, `password: ...`, `?access_token=...`). */
+const NAMED_VALUE = /\b([A-Za-z_][A-Za-z0-9_.-]{0,63})(\s?=\s?|:\s?(?!\/\/))([^\s&;,'"]+)/g;
+const PEM_BEGIN = '-----BEGIN ';
+const PEM_END = '-----END ';
 
 export function isSecretKey(key: string): boolean {
   const compact = key.toLowerCase().replace(/[^a-z0-9]/g, '');
@@ -39,13 +53,44 @@ export function isSecretKey(key: string): boolean {
   return words.some((w) => SECRET_WORDS.has(w));
 }
 
-function isSecretValue(value: string): boolean {
-  return SECRET_VALUES.some((re) => re.test(value));
+/**
+ * Replaces every credential-shaped part of a text with REDACTED: the shapes above, URL userinfo, values of
+ * secret-named `NAME=value` pairs and PEM private key blocks (to their END line, or to the end of the text).
+ */
+export function scrubCredentials(text: string): string {
+  let out = scrubPem(text);
+  for (const re of CREDENTIAL_SHAPES) out = out.replace(re, REDACTED);
+  out = out.replace(URL_USERINFO, `$1${REDACTED}@`);
+  return out.replace(NAMED_VALUE, (whole, name: string, sep: string, value: string) =>
+    value !== REDACTED && isSecretKey(name) ? `${name}${sep}${REDACTED}` : whole,
+  );
 }
 
-function truncate(value: string): string {
-  if (value.length <= MAX_STRING_CHARS) return value;
-  return `${value.slice(0, MAX_STRING_CHARS)}…[truncated ${value.length - MAX_STRING_CHARS} chars]`;
+function scrubPem(text: string): string {
+  let at = text.indexOf(PEM_BEGIN);
+  if (at < 0) return text;
+  let out = '';
+  let from = 0;
+  while (at >= 0) {
+    const headerEnd = text.indexOf('-----', at + PEM_BEGIN.length);
+    const header = headerEnd < 0 ? '' : text.slice(at, headerEnd);
+    if (!header.endsWith('PRIVATE KEY') || header.length > 60) {
+      at = text.indexOf(PEM_BEGIN, at + PEM_BEGIN.length);
+      continue;
+    }
+    const end = text.indexOf(PEM_END, headerEnd);
+    const endLine = end < 0 ? -1 : text.indexOf('-----', end + PEM_END.length);
+    const stop = endLine < 0 ? text.length : endLine + 5;
+    out += text.slice(from, at) + REDACTED;
+    from = stop;
+    at = text.indexOf(PEM_BEGIN, stop);
+  }
+  return out + text.slice(from);
+}
+
+function truncate(value: string, originalLength: number): string {
+  if (value.length <= MAX_STRING_CHARS && originalLength <= MAX_STRING_CHARS) return value;
+  return `${value.slice(0, MAX_STRING_CHARS)}…[truncated ${Math.max(0, originalLength - MAX_STRING_CHARS)} chars]`;
 }
 
 function setOwn(target: object, key: string, value: unknown): void {
@@ -68,9 +113,9 @@ function copy(value: unknown, depth: number, ancestors: WeakSet<object>, budget:
   if (value === null || value === undefined) return value ?? null;
   switch (typeof value) {
     case 'string': {
-      if (isSecretValue(value)) return REDACTED;
       if (budget.chars >= MAX_TOTAL_CHARS) return `[truncated: ${value.length} chars over the record size budget]`;
-      const kept = truncate(value);
+      // Only what is kept is scanned (plus room for a token cut by the truncation), so the cost stays bounded.
+      const kept = truncate(scrubCredentials(value.length > SCAN_CHARS ? value.slice(0, SCAN_CHARS) : value), value.length);
       budget.chars += Math.min(value.length, MAX_STRING_CHARS);
       return kept;
     }

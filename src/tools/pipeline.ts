@@ -6,6 +6,7 @@ import type { AuditOutcome, AuditRecord } from '../governance/audit.js';
 import type { Governor } from '../governance/governor.js';
 import type { QuotaDecision } from '../governance/quota-store.js';
 import { redactArgs } from '../governance/redact.js';
+import { scrubbedErrorText, scrubError } from '../governance/scrub.js';
 import type { Metrics } from '../metrics.js';
 import { HubError, toHubError } from './errors.js';
 import type { RegisteredTool, ToolRegistry } from './registry.js';
@@ -87,7 +88,9 @@ export class InvokePipeline {
     let governance: GovernanceMeta | undefined;
     let dryRun = false;
 
-    const finish = (outcome: AuditOutcome, result: InvokeResult): InvokeResult => {
+    const finish = (outcome: AuditOutcome, raw: InvokeResult): InvokeResult => {
+      // Upstream error text may echo our credentials: scrubbed before it reaches the caller, the audit and the log.
+      const result: InvokeResult = raw.ok ? raw : { ...raw, error: scrubError(raw.error, this.config) };
       const duration = performance.now() - started;
       const record: AuditRecord = {
         id: callId,
@@ -196,7 +199,7 @@ export class InvokePipeline {
       return finish('ok', { ok: true, data, media, governance, callId });
     } catch (err) {
       const error = toHubError(err);
-      if (error.code === 'internal_error') this.log.error({ err, tool: tool.def.name }, 'tool failed unexpectedly');
+      if (error.code === 'internal_error') this.log.error({ err: scrubbedErrorText(err, this.config), tool: tool.def.name }, 'tool failed unexpectedly');
       return finish('error', { ok: false, error, governance, callId });
     } finally {
       clearTimeout(timer);
