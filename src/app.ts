@@ -6,6 +6,7 @@ import type { Config } from './config.js';
 import type { HubDeps } from './deps.js';
 import { Governor } from './governance/governor.js';
 import { authHook } from './http/auth.js';
+import { BodyShapeError, bodyShapeViolation } from './http/body-shape.js';
 import { callbackRoutes } from './http/callbacks.js';
 import { consoleRoutes } from './http/console.js';
 import { installErrorHandlers } from './http/errors.js';
@@ -74,7 +75,10 @@ export async function buildApp(config: Config, deps: HubDeps, options: AppOption
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     if (body === '' && (request.method === 'DELETE' || request.method === 'GET')) return done(null, undefined);
-    parseJson(request, body as string, done);
+    parseJson(request, body as string, (err, parsed) => {
+      const violation = err ? null : bodyShapeViolation(parsed, config.bodyShape);
+      done(err ?? (violation ? new BodyShapeError(violation) : null), parsed);
+    });
   });
   // A coarse per-IP flood guard in front of auth; tool budgets are governance's job, not this.
   await app.register(rateLimit, { max: config.rateLimitPerMinute, timeWindow: 60_000, hook: 'onRequest' });
@@ -83,7 +87,7 @@ export async function buildApp(config: Config, deps: HubDeps, options: AppOption
   await app.register(opsRoutes, { config, deps, metrics });
   await app.register(openApiRoute, { config, registry });
   await app.register(restRoutes, { config, deps, registry, governor, pipeline });
-  await app.register(callbackRoutes, { deps });
+  await app.register(callbackRoutes, { deps, maxBytes: config.callbackMaxBytes });
   await app.register(consoleRoutes, { config });
   await app.register(mcpRoutes, { config, surface, fastPath: options.fastPath ?? true, events: deps.events });
   return app;

@@ -10,6 +10,7 @@ import { scrubbedErrorText, scrubError } from '../governance/scrub.js';
 import type { Metrics } from '../metrics.js';
 import { HubError, toHubError } from './errors.js';
 import type { RegisteredTool, ToolRegistry } from './registry.js';
+import { boundedUnknownKeys, capResult, type ResultTruncation } from './limits.js';
 import type { MediaContent } from './types.js';
 
 export interface CallOrigin {
@@ -28,7 +29,7 @@ export interface GovernanceMeta {
 }
 
 export type InvokeResult =
-  | { ok: true; data: Record<string, unknown>; media: MediaContent[]; governance?: GovernanceMeta; callId: string }
+  | { ok: true; data: Record<string, unknown>; media: MediaContent[]; governance?: GovernanceMeta; callId: string; truncated?: ResultTruncation }
   | { ok: false; error: HubError; governance?: GovernanceMeta; callId: string };
 
 /** Turns a zod error into the field list callers see (`invalid_arguments.issues`). */
@@ -39,10 +40,7 @@ function describeIssues(issues: readonly { path: readonly PropertyKey[]; message
 /** Top-level argument names the schema does not declare. */
 function unknownFields(shape: Record<string, unknown>, raw: unknown): string[] {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return [];
-  return Object.keys(raw)
-    .filter((k) => !Object.hasOwn(shape, k))
-    .slice(0, 50)
-    .map((k) => k.slice(0, 100));
+  return boundedUnknownKeys(shape, raw, 50).map((k) => k.slice(0, 100));
 }
 
 function quotaMeta(q: QuotaDecision | undefined): GovernanceMeta['quota'] {
@@ -196,7 +194,7 @@ export class InvokePipeline {
         callId,
         attach: (m) => media.push(m),
       });
-      return finish('ok', { ok: true, data, media, governance, callId });
+      return finish('ok', { ok: true, ...capResult(data, this.config.resultMaxChars), media, governance, callId });
     } catch (err) {
       const error = toHubError(err);
       if (error.code === 'internal_error') this.log.error({ err: scrubbedErrorText(err, this.config), tool: tool.def.name }, 'tool failed unexpectedly');
