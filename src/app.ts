@@ -75,10 +75,9 @@ export async function buildApp(config: Config, deps: HubDeps, options: AppOption
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     if (body === '' && (request.method === 'DELETE' || request.method === 'GET')) return done(null, undefined);
-    parseJson(request, body as string, (err, parsed) => {
-      const violation = err ? null : bodyShapeViolation(parsed, config.bodyShape);
-      done(err ?? (violation ? new BodyShapeError(violation) : null), parsed);
-    });
+    const violation = bodyShapeViolation(body as string, config.bodyShape);
+    if (violation) return done(new BodyShapeError(violation), undefined);
+    parseJson(request, body as string, done);
   });
   // A coarse per-IP flood guard in front of auth; tool budgets are governance's job, not this.
   await app.register(rateLimit, { max: config.rateLimitPerMinute, timeWindow: 60_000, hook: 'onRequest' });

@@ -143,25 +143,55 @@ function copy(value: unknown, depth: number, ancestors: WeakSet<object>, budget:
       if (items.length > MAX_ENTRIES) out.push(`[truncated: ${items.length - MAX_ENTRIES} more items]`);
       return out;
     }
-    const entries = obj instanceof Map ? [...obj.entries()].map(([k, v]) => [String(k), v] as const) : ownEntries(obj);
+    const { entries, more } = obj instanceof Map ? mapEntries(obj) : ownEntries(obj);
     const out: Record<string, unknown> = {};
-    for (const [key, item] of entries.slice(0, MAX_ENTRIES)) {
+    for (const [key, item] of entries) {
       setOwn(out, key, isSecretKey(key) && item !== null && item !== undefined && item !== '' ? REDACTED : copy(item, depth + 1, ancestors, budget));
     }
-    if (entries.length > MAX_ENTRIES) setOwn(out, '[truncated]', `${entries.length - MAX_ENTRIES} more keys`);
+    if (more > 0) setOwn(out, '[truncated]', `${more >= MAX_COUNTED ? `${MAX_COUNTED}+` : more} more keys`);
     return out;
   } finally {
     ancestors.delete(obj);
   }
 }
 
-/** Own enumerable entries; a throwing getter yields a marker instead of failing the audit write. */
-function ownEntries(obj: object): (readonly [string, unknown])[] {
-  return Object.keys(obj).map((key) => {
-    try {
-      return [key, (obj as Record<string, unknown>)[key]] as const;
-    } catch {
-      return [key, '[unreadable]'] as const;
-    }
-  });
+/** Keys counted (not read) past MAX_ENTRIES, so a huge object costs a bounded walk. */
+const MAX_COUNTED = MAX_NODES;
+
+interface Entries {
+  entries: (readonly [string, unknown])[];
+  /** Keys left out (counted up to MAX_COUNTED). */
+  more: number;
+}
+
+/**
+ * The first MAX_ENTRIES own enumerable entries; a throwing getter yields a marker instead of failing the audit write.
+ * for-in stops where we stop: neither every key nor every value of a huge object is listed.
+ */
+function ownEntries(obj: object): Entries {
+  const entries: (readonly [string, unknown])[] = [];
+  let more = 0;
+  for (const key in obj) {
+    if (!Object.hasOwn(obj, key)) continue;
+    if (entries.length < MAX_ENTRIES) entries.push([key, readOwn(obj, key)]);
+    else if (++more >= MAX_COUNTED) break;
+  }
+  return { entries, more };
+}
+
+function readOwn(obj: object, key: string): unknown {
+  try {
+    return (obj as Record<string, unknown>)[key];
+  } catch {
+    return '[unreadable]';
+  }
+}
+
+function mapEntries(map: Map<unknown, unknown>): Entries {
+  const entries: (readonly [string, unknown])[] = [];
+  for (const [k, v] of map) {
+    if (entries.length >= MAX_ENTRIES) break;
+    entries.push([String(k), v]);
+  }
+  return { entries, more: Math.max(0, map.size - MAX_ENTRIES) };
 }
