@@ -5,6 +5,7 @@ import type { HubDeps } from '../deps.js';
 import type { AuditOutcome, AuditRecord } from '../governance/audit.js';
 import type { Governor } from '../governance/governor.js';
 import type { QuotaDecision } from '../governance/quota-store.js';
+import { RefusalLimiter } from '../governance/refusal-limiter.js';
 import { redactArgs } from '../governance/redact.js';
 import { scrubbedErrorText, scrubError } from '../governance/scrub.js';
 import type { Metrics } from '../metrics.js';
@@ -54,6 +55,7 @@ function quotaMeta(q: QuotaDecision | undefined): GovernanceMeta['quota'] {
 export class InvokePipeline {
   private readonly inFlight = new Set<Promise<unknown>>();
   private readonly shutdown = new AbortController();
+  private refusals?: RefusalLimiter;
 
   constructor(
     private readonly registry: ToolRegistry,
@@ -111,7 +113,14 @@ export class InvokePipeline {
       this.metrics.recordCall(tool ? tool.def.name : '(unknown)', outcome, duration / 1000);
       return result;
     };
-    const fail = (outcome: AuditOutcome, error: HubError): InvokeResult => finish(outcome, { ok: false, error, governance, callId });
+    const fail = (outcome: AuditOutcome, error: HubError): InvokeResult => {
+      // Refusals use no quota: past REFUSED_CALLS_PER_MINUTE per key they are answered rate_limited, counted, not audited.
+      const throttled = (this.refusals ??= new RefusalLimiter(this.config.refusedCallsPerMinute)).take(origin.principal);
+      if (!throttled) return finish(outcome, { ok: false, error, governance, callId });
+      this.metrics.refusedThrottled.inc();
+      this.metrics.recordCall(tool ? tool.def.name : '(unknown)', 'rate_limited', (performance.now() - started) / 1000);
+      return { ok: false, error: throttled, governance, callId };
+    };
 
     if (!tool) return fail('invalid', new HubError('unknown_tool', `unknown tool: ${name.slice(0, 200)}`, { tool: name.slice(0, 200) }));
 
