@@ -159,5 +159,5 @@ describe('secrets never leak into logs, audit records or error messages', () => 
       for (const [name, value] of FORBIDDEN) if (text.includes(value)) leaks.push(`${name} found in ${what}`);
     }
     expect(leaks).toEqual([]);
-  });
+  }, 120_000);
 });
