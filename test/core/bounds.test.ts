@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { callbackDocumentId } from '../../src/adapters/intelligence/ids.js';
 import { redactArgs } from '../../src/governance/redact.js';
+import { MemoryEventStore } from '../../src/mcp/memory-event-store.js';
 import { bodyShapeViolation } from '../../src/http/body-shape.js';
 import { boundedUnknownKeys, capJson } from '../../src/tools/limits.js';
 import { AUTH, MCP_HEADERS, testHub, type TestHub } from '../helpers/app.js';
@@ -36,7 +37,13 @@ interface CallToolResultShape {
 describe('tool results are capped the same way on REST, the MCP SDK path and the MCP fast path', () => {
   let stateful: TestHub;
   let stateless: TestHub;
-  const env = { RESULT_MAX_CHARS: String(RESULT_MAX_CHARS), CALLBACK_MAX_BYTES: String(2_000_000) };
+  const EVENT_STORE_MAX_BYTES = 80_000;
+  const env = {
+    RESULT_MAX_CHARS: String(RESULT_MAX_CHARS),
+    CALLBACK_MAX_BYTES: String(2_000_000),
+    MCP_EVENT_STREAM_MAX_BYTES: '50000',
+    MCP_EVENT_STORE_MAX_BYTES: String(EVENT_STORE_MAX_BYTES),
+  };
 
   beforeAll(async () => {
     stateful = await testHub({ ...env, MCP_SESSION_MODE: 'stateful' });
@@ -101,6 +108,21 @@ describe('tool results are capped the same way on REST, the MCP SDK path and the
     expect(_truncated.total_chars).toBeGreaterThan(RESULT_MAX_CHARS);
     expect(_truncated.note).toContain('RESULT_MAX_CHARS');
     expect(data).toEqual((await viaSdkSession()).structuredContent);
+  });
+
+  it('keeps the stateful event store within its byte bound however many results one session fetches', async () => {
+    const init = await stateful.app.inject({ method: 'POST', url: '/mcp', headers: MCP_HEADERS, payload: JSON.stringify(INIT) });
+    const h = { ...MCP_HEADERS, 'mcp-session-id': init.headers['mcp-session-id'] as string, 'mcp-protocol-version': '2025-11-25' };
+    const events = stateful.deps.events as MemoryEventStore;
+    let written = 0;
+    for (let i = 0; i < 30; i += 1) {
+      const res = await stateful.app.inject({ method: 'POST', url: '/mcp', headers: h, payload: JSON.stringify(rpc(10 + i, 'tools/call', { name: 'fetch', arguments: fetchArgs })) });
+      written += message(res.body).result ? res.body.length : 0;
+      expect(events.bytes()).toBeLessThanOrEqual(EVENT_STORE_MAX_BYTES);
+    }
+    // The session did send far more than the store keeps, and the store did keep events.
+    expect(written).toBeGreaterThan(EVENT_STORE_MAX_BYTES * 3);
+    expect(events.bytes()).toBeGreaterThan(0);
   });
 
   it('fetch caps metadata as it caps the text (FETCH_METADATA_CHARS), marked as truncated', async () => {

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testHub, type TestHub } from '../helpers/app.js';
 import { fixtureSystem } from '../helpers/fixture-system.js';
+import { RefusalLimiter } from '../../src/governance/refusal-limiter.js';
 
 /**
  * Issue 14 item 7: calls refused before running (unknown tool, invalid arguments...) use no quota, so they are
@@ -52,5 +53,20 @@ describe('refused calls are rate-limited per key and cannot flush the audit trai
     expect(metrics).toMatch(/omni_hub_refused_calls_throttled_total \d+/);
     expect(Number(/omni_hub_refused_calls_throttled_total (\d+)/.exec(metrics)![1])).toBe(40 - LIMIT + 1);
     expect(metrics).toContain('outcome="rate_limited"');
+  });
+});
+
+describe('RefusalLimiter', () => {
+  it('allows the budget per key per minute, says when to retry, and starts a new window after a minute', () => {
+    let now = 1_000_000;
+    const limiter = new RefusalLimiter(2, () => now);
+    expect(limiter.take('key:a')).toBeNull();
+    expect(limiter.take('key:a')).toBeNull();
+    now += 15_000;
+    const over = limiter.take('key:a');
+    expect(over).toMatchObject({ code: 'rate_limited', httpStatus: 429, details: { limit: 2, window_s: 60, retry_after_s: 45 } });
+    expect(limiter.take('key:b')).toBeNull();
+    now += 45_000;
+    expect(limiter.take('key:a')).toBeNull();
   });
 });
