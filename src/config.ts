@@ -113,6 +113,14 @@ const EnvSchema = z.object({
   SHUTDOWN_GRACE_MS: positiveMs.default(10_000),
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(6000),
   AUDIT_CAP: z.coerce.number().int().positive().default(10_000),
+  AUDIT_REFUSED_CAP: z.coerce.number().int().positive().default(2_000),
+  REFUSED_CALLS_PER_MINUTE: z.coerce.number().int().positive().default(120),
+  RESULT_MAX_CHARS: z.coerce.number().int().min(1_000).default(90_000),
+  MCP_EVENT_STREAM_MAX_BYTES: z.coerce.number().int().min(1_024).default(4 * 1024 * 1024),
+  MCP_EVENT_STORE_MAX_BYTES: z.coerce.number().int().min(1_024).default(64 * 1024 * 1024),
+  CALLBACK_MAX_BYTES: z.coerce.number().int().min(1_024).default(256 * 1024),
+  BODY_MAX_KEYS: z.coerce.number().int().positive().default(20_000),
+  BODY_MAX_DEPTH: z.coerce.number().int().positive().default(32),
   TRUST_PROXY: bool.default(false),
 });
 
@@ -167,6 +175,18 @@ export interface Config {
   shutdownGraceMs: number;
   rateLimitPerMinute: number;
   auditCap: number;
+  /** Records of refused (not executed) calls kept apart from executed ones, so refusals cannot evict them. */
+  auditRefusedCap: number;
+  /** Refused calls (unknown tool, invalid arguments, denials) one principal may make per minute before `rate_limited`. */
+  refusedCallsPerMinute: number;
+  /** Bound on one tool result's JSON (structuredContent and its text copy; REST body). */
+  resultMaxChars: number;
+  /** Stateful MCP event store: bytes kept per stream and in total (oldest dropped first). */
+  eventStore: { streamMaxBytes: number; totalMaxBytes: number };
+  /** Bound on what one Auto Builder callback stores (its JSON, in bytes). */
+  callbackMaxBytes: number;
+  /** JSON bodies with more entries or deeper nesting are refused before any validation. */
+  bodyShape: { maxKeys: number; maxDepth: number };
   /** Trust X-Forwarded-For for client IPs (behind Cloud Run's front end / a load balancer). */
   trustProxy: boolean;
 }
@@ -290,6 +310,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,
     auditCap: e.AUDIT_CAP,
+    auditRefusedCap: e.AUDIT_REFUSED_CAP,
+    refusedCallsPerMinute: e.REFUSED_CALLS_PER_MINUTE,
+    resultMaxChars: e.RESULT_MAX_CHARS,
+    eventStore: { streamMaxBytes: e.MCP_EVENT_STREAM_MAX_BYTES, totalMaxBytes: Math.max(e.MCP_EVENT_STORE_MAX_BYTES, e.MCP_EVENT_STREAM_MAX_BYTES) },
+    callbackMaxBytes: e.CALLBACK_MAX_BYTES,
+    bodyShape: { maxKeys: e.BODY_MAX_KEYS, maxDepth: e.BODY_MAX_DEPTH },
     trustProxy: e.TRUST_PROXY,
   };
 }
