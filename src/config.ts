@@ -96,6 +96,7 @@ const EnvSchema = z.object({
   GITHUB_API_URL: urlString.default('https://api.github.com'),
   DOCKER_HOST: z.string().optional(),
   DOCKER_BUILD_ROOT: z.string().optional(),
+  DOCKER_BUILD_REMOTE_HOSTS: z.string().optional(),
   DOCKER_TLS_VERIFY: bool.optional(),
   DOCKER_CERT_PATH: z.string().optional(),
   DOCKER_REGISTRY_AUTH: jsonText(z.record(z.string(), z.string()), 'DOCKER_REGISTRY_AUTH').optional(),
@@ -112,6 +113,14 @@ const EnvSchema = z.object({
   SHUTDOWN_GRACE_MS: positiveMs.default(10_000),
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(6000),
   AUDIT_CAP: z.coerce.number().int().positive().default(10_000),
+  AUDIT_REFUSED_CAP: z.coerce.number().int().positive().default(2_000),
+  REFUSED_CALLS_PER_MINUTE: z.coerce.number().int().positive().default(120),
+  RESULT_MAX_CHARS: z.coerce.number().int().min(1_000).default(90_000),
+  MCP_EVENT_STREAM_MAX_BYTES: z.coerce.number().int().min(1_024).default(4 * 1024 * 1024),
+  MCP_EVENT_STORE_MAX_BYTES: z.coerce.number().int().min(1_024).default(64 * 1024 * 1024),
+  CALLBACK_MAX_BYTES: z.coerce.number().int().min(1_024).default(256 * 1024),
+  BODY_MAX_KEYS: z.coerce.number().int().positive().default(20_000),
+  BODY_MAX_DEPTH: z.coerce.number().int().positive().default(32),
   TRUST_PROXY: bool.default(false),
   OAUTH_ACCESS_TOKEN_TTL_S: z.coerce.number().int().min(60).max(86_400).default(900),
   OAUTH_REFRESH_TOKEN_TTL_S: z.coerce.number().int().min(300).max(365 * 86_400).default(30 * 86_400),
@@ -159,7 +168,8 @@ export interface Config {
     metadataHost?: string;
   };
   github: { token?: string; apiUrl: string };
-  docker: { host?: string; buildRoot: string; registryAuth?: Record<string, string>; tlsVerify?: boolean; certPath?: string };
+  /** `remoteHosts`: DOCKER_BUILD_REMOTE_HOSTS, when set the only host names docker_build.remote may name. */
+  docker: { host?: string; buildRoot: string; registryAuth?: Record<string, string>; tlsVerify?: boolean; certPath?: string; remoteHosts?: string[] };
   chatgpt: { endpoint?: string; token?: string; timeoutMs: number };
   publicUrl?: string;
   toolWaitMs: number;
@@ -172,6 +182,18 @@ export interface Config {
   shutdownGraceMs: number;
   rateLimitPerMinute: number;
   auditCap: number;
+  /** Records of refused (not executed) calls kept apart from executed ones, so refusals cannot evict them. */
+  auditRefusedCap: number;
+  /** Refused calls (unknown tool, invalid arguments, denials) one principal may make per minute before `rate_limited`. */
+  refusedCallsPerMinute: number;
+  /** Bound on one tool result's JSON (structuredContent and its text copy; REST body). */
+  resultMaxChars: number;
+  /** Stateful MCP event store: bytes kept per stream and in total (oldest dropped first). */
+  eventStore: { streamMaxBytes: number; totalMaxBytes: number };
+  /** Bound on what one Auto Builder callback stores (its JSON, in bytes). */
+  callbackMaxBytes: number;
+  /** JSON bodies with more entries or deeper nesting are refused before any validation. */
+  bodyShape: { maxKeys: number; maxDepth: number };
   /** Trust X-Forwarded-For for client IPs (behind Cloud Run's front end / a load balancer). */
   trustProxy: boolean;
   /** OAuth authorization server lifetimes (seconds): access tokens, refresh tokens, authorization codes. */
@@ -227,6 +249,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const allowedEmails = csv(e.OAUTH_ALLOWED_EMAILS).map((a) => a.toLowerCase());
   if (allowedEmails.some((a) => !/^[^@\s]*@[^@\s]+$/.test(a))) {
     throw new ConfigError('invalid OAUTH_ALLOWED_EMAILS: list e-mail addresses or @domain entries, comma-separated');
+  }
+
+  const remoteHosts = e.DOCKER_BUILD_REMOTE_HOSTS ? csv(e.DOCKER_BUILD_REMOTE_HOSTS).map((h) => h.toLowerCase().replace(/\.$/, '')) : undefined;
+  const badRemoteHost = remoteHosts?.find((h) => !/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/.test(h));
+  if (badRemoteHost !== undefined) {
+    throw new ConfigError(`invalid DOCKER_BUILD_REMOTE_HOSTS: "${badRemoteHost}" is not a host name (comma-separated names such as github.com,gitlab.com)`);
   }
 
   const toolsetNames = e.TOOLSETS === 'all' ? [...SYSTEM_IDS] : csv(e.TOOLSETS);
@@ -289,6 +317,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       registryAuth: e.DOCKER_REGISTRY_AUTH,
       tlsVerify: e.DOCKER_TLS_VERIFY,
       certPath: e.DOCKER_CERT_PATH,
+      remoteHosts,
     },
     chatgpt: { endpoint: e.CHATGPT_MCP_ENDPOINT?.replace(/\/$/, ''), token: e.CHATGPT_MCP_TOKEN, timeoutMs: e.CHATGPT_TIMEOUT_MS },
     publicUrl: e.PUBLIC_URL?.replace(/\/$/, ''),
@@ -301,6 +330,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,
     auditCap: e.AUDIT_CAP,
+    auditRefusedCap: e.AUDIT_REFUSED_CAP,
+    refusedCallsPerMinute: e.REFUSED_CALLS_PER_MINUTE,
+    resultMaxChars: e.RESULT_MAX_CHARS,
+    eventStore: { streamMaxBytes: e.MCP_EVENT_STREAM_MAX_BYTES, totalMaxBytes: Math.max(e.MCP_EVENT_STORE_MAX_BYTES, e.MCP_EVENT_STREAM_MAX_BYTES) },
+    callbackMaxBytes: e.CALLBACK_MAX_BYTES,
+    bodyShape: { maxKeys: e.BODY_MAX_KEYS, maxDepth: e.BODY_MAX_DEPTH },
     trustProxy: e.TRUST_PROXY,
     oauth: { accessS: e.OAUTH_ACCESS_TOKEN_TTL_S, refreshS: e.OAUTH_REFRESH_TOKEN_TTL_S, codeS: e.OAUTH_CODE_TTL_S },
     ...(e.OAUTH_OIDC_ISSUER

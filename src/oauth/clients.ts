@@ -1,8 +1,9 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { lookup } from 'node:dns/promises';
 import { request as httpsRequest } from 'node:https';
-import { BlockList, isIP } from 'node:net';
+import { isIP } from 'node:net';
 import { OAuthClientMetadataSchema } from '@modelcontextprotocol/sdk/shared/auth.js';
+import { isPublicAddress } from '../net/public-address.js';
 import { OAuthError } from './errors.js';
 import { parseScope } from './scopes.js';
 import type { OAuthStore } from './store.js';
@@ -54,26 +55,6 @@ export function redirectUriProblem(uri: string): string | null {
 
 const isCimdUrl = (clientId: string) => clientId.startsWith('https://');
 
-/** Private, loopback, link-local and other non-public ranges a metadata URL must not point into (SSRF). */
-const PRIVATE = new BlockList();
-for (const [net, bits] of [
-  ['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16], ['172.16.0.0', 12],
-  ['192.0.0.0', 24], ['192.168.0.0', 16], ['198.18.0.0', 15], ['224.0.0.0', 3],
-] as const) PRIVATE.addSubnet(net, bits, 'ipv4');
-// (No ::ffff:0:0/96 rule: BlockList matches every IPv4 address against it. Mapped addresses are unwrapped below.)
-for (const [net, bits] of [['::', 127], ['fc00::', 7], ['fe80::', 10], ['ff00::', 8]] as const) PRIVATE.addSubnet(net, bits, 'ipv6');
-PRIVATE.addAddress('::1', 'ipv6');
-
-export function isPrivateAddress(address: string): boolean {
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-  const ip = mapped ? mapped[1]! : address;
-  // Any other IPv4-mapped spelling (hex words) is refused rather than decoded.
-  if (!mapped && /^::ffff:/i.test(ip)) return true;
-  const family = isIP(ip);
-  if (family === 0) return true;
-  return PRIVATE.check(ip, family === 4 ? 'ipv4' : 'ipv6');
-}
-
 export interface ClientRegistryOptions {
   /** Resolves a host name to its addresses (DNS by default). */
   resolve?: (host: string) => Promise<string[]>;
@@ -94,7 +75,7 @@ export class ClientRegistry {
     options: ClientRegistryOptions = {},
   ) {
     this.resolve = options.resolve ?? (async (host) => (await lookup(host, { all: true })).map((a) => a.address));
-    this.addressAllowed = options.addressAllowed ?? ((ip) => !isPrivateAddress(ip));
+    this.addressAllowed = options.addressAllowed ?? isPublicAddress;
     this.ca = options.ca;
   }
 
