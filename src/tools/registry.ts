@@ -35,6 +35,7 @@ export class ToolRegistry {
       for (const def of system.tools) {
         if (tools.has(def.name)) throw new Error(`duplicate tool name ${def.name}`);
         if (def.system !== system.id) throw new Error(`tool ${def.name} declares system ${def.system} but is listed in ${system.id}`);
+        checkPipelineFields(def);
         tools.set(def.name, {
           def,
           system,
@@ -55,6 +56,21 @@ export class ToolRegistry {
 
   list(): RegisteredTool[] {
     return [...this.tools.values()];
+  }
+}
+
+/**
+ * The pipeline answers `dry_run` and the `operation` of longRunning tools itself (ToolDefinition.preview/describeAction/
+ * longRunning): a tool declaring `dry_run` without a preview would get it in run() and act on it alone, with quota.
+ */
+function checkPipelineFields(def: ToolDefinition): void {
+  const shape = def.input.shape as Record<string, unknown>;
+  const previews = def.preview !== undefined || def.describeAction !== undefined;
+  if (Object.hasOwn(shape, 'dry_run') !== previews) {
+    throw new Error(`tool ${def.name}: declare dry_run in the input schema exactly when the tool has preview or describeAction`);
+  }
+  if (def.longRunning && !Object.hasOwn(shape, 'operation')) {
+    throw new Error(`tool ${def.name}: a longRunning tool declares operation in its input schema`);
   }
 }
 

@@ -6,7 +6,7 @@ import { HubError } from '../../tools/errors.js';
 import { defineTool, type ToolContext } from '../../tools/types.js';
 import { dockerClient, dockerError } from './client.js';
 import { packBuildContext, resolveBuildContext } from './build-context.js';
-import { operationOutcome, runBounded } from './operations.js';
+import { runBounded } from './operations.js';
 import { consumeProgress, type ProgressSummary } from './progress.js';
 import { imageRef, inspectImage, shortId, splitReference } from './shared.js';
 
@@ -42,7 +42,7 @@ async function streamOperation(
 }
 
 function bounded(kind: string, ctx: ToolContext, work: (signal: AbortSignal) => Promise<Record<string, unknown>>) {
-  return runBounded(kind, ctx.deadline, ctx.signal, work);
+  return runBounded(kind, ctx, work);
 }
 
 export const dockerPull = defineTool({
@@ -59,8 +59,8 @@ export const dockerPull = defineTool({
     })
     .refine(requireUnlessOperation('image'), { message: 'image is required (or operation)', path: ['image'] }),
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
+  longRunning: true,
   async run(args, ctx) {
-    if (args.operation) return operationOutcome('docker_pull', args.operation);
     const image = args.image!;
     const ref = splitReference(image);
     const reference = ref.tag || ref.digest ? image : `${image}:latest`;
@@ -121,8 +121,8 @@ export const dockerBuild = defineTool({
       path: ['context'],
     }),
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
+  longRunning: true,
   async run(args, ctx) {
-    if (args.operation) return operationOutcome('docker_build', args.operation);
     // The context is checked completely (traversal, symlinks, size) before anything reaches the daemon.
     const context = args.context !== undefined ? await resolveBuildContext(ctx.config.docker.buildRoot, args.context) : undefined;
     const auth = ctx.config.docker.registryAuth;
@@ -174,8 +174,8 @@ export const dockerPush = defineTool({
     })
     .refine(requireUnlessOperation('image'), { message: 'image is required (or operation)', path: ['image'] }),
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
+  longRunning: true,
   async run(args, ctx) {
-    if (args.operation) return operationOutcome('docker_push', args.operation);
     const ref = splitReference(args.image!);
     if (ref.digest) throw new HubError('invalid_arguments', 'push a tag, not a digest reference', { field: 'image' });
     const tag = ref.tag ?? 'latest';
