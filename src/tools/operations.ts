@@ -20,6 +20,8 @@ export interface OperationRecord {
   finished_at?: number;
   result?: Record<string, unknown>;
   error?: { code: ErrorCode; message: string; details: Record<string, unknown> };
+  /** The latest progress lines while it runs (the result carries its own when it is done). */
+  last_lines?: string[];
 }
 
 export interface OperationStore {
@@ -39,6 +41,12 @@ export const OPERATION_MAX_BYTES = 64 * 1024;
 const MAX_MEMORY_OPERATIONS = 500;
 /** Answer a little before the caller's deadline so the reply still fits in its budget. */
 const DEADLINE_MARGIN_MS = 1_000;
+/** A running operation's progress lines are written at most this often. */
+const PROGRESS_WRITE_MS = 2_000;
+const PROGRESS_LINES = 15;
+
+/** Reports the latest progress lines of a running operation (cheap to call often: writes are throttled). */
+export type OperationProgress = (lines: readonly string[]) => void;
 
 /** This process's operations (the default without REDIS_URL): bounded in count, each dropped after its TTL. */
 export class MemoryOperationStore implements OperationStore {
@@ -93,10 +101,21 @@ export function bounded(record: OperationRecord): OperationRecord {
 export async function runOperation(
   tool: string,
   ctx: Pick<ToolContext, 'deadline' | 'signal' | 'principal' | 'deps' | 'log'>,
-  work: (signal: AbortSignal) => Promise<Record<string, unknown>>,
+  work: (signal: AbortSignal, progress: OperationProgress) => Promise<Record<string, unknown>>,
 ): Promise<Record<string, unknown>> {
   const startedAt = Date.now();
-  const promise = work(AbortSignal.timeout(OPERATION_MAX_MS));
+  // Progress is only written once the operation is handed out as running (`stored`), and never after its outcome.
+  let lines: string[] = [];
+  let stored: ((lines: string[]) => void) | undefined;
+  let lastWrite = 0;
+  const progress: OperationProgress = (latest) => {
+    lines = latest.slice(-PROGRESS_LINES).map((l) => l.slice(0, 500));
+    if (stored && Date.now() - lastWrite >= PROGRESS_WRITE_MS) {
+      lastWrite = Date.now();
+      stored(lines);
+    }
+  };
+  const promise = work(AbortSignal.timeout(OPERATION_MAX_MS), progress);
   // Marks the promise handled: a failure after the caller left is stored below, not an unhandled rejection.
   promise.catch(() => undefined);
   const waitMs = Math.max(0, ctx.deadline - Date.now() - DEADLINE_MARGIN_MS);
@@ -118,23 +137,31 @@ export async function runOperation(
   const id = `${tool}-${randomUUID()}`;
   const store = ctx.deps.operations;
   const base = { id, tool, principal: ctx.principal, started_at: startedAt };
+  const runningTtl = OPERATION_MAX_MS + OPERATION_KEEP_MS;
   try {
-    await store.save({ ...base, status: 'running' }, OPERATION_MAX_MS + OPERATION_KEEP_MS);
+    await store.save({ ...base, status: 'running', last_lines: lines }, runningTtl);
   } catch (err) {
     // Without a stored record nobody could read the outcome: say so now rather than hand out a dead id.
     throw new HubError('governance_unavailable', `${tool} is still running but its state cannot be stored (${toHubError(err).message}); check the outcome later with a read tool`, {
       store: store.kind,
     });
   }
+  let finished = false;
+  lastWrite = Date.now();
+  stored = (latest) => {
+    if (finished) return;
+    store.save({ ...base, status: 'running', last_lines: latest }, runningTtl).catch((err: unknown) => ctx.log.warn({ err, operation: id }, 'could not store operation progress'));
+  };
   void promise.then(
     (result) => ({ ...base, status: 'succeeded' as const, finished_at: Date.now(), result }),
     (err: unknown) => {
       const e = toHubError(err);
       return { ...base, status: 'failed' as const, finished_at: Date.now(), error: { code: e.code, message: e.message, details: e.details } };
     },
-  ).then((record) =>
-    store.save(record, OPERATION_KEEP_MS).catch((err: unknown) => ctx.log.error({ err, operation: id }, 'could not store the outcome of an operation')),
-  );
+  ).then((record) => {
+    finished = true;
+    return store.save(record, OPERATION_KEEP_MS).catch((err: unknown) => ctx.log.error({ err, operation: id }, 'could not store the outcome of an operation'));
+  });
   return { status: 'running', operation: id, message: `${tool} is still running; call the tool again with {"operation": "${id}"} for the result` };
 }
 
@@ -158,7 +185,7 @@ export async function operationOutcome(store: OperationStore, tool: string, id: 
       // Its instance stopped before writing an outcome (e.g. replaced by Cloud Run).
       throw new HubError('timeout', `${tool} operation ${id} did not finish: the instance running it stopped or it ran past ${OPERATION_MAX_MS / 60_000} minutes`);
     }
-    return { status: 'running', operation: id, elapsed_s: elapsed };
+    return { status: 'running', operation: id, elapsed_s: elapsed, last_lines: record.last_lines ?? [] };
   }
   if (record.status === 'succeeded') return record.result ?? {};
   const e = record.error!;

@@ -81,6 +81,8 @@ describe.each([
       const running = await build(b, { operation: op });
       expect(running.statusCode).toBe(200);
       expect(running.json()).toMatchObject({ status: 'running', operation: op });
+      // The state carries the latest progress lines the running instance saw (the fake streams step 1, then waits).
+      expect(running.json().last_lines).toContain('Step 1/2 : FROM alpine:3.20');
     } finally {
       release();
       engine.state.buildGate = undefined;

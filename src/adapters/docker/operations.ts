@@ -1,4 +1,4 @@
-import { runOperation } from '../../tools/operations.js';
+import { runOperation, type OperationProgress } from '../../tools/operations.js';
 import type { ToolContext } from '../../tools/types.js';
 
 /**
@@ -9,6 +9,6 @@ import type { ToolContext } from '../../tools/types.js';
  */
 export { OPERATION_MAX_MS } from '../../tools/operations.js';
 
-export function runBounded(kind: string, ctx: ToolContext, work: (signal: AbortSignal) => Promise<Record<string, unknown>>): Promise<Record<string, unknown>> {
+export function runBounded(kind: string, ctx: ToolContext, work: (signal: AbortSignal, progress: OperationProgress) => Promise<Record<string, unknown>>): Promise<Record<string, unknown>> {
   return runOperation(kind, ctx, work);
 }

@@ -52,8 +52,11 @@ function apply(summary: ProgressSummary, ev: ProgressEvent): void {
   if (summary.lines.length > KEPT_LINES * 4) summary.lines.splice(0, summary.lines.length - KEPT_LINES);
 }
 
-/** Resolves when the stream ends; rejects on a transport error (connection reset, abort). */
-export function consumeProgress(stream: NodeJS.ReadableStream): Promise<ProgressSummary> {
+/**
+ * Resolves when the stream ends; rejects on a transport error (connection reset, abort). `onLines` sees the latest
+ * lines after each chunk (for a running operation's state).
+ */
+export function consumeProgress(stream: NodeJS.ReadableStream, onLines?: (lines: readonly string[]) => void): Promise<ProgressSummary> {
   const summary: ProgressSummary = { events: 0, lines: [] };
   let buffered = '';
   const handleLine = (raw: string) => {
@@ -82,6 +85,7 @@ export function consumeProgress(stream: NodeJS.ReadableStream): Promise<Progress
         handleLine(buffered.slice(0, nl));
         buffered = buffered.slice(nl + 1);
       }
+      onLines?.(summary.lines.slice(-KEPT_LINES));
     });
     stream.on('error', (err: Error) => finish(err));
     stream.on('end', () => finish());

@@ -6,6 +6,7 @@ import { HubError } from '../../tools/errors.js';
 import { defineTool, type ToolContext } from '../../tools/types.js';
 import { dockerClient, dockerError } from './client.js';
 import { packBuildContext, resolveBuildContext } from './build-context.js';
+import type { OperationProgress } from '../../tools/operations.js';
 import { runBounded } from './operations.js';
 import { consumeProgress, type ProgressSummary } from './progress.js';
 import { imageRef, inspectImage, shortId, splitReference } from './shared.js';
@@ -30,10 +31,11 @@ async function streamOperation(
   config: Config,
   what: string,
   open: (docker: Dockerode) => Promise<NodeJS.ReadableStream>,
+  progress?: OperationProgress,
 ): Promise<{ docker: Dockerode; summary: ProgressSummary }> {
   try {
     const docker = await dockerClient(config);
-    const summary = await consumeProgress(await open(docker));
+    const summary = await consumeProgress(await open(docker), progress);
     failIfStreamError(what, summary);
     return { docker, summary };
   } catch (err) {
@@ -41,7 +43,7 @@ async function streamOperation(
   }
 }
 
-function bounded(kind: string, ctx: ToolContext, work: (signal: AbortSignal) => Promise<Record<string, unknown>>) {
+function bounded(kind: string, ctx: ToolContext, work: (signal: AbortSignal, progress: OperationProgress) => Promise<Record<string, unknown>>) {
   return runBounded(kind, ctx, work);
 }
 
@@ -64,7 +66,7 @@ export const dockerPull = defineTool({
     const image = args.image!;
     const ref = splitReference(image);
     const reference = ref.tag || ref.digest ? image : `${image}:latest`;
-    return bounded('docker_pull', ctx, async (signal) => {
+    return bounded('docker_pull', ctx, async (signal, progress) => {
       const what = `pulling ${reference}`;
       const { docker, summary } = await streamOperation(ctx.config, what, (d) =>
         d.pull(reference, {
@@ -72,6 +74,7 @@ export const dockerPull = defineTool({
           ...(ctx.config.docker.registryAuth ? { authconfig: ctx.config.docker.registryAuth } : {}),
           abortSignal: signal,
         }),
+        progress,
       );
       let imageId: string | null = null;
       try {
@@ -141,11 +144,11 @@ export const dockerBuild = defineTool({
       // Private base images: the Engine reads X-Registry-Config, keyed by registry address.
       ...(auth?.serveraddress ? { registryconfig: { [auth.serveraddress]: auth } } : {}),
     };
-    return bounded('docker_build', ctx, async (signal) => {
+    return bounded('docker_build', ctx, async (signal, progress) => {
       const what = `building ${args.tags[0] ?? args.context ?? args.remote}`;
       // With remote the daemon fetches the context itself and the request body stays empty.
       const body = context ? packBuildContext(context) : Readable.from([]);
-      const { summary } = await streamOperation(ctx.config, what, (d) => d.buildImage(body, { ...options, abortSignal: signal }));
+      const { summary } = await streamOperation(ctx.config, what, (d) => d.buildImage(body, { ...options, abortSignal: signal }), progress);
       if (!summary.image_id) {
         throw new HubError('upstream_error', `${what}: the build stream ended without an image id`, { last_lines: summary.lines });
       }
@@ -179,11 +182,12 @@ export const dockerPush = defineTool({
     const ref = splitReference(args.image!);
     if (ref.digest) throw new HubError('invalid_arguments', 'push a tag, not a digest reference', { field: 'image' });
     const tag = ref.tag ?? 'latest';
-    return bounded('docker_push', ctx, async (signal) => {
+    return bounded('docker_push', ctx, async (signal, progress) => {
       const what = `pushing ${ref.repository}:${tag}`;
       const { summary } = await streamOperation(ctx.config, what, (d) =>
         // The Engine requires X-Registry-Auth on push; "{}" means anonymous.
         d.getImage(ref.repository).push({ tag, authconfig: ctx.config.docker.registryAuth ?? {}, abortSignal: signal }),
+        progress,
       );
       return { status: 'pushed', image: `${ref.repository}:${tag}`, digest: summary.digest ?? null, last_lines: summary.lines };
     });
