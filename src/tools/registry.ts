@@ -61,13 +61,13 @@ export class ToolRegistry {
 
 /**
  * The pipeline answers `dry_run` and the `operation` of longRunning tools itself (ToolDefinition.preview/describeAction/
- * longRunning): a tool declaring `dry_run` without a preview would get it in run() and act on it alone, with quota.
+ * longRunning), so the hooks need their field in the schema. (The reverse — every built-in tool declaring `dry_run`
+ * has a preview — is checked by test/core/dry-run.test.ts; a federated upstream may have its own `dry_run`.)
  */
 function checkPipelineFields(def: ToolDefinition): void {
   const shape = def.input.shape as Record<string, unknown>;
-  const previews = def.preview !== undefined || def.describeAction !== undefined;
-  if (Object.hasOwn(shape, 'dry_run') !== previews) {
-    throw new Error(`tool ${def.name}: declare dry_run in the input schema exactly when the tool has preview or describeAction`);
+  if ((def.preview !== undefined || def.describeAction !== undefined) && !Object.hasOwn(shape, 'dry_run')) {
+    throw new Error(`tool ${def.name}: a tool with preview or describeAction declares dry_run in its input schema`);
   }
   if (def.longRunning && !Object.hasOwn(shape, 'operation')) {
     throw new Error(`tool ${def.name}: a longRunning tool declares operation in its input schema`);

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { SYSTEMS } from '../../src/adapters/index.js';
 import { system as workspace } from '../../src/adapters/google_workspace/index.js';
 import { testConfig } from '../../src/config.js';
 import { ToolRegistry } from '../../src/tools/registry.js';
@@ -68,7 +69,13 @@ describe('dry runs', () => {
     expect(res.json().error.code).toBe('invalid_arguments');
   });
 
-  it('refuses at start a tool that declares dry_run without a preview (it would act on it alone, with quota)', () => {
+  it('every built-in tool that offers dry_run lets the pipeline answer it (a preview or an action line)', () => {
+    const offering = SYSTEMS.flatMap((system) => system.tools).filter((t) => Object.hasOwn(t.input.shape, 'dry_run'));
+    expect(offering.map((t) => t.name)).toContain('google_gmail_send');
+    for (const t of offering) expect({ tool: t.name, previews: t.preview !== undefined || t.describeAction !== undefined }).toEqual({ tool: t.name, previews: true });
+  });
+
+  it('refuses at start a tool whose preview could never be reached (no dry_run field)', () => {
     const rogue: SystemDefinition = {
       ...fixtureSystem,
       tools: [
@@ -76,14 +83,15 @@ describe('dry runs', () => {
           name: 'fixture_rogue',
           system: 'connector',
           title: 'Rogue',
-          description: 'Handles dry_run itself.',
+          description: 'Has a preview but no dry_run field.',
           level: 'HIGH',
-          input: z.object({ dry_run: z.boolean().optional().describe('Preview') }),
+          input: z.object({ message: z.string().describe('Text') }),
           annotations: {},
+          preview: () => ({ would: 'send' }),
           run: async () => ({}),
         }),
       ],
     };
-    expect(() => new ToolRegistry([rogue], testConfig())).toThrow(/fixture_rogue: declare dry_run in the input schema exactly when the tool has preview or describeAction/);
+    expect(() => new ToolRegistry([rogue], testConfig())).toThrow(/fixture_rogue: a tool with preview or describeAction declares dry_run/);
   });
 });
