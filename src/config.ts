@@ -195,7 +195,7 @@ function isAddressOrCidr(v: string): boolean {
 
 /** TRUST_PROXY: `false` | hop count | comma list of addresses/CIDRs. `true` is refused: it trusts what the client writes. */
 function parseTrustProxy(raw: string | undefined): false | number | string[] {
-  const v = (raw ?? 'false').trim();
+  const v = (raw ?? 'false').trim().toLowerCase();
   if (v === 'false' || v === '0') return false;
   if (v === 'true') {
     throw new ConfigError(

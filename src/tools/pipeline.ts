@@ -50,8 +50,7 @@ function quotaMeta(q: QuotaDecision | undefined): GovernanceMeta['quota'] {
 }
 
 /**
- * The one invoke pipeline (DESIGN.md §4a): look up → validate → enabled → configured → operation follow-up / dry run /
- * confirm → quota → run → audit.
+ * The one invoke pipeline (DESIGN.md §4a): look up → validate → enabled → configured → confirm → quota → run → audit.
  * MCP (SDK path and fast path) and REST both call invoke(); exactly one audit record is written per call.
  */
 export class InvokePipeline {
