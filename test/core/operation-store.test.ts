@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HubError } from '../../src/tools/errors.js';
-import { MemoryOperationStore, OPERATION_MAX_BYTES, operationOutcome, type OperationRecord, type OperationStore } from '../../src/tools/operations.js';
+import { MemoryOperationStore, OPERATION_MAX_BYTES, OPERATION_MAX_MS, operationOutcome, type OperationRecord, type OperationStore } from '../../src/tools/operations.js';
 import { RedisOperationStore } from '../../src/tools/redis-operation-store.js';
 import { freePort, REDIS_URL, sleep, testConnection, useRedisAdmin, warnIfNoRedis } from '../governance/redis-helpers.js';
 
@@ -66,6 +66,16 @@ describe.each([
     const err = await operationOutcome(store, 'docker_build', id, 'key:aaaa0000').catch((e: unknown) => e as HubError);
     expect(err).toBeInstanceOf(HubError);
     expect(err).toMatchObject({ code: 'upstream_error', message: 'step 2 failed', details: { last_lines: ['boom'], operation: id } });
+  });
+});
+
+describe('an operation whose instance stopped', () => {
+  it('answers timeout once its bound has passed instead of "running" forever', async () => {
+    const store = new MemoryOperationStore();
+    const id = `docker_build-${crypto.randomUUID()}`;
+    await store.save(record(id, { started_at: Date.now() - OPERATION_MAX_MS - 5 * 60_000 }), 60_000);
+    const err = await operationOutcome(store, 'docker_build', id, 'key:aaaa0000').catch((e: unknown) => e as HubError);
+    expect(err).toMatchObject({ code: 'timeout', message: expect.stringMatching(/did not finish: the instance running it stopped/) });
   });
 });
 
