@@ -94,6 +94,54 @@ export function bounded(record: OperationRecord): OperationRecord {
 }
 
 /**
+ * A running operation's latest progress lines, written to the store once the operation is handed out as running: at
+ * most every PROGRESS_WRITE_MS, the latest lines always written eventually (trailing write), never after the outcome.
+ */
+class ProgressWriter {
+  private lines: string[] = [];
+  private dirty = false;
+  private write: ((lines: string[]) => void) | undefined;
+  private lastWrite = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+
+  readonly report: OperationProgress = (latest) => {
+    this.lines = latest.slice(-PROGRESS_LINES).map((l) => l.slice(0, 500));
+    this.dirty = true;
+    this.schedule();
+  };
+
+  /** The lines for the first stored record; later changes are written by start()'s writer. */
+  snapshot(): string[] {
+    this.dirty = false;
+    return this.lines;
+  }
+
+  start(write: (lines: string[]) => void): void {
+    this.write = write;
+    this.lastWrite = Date.now();
+    this.schedule();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.timer);
+  }
+
+  private schedule(): void {
+    if (!this.write || this.stopped || this.timer || !this.dirty) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      if (this.stopped) return;
+      this.lastWrite = Date.now();
+      this.dirty = false;
+      this.write!(this.lines);
+    }, Math.max(0, this.lastWrite + PROGRESS_WRITE_MS - Date.now()));
+    this.timer.unref();
+  }
+}
+
+/**
  * Runs `work` under its own abort signal (bounded by OPERATION_MAX_MS, not by the call) and waits for it until the
  * call's deadline. Returns the result, or — when the deadline or the caller's abort comes first — a running marker
  * whose operation id a later call passes back. From then on the state lives in `ctx.deps.operations`.
@@ -104,18 +152,8 @@ export async function runOperation(
   work: (signal: AbortSignal, progress: OperationProgress) => Promise<Record<string, unknown>>,
 ): Promise<Record<string, unknown>> {
   const startedAt = Date.now();
-  // Progress is only written once the operation is handed out as running (`stored`), and never after its outcome.
-  let lines: string[] = [];
-  let stored: ((lines: string[]) => void) | undefined;
-  let lastWrite = 0;
-  const progress: OperationProgress = (latest) => {
-    lines = latest.slice(-PROGRESS_LINES).map((l) => l.slice(0, 500));
-    if (stored && Date.now() - lastWrite >= PROGRESS_WRITE_MS) {
-      lastWrite = Date.now();
-      stored(lines);
-    }
-  };
-  const promise = work(AbortSignal.timeout(OPERATION_MAX_MS), progress);
+  const progress = new ProgressWriter();
+  const promise = work(AbortSignal.timeout(OPERATION_MAX_MS), progress.report);
   // Marks the promise handled: a failure after the caller left is stored below, not an unhandled rejection.
   promise.catch(() => undefined);
   const waitMs = Math.max(0, ctx.deadline - Date.now() - DEADLINE_MARGIN_MS);
@@ -139,19 +177,16 @@ export async function runOperation(
   const base = { id, tool, principal: ctx.principal, started_at: startedAt };
   const runningTtl = OPERATION_MAX_MS + OPERATION_KEEP_MS;
   try {
-    await store.save({ ...base, status: 'running', last_lines: lines }, runningTtl);
+    await store.save({ ...base, status: 'running', last_lines: progress.snapshot() }, runningTtl);
   } catch (err) {
     // Without a stored record nobody could read the outcome: say so now rather than hand out a dead id.
     throw new HubError('governance_unavailable', `${tool} is still running but its state cannot be stored (${toHubError(err).message}); check the outcome later with a read tool`, {
       store: store.kind,
     });
   }
-  let finished = false;
-  lastWrite = Date.now();
-  stored = (latest) => {
-    if (finished) return;
-    store.save({ ...base, status: 'running', last_lines: latest }, runningTtl).catch((err: unknown) => ctx.log.warn({ err, operation: id }, 'could not store operation progress'));
-  };
+  progress.start((lines) =>
+    store.save({ ...base, status: 'running', last_lines: lines }, runningTtl).catch((err: unknown) => ctx.log.warn({ err, operation: id }, 'could not store operation progress')),
+  );
   void promise.then(
     (result) => ({ ...base, status: 'succeeded' as const, finished_at: Date.now(), result }),
     (err: unknown) => {
@@ -159,7 +194,7 @@ export async function runOperation(
       return { ...base, status: 'failed' as const, finished_at: Date.now(), error: { code: e.code, message: e.message, details: e.details } };
     },
   ).then((record) => {
-    finished = true;
+    progress.stop();
     return store.save(record, OPERATION_KEEP_MS).catch((err: unknown) => ctx.log.error({ err, operation: id }, 'could not store the outcome of an operation'));
   });
   return { status: 'running', operation: id, message: `${tool} is still running; call the tool again with {"operation": "${id}"} for the result` };

@@ -71,6 +71,7 @@ describe.each([
     const before = await buildUsage(b);
     const buildsBefore = engine.state.builds.length;
     let op: string;
+    let polls = 1;
     try {
       const first = await build(a, { context: 'app', tags: [tag] });
       expect(first.statusCode).toBe(200);
@@ -81,13 +82,19 @@ describe.each([
       const running = await build(b, { operation: op });
       expect(running.statusCode).toBe(200);
       expect(running.json()).toMatchObject({ status: 'running', operation: op });
-      // The state carries the latest progress lines the running instance saw (the fake streams step 1, then waits).
-      expect(running.json().last_lines).toContain('Step 1/2 : FROM alpine:3.20');
+      // The state carries the latest progress lines the running instance saw (the fake streams step 1, then waits);
+      // they are written at most every 2 s, so wait for them (bounded).
+      let lines: string[] = running.json().last_lines;
+      for (let i = 0; i < 100 && !lines.length; i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        lines = (await build(b, { operation: op })).json().last_lines;
+        polls++;
+      }
+      expect(lines).toContain('Step 1/2 : FROM alpine:3.20');
     } finally {
       release();
       engine.state.buildGate = undefined;
     }
-    let polls = 1;
     let outcome = (await build(b, { operation: op })).json();
     polls++;
     for (let i = 0; i < 200 && outcome.status === 'running'; i++) {

@@ -6,8 +6,7 @@ import { HubError } from '../../tools/errors.js';
 import { defineTool, type ToolContext } from '../../tools/types.js';
 import { dockerClient, dockerError } from './client.js';
 import { packBuildContext, resolveBuildContext } from './build-context.js';
-import type { OperationProgress } from '../../tools/operations.js';
-import { runBounded } from './operations.js';
+import { runOperation, type OperationProgress } from '../../tools/operations.js';
 import { consumeProgress, type ProgressSummary } from './progress.js';
 import { imageRef, inspectImage, shortId, splitReference } from './shared.js';
 
@@ -43,8 +42,13 @@ async function streamOperation(
   }
 }
 
+/**
+ * Pull, build and push can outlast one call (TOOL_WAIT_MS), and the Engine cancels them if the client hangs up: the
+ * stream is read to its end in the background and the caller gets `{status: "running", operation}` (see
+ * src/tools/operations.ts; the pipeline answers the follow-up).
+ */
 function bounded(kind: string, ctx: ToolContext, work: (signal: AbortSignal, progress: OperationProgress) => Promise<Record<string, unknown>>) {
-  return runBounded(kind, ctx, work);
+  return runOperation(kind, ctx, work);
 }
 
 export const dockerPull = defineTool({
