@@ -45,8 +45,8 @@ const DEADLINE_MARGIN_MS = 1_000;
 const PROGRESS_WRITE_MS = 2_000;
 const PROGRESS_LINES = 15;
 
-/** Reports the latest progress lines of a running operation (cheap to call often: writes are throttled). */
-export type OperationProgress = (lines: readonly string[]) => void;
+/** Reports one new progress line of a running operation (cheap to call often: writes are throttled). */
+export type OperationProgress = (line: string) => void;
 
 /** This process's operations (the default without REDIS_URL): bounded in count, each dropped after its TTL. */
 export class MemoryOperationStore implements OperationStore {
@@ -105,8 +105,8 @@ class ProgressWriter {
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
 
-  readonly report: OperationProgress = (latest) => {
-    this.lines = latest.slice(-PROGRESS_LINES).map((l) => l.slice(0, 500));
+  readonly report: OperationProgress = (line) => {
+    this.lines = [...this.lines.slice(1 - PROGRESS_LINES), line.slice(0, 500)];
     this.dirty = true;
     this.schedule();
   };

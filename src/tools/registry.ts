@@ -35,7 +35,6 @@ export class ToolRegistry {
       for (const def of system.tools) {
         if (tools.has(def.name)) throw new Error(`duplicate tool name ${def.name}`);
         if (def.system !== system.id) throw new Error(`tool ${def.name} declares system ${def.system} but is listed in ${system.id}`);
-        checkPipelineFields(def);
         tools.set(def.name, {
           def,
           system,
@@ -56,21 +55,6 @@ export class ToolRegistry {
 
   list(): RegisteredTool[] {
     return [...this.tools.values()];
-  }
-}
-
-/**
- * The pipeline answers `dry_run` and the `operation` of longRunning tools itself (ToolDefinition.preview/describeAction/
- * longRunning), so the hooks need their field in the schema. (The reverse — every built-in tool declaring `dry_run`
- * has a preview — is checked by test/core/dry-run.test.ts; a federated upstream may have its own `dry_run`.)
- */
-function checkPipelineFields(def: ToolDefinition): void {
-  const shape = def.input.shape as Record<string, unknown>;
-  if ((def.preview !== undefined || def.describeAction !== undefined) && !Object.hasOwn(shape, 'dry_run')) {
-    throw new Error(`tool ${def.name}: a tool with preview or describeAction declares dry_run in its input schema`);
-  }
-  if (def.longRunning && !Object.hasOwn(shape, 'operation')) {
-    throw new Error(`tool ${def.name}: a longRunning tool declares operation in its input schema`);
   }
 }
 

@@ -1,10 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { z } from 'zod';
 import { SYSTEMS } from '../../src/adapters/index.js';
 import { system as workspace } from '../../src/adapters/google_workspace/index.js';
-import { testConfig } from '../../src/config.js';
-import { ToolRegistry } from '../../src/tools/registry.js';
-import { defineTool, type SystemDefinition } from '../../src/tools/types.js';
 import { startFakeWorkspace, type FakeWorkspace } from '../fakes/google-workspace.js';
 import { AUTH, testHub, type TestHub } from '../helpers/app.js';
 import { fixtureSystem } from '../helpers/fixture-system.js';
@@ -69,29 +65,15 @@ describe('dry runs', () => {
     expect(res.json().error.code).toBe('invalid_arguments');
   });
 
-  it('every built-in tool that offers dry_run lets the pipeline answer it (a preview or an action line)', () => {
-    const offering = SYSTEMS.flatMap((system) => system.tools).filter((t) => Object.hasOwn(t.input.shape, 'dry_run'));
-    expect(offering.map((t) => t.name)).toContain('google_gmail_send');
-    for (const t of offering) expect({ tool: t.name, previews: t.preview !== undefined || t.describeAction !== undefined }).toEqual({ tool: t.name, previews: true });
-  });
-
-  it('refuses at start a tool whose preview could never be reached (no dry_run field)', () => {
-    const rogue: SystemDefinition = {
-      ...fixtureSystem,
-      tools: [
-        defineTool({
-          name: 'fixture_rogue',
-          system: 'connector',
-          title: 'Rogue',
-          description: 'Has a preview but no dry_run field.',
-          level: 'HIGH',
-          input: z.object({ message: z.string().describe('Text') }),
-          annotations: {},
-          preview: () => ({ would: 'send' }),
-          run: async () => ({}),
-        }),
-      ],
-    };
-    expect(() => new ToolRegistry([rogue], testConfig())).toThrow(/fixture_rogue: a tool with preview or describeAction declares dry_run/);
+  it('every built-in tool: dry_run offered exactly where the pipeline can answer it, operation where it can follow up', () => {
+    const tools = SYSTEMS.flatMap((system) => system.tools);
+    const declares = (t: (typeof tools)[number], field: string) => Object.hasOwn(t.input.shape, field);
+    expect(tools.filter((t) => declares(t, 'dry_run')).map((t) => t.name)).toContain('google_gmail_send');
+    for (const t of tools) {
+      // A dry_run the pipeline cannot answer would reach run() and take quota; a preview without the field is dead code.
+      expect({ tool: t.name, previews: t.preview !== undefined || t.describeAction !== undefined }).toEqual({ tool: t.name, previews: declares(t, 'dry_run') });
+      if (t.longRunning) expect({ tool: t.name, operation: declares(t, 'operation') }).toEqual({ tool: t.name, operation: true });
+    }
+    expect(tools.filter((t) => t.longRunning).map((t) => t.name).sort()).toEqual(['docker_build', 'docker_pull', 'docker_push']);
   });
 });

@@ -53,12 +53,13 @@ function apply(summary: ProgressSummary, ev: ProgressEvent): void {
 }
 
 /**
- * Resolves when the stream ends; rejects on a transport error (connection reset, abort). `onLines` sees the latest
- * lines after each chunk (for a running operation's state).
+ * Resolves when the stream ends; rejects on a transport error (connection reset, abort). `onLine` hears each new
+ * meaningful line (not the per-layer byte counters) with the count of events so far: MCP progress for the caller.
  */
-export function consumeProgress(stream: NodeJS.ReadableStream, onLines?: (lines: readonly string[]) => void): Promise<ProgressSummary> {
+export function consumeProgress(stream: NodeJS.ReadableStream, onLine?: (events: number, line: string) => void): Promise<ProgressSummary> {
   const summary: ProgressSummary = { events: 0, lines: [] };
   let buffered = '';
+  let reported: string | undefined;
   const handleLine = (raw: string) => {
     const line = raw.trim();
     if (!line) return;
@@ -66,6 +67,11 @@ export function consumeProgress(stream: NodeJS.ReadableStream, onLines?: (lines:
       apply(summary, JSON.parse(line) as ProgressEvent);
     } catch {
       summary.lines.push(line.slice(0, 500));
+    }
+    const last = summary.lines.at(-1);
+    if (onLine && last !== undefined && last !== reported) {
+      reported = last;
+      onLine(summary.events, last);
     }
   };
   return new Promise((resolve, reject) => {
@@ -85,7 +91,6 @@ export function consumeProgress(stream: NodeJS.ReadableStream, onLines?: (lines:
         handleLine(buffered.slice(0, nl));
         buffered = buffered.slice(nl + 1);
       }
-      onLines?.(summary.lines.slice(-KEPT_LINES));
     });
     stream.on('error', (err: Error) => finish(err));
     stream.on('end', () => finish());

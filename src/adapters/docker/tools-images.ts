@@ -34,7 +34,7 @@ async function streamOperation(
 ): Promise<{ docker: Dockerode; summary: ProgressSummary }> {
   try {
     const docker = await dockerClient(config);
-    const summary = await consumeProgress(await open(docker), progress);
+    const summary = await consumeProgress(await open(docker), progress && ((_events, line) => progress(line)));
     failIfStreamError(what, summary);
     return { docker, summary };
   } catch (err) {
