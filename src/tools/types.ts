@@ -52,11 +52,6 @@ export interface ToolDefinition<I extends z.ZodObject = z.ZodObject> {
   output?: z.ZodObject;
   annotations: ToolAnnotations;
   /**
-   * Present on CRITICAL deploy/delete/remove tools: the tool takes `dry_run` and `confirm` (the input schema must declare
-   * both as optional booleans). Returns a one-line description of what the call would do.
-   */
-  describeAction?: (args: z.infer<I>, config: Config) => string;
-  /**
    * The preview a call with `dry_run: true` returns (the input schema must declare `dry_run` as an optional boolean).
    * The pipeline answers dry runs itself for any tool that has this or describeAction: no quota, audited with
    * `dry_run: true`, run() never sees them. Without it, a describeAction tool previews with that line.
@@ -68,6 +63,11 @@ export interface ToolDefinition<I extends z.ZodObject = z.ZodObject> {
    * pipeline from the operation store: it starts no work and uses no quota; run() never sees it.
    */
   longRunning?: boolean;
+  /**
+   * Present on CRITICAL deploy/delete/remove tools: the tool takes `dry_run` and `confirm` (the input schema must declare
+   * both as optional booleans). Returns a one-line description of what the call would do.
+   */
+  describeAction?: (args: z.infer<I>, config: Config) => string;
   /** Returns a JSON object (becomes structuredContent). Throw HubError for failures. */
   run(args: z.infer<I>, ctx: ToolContext): Promise<Record<string, unknown>>;
 }
