@@ -9,13 +9,15 @@ import { MemoryEventStore } from './mcp/memory-event-store.js';
 import { MemoryFailedAuthLimiter, RedisFailedAuthLimiter, type FailedAuthLimiter } from './http/failed-auth.js';
 import { MemoryOperationStore, type OperationStore } from './tools/operations.js';
 
+const eventBounds = (config: Config) => ({ streamMaxBytes: config.eventStore.streamMaxBytes, totalMaxBytes: config.eventStore.totalMaxBytes });
+
 /** Builds the long-lived services from the config: Redis or memory governance, Postgres or PGlite (lazily). */
 export async function createDeps(config: Config, log: FastifyBaseLogger): Promise<HubDeps> {
   const { quota, audit, connection } = await createGovernanceStores(config, log);
   // The Redis store reuses the governance connection; its module (and ioredis) loads only when Redis is configured.
   const events: McpEventStore = connection
-    ? new (await import('./mcp/redis-event-store.js')).RedisEventStore(connection, { log })
-    : new MemoryEventStore();
+    ? new (await import('./mcp/redis-event-store.js')).RedisEventStore(connection, { log, ...eventBounds(config) })
+    : new MemoryEventStore(eventBounds(config));
   const operations: OperationStore = connection
     ? new (await import('./tools/redis-operation-store.js')).RedisOperationStore(connection)
     : new MemoryOperationStore();
