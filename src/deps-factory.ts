@@ -6,6 +6,7 @@ import type { HubDeps } from './deps.js';
 import { createGovernanceStores } from './governance/index.js';
 import type { McpEventStore } from './mcp/event-store.js';
 import { MemoryEventStore } from './mcp/memory-event-store.js';
+import { MemorySessionStore, type McpSessionStore } from './mcp/session-store.js';
 
 /** Builds the long-lived services from the config: Redis or memory governance, Postgres or PGlite (lazily). */
 export async function createDeps(config: Config, log: FastifyBaseLogger): Promise<HubDeps> {
@@ -14,6 +15,9 @@ export async function createDeps(config: Config, log: FastifyBaseLogger): Promis
   const events: McpEventStore = connection
     ? new (await import('./mcp/redis-event-store.js')).RedisEventStore(connection, { log })
     : new MemoryEventStore();
+  const sessions: McpSessionStore = connection
+    ? new (await import('./mcp/redis-session-store.js')).RedisSessionStore(connection, { idleMs: config.sessions.idleMs, log })
+    : new MemorySessionStore(config.sessions.idleMs);
   let store: Promise<IntelligenceStore> | null = null;
   const intelligence = () => {
     store ??= openIntelligenceStore(config).catch((err: unknown) => {
@@ -26,10 +30,11 @@ export async function createDeps(config: Config, log: FastifyBaseLogger): Promis
     quota,
     audit,
     events,
+    sessions,
     intelligence,
     async close() {
       await audit.flush().catch((err: unknown) => log.error({ err }, 'audit flush failed at shutdown'));
-      await Promise.allSettled([audit.close(), quota.close(), events.close(), store?.then((s) => s.close())]);
+      await Promise.allSettled([audit.close(), quota.close(), events.close(), sessions.close(), store?.then((s) => s.close())]);
     },
   };
 }

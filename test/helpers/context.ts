@@ -20,6 +20,9 @@ export function toolContext(config: Config, overrides: Partial<ToolContext> = {}
     get events(): never {
       return unavailable('MCP event store')();
     },
+    get sessions(): never {
+      return unavailable('MCP session store')();
+    },
     intelligence: unavailable('intelligence store') as HubDeps['intelligence'],
     close: async () => {},
   } as HubDeps;

@@ -68,15 +68,16 @@ describe.each(backends)('resuming a Streamable HTTP stream with Last-Event-ID ($
   });
   afterAll(() => hub?.close());
 
+  // prompts/list: tools/list and tools/call in a session take the fast path, which answers plain JSON (no stream).
   it('primes a POST stream with an id and retry, and replays what followed it on a GET with Last-Event-ID', async () => {
-    const res = await fetch(url, { method: 'POST', headers: headers(), body: rpc(2, 'tools/list') });
+    const res = await fetch(url, { method: 'POST', headers: headers(), body: rpc(2, 'prompts/list') });
     expect(res.headers.get('content-type')).toContain('text/event-stream');
     const events = await readEvents(res);
     const [priming, answer] = events;
     expect(priming).toMatchObject({ data: '', retry: '1000' });
     expect(priming!.id).toMatch(/_/);
     expect(answer!.id).toBeDefined();
-    expect(JSON.parse(answer!.data)).toMatchObject({ id: 2, result: { tools: expect.any(Array) } });
+    expect(JSON.parse(answer!.data)).toMatchObject({ id: 2, result: { prompts: expect.any(Array) } });
 
     // As if the client had lost the stream right after the priming event: the answer comes again, same id.
     const resumed = await fetch(url, { method: 'GET', headers: { ...headers(), accept: 'text/event-stream', 'last-event-id': priming!.id! } });
@@ -102,7 +103,7 @@ describe.each(backends)('resuming a Streamable HTTP stream with Last-Event-ID ($
   });
 
   it('does not let another session resume this one (its cursor is scoped to its own session)', async () => {
-    const res = await fetch(url, { method: 'POST', headers: headers(), body: rpc(3, 'tools/list') });
+    const res = await fetch(url, { method: 'POST', headers: headers(), body: rpc(3, 'prompts/list') });
     const [priming] = await readEvents(res);
     const other = await fetch(url, {
       method: 'POST',

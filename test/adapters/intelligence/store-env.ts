@@ -99,6 +99,9 @@ export function depsWith(store: IntelligenceStore | (() => Promise<IntelligenceS
     get events(): never {
       throw new Error('MCP event store not used by this test');
     },
+    get sessions(): never {
+      throw new Error('MCP session store not used by this test');
+    },
     intelligence: typeof store === 'function' ? store : async () => store,
     close: async () => {},
   };
