@@ -141,10 +141,11 @@ export async function mcpRoutes(app: FastifyInstance, opts: McpRoutesOptions): P
     }
     const transport = await sessions.transportFor(s);
     if (!transport) return tooMany(reply);
-    reply.hijack();
-    await transport.handleRequest(withAuth(request), reply.raw, request.body);
+    // Saved before the SDK answers (it accepts every valid level), so the client's next request may land anywhere.
     const level = await setLevelOf(request.body);
     if (level) await sessions.setLogLevel(s.id, level);
+    reply.hijack();
+    await transport.handleRequest(withAuth(request), reply.raw, request.body);
     return reply;
   });
 
@@ -200,7 +201,7 @@ export async function mcpRoutes(app: FastifyInstance, opts: McpRoutesOptions): P
 const SSE_ELSEWHERE =
   'This SSE session is held by another instance: legacy HTTP+SSE needs every request on the instance holding its stream. Use Streamable HTTP (/mcp), or session affinity';
 
-/** The level of a single valid `logging/setLevel` request (the SDK has just applied it), to persist with the session. */
+/** The level of a single valid `logging/setLevel` request, to persist with the session. */
 async function setLevelOf(body: unknown): Promise<SessionRecord['logLevel'] | undefined> {
   if (!body || typeof body !== 'object' || (body as { method?: unknown }).method !== 'logging/setLevel') return undefined;
   const parsed = (await loadSdk()).types.SetLevelRequestSchema.safeParse(body);
