@@ -93,7 +93,6 @@ export class SessionManager {
    * Null when this process is full; throws when the store is unreachable.
    */
   async openStreamable(principal: string, initialize: unknown): Promise<{ transport: StreamableHTTPServerTransport; record: SessionRecord } | null> {
-    if (!this.makeRoom()) return null;
     const { InitializeRequestSchema, LATEST_PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS } = (await loadSdk()).types;
     const parsed = InitializeRequestSchema.safeParse(initialize);
     const record: SessionRecord = {
@@ -109,7 +108,12 @@ export class SessionManager {
       record.protocolVersion = SUPPORTED_PROTOCOL_VERSIONS.includes(protocolVersion) ? protocolVersion : LATEST_PROTOCOL_VERSION;
       record.clientCapabilities = capabilities;
       record.clientInfo = clientInfo;
+      // First the principal's own cap (its oldest sessions end, here at once), then the process's.
       await this.store.create(record, this.opts.limits.maxPerPrincipal);
+    }
+    if (!this.makeRoom()) {
+      await this.store.delete(record.id).catch(() => undefined);
+      return null;
     }
     return { transport: await this.attach(record, false), record };
   }
@@ -123,9 +127,12 @@ export class SessionManager {
 
   /** Registers a legacy SSE session; false when this process is full. Throws when the store is unreachable. */
   async openSse(principal: string, transport: SSEServerTransport): Promise<boolean> {
-    if (!this.makeRoom()) return false;
     const record: SessionRecord = { id: transport.sessionId, kind: 'sse', principal, instance: this.instance, createdAt: Date.now() };
     await this.store.create(record, this.opts.limits.maxPerPrincipal);
+    if (!this.makeRoom()) {
+      await this.store.delete(record.id).catch(() => undefined);
+      return false;
+    }
     this.local.set(record.id, { kind: 'sse', transport, record, lastSeen: Date.now() });
     transport.onclose = () => {
       this.local.delete(record.id);
