@@ -76,7 +76,7 @@ const EnvSchema = z.object({
   ALLOWED_ORIGINS: z.string().optional(),
   MCP_SESSION_MODE: z.enum(['stateful', 'stateless']).default('stateful'),
   MCP_SESSION_IDLE_MS: positiveMs.default(30 * 60_000),
-  MCP_MAX_SESSIONS: z.coerce.number().int().positive().default(20_000),
+  MCP_MAX_SESSIONS: z.coerce.number().int().positive().default(5_000),
   MCP_MAX_SESSIONS_PER_PRINCIPAL: z.coerce.number().int().positive().default(100),
   REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').optional(),
   DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must start with postgres:// or postgresql://').optional(),

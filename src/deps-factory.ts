@@ -16,7 +16,7 @@ export async function createDeps(config: Config, log: FastifyBaseLogger): Promis
     ? new (await import('./mcp/redis-event-store.js')).RedisEventStore(connection, { log })
     : new MemoryEventStore();
   const sessions: McpSessionStore = connection
-    ? new (await import('./mcp/redis-session-store.js')).RedisSessionStore(connection, { idleMs: config.sessions.idleMs, log })
+    ? new (await import('./mcp/redis-session-store.js')).RedisSessionStore(connection, { idleMs: config.sessions.idleMs, cacheEntries: config.sessions.maxPerProcess, log })
     : new MemorySessionStore(config.sessions.idleMs);
   let store: Promise<IntelligenceStore> | null = null;
   const intelligence = () => {
