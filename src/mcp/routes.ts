@@ -12,7 +12,7 @@ import { SessionManager, type Lookup } from './sessions.js';
 export interface McpRoutesOptions {
   config: Config;
   surface: McpSurface;
-  /** The stateless fast path (DESIGN.md §7); tests turn it off to compare with the SDK path. */
+  /** The fast paths, stateless and in-session (DESIGN.md §7); tests turn them off to compare with the SDK path. */
   fastPath: boolean;
   /** Keeps stateful streams' events so a client can resume with Last-Event-ID. */
   events: McpEventStore;
