@@ -11,6 +11,8 @@ import type { McpSessionStore, SessionRecord } from './session-store.js';
 
 /** The `retry:` a resumable SSE stream announces: how long a client waits before reconnecting (ms). */
 const SSE_RETRY_MS = 1_000;
+/** An unreachable store is logged at most this often, not once per request. */
+const WARN_INTERVAL_MS = 30_000;
 
 /** A session's live SDK objects in this process (with Redis, a cache that any process can rebuild for a streamable session). */
 type LocalSession = (
@@ -39,6 +41,7 @@ export class SessionManager {
   private readonly local = new Map<string, LocalSession>();
   private readonly store: McpSessionStore;
   private readonly log: GovernanceLog;
+  private lastWarning = 0;
 
   constructor(private readonly opts: SessionManagerOptions) {
     this.store = opts.store;
@@ -61,7 +64,11 @@ export class SessionManager {
       record = await this.store.get(id);
     } catch (err) {
       if (held && held.record.principal === principal) return this.touch(id, held).record;
-      this.log.warn({ store: this.store.kind, err: err instanceof Error ? err.message : String(err) }, 'MCP session store unavailable');
+      const now = Date.now();
+      if (now - this.lastWarning >= WARN_INTERVAL_MS) {
+        this.lastWarning = now;
+        this.log.warn({ store: this.store.kind, err: err instanceof Error ? err.message : String(err) }, 'MCP session store unavailable');
+      }
       return 'unavailable';
     }
     if (!record) {
