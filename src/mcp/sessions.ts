@@ -39,6 +39,7 @@ export class SessionManager {
   /** Names this process in SSE records, so another instance can say who holds the stream. */
   readonly instance = randomUUID();
   private readonly local = new Map<string, LocalSession>();
+  private readonly rebuilding = new Map<string, Promise<StreamableHTTPServerTransport>>();
   private readonly store: McpSessionStore;
   private readonly log: GovernanceLog;
   private lastWarning = 0;
@@ -90,8 +91,13 @@ export class SessionManager {
   async transportFor(record: SessionRecord): Promise<StreamableHTTPServerTransport | null> {
     const held = this.local.get(record.id);
     if (held?.kind === 'streamable') return held.transport;
+    // Concurrent first requests of a session on this process share one rebuild.
+    const pending = this.rebuilding.get(record.id);
+    if (pending) return pending;
     if (!this.makeRoom()) return null;
-    return this.attach(record, true);
+    const built = this.attach(record, true).finally(() => this.rebuilding.delete(record.id));
+    this.rebuilding.set(record.id, built);
+    return built;
   }
 
   /**

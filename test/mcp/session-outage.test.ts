@@ -16,6 +16,11 @@ describe('MCP sessions in Redis during a Redis outage', () => {
     redis = await startRedisServer(port);
     hub = await testHub({ REDIS_URL: `redis://127.0.0.1:${port}` });
     expect(hub.deps.sessions.kind).toBe('redis');
+    // Sessions need Redis: wait until the hub's connection is up (a loaded machine may take a moment).
+    const started = Date.now();
+    while ((await hub.app.inject({ method: 'GET', url: '/readyz' })).statusCode !== 200 && Date.now() - started < 10_000) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
   }, 30_000);
   afterAll(async () => {
     await hub?.close();
