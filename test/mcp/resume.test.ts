@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MCP_HEADERS, testHub, type TestHub } from '../helpers/app.js';
+import { MCP_HEADERS, testHub, untilReady, type TestHub } from '../helpers/app.js';
 
 interface SseEvent {
   id?: string;
@@ -55,6 +55,7 @@ describe.each(backends)('resuming a Streamable HTTP stream with Last-Event-ID ($
     await hub.app.listen({ host: '127.0.0.1', port: 0 });
     url = `http://127.0.0.1:${(hub.app.server.address() as AddressInfo).port}/mcp`;
     expect(hub.deps.events.kind).toBe(name);
+    expect(await untilReady(hub)).toBe(true); // with Redis, opening a session needs it
     const init = await fetch(url, {
       method: 'POST',
       headers: MCP_HEADERS,

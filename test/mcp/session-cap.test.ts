@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TEST_KEY, testHub, type TestHub } from '../helpers/app.js';
+import { TEST_KEY, testHub, untilReady, type TestHub } from '../helpers/app.js';
 
 /**
  * Issue 14 item 5: one key opening sessions without end used to fill the hub-wide cap, and every other key then got
@@ -55,6 +55,7 @@ describe.each(backends)('MCP sessions per principal ($name session store)', ({ n
     await hub.app.listen({ host: '127.0.0.1', port: 0 });
     base = `http://127.0.0.1:${(hub.app.server.address() as AddressInfo).port}`;
     expect(hub.deps.sessions.kind).toBe(name);
+    expect(await untilReady(hub)).toBe(true);
   });
   afterAll(async () => {
     for (const c of streams) c.abort();

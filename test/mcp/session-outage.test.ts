@@ -1,6 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MCP_HEADERS, testHub, type TestHub } from '../helpers/app.js';
+import { MCP_HEADERS, testHub, untilReady, type TestHub } from '../helpers/app.js';
 import { freePort, startRedisServer, stopRedisServer } from '../governance/redis-helpers.js';
 
 const rpc = (id: number, method: string, params: Record<string, unknown> = {}) => JSON.stringify({ jsonrpc: '2.0', id, method, params });
@@ -17,10 +17,7 @@ describe('MCP sessions in Redis during a Redis outage', () => {
     hub = await testHub({ REDIS_URL: `redis://127.0.0.1:${port}` });
     expect(hub.deps.sessions.kind).toBe('redis');
     // Sessions need Redis: wait until the hub's connection is up (a loaded machine may take a moment).
-    const started = Date.now();
-    while ((await hub.app.inject({ method: 'GET', url: '/readyz' })).statusCode !== 200 && Date.now() - started < 10_000) {
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    expect(await untilReady(hub)).toBe(true);
   }, 30_000);
   afterAll(async () => {
     await hub?.close();
