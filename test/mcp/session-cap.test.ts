@@ -1,14 +1,17 @@
+import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TEST_KEY, testHub, untilReady, type TestHub } from '../helpers/app.js';
+import { testHub, untilReady, type TestHub } from '../helpers/app.js';
 
 /**
  * Issue 14 item 5: one key opening sessions without end used to fill the hub-wide cap, and every other key then got
  * 503. Sessions are now capped per principal (its least recently used ones are ended first); the per-process cap
  * stays as the memory bound.
  */
-const KEY_2 = 'second-key-0123456789abcdef';
-const KEY_3 = 'third-key-0123456789abcdefgh';
+// Keys of this run only: with Redis the per-principal cap is fleet-wide, and other suites' hubs share the database.
+const KEY_1 = `cap-one-${randomUUID()}`;
+const KEY_2 = `cap-two-${randomUUID()}`;
+const KEY_3 = `cap-three-${randomUUID()}`;
 const INIT = JSON.stringify({
   jsonrpc: '2.0',
   id: 1,
@@ -48,7 +51,7 @@ describe.each(backends)('MCP sessions per principal ($name session store)', ({ n
   beforeAll(async () => {
     hub = await testHub({
       ...env,
-      MCP_API_KEY: `${TEST_KEY},${KEY_2},${KEY_3}`,
+      MCP_API_KEY: `${KEY_1},${KEY_2},${KEY_3}`,
       MCP_MAX_SESSIONS: '4',
       MCP_MAX_SESSIONS_PER_PRINCIPAL: '2',
     });
@@ -65,20 +68,20 @@ describe.each(backends)('MCP sessions per principal ($name session store)', ({ n
   it('one key opening many sessions cannot make another key get 503: its own oldest sessions are ended instead', async () => {
     const mine = [];
     for (let i = 0; i < 12; i++) {
-      const s = await open(TEST_KEY);
+      const s = await open(KEY_1);
       expect(s.status).toBe(200);
       mine.push(s.sid!);
     }
-    for (let i = 0; i < 3; i++) expect(await openSse(TEST_KEY)).toBe(200);
+    for (let i = 0; i < 3; i++) expect(await openSse(KEY_1)).toBe(200);
     const other = await open(KEY_2);
     expect(other.status).toBe(200);
     expect(await openSse(KEY_2)).toBe(200);
     expect(await listStatus(KEY_2, other.sid!)).toBe(200);
     // The flood's streamable sessions were all evicted by its own later SSE sessions (cap 2 per key).
-    const statuses = await Promise.all(mine.map((sid) => listStatus(TEST_KEY, sid)));
+    const statuses = await Promise.all(mine.map((sid) => listStatus(KEY_1, sid)));
     expect(statuses.every((s) => s === 404)).toBe(true);
-    const last = await open(TEST_KEY);
-    expect(await listStatus(TEST_KEY, last.sid!)).toBe(200);
+    const last = await open(KEY_1);
+    expect(await listStatus(KEY_1, last.sid!)).toBe(200);
   });
 
   it.runIf(name === 'memory')('keeps the per-process cap as the memory bound', async () => {

@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { keyId } from '../../src/http/auth.js';
 import { startHubProcess, type HubProcess } from '../helpers/spawn-hub.js';
 
 /**
@@ -67,8 +68,8 @@ describe.skipIf(!REDIS_URL)('MCP sessions across two hub processes on one Redis'
 
   beforeAll(async () => {
     redis = new Redis(REDIS_URL!);
-    const stale = await redis.keys(`${PREFIX}*`);
-    if (stale.length) await redis.del(...stale);
+    // Only this suite's principals: other suites may be using the same database right now.
+    await redis.del(`${PREFIX}principal:${keyId(KEY_1)}`, `${PREFIX}principal:${keyId(KEY_2)}`);
     [a, b] = await Promise.all([startHubProcess(env), startHubProcess(env)]);
   }, 60_000);
   afterAll(async () => {
