@@ -2,6 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { MemoryEventStore } from '../../src/mcp/memory-event-store.js';
 import { McpSurface } from '../../src/mcp/server.js';
 import { adoptSession, restoreClientState } from '../../src/mcp/session-restore.js';
 import type { SessionRecord } from '../../src/mcp/session-store.js';
@@ -125,6 +126,18 @@ describe('MCP session fast path: byte-for-byte what the SDK transport of that se
     expect(a.headers['content-type']).toBe(b.headers.get('content-type'));
     expect(a.headers['mcp-session-id']).toBe(b.headers.get('mcp-session-id'));
     expect(a.body).toBe(await b.text());
+  });
+
+  it('writes nothing to the event store for a fast-path answer', async () => {
+    const events = fast.deps.events as MemoryEventStore;
+    const headers = { ...MCP_HEADERS, 'mcp-session-id': sid, 'mcp-protocol-version': '2025-11-25' };
+    const before = events.size();
+    await fast.app.inject({ method: 'POST', url: '/mcp', headers, payload: JSON.stringify(rpc(20, 'tools/call', { name: 'fixture_echo', arguments: { message: 'x' } })) });
+    await fast.app.inject({ method: 'POST', url: '/mcp', headers, payload: JSON.stringify(rpc(21, 'tools/list')) });
+    expect(events.size()).toBe(before);
+    // The SDK path stores its priming event and answer: the count above would have seen them.
+    await fast.app.inject({ method: 'POST', url: '/mcp', headers, payload: JSON.stringify(rpc(22, 'prompts/list')) });
+    expect(events.size()).toBe(before + 2);
   });
 
   it('leaves everything else in a session to the SDK transport (SSE answers, protocol errors)', async () => {
