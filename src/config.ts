@@ -77,7 +77,7 @@ const EnvSchema = z.object({
   MCP_SESSION_MODE: z.enum(['stateful', 'stateless']).default('stateful'),
   MCP_SESSION_IDLE_MS: positiveMs.default(30 * 60_000),
   MCP_MAX_SESSIONS: z.coerce.number().int().positive().default(5_000),
-  MCP_MAX_SESSIONS_PER_PRINCIPAL: z.coerce.number().int().positive().default(100),
+  MCP_MAX_SESSIONS_PER_PRINCIPAL: z.coerce.number().int().positive().default(1_000),
   REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').optional(),
   DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must start with postgres:// or postgresql://').optional(),
   DATA_DIR: z.string().min(1).default('./data'),
