@@ -15,17 +15,20 @@ export interface RedisSessionStoreOptions {
 }
 
 /**
- * Atomically: forget members whose record expired, end the least recently used sessions beyond the principal's cap
+ * Atomically: at the principal's cap, forget members whose record expired, then end its least recently used sessions
  * (publishing each id so every instance drops it), then save the new record. Session keys are built from ARGV[1]: this
  * runs on one Redis, not a cluster.
  */
 const CREATE = `
 local zkey = KEYS[1]
 local prefix = ARGV[1]
-for _, id in ipairs(redis.call('ZRANGE', zkey, 0, -1)) do
-  if redis.call('EXISTS', prefix .. id) == 0 then redis.call('ZREM', zkey, id) end
+local max = tonumber(ARGV[6])
+if redis.call('ZCARD', zkey) >= max then
+  for _, id in ipairs(redis.call('ZRANGE', zkey, 0, -1)) do
+    if redis.call('EXISTS', prefix .. id) == 0 then redis.call('ZREM', zkey, id) end
+  end
 end
-local excess = redis.call('ZCARD', zkey) - tonumber(ARGV[6]) + 1
+local excess = redis.call('ZCARD', zkey) - max + 1
 if excess > 0 then
   for _, id in ipairs(redis.call('ZRANGE', zkey, 0, excess - 1)) do
     redis.call('DEL', prefix .. id)
