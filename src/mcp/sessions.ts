@@ -47,7 +47,11 @@ export class SessionManager {
   constructor(private readonly opts: SessionManagerOptions) {
     this.store = opts.store;
     this.log = opts.log ?? silentLog;
-    this.store.onEnded((id) => this.dropLocal(id));
+    // Ended everywhere (DELETE, eviction): its transport here goes, and so do its stored events.
+    this.store.onEnded((id) => {
+      this.dropLocal(id);
+      opts.events.endSession(id);
+    });
   }
 
   get localCount(): number {
@@ -221,8 +225,9 @@ export class SessionManager {
     // re-enter transport.close() → onclose without end.
     transport.onclose = () => {
       if (this.local.get(record.id)?.transport === transport) this.local.delete(record.id);
-      // Memory events die with the session; Redis events expire on their own (another process may still resume them).
-      events.endSession(record.id);
+      // Without Redis a transport closing here is the session's end. With Redis it may only be this process letting go
+      // (idle here, LRU, shutdown): another process may still serve and resume the session, so its events stay.
+      if (store.kind === 'memory') events.endSession(record.id);
     };
     if (restored) adoptSession(transport, record.id);
     await server.connect(transport);
