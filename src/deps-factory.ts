@@ -15,7 +15,8 @@ export async function createDeps(config: Config, log: FastifyBaseLogger): Promis
   const events: McpEventStore = connection
     ? new (await import('./mcp/redis-event-store.js')).RedisEventStore(connection, { log })
     : new MemoryEventStore();
-  const sessions: McpSessionStore = connection
+  // Stateless hubs keep no sessions: no second Redis connection (the store's subscriber) for them.
+  const sessions: McpSessionStore = connection && config.sessionMode === 'stateful'
     ? new (await import('./mcp/redis-session-store.js')).RedisSessionStore(connection, { idleMs: config.sessions.idleMs, cacheEntries: config.sessions.maxPerProcess, log })
     : new MemorySessionStore(config.sessions.idleMs);
   let store: Promise<IntelligenceStore> | null = null;
