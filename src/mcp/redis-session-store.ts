@@ -42,6 +42,20 @@ redis.call('PEXPIRE', zkey, ARGV[4])
 return excess
 `;
 
+/** The script registered with defineCommand (ioredis sends EVALSHA, and EVAL on NOSCRIPT). */
+interface CreateCommand {
+  omniHubSessionCreate(
+    principalKey: string,
+    recordPrefix: string,
+    id: string,
+    record: string,
+    idleMs: number,
+    now: number,
+    maxPerPrincipal: number,
+    channel: string,
+  ): Promise<number>;
+}
+
 /**
  * Session records in Redis, so any instance serves any session. A request costs at most one Redis read (`GETEX`, which
  * also pushes the idle expiry back), and none while the record is in the local cache (`cacheMs`, 1 s). Ending a session
@@ -59,6 +73,7 @@ export class RedisSessionStore implements McpSessionStore {
   private readonly cache = new Map<string, { record: SessionRecord; at: number }>();
   private readonly listeners = new Set<(id: string) => void>();
   private readonly subscriber: Redis;
+  private readonly client: Redis & CreateCommand;
 
   constructor(
     private readonly connection: RedisConnection,
@@ -71,6 +86,11 @@ export class RedisSessionStore implements McpSessionStore {
     this.cacheEntries = options.cacheEntries ?? 50_000;
     this.log = options.log ?? silentLog;
     connection.acquire();
+    if (!('omniHubSessionCreate' in connection.client)) {
+      connection.client.defineCommand('omniHubSessionCreate', { numberOfKeys: 1, lua: CREATE });
+    }
+    // defineCommand adds the method at run time; the cast names it for the compiler.
+    this.client = connection.client as Redis & CreateCommand;
     // A subscribed connection can run nothing else: a second socket, subscribing again on every (re)connection.
     this.subscriber = connection.client.duplicate({ connectionName: 'omni-hub-sessions', autoResubscribe: false });
     this.subscriber.on('ready', () => {
@@ -89,9 +109,7 @@ export class RedisSessionStore implements McpSessionStore {
   }
 
   async create(record: SessionRecord, maxPerPrincipal: number): Promise<void> {
-    await this.connection.client.eval(
-      CREATE,
-      1,
+    await this.client.omniHubSessionCreate(
       this.principalKey(record.principal),
       `${this.prefix}session:`,
       record.id,
@@ -107,7 +125,7 @@ export class RedisSessionStore implements McpSessionStore {
   async get(id: string): Promise<SessionRecord | undefined> {
     const cached = this.cache.get(id);
     if (cached && Date.now() - cached.at < this.cacheMs) return cached.record;
-    const client = this.connection.client;
+    const client = this.client;
     const raw = await client.getex(this.recordKey(id), 'PX', this.idleMs);
     if (raw === null) {
       this.cache.delete(id);
@@ -125,13 +143,13 @@ export class RedisSessionStore implements McpSessionStore {
     const record = await this.get(id);
     if (!record) return;
     const next = { ...record, ...patch };
-    await this.connection.client.set(this.recordKey(id), JSON.stringify(next), 'PX', this.idleMs, 'XX');
+    await this.client.set(this.recordKey(id), JSON.stringify(next), 'PX', this.idleMs, 'XX');
     this.remember(next);
   }
 
   async delete(id: string): Promise<void> {
     const principal = this.cache.get(id)?.record.principal;
-    const client = this.connection.client;
+    const client = this.client;
     await Promise.all([
       client.del(this.recordKey(id)),
       principal ? client.zrem(this.principalKey(principal), id) : Promise.resolve(0),
