@@ -60,6 +60,9 @@ export interface FakeDockerState {
   pullStreamError?: string;
   /** When set, /build streams its first line and then waits for this promise before finishing. */
   buildGate?: Promise<void>;
+  /** Registries with htpasswd-style credentials (see addRegistry) and the name:tag references pushed to them. */
+  registries: Map<string, { username: string; password: string }>;
+  registryContent: Map<string, string>;
 }
 
 export interface FakeDockerEngine {
@@ -72,6 +75,8 @@ export interface FakeDockerEngine {
   addImage(tag: string, config?: Partial<FakeImage['Config']>): FakeImage;
   /** Adds a container (running unless told otherwise) with log lines. */
   addContainer(name: string, image: string, opts?: { running?: boolean; tty?: boolean; logs?: FakeContainer['logs'] }): FakeContainer;
+  /** A registry at `address` (host:port) that requires these credentials, as a registry with htpasswd auth does. */
+  addRegistry(address: string, credentials: { username: string; password: string }): void;
   close(): Promise<void>;
 }
 
@@ -123,6 +128,30 @@ function writeLines(res: http.ServerResponse, lines: unknown[], end = true): voi
   if (end) res.end();
 }
 
+/** LABEL instructions with ARG values (defaults, overridden by buildargs) expanded, as the builder records them. */
+function buildLabels(steps: string[], buildArgs: Record<string, string>): Record<string, string> | null {
+  const args: Record<string, string> = {};
+  const labels: Record<string, string> = {};
+  const expand = (v: string) => v.replace(/\$\{?(\w+)\}?/g, (_, n: string) => args[n] ?? '');
+  for (const step of steps) {
+    const arg = /^ARG\s+(\w+)(?:=(.*))?$/i.exec(step);
+    if (arg) args[arg[1]] = buildArgs[arg[1]] ?? arg[2] ?? '';
+    const label = /^LABEL\s+(.+)$/i.exec(step);
+    if (label) for (const [, k, v] of label[1].matchAll(/([\w.-]+)=("[^"]*"|\S+)/g)) labels[k] = expand(v.replace(/^"|"$/g, ''));
+  }
+  return Object.keys(labels).length ? labels : null;
+}
+
+/** Output of a `sh -c` command made of `echo` statements (optionally `>&2`), so logs have something to show. */
+function echoOutput(cmd: string[], env: string[]): FakeContainer['logs'] {
+  if (cmd.length !== 3 || cmd[0] !== 'sh' || cmd[1] !== '-c') return [];
+  const vars = Object.fromEntries(env.map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]));
+  return cmd[2].split(';').flatMap((statement) => {
+    const m = /^\s*echo\s+"([^"]*)"\s*(>&2)?\s*$/.exec(statement);
+    return m ? [{ stream: (m[2] ? 2 : 1) as 1 | 2, text: m[1].replace(/\$\{?(\w+)\}?/g, (_, n: string) => vars[n] ?? '') }] : [];
+  });
+}
+
 function decodeAuth(header: string | string[] | undefined): unknown {
   if (typeof header !== 'string') return undefined;
   try {
@@ -135,7 +164,16 @@ function decodeAuth(header: string | string[] | undefined): unknown {
 export async function startFakeDockerEngine(): Promise<FakeDockerEngine> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'fake-docker-'));
   const socketPath = path.join(dir, 'docker.sock');
-  const state: FakeDockerState = { containers: new Map(), images: new Map(), pulls: [], pushes: [], builds: [] };
+  const state: FakeDockerState = { containers: new Map(), images: new Map(), pulls: [], pushes: [], builds: [], registries: new Map(), registryContent: new Map() };
+
+  /** The registry a reference lives in when it is one of ours, and whether the X-Registry-Auth header matches it. */
+  const registryFor = (name: string, authHeader: string | string[] | undefined): { address: string; authorized: boolean } | undefined => {
+    const address = name.split('/')[0];
+    const creds = state.registries.get(address);
+    if (!creds) return undefined;
+    const auth = decodeAuth(authHeader) as { username?: string; password?: string } | undefined;
+    return { address, authorized: auth?.username === creds.username && auth?.password === creds.password };
+  };
 
   const addImage = (tag: string, config: Partial<FakeImage['Config']> = {}): FakeImage => {
     const full = normalizeTag(tag);
@@ -253,7 +291,8 @@ export async function startFakeDockerEngine(): Promise<FakeDockerEngine> {
           .filter((c) => all || c.running)
           .filter((c) => !filters.name || filters.name.some((n) => c.Name.includes(n)))
           .filter((c) => !filters.status || filters.status.includes(c.running ? 'running' : 'exited'))
-          .filter((c) => !filters.ancestor || filters.ancestor.some((a) => normalizeTag(a) === normalizeTag(c.Image)));
+          .filter((c) => !filters.ancestor || filters.ancestor.some((a) => normalizeTag(a) === normalizeTag(c.Image)))
+          .filter((c) => !filters.label || filters.label.every((l) => (l.includes('=') ? c.labels[l.split('=')[0]] === l.slice(l.indexOf('=') + 1) : l in c.labels)));
         return sendJson(
           res,
           200,
@@ -341,7 +380,7 @@ export async function startFakeDockerEngine(): Promise<FakeDockerEngine> {
         return writeLines(res, lines);
       }
       if (route === 'POST /build') {
-        const tar = readTar(Buffer.from(req.body, 'utf8'));
+        const tar = readTar(req.rawBody);
         const build: FakeBuild = { query: Object.fromEntries([...new Set(q.keys())].map((k) => [k, q.getAll(k).length > 1 ? q.getAll(k) : q.get(k)!])), ...tar };
         if (req.headers['x-registry-config']) build.registryConfig = JSON.parse(Buffer.from(String(req.headers['x-registry-config']), 'base64').toString('utf8'));
         state.builds.push(build);
@@ -364,7 +403,7 @@ export async function startFakeDockerEngine(): Promise<FakeDockerEngine> {
           }
         }
         const tags = q.getAll('t');
-        const img = addImage(tags[0] ?? `built-${randomBytes(3).toString('hex')}`);
+        const img = addImage(tags[0] ?? `built-${randomBytes(3).toString('hex')}`, { Labels: buildLabels(steps, JSON.parse(q.get('buildargs') || '{}') as Record<string, string>) });
         for (const t of tags.slice(1)) img.RepoTags.push(normalizeTag(t));
         lines.push({ aux: { ID: img.Id } }, { stream: `Successfully built ${img.Id.slice(7, 19)}\n` });
         for (const t of tags) lines.push({ stream: `Successfully tagged ${normalizeTag(t)}\n` });
@@ -429,6 +468,7 @@ export async function startFakeDockerEngine(): Promise<FakeDockerEngine> {
           return void res.end();
         }
         c.running = start;
+        if (start) c.logs.push(...echoOutput(c.cmd, c.env));
         if (!start && c.autoRemove) state.containers.delete(c.Id);
         res.writeHead(204);
         return void res.end();
@@ -455,6 +495,12 @@ export async function startFakeDockerEngine(): Promise<FakeDockerEngine> {
             message: `conflict: unable to remove repository reference "${name}" (must force) - container ${user.Id.slice(0, 12)} is using its referenced image ${img.Id.slice(7, 19)}`,
           });
         }
+        // A reference to one of several tags only untags it; the image stays for its other tags.
+        const tagRef = normalizeTag(name);
+        if (img.RepoTags.length > 1 && img.RepoTags.includes(tagRef)) {
+          img.RepoTags = img.RepoTags.filter((t) => t !== tagRef);
+          return sendJson(res, 200, [{ Untagged: tagRef }]);
+        }
         state.images.delete(img.Id);
         return sendJson(res, 200, [...img.RepoTags.map((t) => ({ Untagged: t })), { Deleted: img.Id }]);
       }
@@ -470,6 +516,7 @@ export async function startFakeDockerEngine(): Promise<FakeDockerEngine> {
     requests: server.requests,
     addImage,
     addContainer,
+    addRegistry: (address, credentials) => void state.registries.set(address, credentials),
     close: async () => {
       await server.close();
       await fs.rm(dir, { recursive: true, force: true });
