@@ -124,7 +124,7 @@ describe.skipIf(skipReason)(`the hub image ${IMAGE} in a real Docker Engine${ski
     const id = await exec(container, ['id', '-u']);
     expect(id).toEqual({ exitCode: 0, output: '1000\n' });
     const top = await container.top({ ps_args: '-o user,pid,args' });
-    const hub = top.Processes.find((p) => p.join(' ').includes('dist/main.js'));
+    const hub = top.Processes.find((p: string[]) => p.join(' ').includes('dist/main.js'));
     expect(hub?.[0]).not.toBe('root');
   });
 

@@ -167,12 +167,12 @@ export async function startFakeDockerEngine(): Promise<FakeDockerEngine> {
   const state: FakeDockerState = { containers: new Map(), images: new Map(), pulls: [], pushes: [], builds: [], registries: new Map(), registryContent: new Map() };
 
   /** The registry a reference lives in when it is one of ours, and whether the X-Registry-Auth header matches it. */
-  const registryFor = (name: string, authHeader: string | string[] | undefined): { address: string; authorized: boolean } | undefined => {
+  const registryFor = (name: string, authHeader: string | string[] | undefined): { address: string; authorized: boolean; anonymous: boolean } | undefined => {
     const address = name.split('/')[0];
     const creds = state.registries.get(address);
     if (!creds) return undefined;
     const auth = decodeAuth(authHeader) as { username?: string; password?: string } | undefined;
-    return { address, authorized: auth?.username === creds.username && auth?.password === creds.password };
+    return { address, authorized: auth?.username === creds.username && auth?.password === creds.password, anonymous: !auth?.username };
   };
 
   const addImage = (tag: string, config: Partial<FakeImage['Config']> = {}): FakeImage => {
@@ -317,13 +317,14 @@ export async function startFakeDockerEngine(): Promise<FakeDockerEngine> {
       }
       if (route === 'GET /images/json') {
         const filters = JSON.parse(q.get('filters') || '{}') as Record<string, string[]>;
-        const list = [...state.images.values()].filter(
-          (i) => !filters.reference || filters.reference.some((r) => i.RepoTags.some((t) => t.startsWith(r.replace(/\*$/, '')))),
-        );
+        // The Engine matches each pattern (a glob) against repository and repository:tag, and lists only the matching tags.
+        const glob = (pattern: string) => new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]')}$`);
+        const matches = (t: string) => !filters.reference || filters.reference.some((r) => glob(r).test(t) || glob(r).test(t.slice(0, t.lastIndexOf(':'))));
+        const list = [...state.images.values()].filter((i) => !filters.reference || i.RepoTags.some(matches));
         return sendJson(
           res,
           200,
-          list.map((i) => ({ Id: i.Id, ParentId: '', RepoTags: i.RepoTags, RepoDigests: i.RepoDigests, Created: 1767323045, Size: i.Size, SharedSize: -1, Labels: null, Containers: -1 })),
+          list.map((i) => ({ Id: i.Id, ParentId: '', RepoTags: i.RepoTags.filter(matches), RepoDigests: i.RepoDigests, Created: 1767323045, Size: i.Size, SharedSize: -1, Labels: null, Containers: -1 })),
         );
       }
       if ((m = /^\/containers\/([^/]+)\/json$/.exec(p)) && req.method === 'GET') {
@@ -362,6 +363,17 @@ export async function startFakeDockerEngine(): Promise<FakeDockerEngine> {
         if (fromImage.includes('does-not-exist')) {
           return notFound(res, `pull access denied for ${fromImage}, repository does not exist or may require 'docker login': denied: requested access to the resource is denied`);
         }
+        // One of our registries (htpasswd auth): the Engine answers before streaming, as dockerd 20.10 does.
+        const registry = registryFor(fromImage, req.headers['x-registry-auth']);
+        if (registry?.anonymous) {
+          const repo = fromImage.slice(registry.address.length + 1);
+          return sendJson(res, 500, { message: `Head "http://${registry.address}/v2/${repo}/manifests/${tag}": no basic auth credentials` });
+        }
+        if (registry && !registry.authorized) return sendJson(res, 500, { message: 'unauthorized: authentication required' });
+        const stored = state.registryContent.get(`${fromImage}:${tag}`);
+        if (registry && !stored) {
+          return notFound(res, `manifest for ${fromImage}:${tag} not found: manifest unknown: manifest unknown`);
+        }
         const lines: unknown[] = [
           { status: `Pulling from ${fromImage}`, id: tag },
           { status: 'Pulling fs layer', progressDetail: {}, id: 'a1b2c3' },
@@ -374,7 +386,7 @@ export async function startFakeDockerEngine(): Promise<FakeDockerEngine> {
         addImage(`${fromImage}:${tag}`);
         lines.push(
           { status: 'Pull complete', progressDetail: {}, id: 'a1b2c3' },
-          { status: `Digest: ${sha(`digest-${fromImage}:${tag}`)}` },
+          { status: `Digest: ${stored ?? sha(`digest-${fromImage}:${tag}`)}` },
           { status: `Status: Downloaded newer image for ${fromImage}:${tag}` },
         );
         return writeLines(res, lines);
@@ -415,15 +427,24 @@ export async function startFakeDockerEngine(): Promise<FakeDockerEngine> {
         if (typeof req.headers['x-registry-auth'] !== 'string') {
           return sendJson(res, 400, { message: 'Bad parameters and missing X-Registry-Auth: invalid X-Registry-Auth header: EOF' });
         }
+        // The Engine starts the stream before it looks the image up: a missing image is an error inside a 200.
         const img = findImage(`${name}:${tag}`);
-        if (!img) return notFound(res, `An image does not exist locally with the tag: ${name}`);
+        const refers = { status: `The push refers to repository [${name}]` };
+        const missing = `An image does not exist locally with the tag: ${name}`;
+        if (!img) return writeLines(res, [refers, { errorDetail: { message: missing }, error: missing }]);
         state.pushes.push({ name, tag, auth: decodeAuth(req.headers['x-registry-auth']) });
-        const lines: unknown[] = [{ status: `The push refers to repository [${name}]` }, { status: 'Preparing', progressDetail: {}, id: 'a1b2c3' }];
+        const lines: unknown[] = [refers, { status: 'Preparing', progressDetail: {}, id: 'a1b2c3' }];
+        const registry = registryFor(name, req.headers['x-registry-auth']);
+        if (registry && !registry.authorized) {
+          lines.push({ errorDetail: { message: 'unauthorized: authentication required' }, error: 'unauthorized: authentication required' });
+          return writeLines(res, lines);
+        }
         if (state.pushError) {
           lines.push({ status: 'Waiting', progressDetail: {}, id: 'a1b2c3' }, { errorDetail: { message: state.pushError }, error: state.pushError });
           return writeLines(res, lines);
         }
         const digest = sha(`pushed-${name}:${tag}`);
+        if (registry) state.registryContent.set(`${name}:${tag}`, digest);
         lines.push(
           { status: 'Pushed', progressDetail: {}, id: 'a1b2c3' },
           { status: `${tag}: digest: ${digest} size: 1570` },

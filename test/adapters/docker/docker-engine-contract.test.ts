@@ -62,10 +62,10 @@ describe.each(targets)('Docker tools against the $name', ({ skip, open }) => {
   let ctx: ReturnType<typeof toolContext>;
   let hub: TestHub | undefined;
 
-  async function write(rel: string, content: string | Buffer): Promise<void> {
+  async function write(rel: string, content: string | Buffer, mode = 0o644): Promise<void> {
     const file = path.join(tmp, rel);
     await fs.mkdir(path.dirname(file), { recursive: true });
-    await fs.writeFile(file, content);
+    await fs.writeFile(file, content, { mode });
   }
 
   beforeAll(async () => {
@@ -74,7 +74,7 @@ describe.each(targets)('Docker tools against the $name', ({ skip, open }) => {
     pushRef = `${t.registry}/omni-contract/app-${run}:v1`;
     tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'docker-contract-'));
     const busybox = await fs.readFile(BUSYBOX).catch(() => Buffer.from('busybox'));
-    await write('root/app/busybox', busybox);
+    await write('root/app/busybox', busybox, 0o755);
     await write(
       'root/app/Dockerfile',
       [
@@ -92,7 +92,7 @@ describe.each(targets)('Docker tools against the $name', ({ skip, open }) => {
     await write('root/app/app.txt', 'kept');
     await write('root/app/debug.log', 'ignored');
     await write('root/app/secret/key.txt', 'ignored');
-    await write('root/broken/busybox', busybox);
+    await write('root/broken/busybox', busybox, 0o755);
     await write('root/broken/Dockerfile', 'FROM scratch\nCOPY busybox /bin/sh\nRUN exit 3\nRUN echo never\n');
     const config = { DOCKER_HOST: t.host, DOCKER_BUILD_ROOT: path.join(tmp, 'root'), DOCKER_REGISTRY_AUTH: JSON.stringify(t.auth) };
     ctx = toolContext(testConfig(config));
@@ -139,7 +139,7 @@ describe.each(targets)('Docker tools against the $name', ({ skip, open }) => {
         image: tag,
         name: container,
         command: ['sh', '-c', 'echo "out: $WHO"; echo "err: $WHO" >&2; sleep 60'],
-        env: { WHO: 'contract' },
+        env: { WHO: 'tell-no-one' },
         ports: [{ container_port: 8080, host_port: 0 }],
         labels: { 'org.omni.run': run },
       },
@@ -155,7 +155,7 @@ describe.each(targets)('Docker tools against the $name', ({ skip, open }) => {
     const info = await runTool(dockerInspect, { target: container }, ctx);
     expect(info).toMatchObject({ kind: 'container', name: container, image: tag, state: { status: 'running', running: true }, labels: { 'org.omni.run': run } });
     expect(info.env_names).toContain('WHO');
-    expect(JSON.stringify(info)).not.toContain('contract');
+    expect(JSON.stringify(info)).not.toContain('tell-no-one');
   }, 60_000);
 
   it.skipIf(skip)('reads stdout and stderr logs, each line tagged with its stream', async () => {
@@ -168,12 +168,12 @@ describe.each(targets)('Docker tools against the $name', ({ skip, open }) => {
     expect(res).toMatchObject({ container, tty: false, truncated: false });
     expect(res.lines).toEqual(
       expect.arrayContaining([
-        { stream: 'stdout', text: 'out: contract' },
-        { stream: 'stderr', text: 'err: contract' },
+        { stream: 'stdout', text: 'out: tell-no-one' },
+        { stream: 'stderr', text: 'err: tell-no-one' },
       ]),
     );
     const stderrOnly = await runTool(dockerLogs, { container, stdout: false }, ctx);
-    expect(stderrOnly.lines).toEqual([{ stream: 'stderr', text: 'err: contract' }]);
+    expect(stderrOnly.lines).toEqual([{ stream: 'stderr', text: 'err: tell-no-one' }]);
   }, 30_000);
 
   it.skipIf(skip)('stops the container, then answers already_stopped', async () => {
@@ -212,21 +212,27 @@ describe.each(targets)('Docker tools against the $name', ({ skip, open }) => {
 
   it.skipIf(skip)('refuses push and pull with a wrong registry password', async () => {
     const wrong = toolContext(testConfig({ DOCKER_HOST: t.host, DOCKER_REGISTRY_AUTH: JSON.stringify({ ...t.auth, password: 'wrong-password' }) }));
-    const pushErr = await failure(runTool(dockerPush, { image: pushRef }, wrong));
-    expect(pushErr.code).toBe('upstream_error');
-    expect(pushErr.message).toMatch(/unauthorized|authentication required/i);
-    expect(pushErr.message).not.toContain('wrong-password');
-
-    const pullErr = await failure(runTool(dockerPull, { image: pushRef }, wrong));
-    expect(['auth_error', 'upstream_error']).toContain(pullErr.code);
-    expect(pullErr.message).toMatch(/unauthorized|authentication required/i);
-    expect(pullErr.message).not.toContain('wrong-password');
+    for (const [tool, args] of [
+      [dockerPush, { image: pushRef }],
+      [dockerPull, { image: pushRef }],
+    ] as const) {
+      const err = await failure(runTool(tool, args, wrong));
+      expect(err.code, tool.name).toBe('auth_error');
+      expect(err.message).toContain('DOCKER_REGISTRY_AUTH');
+      expect(err.details.upstream_message).toBe('unauthorized: authentication required');
+      expect(JSON.stringify(err.details)).not.toContain('wrong-password');
+    }
+    const anonymous = toolContext(testConfig({ DOCKER_HOST: t.host }));
+    expect((await failure(runTool(dockerPull, { image: pushRef }, anonymous))).code).toBe('auth_error');
   }, 60_000);
 
-  it.skipIf(skip)('answers not_found for a missing image and container', async () => {
+  it.skipIf(skip)('answers not_found for a missing image, container, local tag and registry manifest', async () => {
     expect((await failure(runTool(dockerRun, { image: `omni-contract-missing-${run}:1` }, ctx))).code).toBe('not_found');
     expect((await failure(runTool(dockerLogs, { container: `omni-contract-missing-${run}` }, ctx))).code).toBe('not_found');
     expect((await failure(runTool(dockerPush, { image: `${t.registry}/omni-contract/missing-${run}:1` }, ctx))).code).toBe('not_found');
+    const manifest = await failure(runTool(dockerPull, { image: `${t.registry}/omni-contract/missing-${run}:1` }, ctx));
+    expect(manifest.code).toBe('not_found');
+    expect(manifest.details.upstream_message).toContain('manifest unknown');
   });
 
   it.skipIf(skip)('passes the Engine conflict for a taken name', async () => {
