@@ -98,7 +98,11 @@ describe.skipIf(skipReason)(`the hub image ${IMAGE} in a real Docker Engine${ski
       HostConfig: { NetworkMode: 'host' },
     });
     await container.start();
-  }, 60_000);
+    await until('/readyz 200', async () => {
+      const res = await fetch(`${base}/readyz`, { signal: AbortSignal.timeout(2_000) });
+      return res.status === 200 ? res.status : undefined;
+    });
+  }, 90_000);
 
   afterAll(async () => {
     release?.();
@@ -107,11 +111,7 @@ describe.skipIf(skipReason)(`the hub image ${IMAGE} in a real Docker Engine${ski
   });
 
   it('answers /readyz 200 after start', async () => {
-    const status = await until('/readyz 200', async () => {
-      const res = await fetch(`${base}/readyz`, { signal: AbortSignal.timeout(2_000) });
-      return res.status === 200 ? res.status : undefined;
-    });
-    expect(status).toBe(200);
+    expect((await fetch(`${base}/readyz`)).status).toBe(200);
     const unauthorized = await fetch(`${base}/v1/tools`);
     expect(unauthorized.status).toBe(401);
     const tools = await fetch(`${base}/v1/tools`, { headers: { authorization: `Bearer ${KEY}` } });
@@ -144,6 +144,7 @@ describe.skipIf(skipReason)(`the hub image ${IMAGE} in a real Docker Engine${ski
   });
 
   it('on docker stop (SIGTERM) completes the call in flight and exits 0 within the grace period', async () => {
+    // The call also stores the answer in the Intelligence store (PGlite in DATA_DIR, opened on first use).
     const call = fetch(`${base}/v1/tools/chatgpt_auto_builder_execute`, {
       method: 'POST',
       headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
