@@ -43,17 +43,25 @@ omni_docker_setup() {
     # overlay2 where the kernel offers it (vfs copies every layer in full and made the image build ~5x slower).
     local driver=vfs
     grep -qw overlay /proc/filesystems && driver=overlay2
-    dockerd -H "unix://$OMNI_DOCKER_SOCK" --data-root /var/lib/omni-docker --exec-root /run/omni-docker-exec \
-      --pidfile /run/omni-docker.pid --storage-driver "$driver" --iptables=false --bridge=none \
-      >/tmp/omni-dockerd.log 2>&1 &
-    OMNI_DOCKER_STARTED_PIDS+=($!)
-    for _ in $(seq 1 60); do omni_docker_engine_answers && break; sleep 0.5; done
+    # A bridge of its own without iptables rules: published ports work through docker-proxy on the host's loopback,
+    # containers reach nothing outside (builds use --network host). Without a bridge (no netlink rights): none.
+    local network
+    for network in "--bip=${OMNI_DOCKER_BIP:-172.31.250.1/24}" --bridge=none; do
+      dockerd -H "unix://$OMNI_DOCKER_SOCK" --data-root /var/lib/omni-docker --exec-root /run/omni-docker-exec \
+        --pidfile /run/omni-docker.pid --storage-driver "$driver" --iptables=false "$network" \
+        >/tmp/omni-dockerd.log 2>&1 &
+      local pid=$!
+      for _ in $(seq 1 60); do omni_docker_engine_answers && break; kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+      if omni_docker_engine_answers; then OMNI_DOCKER_STARTED_PIDS+=("$pid"); break; fi
+      kill "$pid" 2>/dev/null || true
+      wait "$pid" 2>/dev/null || true
+    done
     if ! omni_docker_engine_answers; then
       omni_docker_log "dockerd did not start (tail of /tmp/omni-dockerd.log below): the real-engine Docker tests will skip"
       tail -5 /tmp/omni-dockerd.log || true
       return 0
     fi
-    omni_docker_log "dockerd ($driver) started on $OMNI_DOCKER_SOCK"
+    omni_docker_log "dockerd ($driver, $network) started on $OMNI_DOCKER_SOCK"
   fi
   export DOCKER_TEST_HOST="unix://$OMNI_DOCKER_SOCK"
 

@@ -138,17 +138,25 @@ describe.each(targets)('Docker tools against the $name', ({ skip, open }) => {
       {
         image: tag,
         name: container,
-        command: ['sh', '-c', 'echo "out: $WHO"; echo "err: $WHO" >&2; sleep 60'],
+        command: ['sh', '-c', 'echo "out: $WHO"; echo "err: $WHO" >&2; mkdir -p /www && echo "served" > /www/index.html && exec httpd -f -p 8080 -h /www'],
         env: { WHO: 'tell-no-one' },
-        ports: [{ container_port: 8080, host_port: 0 }],
+        ports: [{ container_port: 8080, host_port: 0, host_ip: '127.0.0.1' }],
         labels: { 'org.omni.run': run },
       },
       ctx,
     );
     expect(res).toMatchObject({ name: container, image: tag, state: 'running', id: expect.stringMatching(/^[a-f0-9]{64}$/) });
+    // host_port 0: the Engine picks a free port on the host and publishes it.
+    expect(res.ports).toEqual([expect.stringMatching(/^127\.0\.0\.1:\d+->8080\/tcp$/)]);
+    const hostPort = Number(/:(\d+)->/.exec((res.ports as string[])[0])![1]);
+    expect(hostPort).toBeGreaterThan(0);
+    if (t.executes) {
+      const page = await fetch(`http://127.0.0.1:${hostPort}/index.html`, { signal: AbortSignal.timeout(5_000) });
+      expect(await page.text()).toBe('served\n');
+    }
 
     const list = await runTool(dockerListContainers, { name: container }, ctx);
-    expect(list.containers).toEqual([expect.objectContaining({ name: container, image: tag, state: 'running' })]);
+    expect(list.containers).toEqual([expect.objectContaining({ name: container, image: tag, state: 'running', ports: [`127.0.0.1:${hostPort}->8080/tcp`] })]);
     const byLabel = await runTool(dockerListContainers, { label: `org.omni.run=${run}` }, ctx);
     expect(byLabel.count).toBe(1);
 
