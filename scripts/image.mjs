@@ -193,7 +193,8 @@ async function main() {
   const base = await ensureBase();
   const tags = [`omni-hub:${pkg.version}`, 'omni-hub:latest'];
   log(`docker build --network host --build-arg NODE_IMAGE=${base} -t ${tags.join(' -t ')}`);
-  docker(['build', '--network', 'host', '--build-arg', `NODE_IMAGE=${base}`, ...tags.flatMap((t) => ['-t', t]), '.']);
+  // The label records which base the image was built on (the Dockerfile itself is unchanged).
+  docker(['build', '--network', 'host', '--build-arg', `NODE_IMAGE=${base}`, '--label', `org.omni-hub.base=${base}`, ...tags.flatMap((t) => ['-t', t]), '.']);
   const size = docker(['image', 'inspect', '--format', '{{.Size}}', tags[0]], { capture: true }).stdout.trim();
   log(`built ${tags.join(', ')} (${(Number(size) / 1e6).toFixed(0)} MB) on base ${base}`);
 }
