@@ -31,7 +31,7 @@ omni_docker_setup() {
   command -v htpasswd >/dev/null || need+=(apache2-utils)
   command -v debootstrap >/dev/null || need+=(debootstrap)
   command -v docker-compose >/dev/null || docker compose version >/dev/null 2>&1 || need+=(docker-compose)
-  [ -x /bin/busybox ] && /bin/busybox --list 2>/dev/null | grep -qx sh && ldd /bin/busybox 2>&1 | grep -q 'not a dynamic' || need+=(busybox-static)
+  dpkg -s busybox-static >/dev/null 2>&1 || need+=(busybox-static)
   if [ "${#need[@]}" -gt 0 ]; then
     omni_docker_log "installing ${need[*]}"
     (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null) ||

