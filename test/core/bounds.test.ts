@@ -10,6 +10,7 @@ import { MemoryEventStore } from '../../src/mcp/memory-event-store.js';
 import { boundedUnknownKeys, capJson } from '../../src/tools/limits.js';
 import { AUTH, MCP_HEADERS, testHub, type TestHub } from '../helpers/app.js';
 import { fixtureSystem } from '../helpers/fixture-system.js';
+
 /**
  * Issue 14 items 1 and 8: what one caller can make the hub hold or compute is bounded. A large Auto Builder callback
  * result read back with `fetch` comes out capped, the same way on REST, the MCP SDK path and the MCP fast path; a body
