@@ -6,6 +6,8 @@ import type { HubDeps } from './deps.js';
 import { createGovernanceStores } from './governance/index.js';
 import type { McpEventStore } from './mcp/event-store.js';
 import { MemoryEventStore } from './mcp/memory-event-store.js';
+import { MemoryFailedAuthLimiter, RedisFailedAuthLimiter, type FailedAuthLimiter } from './http/failed-auth.js';
+import { MemoryOperationStore, type OperationStore } from './tools/operations.js';
 
 const eventBounds = (config: Config) => ({ streamMaxBytes: config.eventStore.streamMaxBytes, totalMaxBytes: config.eventStore.totalMaxBytes });
 
@@ -16,6 +18,12 @@ export async function createDeps(config: Config, log: FastifyBaseLogger): Promis
   const events: McpEventStore = connection
     ? new (await import('./mcp/redis-event-store.js')).RedisEventStore(connection, { log, ...eventBounds(config) })
     : new MemoryEventStore(eventBounds(config));
+  const operations: OperationStore = connection
+    ? new (await import('./tools/redis-operation-store.js')).RedisOperationStore(connection)
+    : new MemoryOperationStore();
+  const failedAuth: FailedAuthLimiter = connection
+    ? new RedisFailedAuthLimiter(connection)
+    : new MemoryFailedAuthLimiter();
   let store: Promise<IntelligenceStore> | null = null;
   const intelligence = () => {
     store ??= openIntelligenceStore(config).catch((err: unknown) => {
@@ -28,10 +36,12 @@ export async function createDeps(config: Config, log: FastifyBaseLogger): Promis
     quota,
     audit,
     events,
+    operations,
+    failedAuth,
     intelligence,
     async close() {
       await audit.flush().catch((err: unknown) => log.error({ err }, 'audit flush failed at shutdown'));
-      await Promise.allSettled([audit.close(), quota.close(), events.close(), store?.then((s) => s.close())]);
+      await Promise.allSettled([audit.close(), quota.close(), events.close(), operations.close(), failedAuth.close(), store?.then((s) => s.close())]);
     },
   };
 }
