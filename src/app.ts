@@ -92,6 +92,6 @@ export async function buildApp(config: Config, deps: HubDeps, options: AppOption
   await app.register(restRoutes, { config, deps, registry, governor, pipeline });
   await app.register(callbackRoutes, { deps, maxBytes: config.callbackMaxBytes });
   await app.register(consoleRoutes, { config });
-  await app.register(mcpRoutes, { config, surface, fastPath: options.fastPath ?? true, events: deps.events });
+  await app.register(mcpRoutes, { config, surface, fastPath: options.fastPath ?? true, events: deps.events, sessions: deps.sessions });
   return app;
 }

@@ -76,6 +76,9 @@ const EnvSchema = z.object({
   ALLOWED_HOSTS: z.string().optional(),
   ALLOWED_ORIGINS: z.string().optional(),
   MCP_SESSION_MODE: z.enum(['stateful', 'stateless']).default('stateful'),
+  MCP_SESSION_IDLE_MS: positiveMs.default(30 * 60_000),
+  MCP_MAX_SESSIONS: z.coerce.number().int().positive().default(5_000),
+  MCP_MAX_SESSIONS_PER_PRINCIPAL: z.coerce.number().int().positive().default(1_000),
   REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').optional(),
   DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must start with postgres:// or postgresql://').optional(),
   DATA_DIR: z.string().min(1).default('./data'),
@@ -144,6 +147,8 @@ export interface Config {
   allowedHosts: string[];
   allowedOrigins: string[];
   sessionMode: 'stateful' | 'stateless';
+  /** Stateful sessions: idle expiry (every instance), live sessions per process, sessions per principal (fleet-wide with Redis). */
+  sessions: { idleMs: number; maxPerProcess: number; maxPerPrincipal: number };
   redisUrl?: string;
   databaseUrl?: string;
   dataDir: string;
@@ -304,6 +309,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     allowedHosts,
     allowedOrigins,
     sessionMode: e.MCP_SESSION_MODE,
+    sessions: { idleMs: e.MCP_SESSION_IDLE_MS, maxPerProcess: e.MCP_MAX_SESSIONS, maxPerPrincipal: e.MCP_MAX_SESSIONS_PER_PRINCIPAL },
     redisUrl: e.REDIS_URL,
     databaseUrl: e.DATABASE_URL,
     dataDir: e.DATA_DIR,

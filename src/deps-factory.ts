@@ -10,6 +10,7 @@ import { MemoryFailedAuthLimiter, RedisFailedAuthLimiter, type FailedAuthLimiter
 import { MemoryOperationStore, type OperationStore } from './tools/operations.js';
 
 const eventBounds = (config: Config) => ({ streamMaxBytes: config.eventStore.streamMaxBytes, totalMaxBytes: config.eventStore.totalMaxBytes });
+import { MemorySessionStore, type McpSessionStore } from './mcp/session-store.js';
 
 /** Builds the long-lived services from the config: Redis or memory governance, Postgres or PGlite (lazily). */
 export async function createDeps(config: Config, log: FastifyBaseLogger): Promise<HubDeps> {
@@ -24,6 +25,10 @@ export async function createDeps(config: Config, log: FastifyBaseLogger): Promis
   const failedAuth: FailedAuthLimiter = connection
     ? new RedisFailedAuthLimiter(connection)
     : new MemoryFailedAuthLimiter();
+  // Stateless hubs keep no sessions: no second Redis connection (the store's subscriber) for them.
+  const sessions: McpSessionStore = connection && config.sessionMode === 'stateful'
+    ? new (await import('./mcp/redis-session-store.js')).RedisSessionStore(connection, { idleMs: config.sessions.idleMs, cacheEntries: config.sessions.maxPerProcess, log })
+    : new MemorySessionStore(config.sessions.idleMs);
   let store: Promise<IntelligenceStore> | null = null;
   const intelligence = () => {
     store ??= openIntelligenceStore(config).catch((err: unknown) => {
@@ -38,10 +43,11 @@ export async function createDeps(config: Config, log: FastifyBaseLogger): Promis
     events,
     operations,
     failedAuth,
+    sessions,
     intelligence,
     async close() {
       await audit.flush().catch((err: unknown) => log.error({ err }, 'audit flush failed at shutdown'));
-      await Promise.allSettled([audit.close(), quota.close(), events.close(), operations.close(), failedAuth.close(), store?.then((s) => s.close())]);
+      await Promise.allSettled([audit.close(), quota.close(), events.close(), operations.close(), failedAuth.close(), sessions.close(), store?.then((s) => s.close())]);
     },
   };
 }

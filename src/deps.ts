@@ -4,6 +4,7 @@ import type { IntelligenceStore } from './adapters/intelligence/store.js';
 import type { McpEventStore } from './mcp/event-store.js';
 import type { FailedAuthLimiter } from './http/failed-auth.js';
 import type { OperationStore } from './tools/operations.js';
+import type { McpSessionStore } from './mcp/session-store.js';
 
 /** Long-lived services built once by main.ts (or a test) and handed to buildApp. */
 export interface HubDeps {
@@ -15,6 +16,8 @@ export interface HubDeps {
   operations: OperationStore;
   /** Failed-key counters per client address; Redis when REDIS_URL is set. */
   failedAuth: FailedAuthLimiter;
+  /** Stateful MCP session records (Redis when REDIS_URL is set: any instance serves any session). */
+  sessions: McpSessionStore;
   /** Opened lazily on first use (PGlite or pg): cold start stays small. */
   intelligence(): Promise<IntelligenceStore>;
   /** Closes everything (graceful shutdown). */

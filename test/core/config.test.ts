@@ -7,6 +7,7 @@ describe('config', () => {
     expect(c.port).toBe(3000);
     expect(c.host).toBe('0.0.0.0');
     expect(c.sessionMode).toBe('stateful');
+    expect(c.sessions).toEqual({ idleMs: 1_800_000, maxPerProcess: 5_000, maxPerPrincipal: 1_000 });
     expect(c.governance.limits).toEqual({ LOW: 1000, MEDIUM: 100, HIGH: 30, CRITICAL: 10 });
     expect(c.governance.failurePolicy).toBe('closed-for-high');
     expect(c.google.region).toBe('us-central1');
@@ -19,6 +20,8 @@ describe('config', () => {
     [{ PORT: '70000' }, /invalid PORT/],
     [{ MCP_AUTH: 'none', HOST: '0.0.0.0' }, /MCP_AUTH.*loopback/],
     [{ GOVERNANCE_MODE: 'soft' }, /invalid GOVERNANCE_MODE/],
+    [{ MCP_MAX_SESSIONS_PER_PRINCIPAL: '0' }, /invalid MCP_MAX_SESSIONS_PER_PRINCIPAL/],
+    [{ MCP_SESSION_IDLE_MS: 'soon' }, /invalid MCP_SESSION_IDLE_MS/],
     [{ GOVERNANCE_OVERRIDES: '{not json' }, /GOVERNANCE_OVERRIDES is not valid JSON/],
     [{ GOVERNANCE_OVERRIDES: '{"x":{"level":"EXTREME"}}' }, /GOVERNANCE_OVERRIDES: x.level/],
     [{ REDIS_URL: 'localhost:6379' }, /invalid REDIS_URL/],

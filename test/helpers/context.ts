@@ -27,6 +27,9 @@ export function toolContext(config: Config, overrides: Partial<ToolContext> = {}
     get failedAuth(): never {
       return unavailable('failed-key limiter')();
     },
+    get sessions(): never {
+      return unavailable('MCP session store')();
+    },
     intelligence: unavailable('intelligence store') as HubDeps['intelligence'],
     close: async () => {},
   } as HubDeps;

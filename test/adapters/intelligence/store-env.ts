@@ -105,6 +105,9 @@ export function depsWith(store: IntelligenceStore | (() => Promise<IntelligenceS
     get failedAuth(): never {
       throw new Error('failed-key limiter not used by this test');
     },
+    get sessions(): never {
+      throw new Error('MCP session store not used by this test');
+    },
     intelligence: typeof store === 'function' ? store : async () => store,
     close: async () => {},
   };
