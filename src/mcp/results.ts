@@ -21,6 +21,11 @@ export function toMcpTool(t: RegisteredTool): Tool {
  */
 export function toCallToolResult(result: InvokeResult): CallToolResult {
   const meta = result.governance ? { _meta: { 'omni-hub/governance': result.governance } } : {};
+  if (result.ok && result.raw) {
+    // An upstream's answer, unchanged; the hub only adds its governance entry to `_meta`.
+    const upstream = result.data as CallToolResult;
+    return result.governance ? { ...upstream, _meta: { ...upstream._meta, ...meta._meta } } : upstream;
+  }
   if (result.ok) {
     return {
       content: [{ type: 'text', text: JSON.stringify(result.data) }, ...result.media],
