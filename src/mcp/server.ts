@@ -53,11 +53,18 @@ export class McpSurface {
     server.setRequestHandler(CallToolRequestSchema, (req, extra) => {
       // A client's notifications/cancelled aborts extra.signal; its progressToken gets our progress notifications.
       const token = req.params._meta?.progressToken;
+      // Progress belongs to the open request: a long operation that goes on in the background after answering
+      // `{"status": "running"}` stays quiet.
+      let open = true;
       const onProgress: CallOrigin['onProgress'] =
         token === undefined
           ? undefined
-          : (p) => void extra.sendNotification({ method: 'notifications/progress', params: { progressToken: token, ...p } }).catch(() => undefined);
-      return this.callTool(req.params.name, req.params.arguments ?? {}, extra.authInfo?.clientId ?? 'anonymous', { signal: extra.signal, onProgress });
+          : (p) => {
+              if (open) void extra.sendNotification({ method: 'notifications/progress', params: { progressToken: token, ...p } }).catch(() => undefined);
+            };
+      return this.callTool(req.params.name, req.params.arguments ?? {}, extra.authInfo?.clientId ?? 'anonymous', { signal: extra.signal, onProgress }).finally(() => {
+        open = false;
+      });
     });
     server.setRequestHandler(ListPromptsRequestSchema, () => ({ prompts: PROMPTS }));
     server.setRequestHandler(GetPromptRequestSchema, (req) => {

@@ -30,10 +30,11 @@ async function streamOperation(
   config: Config,
   what: string,
   open: (docker: Dockerode) => Promise<NodeJS.ReadableStream>,
+  progress?: ToolContext['progress'],
 ): Promise<{ docker: Dockerode; summary: ProgressSummary }> {
   try {
     const docker = await dockerClient(config);
-    const summary = await consumeProgress(await open(docker));
+    const summary = await consumeProgress(await open(docker), progress && ((events, line) => progress({ progress: events, message: line })));
     failIfStreamError(what, summary);
     return { docker, summary };
   } catch (err) {
@@ -72,6 +73,7 @@ export const dockerPull = defineTool({
           ...(ctx.config.docker.registryAuth ? { authconfig: ctx.config.docker.registryAuth } : {}),
           abortSignal: signal,
         }),
+        ctx.progress,
       );
       let imageId: string | null = null;
       try {
@@ -145,7 +147,7 @@ export const dockerBuild = defineTool({
       const what = `building ${args.tags[0] ?? args.context ?? args.remote}`;
       // With remote the daemon fetches the context itself and the request body stays empty.
       const body = context ? packBuildContext(context) : Readable.from([]);
-      const { summary } = await streamOperation(ctx.config, what, (d) => d.buildImage(body, { ...options, abortSignal: signal }));
+      const { summary } = await streamOperation(ctx.config, what, (d) => d.buildImage(body, { ...options, abortSignal: signal }), ctx.progress);
       if (!summary.image_id) {
         throw new HubError('upstream_error', `${what}: the build stream ended without an image id`, { last_lines: summary.lines });
       }
@@ -184,6 +186,7 @@ export const dockerPush = defineTool({
       const { summary } = await streamOperation(ctx.config, what, (d) =>
         // The Engine requires X-Registry-Auth on push; "{}" means anonymous.
         d.getImage(ref.repository).push({ tag, authconfig: ctx.config.docker.registryAuth ?? {}, abortSignal: signal }),
+        ctx.progress,
       );
       return { status: 'pushed', image: `${ref.repository}:${tag}`, digest: summary.digest ?? null, last_lines: summary.lines };
     });
