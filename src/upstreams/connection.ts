@@ -92,6 +92,8 @@ export class UpstreamConnection {
   private retryTimer?: NodeJS.Timeout;
   private closed = false;
   private readonly timings: ConnectionTimings;
+  /** Header and environment values of this entry (tokens): never written to the log or a status reason. */
+  private readonly secrets: string[];
 
   constructor(
     readonly config: UpstreamConfig,
@@ -99,6 +101,16 @@ export class UpstreamConnection {
     timings: Partial<ConnectionTimings> & { callTimeoutMs: number },
   ) {
     this.timings = { ...DEFAULT_TIMINGS, ...timings };
+    this.secrets = [...Object.values(config.headers ?? {}), ...Object.values(config.env ?? {})]
+      .flatMap((v) => [v, v.replace(/^Bearer\s+/i, '')])
+      .filter((v) => v.length >= 8)
+      .sort((a, b) => b.length - a.length);
+  }
+
+  private scrub(text: string): string {
+    let out = text;
+    for (const secret of this.secrets) out = out.split(secret).join('[redacted]');
+    return out;
   }
 
   get name(): string {
@@ -155,11 +167,11 @@ export class UpstreamConnection {
         if (err.code === types.ErrorCode.ConnectionClosed) {
           throw new HubError('upstream_error', `upstream "${this.name}" closed the connection during ${tool}`, { upstream: this.name });
         }
-        throw new HubError('upstream_error', `upstream "${this.name}" refused ${tool}: ${clip(err.message)}`, { upstream: this.name, upstream_code: err.code });
+        throw new HubError('upstream_error', `upstream "${this.name}" refused ${tool}: ${this.scrub(clip(err.message))}`, { upstream: this.name, upstream_code: err.code });
       }
       // A transport failure (connection refused, malformed answer): the session is suspect, so reconnect in the background.
       this.lost(client, err);
-      throw new HubError('upstream_error', `upstream "${this.name}" failed during ${tool}: ${reasonOf(err)}`, { upstream: this.name });
+      throw new HubError('upstream_error', `upstream "${this.name}" failed during ${tool}: ${this.scrub(reasonOf(err))}`, { upstream: this.name });
     }
   }
 
@@ -217,7 +229,7 @@ export class UpstreamConnection {
         reason: `the upstream answered HTTP 401 (it wants OAuth or a token); the hub does not run upstream OAuth: set ${variable}`,
       };
     } else {
-      this.status = { state: 'failed', reason: reasonOf(err) };
+      this.status = { state: 'failed', reason: this.scrub(reasonOf(err)) };
     }
     const delay = Math.min(this.timings.maxBackoffMs, this.timings.minBackoffMs * 2 ** this.attempt);
     this.attempt += 1;
@@ -249,13 +261,15 @@ export class UpstreamConnection {
       this.log.info({ upstream: this.name, tools: tools.length }, 'upstream tool list changed');
       this.onToolsChanged?.();
     } catch (err) {
-      this.log.warn({ upstream: this.name, err: reasonOf(err) }, 'upstream tool list refresh failed');
+      this.log.warn({ upstream: this.name, err: this.scrub(reasonOf(err)) }, 'upstream tool list refresh failed');
     }
   }
 
   private async newClient(): Promise<Client> {
     const { Client: ClientClass, types } = await loadClientSdk();
     const client = new ClientClass(CLIENT_INFO, { capabilities: {} });
+    // Transport hiccups the SDK recovers from itself (e.g. a GET stream reconnecting); real losses arrive as onclose.
+    client.onerror = (err) => this.log.debug({ upstream: this.name, err: this.scrub(reasonOf(err)) }, 'upstream transport error');
     client.setNotificationHandler(types.ToolListChangedNotificationSchema, () => void this.refreshTools(client));
     return client;
   }
@@ -301,7 +315,7 @@ export class UpstreamConnection {
     if (stderr) {
       // With stderr 'pipe' the SDK hands out a PassThrough, a readable stream.
       createInterface({ input: stderr as unknown as NodeJS.ReadableStream, crlfDelay: Infinity }).on('line', (line) => {
-        if (line.trim()) this.log.info({ upstream: this.name, stderr: line.slice(0, MAX_STDERR_LINE) }, 'upstream stderr');
+        if (line.trim()) this.log.info({ upstream: this.name, stderr: this.scrub(line.slice(0, MAX_STDERR_LINE)) }, 'upstream stderr');
       });
     }
     return transport;
