@@ -83,10 +83,20 @@ const upstreamEntry = z
     level: z.enum(LEVELS).optional(),
     tools: z.record(z.string(), z.object({ level: z.enum(LEVELS).optional(), enabled: z.boolean().optional() }).strict()).optional(),
     timeout_ms: z.number().int().positive().max(3_600_000).optional(),
+    /** OAuth client credentials (machine-to-machine) for an HTTP upstream that answers 401 with OAuth metadata. */
+    oauth: z
+      .object({
+        client_id: z.string().min(1),
+        client_secret: z.string().min(1),
+        scope: z.string().min(1).optional(),
+        issuer: z.string().regex(/^https?:\/\/\S+$/, 'must be an http(s) URL').optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict()
   .refine((u) => (u.url === undefined) !== (u.command === undefined), { message: 'needs exactly one of "url" (HTTP) or "command" (stdio)' })
-  .refine((u) => u.url !== undefined || u.headers === undefined, { message: '"headers" only applies to a "url" upstream' })
+  .refine((u) => u.url !== undefined || (u.headers === undefined && u.oauth === undefined), { message: '"headers" and "oauth" only apply to a "url" upstream' })
   .refine((u) => u.command !== undefined || (u.args === undefined && u.env === undefined && u.cwd === undefined), {
     message: '"args", "env" and "cwd" only apply to a "command" upstream',
   });

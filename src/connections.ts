@@ -113,7 +113,7 @@ function configuredSecrets(config: Config): string[] {
     urlPassword(config.redisUrl),
     urlPassword(config.databaseUrl),
     // Upstream MCP servers' headers (tokens) and process environments.
-    ...config.upstreams.flatMap((u) => [...Object.values(u.headers ?? {}), ...Object.values(u.env ?? {})]),
+    ...config.upstreams.flatMap((u) => [...Object.values(u.headers ?? {}), ...Object.values(u.env ?? {}), u.oauth?.client_secret]),
   ];
   // Longest first so a secret containing another is replaced whole; very short values would mangle ordinary words.
   return values.filter((v): v is string => typeof v === 'string' && v.length >= 4).sort((a, b) => b.length - a.length);

@@ -5,8 +5,11 @@ import type { UpstreamConfig } from '../config.js';
 import { HubError } from '../tools/errors.js';
 import { UpstreamConnection } from '../upstreams/connection.js';
 
-const USAGE = `usage: node dist/cli/upstream.js [--call <tool>] [--args <json>] [--timeout <ms>] <url>
+const USAGE = `usage: node dist/cli/upstream.js [--call <tool>] [--args <json>] [--timeout <ms>] [--oauth <json>] <url>
        node dist/cli/upstream.js [--call <tool>] [--args <json>] [--timeout <ms>] -- <command> [args...]
+
+--oauth takes OAuth client credentials as JSON, {"client_id", "client_secret", "scope"?, "issuer"?} (the "oauth"
+field of an UPSTREAMS entry; other keys are ignored).
 
 Connects to one MCP server exactly as the hub connects to an UPSTREAMS entry (Streamable HTTP with the legacy SSE
 fallback, or a stdio process), prints its tools, and optionally calls one tool and prints the result.
@@ -14,7 +17,8 @@ Exit code: 0 when connected (and the call, if any, succeeded), 1 otherwise.
 `;
 
 interface ProbeArgs {
-  target: Pick<UpstreamConfig, 'url' | 'command' | 'args'>;
+  target: Pick<UpstreamConfig, 'url' | 'command' | 'args' | 'oauth'>;
+  oauth?: UpstreamConfig['oauth'];
   call?: string;
   args: Record<string, unknown>;
   timeoutMs: number;
@@ -31,6 +35,14 @@ function parse(argv: readonly string[]): ProbeArgs | null {
       if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('--args must be a JSON object');
       out.args = parsed as Record<string, unknown>;
     } else if (a === '--timeout') out.timeoutMs = Number(argv[++i]);
+    else if (a === '--oauth') {
+      const o = JSON.parse(argv[++i] ?? '') as Record<string, unknown>;
+      const text = (k: string) => (typeof o?.[k] === 'string' && o[k] ? (o[k] as string) : undefined);
+      const clientId = text('client_id');
+      const clientSecret = text('client_secret');
+      if (!clientId || !clientSecret) throw new Error('--oauth needs "client_id" and "client_secret"');
+      out.oauth = { client_id: clientId, client_secret: clientSecret, scope: text('scope'), issuer: text('issuer') };
+    }
     else if (a === '--') {
       const [command, ...rest] = argv.slice(i + 1);
       if (!command) throw new Error('a command is needed after --');
@@ -40,6 +52,7 @@ function parse(argv: readonly string[]): ProbeArgs | null {
     else throw new Error(`unknown argument "${a}" (try --help)`);
   }
   if (!out.target) throw new Error('an upstream URL or -- <command> is needed (try --help)');
+  if (out.oauth) out.target = { ...out.target, oauth: out.oauth };
   if (!Number.isInteger(out.timeoutMs) || out.timeoutMs <= 0) throw new Error('--timeout must be a positive number of milliseconds');
   return out as ProbeArgs;
 }

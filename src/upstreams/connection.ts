@@ -1,4 +1,5 @@
 import { createInterface } from 'node:readline';
+import type { OAuthClientProvider } from '@modelcontextprotocol/sdk/client/auth.js';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
@@ -86,6 +87,7 @@ export class UpstreamConnection {
   onToolsChanged?: () => void;
 
   private client?: Client;
+  private provider?: OAuthClientProvider;
   /** The running process of a stdio upstream. */
   private process?: { readonly pid: number | null };
   private attempt = 0;
@@ -101,7 +103,7 @@ export class UpstreamConnection {
     timings: Partial<ConnectionTimings> & { callTimeoutMs: number },
   ) {
     this.timings = { ...DEFAULT_TIMINGS, ...timings };
-    this.secrets = [...Object.values(config.headers ?? {}), ...Object.values(config.env ?? {})]
+    this.secrets = [...Object.values(config.headers ?? {}), ...Object.values(config.env ?? {}), ...(config.oauth ? [config.oauth.client_secret] : [])]
       .flatMap((v) => [v, v.replace(/^Bearer\s+/i, '')])
       .filter((v) => v.length >= 8)
       .sort((a, b) => b.length - a.length);
@@ -221,7 +223,9 @@ export class UpstreamConnection {
   private failed(err: unknown): void {
     if (this.closed) return;
     const status = httpStatusOf(err);
-    if (status === 401) {
+    if (status === 401 && this.config.oauth) {
+      this.status = { state: 'failed', reason: this.scrub(`OAuth client credentials were not accepted: ${reasonOf(err)}`) };
+    } else if (status === 401) {
       const variable = `UPSTREAMS[${this.name}].headers.Authorization`;
       this.status = {
         state: 'needs',
@@ -283,10 +287,11 @@ export class UpstreamConnection {
     }
     const url = new URL(this.config.url!);
     const requestInit = { headers: this.config.headers ?? {} };
+    const authProvider = await this.oauthProvider();
     const { StreamableHTTPClientTransport } = await import('@modelcontextprotocol/sdk/client/streamableHttp.js');
     const client = await this.newClient();
     try {
-      await client.connect(new StreamableHTTPClientTransport(url, { requestInit }), connectOpts);
+      await client.connect(new StreamableHTTPClientTransport(url, { requestInit, authProvider }), connectOpts);
       return { client, kind: 'streamable-http' };
     } catch (err) {
       await client.close().catch(() => undefined);
@@ -296,8 +301,23 @@ export class UpstreamConnection {
     }
     const { SSEClientTransport } = await import('@modelcontextprotocol/sdk/client/sse.js');
     const sseClient = await this.newClient();
-    await sseClient.connect(new SSEClientTransport(url, { requestInit }), connectOpts);
+    await sseClient.connect(new SSEClientTransport(url, { requestInit, authProvider }), connectOpts);
     return { client: sseClient, kind: 'sse' };
+  }
+
+  /**
+   * The SDK's client-credentials provider: on a 401 the transport discovers the authorization server from the
+   * upstream's OAuth metadata, gets a token and retries. One provider per connection, so its token outlives reconnects.
+   */
+  private async oauthProvider(): Promise<OAuthClientProvider | undefined> {
+    const oauth = this.config.oauth;
+    if (!oauth) return undefined;
+    if (!this.provider) {
+      const { ClientCredentialsProvider } = await import('@modelcontextprotocol/sdk/client/auth-extensions.js');
+      const options = { clientId: oauth.client_id, clientSecret: oauth.client_secret, clientName: 'omni-hub', scope: oauth.scope };
+      this.provider = oauth.issuer ? new ClientCredentialsProvider({ ...options, expectedIssuer: oauth.issuer }) : new ClientCredentialsProvider(options);
+    }
+    return this.provider;
   }
 
   private async stdioTransport(command: string): Promise<Transport> {

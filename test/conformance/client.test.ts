@@ -8,14 +8,17 @@ import { ROOT } from '../helpers/spawn-hub.js';
 /**
  * The official conformance suite's client scenarios against the hub as an MCP client: `dist/cli/upstream.js` connects
  * with the same UpstreamConnection the hub uses for UPSTREAMS. The suite appends its server URL to the command.
- * Scenarios that do not apply: elicitation (the hub declares no elicitation capability towards upstreams) and auth/*
- * (the hub does not run OAuth towards upstreams; a 401 upstream is reported as needing a token) — see README.
+ * Scenarios that do not apply: elicitation (the hub declares no elicitation capability towards upstreams), the
+ * authorization-code auth/* scenarios (the hub has no user to send through a browser; only client credentials are
+ * built) and auth/client-credentials-jwt (private-key JWT client authentication is not built) — see README.
  */
 const PROBE = `${process.execPath} ${path.join(ROOT, 'dist/cli/upstream.js')}`;
 export const CLIENT_SCENARIOS: [string, string][] = [
   ['initialize', PROBE],
   ['tools_call', `${PROBE} --call add_numbers --args '{"a":5,"b":3}'`],
   ['sse-retry', `${PROBE} --call test_reconnection`],
+  // The suite passes the client credentials in MCP_CONFORMANCE_CONTEXT; its command runs in a shell, which expands it.
+  ['auth/client-credentials-basic', `${PROBE} --oauth "$MCP_CONFORMANCE_CONTEXT"`],
 ];
 
 const DIR = path.join(ROOT, '.conformance');

@@ -44,7 +44,7 @@ describe('UPSTREAMS configuration', () => {
     ['[{"name": "gh"}]', 'invalid UPSTREAMS: 0 needs exactly one of "url" (HTTP) or "command" (stdio)'],
     ['[{"name": "Bad_Name", "command": "x"}]', 'invalid UPSTREAMS: 0.name must match ^[a-z][a-z0-9]{0,15}$ (it prefixes every tool name)'],
     ['[{"name": "a", "url": "ftp://x"}]', 'invalid UPSTREAMS: 0.url must be an http(s) URL'],
-    ['[{"name": "a", "command": "x", "headers": {}}]', 'invalid UPSTREAMS: 0 "headers" only applies to a "url" upstream'],
+    ['[{"name": "a", "command": "x", "headers": {}}]', 'invalid UPSTREAMS: 0 "headers" and "oauth" only apply to a "url" upstream'],
     ['[{"name": "a", "command": "x", "level": "HUGE"}]', 'invalid UPSTREAMS: 0.level Invalid option: expected one of "LOW"|"MEDIUM"|"HIGH"|"CRITICAL"'],
     ['[{"name": "a", "command": "x", "extra": 1}]', 'invalid UPSTREAMS: 0 Unrecognized key: "extra"'],
     ['[{"name": "a", "command": "x"}, {"name": "a", "command": "y"}]', 'invalid UPSTREAMS: name "a" appears twice'],
