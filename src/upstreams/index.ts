@@ -65,13 +65,14 @@ export interface UpstreamsOptions {
   timings?: Partial<ConnectionTimings>;
 }
 
-/** The UPSTREAMS of the configuration: connected together, each a registry system, closed together. */
+/** The UPSTREAMS of the configuration (those TOOLSETS enables): connected together, each a registry system, closed together. */
 export class Upstreams {
   readonly systems: UpstreamSystem[];
   private readonly listeners = new Set<() => void>();
 
   constructor(config: Config, log: FastifyBaseLogger, options: UpstreamsOptions = {}) {
-    this.systems = config.upstreams.map((u) => {
+    // An upstream left out by TOOLSETS is not started at all.
+    this.systems = config.upstreams.filter((u) => config.toolsets.includes(u.name)).map((u) => {
       const connection = new UpstreamConnection(u, log, { callTimeoutMs: config.toolWaitMs, ...options.timings });
       const system = new UpstreamSystem(connection, log);
       connection.onToolsChanged = () => {

@@ -236,6 +236,20 @@ describe('federation: name clashes', () => {
   }, 20_000);
 });
 
+describe('federation: TOOLSETS', () => {
+  it('an upstream left out of TOOLSETS is not started and serves nothing', async () => {
+    const hub = await testHub({ UPSTREAMS: JSON.stringify([stdioEverything('ev')]), TOOLSETS: 'connector' }, { systems: [fixtureSystem] });
+    try {
+      expect(hub.app.hub.registry.systems.map((s) => s.id)).toEqual(['connector']);
+      expect(hub.app.hub.registry.federated).toBe(false);
+      const res = await hub.app.inject({ method: 'POST', url: '/v1/tools/ev_get-sum', headers: AUTH, payload: { a: 1, b: 2 } });
+      expect(res.statusCode).toBe(404);
+    } finally {
+      await hub.close();
+    }
+  });
+});
+
 describe('federation: server-memory over stdio', () => {
   let hub: TestHub;
   let dir: string;
