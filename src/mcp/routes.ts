@@ -4,7 +4,6 @@ import type { SSEServerTransport } from '@modelcontextprotocol/sdk/server/sse.js
 import type { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config.js';
-import { hostGuard } from '../http/host-guard.js';
 import type { McpEventStore } from './event-store.js';
 import { tryFastPath } from './fast-path.js';
 import { loadSdk } from './sdk.js';
@@ -47,7 +46,6 @@ function jsonRpcError(reply: FastifyReply, status: number, code: number, message
 export async function mcpRoutes(app: FastifyInstance, opts: McpRoutesOptions): Promise<void> {
   const { config, surface } = opts;
   const sessions = new Map<string, Session>();
-  const guard = hostGuard(config);
 
   const sweep = setInterval(() => {
     const cutoff = Date.now() - SESSION_IDLE_MS;
@@ -86,7 +84,7 @@ export async function mcpRoutes(app: FastifyInstance, opts: McpRoutesOptions): P
   const isInitialize = (body: unknown): boolean =>
     !!body && typeof body === 'object' && !Array.isArray(body) && (body as { method?: unknown }).method === 'initialize';
 
-  app.post('/mcp', { preHandler: guard }, async (request, reply) => {
+  app.post('/mcp', async (request, reply) => {
     if (config.sessionMode === 'stateless') {
       if (opts.fastPath) {
         const answer = await tryFastPath(surface, {
@@ -164,10 +162,10 @@ export async function mcpRoutes(app: FastifyInstance, opts: McpRoutesOptions): P
     await s.transport.handleRequest(withAuth(request), reply.raw);
     return reply;
   };
-  app.get('/mcp', { preHandler: guard }, streamOrDelete);
-  app.delete('/mcp', { preHandler: guard }, streamOrDelete);
+  app.get('/mcp', streamOrDelete);
+  app.delete('/mcp', streamOrDelete);
 
-  app.get('/sse', { preHandler: guard }, async (request, reply) => {
+  app.get('/sse', async (request, reply) => {
     if (sessions.size >= MAX_SESSIONS) return jsonRpcError(reply, 503, -32000, 'Too many open sessions; try again later');
     reply.hijack();
     const sdk = await loadSdk();
@@ -181,7 +179,7 @@ export async function mcpRoutes(app: FastifyInstance, opts: McpRoutesOptions): P
     return reply;
   });
 
-  app.post('/messages', { preHandler: guard }, async (request, reply) => {
+  app.post('/messages', async (request, reply) => {
     const sid = (request.query as { sessionId?: unknown }).sessionId;
     const s = lookup(request, reply, typeof sid === 'string' ? sid : undefined);
     if (!s) return reply;

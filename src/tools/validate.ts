@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import type { Ajv2020 } from 'ajv/dist/2020.js';
 import type { z } from 'zod';
+import { boundedUnknownKeys } from './limits.js';
 
 /** One argument problem as callers see it (`invalid_arguments.issues`). */
 export interface ArgumentIssue {
@@ -19,10 +20,7 @@ const MAX_ISSUES = 50;
 /** Top-level argument names the schema does not declare. */
 function unknownFields(shape: Record<string, unknown>, raw: unknown): string[] {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return [];
-  return Object.keys(raw)
-    .filter((k) => !Object.hasOwn(shape, k))
-    .slice(0, MAX_ISSUES)
-    .map((k) => k.slice(0, 100));
+  return boundedUnknownKeys(shape, raw, MAX_ISSUES).map((k) => k.slice(0, 100));
 }
 
 /** Built-in tools: the zod schema, plus a refusal of undeclared fields. */

@@ -5,6 +5,7 @@ import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { FastifyBaseLogger } from 'fastify';
 import type { UpstreamConfig } from '../config.js';
+import { SecretScrubber, upstreamSecrets } from '../governance/scrub.js';
 import { HubError } from '../tools/errors.js';
 import type { ProgressUpdate } from '../tools/types.js';
 
@@ -94,8 +95,8 @@ export class UpstreamConnection {
   private retryTimer?: NodeJS.Timeout;
   private closed = false;
   private readonly timings: ConnectionTimings;
-  /** Header and environment values of this entry (tokens): never written to the log or a status reason. */
-  private readonly secrets: string[];
+  /** Header, environment and OAuth secret values of this entry: never written to the log or a status reason. */
+  private readonly scrubber: SecretScrubber;
 
   constructor(
     readonly config: UpstreamConfig,
@@ -103,16 +104,11 @@ export class UpstreamConnection {
     timings: Partial<ConnectionTimings> & { callTimeoutMs: number },
   ) {
     this.timings = { ...DEFAULT_TIMINGS, ...timings };
-    this.secrets = [...Object.values(config.headers ?? {}), ...Object.values(config.env ?? {}), ...(config.oauth ? [config.oauth.client_secret] : [])]
-      .flatMap((v) => [v, v.replace(/^Bearer\s+/i, '')])
-      .filter((v) => v.length >= 8)
-      .sort((a, b) => b.length - a.length);
+    this.scrubber = new SecretScrubber(upstreamSecrets(config));
   }
 
   private scrub(text: string): string {
-    let out = text;
-    for (const secret of this.secrets) out = out.split(secret).join('[redacted]');
-    return out;
+    return this.scrubber.text(text);
   }
 
   get name(): string {
