@@ -100,7 +100,7 @@ export async function restRoutes(app: FastifyInstance, opts: RestOptions): Promi
     if (!result.ok) return sendHubError(reply, result.error);
     const g = result.governance;
     if (result.raw) {
-      const upstream = upstreamRestBody(result.data as CallToolResult, MAX_REST_MEDIA_CHARS);
+      const upstream = upstreamRestBody(result.data as CallToolResult, MAX_REST_MEDIA_CHARS, config.resultMaxChars);
       if ('error' in upstream) return sendHubError(reply, upstream.error);
       return { ...upstream.body, ...(g?.warning || g?.degraded ? { _governance: { warning: g.warning, degraded: g.degraded } } : {}) };
     }

@@ -1,5 +1,6 @@
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { HubError } from '../tools/errors.js';
+import { capResult } from '../tools/limits.js';
 
 type ContentItem = CallToolResult['content'][number];
 
@@ -13,9 +14,17 @@ function binaryChars(item: ContentItem): number {
 /**
  * The REST body of an upstream tool's answer: the MCP result as is (content, structuredContent, resource links), except
  * binary content beyond `maxMediaChars` (the GPT Actions body limit), which is left out and said so. An upstream
- * `isError` result becomes a 502 `upstream_error` carrying the upstream's text.
+ * `isError` result becomes a 502 `upstream_error` carrying the upstream's text. The rest is bounded like any result.
  */
-export function upstreamRestBody(result: CallToolResult, maxMediaChars: number): { error: HubError } | { body: Record<string, unknown> } {
+export function upstreamRestBody(result: CallToolResult, maxMediaChars: number, maxChars: number): { error: HubError } | { body: Record<string, unknown> } {
+  const shaped = shapeForRest(result, maxMediaChars);
+  if ('error' in shaped) return shaped;
+  // Then the whole body within RESULT_MAX_CHARS, as for built-in tools (`_truncated` says so).
+  const capped = capResult(shaped.body, maxChars);
+  return { body: capped.truncated ? { ...capped.data, _truncated: capped.truncated } : capped.data };
+}
+
+function shapeForRest(result: CallToolResult, maxMediaChars: number): { error: HubError } | { body: Record<string, unknown> } {
   const content = Array.isArray(result.content) ? result.content : [];
   if (result.isError === true) {
     const text = content

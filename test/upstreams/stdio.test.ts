@@ -116,6 +116,16 @@ describe('federation: server-everything over stdio', () => {
     expect(rest.json().content).toEqual(image.content);
   });
 
+  it('bounds a huge upstream result over REST like any result, and passes it whole over MCP', async () => {
+    const message = 'x'.repeat(150_000);
+    const rest = await hub.app.inject({ method: 'POST', url: '/v1/tools/ev_echo', headers: AUTH, payload: { message } });
+    expect(rest.statusCode).toBe(200);
+    expect(rest.body.length).toBeLessThan(100_000);
+    expect(rest.json()._truncated).toMatchObject({ limit_chars: 90_000 });
+    const mcp = await client.callTool({ name: 'ev_echo', arguments: { message } });
+    expect((mcp.content as { text: string }[])[0]!.text).toBe(`Echo: ${message}`);
+  });
+
   it("forwards the upstream's progress notifications to the client's progressToken", async () => {
     const progress: { progress: number; total?: number }[] = [];
     const result = await client.callTool(
