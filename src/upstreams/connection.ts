@@ -60,8 +60,14 @@ const clip = (s: string, max = MAX_REASON) => (s.length <= max ? s : `${s.slice(
 
 function reasonOf(err: unknown): string {
   if (!(err instanceof Error)) return clip(String(err));
-  const code = (err as { code?: unknown }).code ?? (err.cause as { code?: unknown } | undefined)?.code;
-  const message = err.message || err.name;
+  // Node network errors carry the useful part (ECONNREFUSED, ENOTFOUND, ...) in `code`, often a cause or two down.
+  let code: unknown;
+  for (let e: unknown = err, depth = 0; e && depth < 4 && typeof code !== 'string'; e = (e as { cause?: unknown }).cause, depth++) {
+    code = (e as { code?: unknown }).code;
+  }
+  const cause = err.cause instanceof Error ? err.cause.message : '';
+  // fetch says only "fetch failed": the reason is in its cause.
+  const message = [err.message || err.name, cause].filter(Boolean).join(': ');
   return clip(typeof code === 'string' && !message.includes(code) ? `${message} (${code})` : message);
 }
 
