@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import path from 'node:path';
 import { z } from 'zod';
 
@@ -110,6 +111,9 @@ const EnvSchema = z.object({
   ALLOWED_HOSTS: z.string().optional(),
   ALLOWED_ORIGINS: z.string().optional(),
   MCP_SESSION_MODE: z.enum(['stateful', 'stateless']).default('stateful'),
+  MCP_SESSION_IDLE_MS: positiveMs.default(30 * 60_000),
+  MCP_MAX_SESSIONS: z.coerce.number().int().positive().default(5_000),
+  MCP_MAX_SESSIONS_PER_PRINCIPAL: z.coerce.number().int().positive().default(1_000),
   REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').optional(),
   DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must start with postgres:// or postgresql://').optional(),
   DATA_DIR: z.string().min(1).default('./data'),
@@ -156,7 +160,7 @@ const EnvSchema = z.object({
   CALLBACK_MAX_BYTES: z.coerce.number().int().min(1_024).default(256 * 1024),
   BODY_MAX_KEYS: z.coerce.number().int().positive().default(20_000),
   BODY_MAX_DEPTH: z.coerce.number().int().positive().default(32),
-  TRUST_PROXY: bool.default(false),
+  TRUST_PROXY: z.string().optional(),
   UPSTREAMS: z.string().optional(),
 });
 
@@ -179,6 +183,8 @@ export interface Config {
   allowedHosts: string[];
   allowedOrigins: string[];
   sessionMode: 'stateful' | 'stateless';
+  /** Stateful sessions: idle expiry (every instance), live sessions per process, sessions per principal (fleet-wide with Redis). */
+  sessions: { idleMs: number; maxPerProcess: number; maxPerPrincipal: number };
   redisUrl?: string;
   databaseUrl?: string;
   dataDir: string;
@@ -223,8 +229,11 @@ export interface Config {
   callbackMaxBytes: number;
   /** JSON bodies with more entries or deeper nesting are refused before any validation. */
   bodyShape: { maxKeys: number; maxDepth: number };
-  /** Trust X-Forwarded-For for client IPs (behind Cloud Run's front end / a load balancer). */
-  trustProxy: boolean;
+  /**
+   * Which proxies may set X-Forwarded-For: false (none: the socket address is the client), a hop count (Cloud Run: 1)
+   * or proxy addresses/CIDRs. The client address is the right-most untrusted entry, so a client cannot choose it.
+   */
+  trustProxy: false | number | string[];
   /** Upstream MCP servers whose tools the hub serves under its governance (UPSTREAMS); empty when unset. */
   upstreams: UpstreamConfig[];
 }
@@ -269,6 +278,37 @@ function parseUpstreams(value: string | undefined): UpstreamConfig[] {
     seen.add(u.name);
   }
   return result.data;
+}
+
+/** A proxy address or CIDR (`10.0.0.0/8`, `2001:db8::/32`, `192.0.2.1`). */
+function isAddressOrCidr(v: string): boolean {
+  const [addr = '', bits, extra] = v.split('/');
+  const family = isIP(addr);
+  if (family === 0 || extra !== undefined) return false;
+  if (bits === undefined) return true;
+  return /^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128);
+}
+
+/** TRUST_PROXY: `false` | hop count | comma list of addresses/CIDRs. `true` is refused: it trusts what the client writes. */
+function parseTrustProxy(raw: string | undefined): false | number | string[] {
+  const v = (raw ?? 'false').trim().toLowerCase();
+  if (v === 'false' || v === '0') return false;
+  if (v === 'true') {
+    throw new ConfigError(
+      'invalid TRUST_PROXY: "true" takes the client address from the left of X-Forwarded-For, which the client writes; use TRUST_PROXY=1 behind Cloud Run (the number of proxy hops) or the proxies\' CIDRs',
+    );
+  }
+  if (/^\d+$/.test(v)) {
+    const hops = Number(v);
+    if (hops > 10) throw new ConfigError(`invalid TRUST_PROXY: ${v} proxy hops is implausible (Cloud Run: 1)`);
+    return hops;
+  }
+  const list = csv(v);
+  const bad = list.find((c) => !isAddressOrCidr(c));
+  if (bad !== undefined || list.length === 0) {
+    throw new ConfigError(`invalid TRUST_PROXY: "${(bad ?? v).slice(0, 60)}" is not false, a hop count (e.g. 1) or an address/CIDR list (e.g. 10.0.0.0/8,192.0.2.1)`);
+  }
+  return list;
 }
 
 /**
@@ -340,6 +380,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     allowedHosts,
     allowedOrigins,
     sessionMode: e.MCP_SESSION_MODE,
+    sessions: { idleMs: e.MCP_SESSION_IDLE_MS, maxPerProcess: e.MCP_MAX_SESSIONS, maxPerPrincipal: e.MCP_MAX_SESSIONS_PER_PRINCIPAL },
     redisUrl: e.REDIS_URL,
     databaseUrl: e.DATABASE_URL,
     dataDir: e.DATA_DIR,
@@ -387,7 +428,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     eventStore: { streamMaxBytes: e.MCP_EVENT_STREAM_MAX_BYTES, totalMaxBytes: Math.max(e.MCP_EVENT_STORE_MAX_BYTES, e.MCP_EVENT_STREAM_MAX_BYTES) },
     callbackMaxBytes: e.CALLBACK_MAX_BYTES,
     bodyShape: { maxKeys: e.BODY_MAX_KEYS, maxDepth: e.BODY_MAX_DEPTH },
-    trustProxy: e.TRUST_PROXY,
+    trustProxy: parseTrustProxy(e.TRUST_PROXY),
     upstreams,
   };
 }

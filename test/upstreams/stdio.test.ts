@@ -213,7 +213,7 @@ describe('federation: server-everything over stdio', () => {
     expect(rows.find((r) => r.system === 'ev')).toMatchObject({ status: 'connected', tools: ev.tools.length });
   }, 30_000);
 
-  it('the MCP stateless fast path serves upstream tools too', async () => {
+  it('stateless MCP serves upstream tools too (through the SDK path: the fast path leaves them to it)', async () => {
     const stateless = await testHub({ MCP_SESSION_MODE: 'stateless', UPSTREAMS: JSON.stringify([stdioEverything('ev')]) }, { systems: [fixtureSystem] });
     try {
       const res = await stateless.app.inject({
