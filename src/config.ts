@@ -99,6 +99,7 @@ const EnvSchema = z.object({
   GITHUB_API_URL: urlString.default('https://api.github.com'),
   DOCKER_HOST: z.string().optional(),
   DOCKER_BUILD_ROOT: z.string().optional(),
+  DOCKER_BUILD_REMOTE_HOSTS: z.string().optional(),
   DOCKER_TLS_VERIFY: bool.optional(),
   DOCKER_CERT_PATH: z.string().optional(),
   DOCKER_REGISTRY_AUTH: jsonText(z.record(z.string(), z.string()), 'DOCKER_REGISTRY_AUTH').optional(),
@@ -115,6 +116,14 @@ const EnvSchema = z.object({
   SHUTDOWN_GRACE_MS: positiveMs.default(10_000),
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(6000),
   AUDIT_CAP: z.coerce.number().int().positive().default(10_000),
+  AUDIT_REFUSED_CAP: z.coerce.number().int().positive().default(2_000),
+  REFUSED_CALLS_PER_MINUTE: z.coerce.number().int().positive().default(120),
+  RESULT_MAX_CHARS: z.coerce.number().int().min(1_000).default(90_000),
+  MCP_EVENT_STREAM_MAX_BYTES: z.coerce.number().int().min(1_024).default(4 * 1024 * 1024),
+  MCP_EVENT_STORE_MAX_BYTES: z.coerce.number().int().min(1_024).default(64 * 1024 * 1024),
+  CALLBACK_MAX_BYTES: z.coerce.number().int().min(1_024).default(256 * 1024),
+  BODY_MAX_KEYS: z.coerce.number().int().positive().default(20_000),
+  BODY_MAX_DEPTH: z.coerce.number().int().positive().default(32),
   TRUST_PROXY: bool.default(false),
 });
 
@@ -157,7 +166,8 @@ export interface Config {
     metadataHost?: string;
   };
   github: { token?: string; apiUrl: string };
-  docker: { host?: string; buildRoot: string; registryAuth?: Record<string, string>; tlsVerify?: boolean; certPath?: string };
+  /** `remoteHosts`: DOCKER_BUILD_REMOTE_HOSTS, when set the only host names docker_build.remote may name. */
+  docker: { host?: string; buildRoot: string; registryAuth?: Record<string, string>; tlsVerify?: boolean; certPath?: string; remoteHosts?: string[] };
   chatgpt: { endpoint?: string; token?: string; timeoutMs: number };
   publicUrl?: string;
   toolWaitMs: number;
@@ -170,6 +180,18 @@ export interface Config {
   shutdownGraceMs: number;
   rateLimitPerMinute: number;
   auditCap: number;
+  /** Records of refused (not executed) calls kept apart from executed ones, so refusals cannot evict them. */
+  auditRefusedCap: number;
+  /** Refused calls (unknown tool, invalid arguments, denials) one principal may make per minute before `rate_limited`. */
+  refusedCallsPerMinute: number;
+  /** Bound on one tool result's JSON (structuredContent and its text copy; REST body). */
+  resultMaxChars: number;
+  /** Stateful MCP event store: bytes kept per stream and in total (oldest dropped first). */
+  eventStore: { streamMaxBytes: number; totalMaxBytes: number };
+  /** Bound on what one Auto Builder callback stores (its JSON, in bytes). */
+  callbackMaxBytes: number;
+  /** JSON bodies with more entries or deeper nesting are refused before any validation. */
+  bodyShape: { maxKeys: number; maxDepth: number };
   /** Trust X-Forwarded-For for client IPs (behind Cloud Run's front end / a load balancer). */
   trustProxy: boolean;
 }
@@ -212,6 +234,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   if (apiKeys.some((k) => k.length < 16 || /\s/.test(k))) {
     throw new ConfigError('invalid MCP_API_KEY: each key must be at least 16 characters without spaces');
+  }
+
+  const remoteHosts = e.DOCKER_BUILD_REMOTE_HOSTS ? csv(e.DOCKER_BUILD_REMOTE_HOSTS).map((h) => h.toLowerCase().replace(/\.$/, '')) : undefined;
+  const badRemoteHost = remoteHosts?.find((h) => !/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/.test(h));
+  if (badRemoteHost !== undefined) {
+    throw new ConfigError(`invalid DOCKER_BUILD_REMOTE_HOSTS: "${badRemoteHost}" is not a host name (comma-separated names such as github.com,gitlab.com)`);
   }
 
   const toolsetNames = e.TOOLSETS === 'all' ? [...SYSTEM_IDS] : csv(e.TOOLSETS);
@@ -275,6 +303,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       registryAuth: e.DOCKER_REGISTRY_AUTH,
       tlsVerify: e.DOCKER_TLS_VERIFY,
       certPath: e.DOCKER_CERT_PATH,
+      remoteHosts,
     },
     chatgpt: { endpoint: e.CHATGPT_MCP_ENDPOINT?.replace(/\/$/, ''), token: e.CHATGPT_MCP_TOKEN, timeoutMs: e.CHATGPT_TIMEOUT_MS },
     publicUrl: e.PUBLIC_URL?.replace(/\/$/, ''),
@@ -287,6 +316,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,
     auditCap: e.AUDIT_CAP,
+    auditRefusedCap: e.AUDIT_REFUSED_CAP,
+    refusedCallsPerMinute: e.REFUSED_CALLS_PER_MINUTE,
+    resultMaxChars: e.RESULT_MAX_CHARS,
+    eventStore: { streamMaxBytes: e.MCP_EVENT_STREAM_MAX_BYTES, totalMaxBytes: Math.max(e.MCP_EVENT_STORE_MAX_BYTES, e.MCP_EVENT_STREAM_MAX_BYTES) },
+    callbackMaxBytes: e.CALLBACK_MAX_BYTES,
+    bodyShape: { maxKeys: e.BODY_MAX_KEYS, maxDepth: e.BODY_MAX_DEPTH },
     trustProxy: e.TRUST_PROXY,
   };
 }

@@ -8,13 +8,15 @@ import type { McpEventStore } from './mcp/event-store.js';
 import { MemoryEventStore } from './mcp/memory-event-store.js';
 import { MemorySessionStore, type McpSessionStore } from './mcp/session-store.js';
 
+const eventBounds = (config: Config) => ({ streamMaxBytes: config.eventStore.streamMaxBytes, totalMaxBytes: config.eventStore.totalMaxBytes });
+
 /** Builds the long-lived services from the config: Redis or memory governance, Postgres or PGlite (lazily). */
 export async function createDeps(config: Config, log: FastifyBaseLogger): Promise<HubDeps> {
   const { quota, audit, connection } = await createGovernanceStores(config, log);
   // The Redis store reuses the governance connection; its module (and ioredis) loads only when Redis is configured.
   const events: McpEventStore = connection
-    ? new (await import('./mcp/redis-event-store.js')).RedisEventStore(connection, { log })
-    : new MemoryEventStore();
+    ? new (await import('./mcp/redis-event-store.js')).RedisEventStore(connection, { log, ...eventBounds(config) })
+    : new MemoryEventStore(eventBounds(config));
   // Stateless hubs keep no sessions: no second Redis connection (the store's subscriber) for them.
   const sessions: McpSessionStore = connection && config.sessionMode === 'stateful'
     ? new (await import('./mcp/redis-session-store.js')).RedisSessionStore(connection, { idleMs: config.sessions.idleMs, cacheEntries: config.sessions.maxPerProcess, log })

@@ -1,7 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config.js';
-import { hostGuard } from '../http/host-guard.js';
 import type { McpEventStore } from './event-store.js';
 import { tryFastPath } from './fast-path.js';
 import { loadSdk } from './sdk.js';
@@ -34,7 +33,6 @@ function jsonRpcError(reply: FastifyReply, status: number, code: number, message
 /** MCP over Streamable HTTP (`/mcp`, stateful or stateless) and the legacy HTTP+SSE transport (`/sse`, `/messages`). */
 export async function mcpRoutes(app: FastifyInstance, opts: McpRoutesOptions): Promise<void> {
   const { config, surface } = opts;
-  const guard = hostGuard(config);
   const sessions = new SessionManager({ store: opts.sessions, events: opts.events, surface, limits: config.sessions, log: app.log });
 
   const sweep = setInterval(() => sessions.sweep(), Math.min(60_000, Math.max(250, Math.floor(config.sessions.idleMs / 4))));
@@ -78,7 +76,7 @@ export async function mcpRoutes(app: FastifyInstance, opts: McpRoutesOptions): P
   const isInitialize = (body: unknown): boolean =>
     !!body && typeof body === 'object' && !Array.isArray(body) && (body as { method?: unknown }).method === 'initialize';
 
-  app.post('/mcp', { preHandler: guard }, async (request, reply) => {
+  app.post('/mcp', async (request, reply) => {
     if (config.sessionMode === 'stateless') {
       if (opts.fastPath) {
         const answer = await tryFastPath(surface, {
@@ -165,10 +163,10 @@ export async function mcpRoutes(app: FastifyInstance, opts: McpRoutesOptions): P
     await transport.handleRequest(withAuth(request), reply.raw);
     return reply;
   };
-  app.get('/mcp', { preHandler: guard }, streamOrDelete);
-  app.delete('/mcp', { preHandler: guard }, streamOrDelete);
+  app.get('/mcp', streamOrDelete);
+  app.delete('/mcp', streamOrDelete);
 
-  app.get('/sse', { preHandler: guard }, async (request, reply) => {
+  app.get('/sse', async (request, reply) => {
     const sdk = await loadSdk();
     const transport = new sdk.SSEServerTransport('/messages', reply.raw);
     let opened: boolean;
@@ -184,7 +182,7 @@ export async function mcpRoutes(app: FastifyInstance, opts: McpRoutesOptions): P
     return reply;
   });
 
-  app.post('/messages', { preHandler: guard }, async (request, reply) => {
+  app.post('/messages', async (request, reply) => {
     const sid = (request.query as { sessionId?: unknown }).sessionId;
     const s = await lookup(request, reply, typeof sid === 'string' ? sid : undefined);
     if (!s) return reply;

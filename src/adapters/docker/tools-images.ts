@@ -8,6 +8,7 @@ import { dockerClient, dockerError } from './client.js';
 import { packBuildContext, resolveBuildContext } from './build-context.js';
 import { operationOutcome, runBounded } from './operations.js';
 import { consumeProgress, type ProgressSummary } from './progress.js';
+import { checkRemoteContext, remoteFetchError } from './remote.js';
 import { imageRef, inspectImage, shortId, splitReference } from './shared.js';
 
 const operationField = z
@@ -98,9 +99,9 @@ export const dockerBuild = defineTool({
       remote: z
         .string()
         .max(2048)
-        .regex(/^(https:\/\/|git@|git:\/\/)\S+$/, 'must be a Git URL (https://..., git@..., git://...)')
+        .regex(/^https:\/\/\S+$/, 'must be an https:// URL of a Git repository or context archive')
         .optional()
-        .describe('Git repository URL to build from instead of a directory, e.g. "https://github.com/org/app.git#main:subdir"'),
+        .describe('Public https:// Git repository URL (or context archive) to build from instead of a directory, e.g. "https://github.com/org/app.git#main:subdir"; no credentials in the URL'),
       tags: z.array(imageRef).max(10).default([]).describe('Tags for the built image, e.g. ["ghcr.io/org/app:v1"]'),
       dockerfile: z
         .string()
@@ -123,8 +124,9 @@ export const dockerBuild = defineTool({
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
   async run(args, ctx) {
     if (args.operation) return operationOutcome('docker_build', args.operation);
-    // The context is checked completely (traversal, symlinks, size) before anything reaches the daemon.
-    const context = args.context !== undefined ? await resolveBuildContext(ctx.config.docker.buildRoot, args.context) : undefined;
+    // The context is checked completely (traversal, symlinks, links, size) before anything reaches the daemon, within the call's deadline.
+    const context = args.context !== undefined ? await resolveBuildContext(ctx.config.docker.buildRoot, args.context, ctx.signal) : undefined;
+    const remote = args.remote !== undefined ? await checkRemoteContext(args.remote, ctx.config, ctx.signal) : undefined;
     const auth = ctx.config.docker.registryAuth;
     const options: Record<string, unknown> = {
       t: args.tags,
@@ -137,7 +139,7 @@ export const dockerBuild = defineTool({
       ...(Object.keys(args.labels).length ? { labels: JSON.stringify(args.labels) } : {}),
       ...(args.target ? { target: args.target } : {}),
       ...(args.platform ? { platform: args.platform } : {}),
-      ...(args.remote ? { remote: args.remote } : {}),
+      ...(remote ? { remote } : {}),
       // Private base images: the Engine reads X-Registry-Config, keyed by registry address.
       ...(auth?.serveraddress ? { registryconfig: { [auth.serveraddress]: auth } } : {}),
     };
@@ -145,7 +147,13 @@ export const dockerBuild = defineTool({
       const what = `building ${args.tags[0] ?? args.context ?? args.remote}`;
       // With remote the daemon fetches the context itself and the request body stays empty.
       const body = context ? packBuildContext(context) : Readable.from([]);
-      const { summary } = await streamOperation(ctx.config, what, (d) => d.buildImage(body, { ...options, abortSignal: signal }));
+      // A context that changed after its check fails the stream; that reason is the answer, not the cut connection.
+      let packError: unknown;
+      body.once('error', (err) => (packError = err));
+      const { summary } = await streamOperation(ctx.config, what, (d) => d.buildImage(body, { ...options, abortSignal: signal })).catch((err: unknown) => {
+        throw packError ?? (remote ? remoteFetchError(err, remote) : err);
+      });
+      if (packError) throw packError;
       if (!summary.image_id) {
         throw new HubError('upstream_error', `${what}: the build stream ended without an image id`, { last_lines: summary.lines });
       }
