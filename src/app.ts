@@ -13,6 +13,7 @@ import { installErrorHandlers } from './http/errors.js';
 import { hostGuardHook } from './http/host-guard.js';
 import { openApiRoute } from './http/openapi.js';
 import { opsRoutes } from './http/ops.js';
+import { trustProxyOption } from './http/proxy-trust.js';
 import { restRoutes } from './http/rest.js';
 import { createLogger } from './log.js';
 import { mcpRoutes } from './mcp/routes.js';
@@ -54,7 +55,7 @@ export async function buildApp(config: Config, deps: HubDeps, options: AppOption
     bodyLimit: config.bodyLimit,
     // Per-request lines are off: every tool call already writes one audit line.
     logController: new LogController({ disableRequestLogging: true }),
-    trustProxy: config.trustProxy,
+    trustProxy: trustProxyOption(config.trustProxy),
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
     return503OnClosing: true,
@@ -84,7 +85,7 @@ export async function buildApp(config: Config, deps: HubDeps, options: AppOption
   await app.register(rateLimit, { max: config.rateLimitPerMinute, timeWindow: 60_000, hook: 'onRequest' });
   // DNS-rebinding guard on every authenticated route, before auth so a foreign Host never reaches key checks.
   app.addHook('onRequest', hostGuardHook(config));
-  app.addHook('onRequest', authHook(config));
+  app.addHook('onRequest', authHook(config, deps.failedAuth));
 
   await app.register(opsRoutes, { config, deps, metrics });
   await app.register(openApiRoute, { config, registry });

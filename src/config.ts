@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { isIP } from 'node:net';
 import path from 'node:path';
 import { z } from 'zod';
 
@@ -124,7 +125,7 @@ const EnvSchema = z.object({
   CALLBACK_MAX_BYTES: z.coerce.number().int().min(1_024).default(256 * 1024),
   BODY_MAX_KEYS: z.coerce.number().int().positive().default(20_000),
   BODY_MAX_DEPTH: z.coerce.number().int().positive().default(32),
-  TRUST_PROXY: bool.default(false),
+  TRUST_PROXY: z.string().optional(),
 });
 
 export interface GovernanceConfig {
@@ -192,8 +193,11 @@ export interface Config {
   callbackMaxBytes: number;
   /** JSON bodies with more entries or deeper nesting are refused before any validation. */
   bodyShape: { maxKeys: number; maxDepth: number };
-  /** Trust X-Forwarded-For for client IPs (behind Cloud Run's front end / a load balancer). */
-  trustProxy: boolean;
+  /**
+   * Which proxies may set X-Forwarded-For: false (none: the socket address is the client), a hop count (Cloud Run: 1)
+   * or proxy addresses/CIDRs. The client address is the right-most untrusted entry, so a client cannot choose it.
+   */
+  trustProxy: false | number | string[];
 }
 
 export class ConfigError extends Error {
@@ -206,6 +210,37 @@ export function isLoopbackHost(host: string): boolean {
   return LOOPBACK_HOSTS.includes(host) || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
+
+/** A proxy address or CIDR (`10.0.0.0/8`, `2001:db8::/32`, `192.0.2.1`). */
+function isAddressOrCidr(v: string): boolean {
+  const [addr = '', bits, extra] = v.split('/');
+  const family = isIP(addr);
+  if (family === 0 || extra !== undefined) return false;
+  if (bits === undefined) return true;
+  return /^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128);
+}
+
+/** TRUST_PROXY: `false` | hop count | comma list of addresses/CIDRs. `true` is refused: it trusts what the client writes. */
+function parseTrustProxy(raw: string | undefined): false | number | string[] {
+  const v = (raw ?? 'false').trim().toLowerCase();
+  if (v === 'false' || v === '0') return false;
+  if (v === 'true') {
+    throw new ConfigError(
+      'invalid TRUST_PROXY: "true" takes the client address from the left of X-Forwarded-For, which the client writes; use TRUST_PROXY=1 behind Cloud Run (the number of proxy hops) or the proxies\' CIDRs',
+    );
+  }
+  if (/^\d+$/.test(v)) {
+    const hops = Number(v);
+    if (hops > 10) throw new ConfigError(`invalid TRUST_PROXY: ${v} proxy hops is implausible (Cloud Run: 1)`);
+    return hops;
+  }
+  const list = csv(v);
+  const bad = list.find((c) => !isAddressOrCidr(c));
+  if (bad !== undefined || list.length === 0) {
+    throw new ConfigError(`invalid TRUST_PROXY: "${(bad ?? v).slice(0, 60)}" is not false, a hop count (e.g. 1) or an address/CIDR list (e.g. 10.0.0.0/8,192.0.2.1)`);
+  }
+  return list;
+}
 
 /**
  * Parses the environment. Throws ConfigError with one human line naming the variable on a bad value.
@@ -322,7 +357,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     eventStore: { streamMaxBytes: e.MCP_EVENT_STREAM_MAX_BYTES, totalMaxBytes: Math.max(e.MCP_EVENT_STORE_MAX_BYTES, e.MCP_EVENT_STREAM_MAX_BYTES) },
     callbackMaxBytes: e.CALLBACK_MAX_BYTES,
     bodyShape: { maxKeys: e.BODY_MAX_KEYS, maxDepth: e.BODY_MAX_DEPTH },
-    trustProxy: e.TRUST_PROXY,
+    trustProxy: parseTrustProxy(e.TRUST_PROXY),
   };
 }
 

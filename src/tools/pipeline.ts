@@ -10,6 +10,7 @@ import { redactArgs } from '../governance/redact.js';
 import { scrubbedErrorText, scrubError } from '../governance/scrub.js';
 import type { Metrics } from '../metrics.js';
 import { HubError, toHubError } from './errors.js';
+import { operationOutcome } from './operations.js';
 import type { RegisteredTool, ToolRegistry } from './registry.js';
 import { boundedUnknownKeys, capResult, type ResultTruncation } from './limits.js';
 import type { MediaContent } from './types.js';
@@ -147,12 +148,29 @@ export class InvokePipeline {
       return fail('not_configured', new HubError('not_configured', `${tool.system.title} is not configured: set ${missing}`, { variable: missing }));
     }
 
+    // Follow-ups of long operations and dry runs start no work: answered here, before quota (see ToolDefinition).
+    if (tool.def.longRunning && typeof args.operation === 'string') {
+      const id = args.operation;
+      return operationOutcome(this.deps.operations, tool.def.name, id, origin.principal).then(
+        (data) => finish('ok', { ok: true, data, media: [], governance, callId }),
+        (err: unknown) => {
+          const error = toHubError(err);
+          return fail(error.code === 'not_found' ? 'invalid' : 'error', error);
+        },
+      );
+    }
+    if (args.dry_run === true && (tool.def.preview || tool.def.describeAction)) {
+      dryRun = true;
+      try {
+        const data = tool.def.preview?.(args, this.config) ?? { dry_run: true, action: tool.def.describeAction!(args, this.config), level: rule.level, uses_quota: false };
+        return finish('ok', { ok: true, data, media: [], governance, callId });
+      } catch (err) {
+        return fail('error', toHubError(err));
+      }
+    }
+
     if (tool.def.describeAction) {
       const action = tool.def.describeAction(args, this.config);
-      if (args.dry_run === true) {
-        dryRun = true;
-        return finish('ok', { ok: true, data: { dry_run: true, action, level: rule.level, uses_quota: false }, media: [], governance, callId });
-      }
       if (args.confirm !== true) {
         return fail(
           'denied_confirmation',

@@ -27,6 +27,10 @@ describe('config', () => {
     [{ REDIS_URL: 'localhost:6379' }, /invalid REDIS_URL/],
     [{ MCP_API_KEY: 'short' }, /invalid MCP_API_KEY/],
     [{ TOOLSETS: 'cloud_run,nope' }, /unknown toolset "nope"/],
+    [{ TRUST_PROXY: 'true' }, /invalid TRUST_PROXY:.*use TRUST_PROXY=1 behind Cloud Run/],
+    [{ TRUST_PROXY: 'yes' }, /invalid TRUST_PROXY: "yes" is not false, a hop count/],
+    [{ TRUST_PROXY: '10.0.0.0/33' }, /invalid TRUST_PROXY: "10.0.0.0\/33"/],
+    [{ TRUST_PROXY: '99' }, /invalid TRUST_PROXY: 99 proxy hops/],
   ])('rejects %o with one clear line', (env, message) => {
     let err: unknown;
     try {
@@ -37,6 +41,15 @@ describe('config', () => {
     expect(err).toBeInstanceOf(ConfigError);
     expect((err as Error).message).toMatch(message);
     expect((err as Error).message).not.toContain('\n');
+  });
+
+  it('reads TRUST_PROXY as false, a hop count or an address/CIDR list', () => {
+    const trust = (v?: string) => loadConfig({ MCP_API_KEY: 'k'.repeat(20), ...(v === undefined ? {} : { TRUST_PROXY: v }) }).trustProxy;
+    expect(trust()).toBe(false);
+    expect(trust('false')).toBe(false);
+    expect(trust('0')).toBe(false);
+    expect(trust('1')).toBe(1);
+    expect(trust('10.0.0.0/8, 192.0.2.1,2001:db8::/32')).toEqual(['10.0.0.0/8', '192.0.2.1', '2001:db8::/32']);
   });
 
   it('allows MCP_AUTH=none on loopback only', () => {
