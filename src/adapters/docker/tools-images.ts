@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { Config } from '../../config.js';
 import { HubError } from '../../tools/errors.js';
 import { defineTool, type ToolContext } from '../../tools/types.js';
-import { dockerClient, dockerError } from './client.js';
+import { dockerClient, dockerError, REGISTRY_REFUSED } from './client.js';
 import { packBuildContext, resolveBuildContext } from './build-context.js';
 import { runOperation, type OperationProgress } from '../../tools/operations.js';
 import { consumeProgress, type ProgressSummary } from './progress.js';
@@ -19,10 +19,16 @@ const operationField = z
 
 const requireUnlessOperation = (field: string) => (v: { operation?: string } & Record<string, unknown>) => v.operation !== undefined || v[field] !== undefined;
 
-/** A stream error event (`{"error": ...}`) means the operation failed even though the HTTP status was 200. */
+/**
+ * A stream error event (`{"error": ...}`) means the operation failed even though the HTTP status was 200. The Engine
+ * starts the push stream before it looks the image up, and the registry's refusal arrives the same way.
+ */
 function failIfStreamError(what: string, summary: ProgressSummary): void {
   if (summary.error) {
-    throw new HubError('upstream_error', `${what} failed: ${summary.error}`, { upstream_message: summary.error, last_lines: summary.lines });
+    const details = { upstream_message: summary.error, last_lines: summary.lines };
+    if (/does not exist locally/i.test(summary.error)) throw new HubError('not_found', `${what} failed: ${summary.error}`, details);
+    if (REGISTRY_REFUSED.test(summary.error)) throw new HubError('auth_error', `${what}: the registry refused the credentials (DOCKER_REGISTRY_AUTH): ${summary.error}`, details);
+    throw new HubError('upstream_error', `${what} failed: ${summary.error}`, details);
   }
 }
 
