@@ -6,11 +6,14 @@ import type { Config } from './config.js';
 import type { HubDeps } from './deps.js';
 import { Governor } from './governance/governor.js';
 import { authHook } from './http/auth.js';
+import { BodyShapeError, bodyShapeViolation } from './http/body-shape.js';
 import { callbackRoutes } from './http/callbacks.js';
 import { consoleRoutes } from './http/console.js';
 import { installErrorHandlers } from './http/errors.js';
+import { hostGuardHook } from './http/host-guard.js';
 import { openApiRoute } from './http/openapi.js';
 import { opsRoutes } from './http/ops.js';
+import { trustProxyOption } from './http/proxy-trust.js';
 import { restRoutes } from './http/rest.js';
 import { createLogger } from './log.js';
 import { mcpRoutes } from './mcp/routes.js';
@@ -52,7 +55,7 @@ export async function buildApp(config: Config, deps: HubDeps, options: AppOption
     bodyLimit: config.bodyLimit,
     // Per-request lines are off: every tool call already writes one audit line.
     logController: new LogController({ disableRequestLogging: true }),
-    trustProxy: config.trustProxy,
+    trustProxy: trustProxyOption(config.trustProxy),
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
     return503OnClosing: true,
@@ -74,17 +77,21 @@ export async function buildApp(config: Config, deps: HubDeps, options: AppOption
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     if (body === '' && (request.method === 'DELETE' || request.method === 'GET')) return done(null, undefined);
+    const violation = bodyShapeViolation(body as string, config.bodyShape);
+    if (violation) return done(new BodyShapeError(violation), undefined);
     parseJson(request, body as string, done);
   });
   // A coarse per-IP flood guard in front of auth; tool budgets are governance's job, not this.
   await app.register(rateLimit, { max: config.rateLimitPerMinute, timeWindow: 60_000, hook: 'onRequest' });
-  app.addHook('onRequest', authHook(config));
+  // DNS-rebinding guard on every authenticated route, before auth so a foreign Host never reaches key checks.
+  app.addHook('onRequest', hostGuardHook(config));
+  app.addHook('onRequest', authHook(config, deps.failedAuth));
 
   await app.register(opsRoutes, { config, deps, metrics });
   await app.register(openApiRoute, { config, registry });
   await app.register(restRoutes, { config, deps, registry, governor, pipeline });
-  await app.register(callbackRoutes, { deps });
+  await app.register(callbackRoutes, { deps, maxBytes: config.callbackMaxBytes });
   await app.register(consoleRoutes, { config });
-  await app.register(mcpRoutes, { config, surface, fastPath: options.fastPath ?? true, events: deps.events });
+  await app.register(mcpRoutes, { config, surface, fastPath: options.fastPath ?? true, events: deps.events, sessions: deps.sessions });
   return app;
 }

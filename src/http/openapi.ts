@@ -4,6 +4,7 @@ import { SYSTEM_IDS } from '../config.js';
 import { HubError } from '../tools/errors.js';
 import type { JsonSchema, ToolRegistry } from '../tools/registry.js';
 import { sendHubError } from './errors.js';
+import { isAllowedHost } from './host-guard.js';
 
 /** GPT Actions limits (OpenAI's production notes): summaries/descriptions ≤ 300 characters. */
 const MAX_DESCRIPTION = 300;
@@ -96,7 +97,9 @@ export async function openApiRoute(app: FastifyInstance, opts: { config: Config;
       doc = buildOpenApi(opts.registry, filter);
       cache.set(key, doc);
     }
-    const server = opts.config.publicUrl ?? `${request.protocol}://${request.host}`;
+    // Without PUBLIC_URL the request's own host is used only when it is one of ours; any other Host header (a
+    // rebinding or spoofed name) gets a relative server URL instead of steering a GPT Action to that host.
+    const server = opts.config.publicUrl ?? (isAllowedHost(opts.config, request.host) ? `${request.protocol}://${request.host}` : '/');
     return { ...doc, servers: [{ url: server }] };
   });
 }

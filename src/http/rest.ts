@@ -113,6 +113,7 @@ export async function restRoutes(app: FastifyInstance, opts: RestOptions): Promi
     return {
       ...result.data,
       ...media,
+      ...(result.truncated ? { _truncated: result.truncated } : {}),
       ...(g?.warning || g?.degraded ? { _governance: { warning: g.warning, degraded: g.degraded } } : {}),
     };
   });

@@ -5,10 +5,14 @@ import type { HubDeps } from '../deps.js';
 import type { AuditOutcome, AuditRecord } from '../governance/audit.js';
 import type { Governor } from '../governance/governor.js';
 import type { QuotaDecision } from '../governance/quota-store.js';
+import { RefusalLimiter } from '../governance/refusal-limiter.js';
 import { redactArgs } from '../governance/redact.js';
+import { scrubbedErrorText, scrubError } from '../governance/scrub.js';
 import type { Metrics } from '../metrics.js';
 import { HubError, toHubError } from './errors.js';
+import { operationOutcome } from './operations.js';
 import type { RegisteredTool, ToolRegistry } from './registry.js';
+import { boundedUnknownKeys, capResult, type ResultTruncation } from './limits.js';
 import type { MediaContent } from './types.js';
 
 export interface CallOrigin {
@@ -27,7 +31,7 @@ export interface GovernanceMeta {
 }
 
 export type InvokeResult =
-  | { ok: true; data: Record<string, unknown>; media: MediaContent[]; governance?: GovernanceMeta; callId: string }
+  | { ok: true; data: Record<string, unknown>; media: MediaContent[]; governance?: GovernanceMeta; callId: string; truncated?: ResultTruncation }
   | { ok: false; error: HubError; governance?: GovernanceMeta; callId: string };
 
 /** Turns a zod error into the field list callers see (`invalid_arguments.issues`). */
@@ -38,10 +42,7 @@ function describeIssues(issues: readonly { path: readonly PropertyKey[]; message
 /** Top-level argument names the schema does not declare. */
 function unknownFields(shape: Record<string, unknown>, raw: unknown): string[] {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return [];
-  return Object.keys(raw)
-    .filter((k) => !Object.hasOwn(shape, k))
-    .slice(0, 50)
-    .map((k) => k.slice(0, 100));
+  return boundedUnknownKeys(shape, raw, 50).map((k) => k.slice(0, 100));
 }
 
 function quotaMeta(q: QuotaDecision | undefined): GovernanceMeta['quota'] {
@@ -55,6 +56,7 @@ function quotaMeta(q: QuotaDecision | undefined): GovernanceMeta['quota'] {
 export class InvokePipeline {
   private readonly inFlight = new Set<Promise<unknown>>();
   private readonly shutdown = new AbortController();
+  private refusals?: RefusalLimiter;
 
   constructor(
     private readonly registry: ToolRegistry,
@@ -87,7 +89,9 @@ export class InvokePipeline {
     let governance: GovernanceMeta | undefined;
     let dryRun = false;
 
-    const finish = (outcome: AuditOutcome, result: InvokeResult): InvokeResult => {
+    const finish = (outcome: AuditOutcome, raw: InvokeResult): InvokeResult => {
+      // Upstream error text may echo our credentials: scrubbed before it reaches the caller, the audit and the log.
+      const result: InvokeResult = raw.ok ? raw : { ...raw, error: scrubError(raw.error, this.config) };
       const duration = performance.now() - started;
       const record: AuditRecord = {
         id: callId,
@@ -110,7 +114,14 @@ export class InvokePipeline {
       this.metrics.recordCall(tool ? tool.def.name : '(unknown)', outcome, duration / 1000);
       return result;
     };
-    const fail = (outcome: AuditOutcome, error: HubError): InvokeResult => finish(outcome, { ok: false, error, governance, callId });
+    const fail = (outcome: AuditOutcome, error: HubError): InvokeResult => {
+      // Refusals use no quota: past REFUSED_CALLS_PER_MINUTE per key they are answered rate_limited, counted, not audited.
+      const throttled = (this.refusals ??= new RefusalLimiter(this.config.refusedCallsPerMinute)).take(origin.principal);
+      if (!throttled) return finish(outcome, { ok: false, error, governance, callId });
+      this.metrics.refusedThrottled.inc();
+      this.metrics.recordCall(tool ? tool.def.name : '(unknown)', 'rate_limited', (performance.now() - started) / 1000);
+      return { ok: false, error: throttled, governance, callId };
+    };
 
     if (!tool) return fail('invalid', new HubError('unknown_tool', `unknown tool: ${name.slice(0, 200)}`, { tool: name.slice(0, 200) }));
 
@@ -137,12 +148,29 @@ export class InvokePipeline {
       return fail('not_configured', new HubError('not_configured', `${tool.system.title} is not configured: set ${missing}`, { variable: missing }));
     }
 
+    // Follow-ups of long operations and dry runs start no work: answered here, before quota (see ToolDefinition).
+    if (tool.def.longRunning && typeof args.operation === 'string') {
+      const id = args.operation;
+      return operationOutcome(this.deps.operations, tool.def.name, id, origin.principal).then(
+        (data) => finish('ok', { ok: true, data, media: [], governance, callId }),
+        (err: unknown) => {
+          const error = toHubError(err);
+          return fail(error.code === 'not_found' ? 'invalid' : 'error', error);
+        },
+      );
+    }
+    if (args.dry_run === true && (tool.def.preview || tool.def.describeAction)) {
+      dryRun = true;
+      try {
+        const data = tool.def.preview?.(args, this.config) ?? { dry_run: true, action: tool.def.describeAction!(args, this.config), level: rule.level, uses_quota: false };
+        return finish('ok', { ok: true, data, media: [], governance, callId });
+      } catch (err) {
+        return fail('error', toHubError(err));
+      }
+    }
+
     if (tool.def.describeAction) {
       const action = tool.def.describeAction(args, this.config);
-      if (args.dry_run === true) {
-        dryRun = true;
-        return finish('ok', { ok: true, data: { dry_run: true, action, level: rule.level, uses_quota: false }, media: [], governance, callId });
-      }
       if (args.confirm !== true) {
         return fail(
           'denied_confirmation',
@@ -193,10 +221,10 @@ export class InvokePipeline {
         callId,
         attach: (m) => media.push(m),
       });
-      return finish('ok', { ok: true, data, media, governance, callId });
+      return finish('ok', { ok: true, ...capResult(data, this.config.resultMaxChars), media, governance, callId });
     } catch (err) {
       const error = toHubError(err);
-      if (error.code === 'internal_error') this.log.error({ err, tool: tool.def.name }, 'tool failed unexpectedly');
+      if (error.code === 'internal_error') this.log.error({ err: scrubbedErrorText(err, this.config), tool: tool.def.name }, 'tool failed unexpectedly');
       return finish('error', { ok: false, error, governance, callId });
     } finally {
       clearTimeout(timer);

@@ -52,6 +52,18 @@ export interface ToolDefinition<I extends z.ZodObject = z.ZodObject> {
   output?: z.ZodObject;
   annotations: ToolAnnotations;
   /**
+   * The preview a call with `dry_run: true` returns (the input schema must declare `dry_run` as an optional boolean).
+   * The pipeline answers dry runs itself for any tool that has this or describeAction: no quota, audited with
+   * `dry_run: true`, run() never sees them. Without it, a describeAction tool previews with that line.
+   */
+  preview?: (args: z.infer<I>, config: Config) => Record<string, unknown>;
+  /**
+   * The tool answers work that outlasts the call with `{status: "running", operation}` (tools/operations.ts
+   * runOperation) and declares an optional string `operation` argument. A call with `operation` is answered by the
+   * pipeline from the operation store: it starts no work and uses no quota; run() never sees it.
+   */
+  longRunning?: boolean;
+  /**
    * Present on CRITICAL deploy/delete/remove tools: the tool takes `dry_run` and `confirm` (the input schema must declare
    * both as optional booleans). Returns a one-line description of what the call would do.
    */

@@ -63,6 +63,8 @@ export interface FakeDockerState {
   /** Registries with htpasswd-style credentials (see addRegistry) and the name:tag references pushed to them. */
   registries: Map<string, { username: string; password: string }>;
   registryContent: Map<string, string>;
+  /** Make /build with `remote` fail as the Engine does when it cannot fetch the context (HTTP 500 before any output). */
+  remoteFetchError?: string;
 }
 
 export interface FakeDockerEngine {
@@ -396,6 +398,7 @@ export async function startFakeDockerEngine(): Promise<FakeDockerEngine> {
         const build: FakeBuild = { query: Object.fromEntries([...new Set(q.keys())].map((k) => [k, q.getAll(k).length > 1 ? q.getAll(k) : q.get(k)!])), ...tar };
         if (req.headers['x-registry-config']) build.registryConfig = JSON.parse(Buffer.from(String(req.headers['x-registry-config']), 'base64').toString('utf8'));
         state.builds.push(build);
+        if (q.get('remote') && state.remoteFetchError) return sendJson(res, 500, { message: state.remoteFetchError });
         const dockerfileName = q.get('dockerfile') || 'Dockerfile';
         const dockerfile = q.get('remote') ? 'FROM scratch\nCOPY . /src\n' : tar.files[dockerfileName];
         if (dockerfile === undefined) return sendJson(res, 500, { message: `Cannot locate specified Dockerfile: ${dockerfileName}` });
