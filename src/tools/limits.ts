@@ -13,9 +13,6 @@ export function capItems<T>(items: T[], max = MAX_ITEMS): { items: T[]; truncate
   return { items: items.slice(0, max), truncated: true };
 }
 
-/** Default bound on one tool result's JSON (RESULT_MAX_CHARS): under the 100,000-character GPT Actions body limit. */
-export const MAX_RESULT_CHARS = 90_000;
-
 export interface CappedJson<T> {
   value: T;
   truncated: boolean;

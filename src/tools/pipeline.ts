@@ -5,14 +5,14 @@ import type { HubDeps } from '../deps.js';
 import type { AuditOutcome, AuditRecord } from '../governance/audit.js';
 import type { Governor } from '../governance/governor.js';
 import type { QuotaDecision } from '../governance/quota-store.js';
-import { RefusalLimiter } from '../governance/refusal-limiter.js';
 import { redactArgs } from '../governance/redact.js';
+import { RefusalLimiter } from '../governance/refusal-limiter.js';
 import { scrubbedErrorText, scrubError } from '../governance/scrub.js';
 import type { Metrics } from '../metrics.js';
 import { HubError, toHubError } from './errors.js';
+import { boundedUnknownKeys, capResult, type ResultTruncation } from './limits.js';
 import { operationOutcome } from './operations.js';
 import type { RegisteredTool, ToolRegistry } from './registry.js';
-import { boundedUnknownKeys, capResult, type ResultTruncation } from './limits.js';
 import type { MediaContent } from './types.js';
 
 export interface CallOrigin {

@@ -60,11 +60,11 @@ export interface FakeDockerState {
   pullStreamError?: string;
   /** When set, /build streams its first line and then waits for this promise before finishing. */
   buildGate?: Promise<void>;
+  /** Make /build with `remote` fail as the Engine does when it cannot fetch the context (HTTP 500 before any output). */
+  remoteFetchError?: string;
   /** Registries with htpasswd-style credentials (see addRegistry) and the name:tag references pushed to them. */
   registries: Map<string, { username: string; password: string }>;
   registryContent: Map<string, string>;
-  /** Make /build with `remote` fail as the Engine does when it cannot fetch the context (HTTP 500 before any output). */
-  remoteFetchError?: string;
 }
 
 export interface FakeDockerEngine {
