@@ -24,6 +24,7 @@ import { Metrics } from './metrics.js';
 import { InvokePipeline } from './tools/pipeline.js';
 import { ToolRegistry } from './tools/registry.js';
 import type { SystemDefinition } from './tools/types.js';
+import { Upstreams } from './upstreams/index.js';
 
 export interface AppOptions {
   /** Systems to serve (default: every system of src/adapters). Tests pass small sets. */
@@ -66,7 +67,14 @@ export async function buildApp(config: Config, deps: HubDeps, options: AppOption
     forceCloseConnections: 'idle',
   });
 
-  const registry = new ToolRegistry(options.systems ?? SYSTEMS, config);
+  // UPSTREAMS (DESIGN.md §9): each upstream MCP server is one more system of the same registry and pipeline.
+  const upstreams = config.upstreams.some((u) => config.toolsets.includes(u.name)) ? new Upstreams(config, app.log) : undefined;
+  await upstreams?.start();
+  const registry = new ToolRegistry([...(options.systems ?? SYSTEMS), ...(upstreams?.systems ?? [])], config, (skipped) =>
+    app.log.warn({ upstream: skipped.system, tool: skipped.name, reason: skipped.reason }, 'upstream tool not served'),
+  );
+  upstreams?.onToolsChanged(() => registry.refresh());
+  if (upstreams) app.addHook('onClose', () => upstreams.close());
   const metrics = new Metrics();
   const governor = new Governor(config, deps.quota);
   const pipeline = new InvokePipeline(registry, governor, config, deps, app.log, metrics);

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import path from 'node:path';
 import { z } from 'zod';
@@ -19,7 +20,9 @@ export const SYSTEM_IDS = [
   'chatgpt',
   'connector',
 ] as const;
-export type SystemId = (typeof SYSTEM_IDS)[number];
+export type BuiltinSystemId = (typeof SYSTEM_IDS)[number];
+/** A built-in system, or the name of an upstream MCP server (UPSTREAMS): upstream names are only known at start. */
+export type SystemId = BuiltinSystemId | (string & {});
 
 const LOOPBACK_HOSTS = ['localhost', '127.0.0.1', '[::1]', '::1'];
 
@@ -67,6 +70,38 @@ const override = z
   .strict();
 
 const urlString = z.string().url();
+
+/** One UPSTREAMS entry (DESIGN.md §9): a Streamable HTTP (or legacy SSE) server by `url`, or a stdio server by `command`. */
+const upstreamEntry = z
+  .object({
+    name: z.string().regex(/^[a-z][a-z0-9]{0,15}$/, 'must match ^[a-z][a-z0-9]{0,15}$ (it prefixes every tool name)'),
+    url: z.string().regex(/^https?:\/\/\S+$/, 'must be an http(s) URL').optional(),
+    headers: z.record(z.string(), z.string()).optional(),
+    command: z.string().min(1).optional(),
+    args: z.array(z.string()).optional(),
+    env: z.record(z.string(), z.string()).optional(),
+    cwd: z.string().min(1).optional(),
+    level: z.enum(LEVELS).optional(),
+    tools: z.record(z.string(), z.object({ level: z.enum(LEVELS).optional(), enabled: z.boolean().optional() }).strict()).optional(),
+    timeout_ms: z.number().int().positive().max(3_600_000).optional(),
+    /** OAuth client credentials (machine-to-machine) for an HTTP upstream that answers 401 with OAuth metadata. */
+    oauth: z
+      .object({
+        client_id: z.string().min(1),
+        client_secret: z.string().min(1),
+        scope: z.string().min(1).optional(),
+        issuer: z.string().regex(/^https?:\/\/\S+$/, 'must be an http(s) URL').optional(),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict()
+  .refine((u) => (u.url === undefined) !== (u.command === undefined), { message: 'needs exactly one of "url" (HTTP) or "command" (stdio)' })
+  .refine((u) => u.url !== undefined || (u.headers === undefined && u.oauth === undefined), { message: '"headers" and "oauth" only apply to a "url" upstream' })
+  .refine((u) => u.command !== undefined || (u.args === undefined && u.env === undefined && u.cwd === undefined), {
+    message: '"args", "env" and "cwd" only apply to a "command" upstream',
+  });
+export type UpstreamConfig = z.infer<typeof upstreamEntry>;
 
 const EnvSchema = z.object({
   PORT: port.default(3000),
@@ -133,6 +168,7 @@ const EnvSchema = z.object({
   OAUTH_OIDC_CLIENT_ID: z.string().optional(),
   OAUTH_OIDC_CLIENT_SECRET: z.string().optional(),
   OAUTH_ALLOWED_EMAILS: z.string().optional(),
+  UPSTREAMS: z.string().optional(),
 });
 
 export interface GovernanceConfig {
@@ -209,6 +245,8 @@ export interface Config {
   oauth: { accessS: number; refreshS: number; codeS: number };
   /** Upstream OpenID Connect sign-in for the consent page; allowedEmails holds addresses and `@domain` entries, lower-cased. */
   oidc?: { issuer: string; clientId: string; clientSecret: string; allowedEmails: string[] };
+  /** Upstream MCP servers whose tools the hub serves under its governance (UPSTREAMS); empty when unset. */
+  upstreams: UpstreamConfig[];
 }
 
 export class ConfigError extends Error {
@@ -221,6 +259,37 @@ export function isLoopbackHost(host: string): boolean {
   return LOOPBACK_HOSTS.includes(host) || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
+/** UPSTREAMS is inline JSON (starts with `[`) or the path of a JSON file holding the same array. */
+function parseUpstreams(value: string | undefined): UpstreamConfig[] {
+  if (value === undefined) return [];
+  let text = value.trim();
+  if (!text.startsWith('[')) {
+    try {
+      text = readFileSync(text, 'utf8');
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? 'unreadable';
+      throw new ConfigError(`invalid UPSTREAMS: not a JSON array and not a readable file (${code}): ${value.slice(0, 200)}`);
+    }
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new ConfigError('invalid UPSTREAMS: not valid JSON');
+  }
+  const result = z.array(upstreamEntry).safeParse(parsed);
+  if (!result.success) {
+    const first = result.error.issues[0]!;
+    throw new ConfigError(`invalid UPSTREAMS: ${first.path.join('.') || 'value'} ${first.message}`);
+  }
+  const seen = new Set<string>();
+  for (const u of result.data) {
+    if ((SYSTEM_IDS as readonly string[]).includes(u.name)) throw new ConfigError(`invalid UPSTREAMS: name "${u.name}" is a built-in system`);
+    if (seen.has(u.name)) throw new ConfigError(`invalid UPSTREAMS: name "${u.name}" appears twice`);
+    seen.add(u.name);
+  }
+  return result.data;
+}
 
 /** A proxy address or CIDR (`10.0.0.0/8`, `2001:db8::/32`, `192.0.2.1`). */
 function isAddressOrCidr(v: string): boolean {
@@ -297,10 +366,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`invalid DOCKER_BUILD_REMOTE_HOSTS: "${badRemoteHost}" is not a host name (comma-separated names such as github.com,gitlab.com)`);
   }
 
-  const toolsetNames = e.TOOLSETS === 'all' ? [...SYSTEM_IDS] : csv(e.TOOLSETS);
+  const upstreams = parseUpstreams(e.UPSTREAMS);
+  const knownToolsets: string[] = [...SYSTEM_IDS, ...upstreams.map((u) => u.name)];
+  const toolsetNames = e.TOOLSETS === 'all' ? knownToolsets : csv(e.TOOLSETS);
   for (const t of toolsetNames) {
-    if (!(SYSTEM_IDS as readonly string[]).includes(t)) {
-      throw new ConfigError(`invalid TOOLSETS: unknown toolset "${t}" (known: all, ${SYSTEM_IDS.join(', ')})`);
+    if (!knownToolsets.includes(t)) {
+      throw new ConfigError(`invalid TOOLSETS: unknown toolset "${t}" (known: all, ${knownToolsets.join(', ')})`);
     }
   }
 
@@ -382,6 +453,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ...(e.OAUTH_OIDC_ISSUER
       ? { oidc: { issuer: e.OAUTH_OIDC_ISSUER.replace(/\/$/, ''), clientId: e.OAUTH_OIDC_CLIENT_ID!, clientSecret: e.OAUTH_OIDC_CLIENT_SECRET!, allowedEmails } }
       : {}),
+    upstreams,
   };
 }
 

@@ -1,6 +1,6 @@
 import type { Config } from '../config.js';
 import { HubError } from '../tools/errors.js';
-import { REDACTED, scrubCredentials } from './redact.js';
+import { isSecretKey, REDACTED, scrubCredentials } from './redact.js';
 
 /**
  * The one scrubber for text that came from outside (upstream error bodies, probe failures): every secret the
@@ -61,8 +61,21 @@ export function configuredSecrets(config: Config): string[] {
     ...registryAuthEncodings(config.docker.registryAuth),
     urlPassword(config.redisUrl),
     urlPassword(config.databaseUrl),
+    ...config.upstreams.flatMap(upstreamSecrets),
   ];
   return values.filter((v): v is string => typeof v === 'string' && v.length >= 4);
+}
+
+/**
+ * An UPSTREAMS entry's secrets: header values (and the bare token of `Bearer` ones), environment values whose name
+ * looks secret (`GITHUB_PERSONAL_ACCESS_TOKEN`, not `GOOGLE_CLOUD_REGION`) and the OAuth client secret.
+ */
+export function upstreamSecrets(u: Config['upstreams'][number]): string[] {
+  const headers = Object.values(u.headers ?? {});
+  const env = Object.entries(u.env ?? {})
+    .filter(([name]) => isSecretKey(name))
+    .map(([, value]) => value);
+  return [...headers, ...headers.map((v) => v.replace(/^Bearer\s+/i, '')), ...env, ...(u.oauth ? [u.oauth.client_secret] : [])];
 }
 
 /** The private key of an inline service-account JSON (the PEM scrub catches it too; this also covers escaped forms). */

@@ -73,6 +73,7 @@ export function buildOpenApi(registry: ToolRegistry, systems: ReadonlySet<System
 
 export async function openApiRoute(app: FastifyInstance, opts: { config: Config; registry: ToolRegistry }): Promise<void> {
   const cache = new Map<string, Record<string, unknown>>();
+  opts.registry.onChange(() => cache.clear());
   app.get('/openapi.json', async (request, reply) => {
     const raw = (request.query as { systems?: unknown }).systems;
     let key = 'all';
@@ -82,11 +83,13 @@ export async function openApiRoute(app: FastifyInstance, opts: { config: Config;
         .split(',')
         .map((s) => s.trim())
         .filter(Boolean);
-      const unknown = names.filter((n) => !(SYSTEM_IDS as readonly string[]).includes(n));
+      // Built-in systems and the names of upstream MCP servers.
+      const known: string[] = [...SYSTEM_IDS, ...opts.registry.systems.filter((s) => s.federated).map((s) => s.id)];
+      const unknown = names.filter((n) => !known.includes(n));
       if (unknown.length) {
         return sendHubError(
           reply,
-          new HubError('invalid_request', `unknown system(s): ${unknown.join(', ').slice(0, 200)}; known: ${SYSTEM_IDS.join(', ')}`),
+          new HubError('invalid_request', `unknown system(s): ${unknown.join(', ').slice(0, 200)}; known: ${known.join(', ')}`),
         );
       }
       filter = new Set(names as SystemId[]);

@@ -43,6 +43,9 @@ export async function tryFastPath(surface: McpSurface, req: FastPathRequest): Pr
   }
   const call = CallToolRequestSchema.safeParse(body);
   if (!call.success || call.data.params.task) return null;
+  // Progress needs the SDK's SSE answer, and an upstream (federated) call must be cancellable by the client's
+  // notifications/cancelled, which only reaches calls the SDK transport runs: both take the SDK path.
+  if (call.data.params._meta?.progressToken !== undefined || surface.registry.get(call.data.params.name)?.def.passthrough) return null;
   try {
     const result = await surface.callTool(call.data.params.name, call.data.params.arguments ?? {}, req.principal);
     const checked = CallToolResultSchema.safeParse(result);

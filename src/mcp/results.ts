@@ -22,6 +22,11 @@ export function toMcpTool(t: RegisteredTool): Tool {
 export function toCallToolResult(result: InvokeResult): CallToolResult {
   const truncated = result.ok && result.truncated ? { 'omni-hub/truncated': result.truncated } : undefined;
   const meta = result.governance || truncated ? { _meta: { ...(result.governance ? { 'omni-hub/governance': result.governance } : {}), ...truncated } } : {};
+  if (result.ok && result.raw) {
+    // An upstream's answer, unchanged; the hub only adds its governance entry to `_meta`.
+    const upstream = result.data as CallToolResult;
+    return result.governance ? { ...upstream, _meta: { ...upstream._meta, ...meta._meta } } : upstream;
+  }
   if (result.ok) {
     // A result cut to RESULT_MAX_CHARS says so in _meta and in a text note the model reads.
     const note = result.truncated ? [{ type: 'text' as const, text: `[${result.truncated.note}]` }] : [];

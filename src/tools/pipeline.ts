@@ -10,10 +10,10 @@ import { RefusalLimiter } from '../governance/refusal-limiter.js';
 import { scrubbedErrorText, scrubError } from '../governance/scrub.js';
 import type { Metrics } from '../metrics.js';
 import { HubError, toHubError } from './errors.js';
-import { boundedUnknownKeys, capResult, type ResultTruncation } from './limits.js';
+import { capResult, type ResultTruncation } from './limits.js';
 import { operationOutcome } from './operations.js';
 import type { RegisteredTool, ToolRegistry } from './registry.js';
-import type { MediaContent } from './types.js';
+import type { MediaContent, ToolContext } from './types.js';
 
 export interface CallOrigin {
   /** Key id ("key:ab12cd34"), never the key. */
@@ -21,6 +21,8 @@ export interface CallOrigin {
   transport: 'mcp' | 'rest';
   /** Aborted when the client goes away or the hub shuts down. */
   signal?: AbortSignal;
+  /** Set when the client asked for progress notifications (MCP `progressToken`). */
+  onProgress?: ToolContext['progress'];
 }
 
 export interface GovernanceMeta {
@@ -31,19 +33,17 @@ export interface GovernanceMeta {
 }
 
 export type InvokeResult =
-  | { ok: true; data: Record<string, unknown>; media: MediaContent[]; governance?: GovernanceMeta; callId: string; truncated?: ResultTruncation }
+  | {
+      ok: true;
+      data: Record<string, unknown>;
+      media: MediaContent[];
+      governance?: GovernanceMeta;
+      callId: string;
+      truncated?: ResultTruncation;
+      /** `data` is an upstream's MCP CallToolResult, passed through unchanged. */
+      raw?: boolean;
+    }
   | { ok: false; error: HubError; governance?: GovernanceMeta; callId: string };
-
-/** Turns a zod error into the field list callers see (`invalid_arguments.issues`). */
-function describeIssues(issues: readonly { path: readonly PropertyKey[]; message: string }[]): { field: string; message: string }[] {
-  return issues.slice(0, 50).map((i) => ({ field: i.path.map(String).join('.') || '(root)', message: i.message }));
-}
-
-/** Top-level argument names the schema does not declare. */
-function unknownFields(shape: Record<string, unknown>, raw: unknown): string[] {
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return [];
-  return boundedUnknownKeys(shape, raw, 50).map((k) => k.slice(0, 100));
-}
 
 function quotaMeta(q: QuotaDecision | undefined): GovernanceMeta['quota'] {
   return q && { used: q.used, limit: q.limit, remaining: q.remaining, reset_s: q.reset_s };
@@ -125,19 +125,12 @@ export class InvokePipeline {
 
     if (!tool) return fail('invalid', new HubError('unknown_tool', `unknown tool: ${name.slice(0, 200)}`, { tool: name.slice(0, 200) }));
 
-    const parsed = tool.def.input.safeParse(rawArgs ?? {});
-    const unknown = unknownFields(tool.def.input.shape, rawArgs);
-    if (!parsed.success || unknown.length) {
-      // A misspelt or invented field is an error, not silently dropped: `dry_run` sent to a tool that has none must
-      // not run the real action.
-      const issues = [
-        ...(parsed.success ? [] : describeIssues(parsed.error.issues)),
-        ...unknown.map((field) => ({ field, message: 'unknown field (not in this tool\'s input schema)' })),
-      ];
-      const list = issues.map((i) => `${i.field}: ${i.message}`).join('; ');
-      return fail('invalid', new HubError('invalid_arguments', `invalid arguments for ${name}: ${list}`, { issues }));
+    const checked = tool.validate(rawArgs ?? {});
+    if (!checked.ok) {
+      const list = checked.issues.map((i) => `${i.field}: ${i.message}`).join('; ');
+      return fail('invalid', new HubError('invalid_arguments', `invalid arguments for ${name}: ${list}`, { issues: checked.issues }));
     }
-    args = parsed.data as Record<string, unknown>;
+    args = checked.data;
 
     const rule = this.governor.rule(tool.def);
     governance = { level: rule.level };
@@ -220,7 +213,10 @@ export class InvokePipeline {
         principal: origin.principal,
         callId,
         attach: (m) => media.push(m),
+        progress: origin.onProgress,
       });
+      // An upstream's answer passes through unchanged (REST bounds its binary content itself).
+      if (tool.def.passthrough) return finish(data.isError === true ? 'error' : 'ok', { ok: true, data, media, governance, callId, raw: true });
       return finish('ok', { ok: true, ...capResult(data, this.config.resultMaxChars), media, governance, callId });
     } catch (err) {
       const error = toHubError(err);

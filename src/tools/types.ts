@@ -34,6 +34,14 @@ export interface ToolContext {
   callId: string;
   /** Attach binary content to the result. */
   attach(media: MediaContent): void;
+  /** Present when the caller asked for progress (an MCP `progressToken`): report the steps of a long operation. */
+  progress?: (p: ProgressUpdate) => void;
+}
+
+export interface ProgressUpdate {
+  progress: number;
+  total?: number;
+  message?: string;
 }
 
 /**
@@ -68,6 +76,15 @@ export interface ToolDefinition<I extends z.ZodObject = z.ZodObject> {
    * both as optional booleans). Returns a one-line description of what the call would do.
    */
   describeAction?: (args: z.infer<I>, config: Config) => string;
+  /**
+   * Upstream (federated) tools only: the upstream's own JSON Schema, published as is and checked with Ajv instead of
+   * `input` (which is then an empty loose object).
+   */
+  inputJsonSchema?: Record<string, unknown>;
+  /** Upstream tools only: the upstream's outputSchema, published as is. */
+  outputJsonSchema?: Record<string, unknown>;
+  /** `run` returns an MCP CallToolResult (an upstream's answer) that the surfaces pass through unchanged. */
+  passthrough?: boolean;
   /** Returns a JSON object (becomes structuredContent). Throw HubError for failures. */
   run(args: z.infer<I>, ctx: ToolContext): Promise<Record<string, unknown>>;
 }
@@ -87,6 +104,8 @@ export interface SystemDefinition {
    * "GOOGLE_OAUTH_TOKEN or GOOGLE_SERVICE_ACCOUNT_JSON"). Cheap and synchronous: runs on every call.
    */
   missingConfig(config: Config): string | null;
+  /** Tools from an upstream MCP server: a name clash skips the tool (built-in names win) instead of failing start. */
+  federated?: boolean;
   /** A cheap, side-effect-free live probe; only called when missingConfig() is null. Must honour `signal`. */
   check(config: Config, deps: HubDeps, signal: AbortSignal): Promise<ConnectionStatus>;
 }

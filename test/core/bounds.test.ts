@@ -51,7 +51,9 @@ describe('tool results are capped the same way on REST, the MCP SDK path and the
   let fastPathApp: FastifyInstance;
 
   beforeAll(async () => {
-    stateful = await testHub({ ...env, MCP_SESSION_MODE: 'stateful' });
+    // The SDK transport in a session (SSE answers stored as events): tools in a session otherwise take the fast path,
+    // which answers plain JSON and stores nothing.
+    stateful = await testHub({ ...env, MCP_SESSION_MODE: 'stateful' }, { fastPath: false });
     // The stateless app (fast path) shares the stateful hub's services: one store, one stored document for both.
     fastPathApp = await buildApp(testConfig({ ...env, DATA_DIR: stateful.config.dataDir, MCP_SESSION_MODE: 'stateless' }), stateful.deps, { logger: pino({ level: 'silent' }) });
     await fastPathApp.ready();

@@ -55,7 +55,18 @@ async function streamOperation(
  * src/tools/operations.ts; the pipeline answers the follow-up).
  */
 function bounded(kind: string, ctx: ToolContext, work: (signal: AbortSignal, progress: OperationProgress) => Promise<Record<string, unknown>>) {
-  return runOperation(kind, ctx, work);
+  return runOperation(kind, ctx, (signal, progress) => work(signal, withCallerProgress(progress, ctx)));
+}
+
+/** Each progress line also goes to the caller when it asked for progress (an MCP progressToken), counted from 1. */
+function withCallerProgress(progress: OperationProgress, ctx: ToolContext): OperationProgress {
+  const caller = ctx.progress;
+  if (!caller) return progress;
+  let count = 0;
+  return (line) => {
+    progress(line);
+    caller({ progress: ++count, message: line });
+  };
 }
 
 export const dockerPull = defineTool({

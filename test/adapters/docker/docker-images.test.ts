@@ -61,6 +61,16 @@ describe('docker_pull', () => {
     expect(lines.some((l) => l.includes('Downloading'))).toBe(false);
   });
 
+  it('reports each meaningful progress line when the caller asked for progress', async () => {
+    const updates: { progress: number; message?: string }[] = [];
+    await runTool(dockerPull, { image: 'ghcr.io/org/base' }, { ...ctx, progress: (p) => updates.push(p) });
+    expect(updates.length).toBeGreaterThan(1);
+    expect(updates.map((u) => u.message)).toContain('Status: Downloaded newer image for ghcr.io/org/base:latest');
+    expect(updates.some((u) => u.message?.includes('Downloading'))).toBe(false);
+    // Counts only grow.
+    expect(updates.every((u, i) => i === 0 || u.progress > updates[i - 1]!.progress)).toBe(true);
+  });
+
   it('turns an error inside the 200 stream into upstream_error', async () => {
     engine.state.pullStreamError = 'failed to register layer: no space left on device';
     try {
