@@ -14,6 +14,7 @@ import { syntheticTools } from './synthetic-tools.js';
  *   BENCH_FAST_PATH=false      serve stateless POST /mcp through the SDK transport only
  *   BENCH_EXTRA_TOOLS=<n>      register n synthetic tools next to the fixtures (cost curve)
  *   BENCH_AUDIT_PREFILL=<n>    append n audit records before listening (audit store at its cap)
+ *   BENCH_SYSTEMS=all          serve the hub's real systems (google_maps_geocode, search, ...) instead of the fixtures
  * SIGTERM closes the app and exits 0, so `node --cpu-prof` writes its profile.
  */
 async function main(): Promise<void> {
@@ -24,7 +25,8 @@ async function main(): Promise<void> {
   const prefill = Number(process.env.BENCH_AUDIT_PREFILL ?? 0);
   for (let i = 0; i < prefill; i++) deps.audit.append(prefillRecord(i));
   await deps.audit.flush();
-  const app = await buildApp(config, deps, { systems: [system], fastPath: process.env.BENCH_FAST_PATH !== 'false' });
+  const systems = process.env.BENCH_SYSTEMS === 'all' ? undefined : [system];
+  const app = await buildApp(config, deps, { systems, fastPath: process.env.BENCH_FAST_PATH !== 'false' });
   await app.listen({ port: config.port, host: config.host });
   process.on('SIGTERM', () => {
     void app

@@ -70,7 +70,9 @@ for (const backend of backends()) {
     });
 
     it('understands web-search syntax: stemming, phrases, exclusion and or', async () => {
-      expect((await store.search({ query: 'deploying' })).map((h) => h.id)).toContain('deploy-1');
+      // Stemming: a plural finds the singular (PostgreSQL's Snowball English and SQLite's Porter stemmer agree here;
+      // they differ on some derived forms, e.g. Porter does not match "deploying" with "deployment").
+      expect((await store.search({ query: 'deployments' })).map((h) => h.id)).toContain('deploy-1');
       expect((await store.search({ query: '"blue green deployment"' })).map((h) => h.id)).toEqual(['deploy-1']);
       expect((await store.search({ query: 'deployment -canary' })).map((h) => h.id)).toEqual(['deploy-1']);
       const either = (await store.search({ query: 'canary or gemini' })).map((h) => h.id).sort();
@@ -99,14 +101,8 @@ for (const backend of backends()) {
     });
 
     it('applies migrations once: reopening and concurrent opens leave one row per version', async () => {
-      if (env.kind === 'pglite') {
-        // One process owns a PGlite directory: close, then reopen the same directory.
-        await store.close();
-        store = await env.open();
-      } else {
-        const [a, b] = await Promise.all([env.open(), env.open()]);
-        await Promise.all([a.ping(), b.ping()]);
-      }
+      const [a, b] = await Promise.all([env.open(), env.open()]);
+      await Promise.all([a.ping(), b.ping()]);
       await store.ping();
       const rows = await env.sql<{ n: string | number }>(`SELECT count(*) AS n FROM "${env.schema}".schema_migrations`);
       expect(Number(rows[0].n)).toBe(MIGRATIONS.length);
