@@ -166,6 +166,7 @@ async function gatewayComparison() {
     { id: 'hub_stateless', label: 'hub, stateless fast path, full pipeline (Redis quota + audit)', script: HUB, env: realHubEnv({ ...redisEnv, ...upstream, MCP_SESSION_MODE: 'stateless' }) },
     { id: 'hub_session', label: 'hub, inside one MCP session (unique request ids)', script: HUB, env: realHubEnv({ ...redisEnv, ...upstream, MCP_SESSION_MODE: 'stateful' }), session: true },
     { id: 'sdk', label: "SDK's documented stateless server, same tool and upstream client", script: path.join(SERVERS, 'sdk-server.js'), env: { ...upstream, BENCH_TOOL: 'geocode' } },
+    { id: 'sdk_fetch', label: "SDK's documented stateless server, same tool, upstream through fetch", script: path.join(SERVERS, 'sdk-server.js'), env: { ...upstream, BENCH_TOOL: 'geocode', BENCH_UPSTREAM_CLIENT: 'fetch' } },
   ];
   try {
     for (const t of targets) {

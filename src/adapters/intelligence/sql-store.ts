@@ -104,7 +104,7 @@ export class SqlIntelligenceStore implements IntelligenceStore {
   async search(q: SearchQuery): Promise<SearchHit[]> {
     const limit = Math.min(Math.max(q.limit ?? DEFAULT_SEARCH_LIMIT, 1), MAX_SEARCH_LIMIT);
     const snippet = q.snippets === false ? `''` : `ts_headline('english', left(h.text, ${INDEXED_TEXT_CHARS}), q.query, '${HEADLINE_OPTIONS}')`;
-    const rows = await this.driver.query<HitRow>(
+    const rows = await this.driver.queryPrepared<HitRow>(
       `WITH q AS (SELECT websearch_to_tsquery('english', $1) AS query),
        hits AS (
          SELECT d.id, d.title, d.url, d.tags, d.source, d.created_at, d.text,

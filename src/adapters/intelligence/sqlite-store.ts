@@ -120,8 +120,7 @@ export class SqliteIntelligenceStore implements IntelligenceStore {
   private readonly insertDoc: BetterSqlite3.Statement;
   private readonly insertFts: BetterSqlite3.Statement;
   private readonly getDoc: BetterSqlite3.Statement;
-  private readonly searchWithSnippets: BetterSqlite3.Statement;
-  private readonly searchPlain: BetterSqlite3.Statement;
+  private readonly statements: Record<'filtered' | 'unfiltered', Record<'snippets' | 'plain', BetterSqlite3.Statement>>;
   private readonly insertTx: (doc: Omit<DocumentRow, 'tags' | 'metadata'> & { tags: string; metadata: string }) => boolean;
 
   constructor(private readonly db: BetterSqlite3.Database) {
@@ -138,24 +137,40 @@ export class SqliteIntelligenceStore implements IntelligenceStore {
       this.insertFts.run(info.lastInsertRowid, row.title, row.text.slice(0, INDEXED_TEXT_CHARS));
       return true;
     });
-    const search = (withSnippets: boolean) =>
-      db.prepare(
-        `SELECT d.id, d.title, d.url, d.tags, d.source, d.created_at, h.score, h.snippet
-         FROM (
-           SELECT rowid, bm25(documents_fts, ${TITLE_WEIGHT}, ${BODY_WEIGHT}) AS score, ${withSnippets ? SNIPPET_SQL : "''"} AS snippet
-           FROM documents_fts
-           WHERE documents_fts MATCH @match
-         ) h
-         JOIN documents d ON d.seq = h.rowid
-         WHERE (@tags IS NULL OR (SELECT count(DISTINCT t.value) FROM json_each(d.tags) t WHERE t.value IN (SELECT value FROM json_each(@tags))) = @tagCount)
+    const filters = `(@tags IS NULL OR (SELECT count(DISTINCT t.value) FROM json_each(d.tags) t WHERE t.value IN (SELECT value FROM json_each(@tags))) = @tagCount)
            AND (@source IS NULL OR d.source = @source)
            AND (@since IS NULL OR julianday(d.created_at) >= julianday(@since))
-           AND (@until IS NULL OR julianday(d.created_at) < julianday(@until))
-         ORDER BY h.score, d.created_at DESC, d.seq DESC
-         LIMIT @limit`,
+           AND (@until IS NULL OR julianday(d.created_at) < julianday(@until))`;
+    // Ranked and filtered hits, best first (ties: newest first); the top `limit` rows only.
+    const top = `SELECT h.rowid, h.score
+         FROM (SELECT rowid, bm25(documents_fts, ${TITLE_WEIGHT}, ${BODY_WEIGHT}) AS score FROM documents_fts WHERE documents_fts MATCH @match) h
+         JOIN documents d ON d.seq = h.rowid
+         WHERE ${filters}
+         ORDER BY h.score, d.seq DESC
+         LIMIT @limit`;
+    // Without filters the FTS index alone picks the top rows, before any documents row is read.
+    const topUnfiltered = `SELECT rowid, bm25(documents_fts, ${TITLE_WEIGHT}, ${BODY_WEIGHT}) AS score
+         FROM documents_fts WHERE documents_fts MATCH @match
+         ORDER BY score, rowid DESC
+         LIMIT @limit`;
+    // Snippets are computed for the returned rows only (the FTS cursor is positioned on each by rowid).
+    const withRows = (topSql: string, withSnippets: boolean) =>
+      db.prepare(
+        withSnippets
+          ? `WITH top AS (${topSql})
+             SELECT d.id, d.title, d.url, d.tags, d.source, d.created_at, top.score, ${SNIPPET_SQL} AS snippet
+             FROM top JOIN documents_fts ON documents_fts.rowid = top.rowid JOIN documents d ON d.seq = top.rowid
+             WHERE documents_fts MATCH @match
+             ORDER BY top.score, d.seq DESC`
+          : `WITH top AS (${topSql})
+             SELECT d.id, d.title, d.url, d.tags, d.source, d.created_at, top.score, '' AS snippet
+             FROM top JOIN documents d ON d.seq = top.rowid
+             ORDER BY top.score, d.seq DESC`,
       );
-    this.searchPlain = search(false);
-    this.searchWithSnippets = search(true);
+    this.statements = {
+      filtered: { snippets: withRows(top, true), plain: withRows(top, false) },
+      unfiltered: { snippets: withRows(topUnfiltered, true), plain: withRows(topUnfiltered, false) },
+    };
   }
 
   async ingest(doc: NewDocument): Promise<IntelligenceDocument> {
@@ -194,16 +209,12 @@ export class SqliteIntelligenceStore implements IntelligenceStore {
     if (!match) return [];
     const limit = Math.min(Math.max(q.limit ?? DEFAULT_SEARCH_LIMIT, 1), MAX_SEARCH_LIMIT);
     const tags = q.tags?.length ? [...new Set(q.tags)] : null;
-    const statement = q.snippets === false ? this.searchPlain : this.searchWithSnippets;
-    const rows = statement.all({
-      match,
-      tags: tags ? JSON.stringify(tags) : null,
-      tagCount: tags?.length ?? 0,
-      source: q.source ?? null,
-      since: q.since ?? null,
-      until: q.until ?? null,
-      limit,
-    }) as HitRow[];
+    const filtered = tags !== null || q.source !== undefined || q.since !== undefined || q.until !== undefined;
+    const statement = this.statements[filtered ? 'filtered' : 'unfiltered'][q.snippets === false ? 'plain' : 'snippets'];
+    const params = filtered
+      ? { match, limit, tags: tags ? JSON.stringify(tags) : null, tagCount: tags?.length ?? 0, source: q.source ?? null, since: q.since ?? null, until: q.until ?? null }
+      : { match, limit };
+    const rows = statement.all(params) as HitRow[];
     return rows.map((r) => {
       const score = -r.score;
       return {
