@@ -220,25 +220,36 @@ async function postMany(url, headers, bodies, concurrency) {
 async function searchBench() {
   const corpus = makeCorpus();
   const rows = [];
-  const backends = [['embedded default', {}]];
+  const backends = [['embedded default', {}], ['PGlite (the earlier embedded default)', { BENCH_INTELLIGENCE: 'pglite' }]];
   if (process.env.DATABASE_URL) backends.push(['PostgreSQL', { DATABASE_URL: process.env.DATABASE_URL }]);
   else log('search: DATABASE_URL unset, PostgreSQL skipped');
   for (const [backend, env] of backends) {
     if (env.DATABASE_URL) await dropIntelligenceSchema(env.DATABASE_URL);
     await freshRedis();
     const hubEnvironment = realHubEnv({ ...redisEnv, ...env, MCP_SESSION_MODE: 'stateless' });
+    // PGlite ingests too slowly over MCP to stay in the time bound (91 s for 10k here): its documents go in through
+    // the store's own SQL in one transaction before the hub starts, and that time is reported instead.
+    let ingestMs = null;
+    let ingestHow = 'over MCP';
+    if (env.BENCH_INTELLIGENCE === 'pglite') {
+      log(`search (${backend}): ingesting ${corpus.docs.length} documents in one PGlite transaction`);
+      ingestMs = await ingestPglite(path.join(hubEnvironment.DATA_DIR, 'pglite'), corpus.docs);
+      ingestHow = 'one SQL transaction, before the hub starts';
+    }
     const hub = await startProcess(HUB, hubEnvironment);
     try {
       const bodies = corpus.docs.map((d, i) => ({ jsonrpc: '2.0', id: i + 1, method: 'tools/call', params: { name: 'intelligence_ingest', arguments: { title: d.title, text: d.text } } }));
-      log(`search (${backend}): ingesting ${bodies.length} documents over MCP`);
-      const t0 = Date.now();
-      await postMany(`${hub.url}/mcp`, MCP_HEADERS, bodies, 16);
-      const ingestMs = Date.now() - t0;
+      if (ingestMs === null) {
+        log(`search (${backend}): ingesting ${bodies.length} documents over MCP`);
+        const t0 = Date.now();
+        await postMany(`${hub.url}/mcp`, MCP_HEADERS, bodies, 16);
+        ingestMs = Date.now() - t0;
+      }
       const answer = JSON.parse(await verify(`${hub.url}/mcp`, MCP_HEADERS, searchCall(corpus.queries)(0), 'results'));
       const kind = storeKind(hubEnvironment);
       log(`search (${backend}, ${kind}): 16 connections, ${GATEWAY_DURATION} s`);
       const r = await loadUnique({ url: `${hub.url}/mcp`, headers: MCP_HEADERS, body: searchCall(corpus.queries), connections: 16, duration: GATEWAY_DURATION });
-      rows.push({ backend, store: kind, documents: corpus.docs.length, ingest_ms: ingestMs, ingest_per_s: Math.round((1000 * corpus.docs.length) / ingestMs), first_results: answer.result.structuredContent.results.length, ...r });
+      rows.push({ backend, store: kind, documents: corpus.docs.length, ingest_how: ingestHow, ingest_ms: ingestMs, ingest_per_s: Math.round((1000 * corpus.docs.length) / ingestMs), first_results: answer.result.structuredContent.results.length, ...r });
     } finally {
       await hub.stop();
     }
@@ -247,9 +258,28 @@ async function searchBench() {
   results.search = { documents: corpus.docs.length, words_per_document: 80, vocabulary: 4000, queries: corpus.queries, duration_s: GATEWAY_DURATION, rows };
 }
 
+/** Inserts the corpus into a PGlite Intelligence store (schema `intelligence`) in one transaction; returns the ms. */
+async function ingestPglite(dir, docs) {
+  const dist = (f) => import(pathToFileURL(path.join(ROOT, 'dist/adapters/intelligence', f)).href);
+  const { openPgliteDriver } = await dist('sql-driver.js');
+  const { migrate } = await dist('migrations.js');
+  const driver = await openPgliteDriver(dir);
+  try {
+    await migrate(driver, 'intelligence');
+    const t0 = Date.now();
+    await driver.transaction(async (tx) => {
+      for (const d of docs) await tx.query(`INSERT INTO intelligence.documents (id, title, text, source) VALUES ($1, $2, $3, 'ingest')`, [d.id, d.title, d.text]);
+    });
+    return Date.now() - t0;
+  } finally {
+    await driver.close();
+  }
+}
+
 /** Which engine served the hub's Intelligence store: PostgreSQL with DATABASE_URL, else what DATA_DIR holds. */
 function storeKind(env) {
   if (env.DATABASE_URL) return 'postgres';
+  if (env.BENCH_INTELLIGENCE === 'pglite') return 'pglite';
   if (readdirSync(env.DATA_DIR).some((f) => f.startsWith('intelligence.sqlite'))) return 'sqlite';
   return existsSync(path.join(env.DATA_DIR, 'pglite')) ? 'pglite' : 'unknown';
 }

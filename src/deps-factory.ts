@@ -7,7 +7,7 @@ import { createGovernanceStores } from './governance/index.js';
 import type { McpEventStore } from './mcp/event-store.js';
 import { MemoryEventStore } from './mcp/memory-event-store.js';
 
-/** Builds the long-lived services from the config: Redis or memory governance, Postgres or PGlite (lazily). */
+/** Builds the long-lived services from the config: Redis or memory governance, PostgreSQL or embedded SQLite (lazily). */
 export async function createDeps(config: Config, log: FastifyBaseLogger): Promise<HubDeps> {
   const { quota, audit, connection } = await createGovernanceStores(config, log);
   // The Redis store reuses the governance connection; its module (and ioredis) loads only when Redis is configured.
