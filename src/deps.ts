@@ -9,7 +9,7 @@ export interface HubDeps {
   audit: AuditStore;
   /** Events of stateful MCP streams, for resumption with Last-Event-ID (Redis when REDIS_URL is set). */
   events: McpEventStore;
-  /** Opened lazily on first use (PGlite or pg): cold start stays small. */
+  /** Opened lazily on first use (embedded SQLite or pg): cold start stays small. */
   intelligence(): Promise<IntelligenceStore>;
   /** Closes everything (graceful shutdown). */
   close(): Promise<void>;

@@ -26,7 +26,16 @@ const IMPORT_BATCH = 500;
 export async function openSqliteStore(file: string, legacyPgliteDir: string): Promise<SqliteIntelligenceStore> {
   await mkdir(path.dirname(file), { recursive: true });
   const { default: Database } = await import('better-sqlite3');
-  const db = new Database(file, { timeout: BUSY_TIMEOUT_MS });
+  let db: import('better-sqlite3').Database;
+  try {
+    db = new Database(file, { timeout: BUSY_TIMEOUT_MS });
+  } catch (err) {
+    // An install made with --ignore-scripts has the package but not its native module.
+    if (err instanceof Error && /bindings file|better_sqlite3\.node|Could not locate/i.test(err.message)) {
+      throw new Error('the embedded Intelligence store needs better-sqlite3\'s native module: run `npm rebuild better-sqlite3`, or set DATABASE_URL');
+    }
+    throw err;
+  }
   try {
     db.pragma('journal_mode = WAL');
     // NORMAL in WAL mode: a commit survives a crash of the process; only an OS crash may lose the last commits.

@@ -63,7 +63,8 @@ describe('lazyIntelligenceStore (embedded default)', () => {
     expect((await reopened.search({ query: 'written import' })).length).toBe(1);
     expect((await stat(path.join(dataDir, 'pglite', 'PG_VERSION'))).isFile()).toBe(true);
     await again.close();
-  });
+    // PGlite starts twice here (create, then import): slow WASM start-ups on a busy machine, not a timing assertion.
+  }, 180_000);
 
   it('an unreachable DATABASE_URL fails the open and the connection check, with the reason', async () => {
     const lazy = lazyIntelligenceStore(testConfig({ DATABASE_URL: 'postgres://postgres@127.0.0.1:1/test' }));

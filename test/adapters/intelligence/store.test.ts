@@ -84,6 +84,13 @@ for (const backend of backends()) {
       expect(await store.search({ query: 'the and of' })).toEqual([]);
     });
 
+    it('treats search-engine syntax in the query as words, never as an error', async () => {
+      for (const query of ['title:kubernetes', 'NEAR(kubernetes pods)', 'kubernet*', '"unterminated kubernetes', '^kubernetes', 'a:b:c "" ()']) {
+        await expect(store.search({ query })).resolves.toBeInstanceOf(Array);
+      }
+      expect((await store.search({ query: 'kubernetes', snippets: false })).every((h) => h.snippet === '')).toBe(true);
+    });
+
     it('filters by tags (all must match), source and date range, and honours limit', async () => {
       const ids = async (q: Parameters<IntelligenceStore['search']>[0]) => (await store.search(q)).map((h) => h.id).sort();
       expect(await ids({ query: 'deployment', tags: ['cloud-run'] })).toEqual(['deploy-1', 'deploy-2']);
