@@ -41,7 +41,7 @@ export async function openSqliteStore(file: string, legacyPgliteDir: string): Pr
     // NORMAL in WAL mode: a commit survives a crash of the process; only an OS crash may lose the last commits.
     db.pragma('synchronous = NORMAL');
     migrateSqlite(db);
-    const store = new SqliteIntelligenceStore(db);
+    const store = new SqliteIntelligenceStore(db, BUSY_TIMEOUT_MS);
     if (existsSync(path.join(legacyPgliteDir, 'PG_VERSION'))) await importPglite(db, legacyPgliteDir);
     return store;
   } catch (err) {

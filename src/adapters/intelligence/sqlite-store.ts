@@ -3,6 +3,7 @@ import type BetterSqlite3 from 'better-sqlite3';
 import { INDEXED_TEXT_CHARS } from './migrations.js';
 import { DEFAULT_SEARCH_LIMIT, HIGHLIGHT_START, HIGHLIGHT_STOP, MAX_SEARCH_LIMIT } from './sql-store.js';
 import { toFtsQuery } from './fts-query.js';
+import { SqliteReader } from './sqlite-reader.js';
 import type {
   DocumentSource,
   IngestOutcome,
@@ -50,6 +51,8 @@ const SNIPPET_TOKENS = 35;
 
 /** The snippet expression of the search query (FTS5 `snippet()` on the body column, Markdown-bold highlights). */
 export const SNIPPET_SQL = `snippet(documents_fts, 1, '${HIGHLIGHT_START}', '${HIGHLIGHT_STOP}', ' … ', ${SNIPPET_TOKENS})`;
+
+type SearchStatement = `${'filtered' | 'unfiltered'}:${'snippets' | 'plain'}`;
 
 interface DocumentRow {
   id: string;
@@ -112,18 +115,21 @@ export function migrateSqlite(db: BetterSqlite3.Database): number[] {
 }
 
 /**
- * The embedded Intelligence store: SQLite with an FTS5 index through better-sqlite3, one file in DATA_DIR. Queries
- * are synchronous and short (well under a millisecond for a two-word search over 10,000 notes), prepared once.
+ * The embedded Intelligence store: SQLite with an FTS5 index through better-sqlite3, one file in DATA_DIR. Writes and
+ * reads by id run on the main connection (short, synchronous); searches run on a worker thread (sqlite-reader.ts).
  */
 export class SqliteIntelligenceStore implements IntelligenceStore {
   readonly kind = 'sqlite' as const;
   private readonly insertDoc: BetterSqlite3.Statement;
   private readonly insertFts: BetterSqlite3.Statement;
   private readonly getDoc: BetterSqlite3.Statement;
-  private readonly statements: Record<'filtered' | 'unfiltered', Record<'snippets' | 'plain', BetterSqlite3.Statement>>;
+  private readonly reader: SqliteReader<SearchStatement>;
   private readonly insertTx: (doc: Omit<DocumentRow, 'tags' | 'metadata'> & { tags: string; metadata: string }) => boolean;
 
-  constructor(private readonly db: BetterSqlite3.Database) {
+  constructor(
+    private readonly db: BetterSqlite3.Database,
+    busyTimeoutMs: number,
+  ) {
     this.insertDoc = db.prepare(
       `INSERT INTO documents (id, title, text, url, tags, source, created_at, metadata)
        VALUES (@id, @title, @text, @url, @tags, @source, @created_at, @metadata)
@@ -155,7 +161,6 @@ export class SqliteIntelligenceStore implements IntelligenceStore {
          LIMIT @limit`;
     // Snippets are computed for the returned rows only (the FTS cursor is positioned on each by rowid).
     const withRows = (topSql: string, withSnippets: boolean) =>
-      db.prepare(
         withSnippets
           ? `WITH top AS (${topSql})
              SELECT d.id, d.title, d.url, d.tags, d.source, d.created_at, top.score, ${SNIPPET_SQL} AS snippet
@@ -165,12 +170,16 @@ export class SqliteIntelligenceStore implements IntelligenceStore {
           : `WITH top AS (${topSql})
              SELECT d.id, d.title, d.url, d.tags, d.source, d.created_at, top.score, '' AS snippet
              FROM top JOIN documents d ON d.seq = top.rowid
-             ORDER BY top.score, d.seq DESC`,
-      );
-    this.statements = {
-      filtered: { snippets: withRows(top, true), plain: withRows(top, false) },
-      unfiltered: { snippets: withRows(topUnfiltered, true), plain: withRows(topUnfiltered, false) },
+             ORDER BY top.score, d.seq DESC`;
+    const statements: Record<SearchStatement, string> = {
+      'filtered:snippets': withRows(top, true),
+      'filtered:plain': withRows(top, false),
+      'unfiltered:snippets': withRows(topUnfiltered, true),
+      'unfiltered:plain': withRows(topUnfiltered, false),
     };
+    // Checked here, on the main connection, so a bad statement fails the open rather than the first search.
+    for (const sql of Object.values(statements)) db.prepare(sql);
+    this.reader = new SqliteReader(db.name, statements, busyTimeoutMs);
   }
 
   async ingest(doc: NewDocument): Promise<IntelligenceDocument> {
@@ -210,11 +219,11 @@ export class SqliteIntelligenceStore implements IntelligenceStore {
     const limit = Math.min(Math.max(q.limit ?? DEFAULT_SEARCH_LIMIT, 1), MAX_SEARCH_LIMIT);
     const tags = q.tags?.length ? [...new Set(q.tags)] : null;
     const filtered = tags !== null || q.source !== undefined || q.since !== undefined || q.until !== undefined;
-    const statement = this.statements[filtered ? 'filtered' : 'unfiltered'][q.snippets === false ? 'plain' : 'snippets'];
+    const statement: SearchStatement = `${filtered ? 'filtered' : 'unfiltered'}:${q.snippets === false ? 'plain' : 'snippets'}`;
     const params = filtered
       ? { match, limit, tags: tags ? JSON.stringify(tags) : null, tagCount: tags?.length ?? 0, source: q.source ?? null, since: q.since ?? null, until: q.until ?? null }
       : { match, limit };
-    const rows = statement.all(params) as HitRow[];
+    const rows = await this.reader.all<HitRow>(statement, params);
     return rows.map((r) => {
       const score = -r.score;
       return {
@@ -236,6 +245,7 @@ export class SqliteIntelligenceStore implements IntelligenceStore {
   }
 
   async close(): Promise<void> {
+    await this.reader.close();
     if (this.db.open) this.db.close();
   }
 }
