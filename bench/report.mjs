@@ -19,7 +19,8 @@ export function writeResults(r, baseline = null) {
   if (r.failures) out.push('', `**Sections that failed:** ${r.failures.join('; ')}`);
 
   const targets = [];
-  out.push('- Shared machine: seven other developers ran builds and tests on the same 2 cores during this run, so absolute figures are noisy and lower than on an idle machine; compare only figures measured side by side in this one run (the ratios).');
+  const load = (l) => (l ? l.join(' / ') : '?');
+  out.push(`- Shared machine: seven other developers ran builds and tests on the same 2 cores during this run (load average 1/5/15 min: ${load(m.loadavg_start)} at the start, ${load(m.loadavg_end)} at the end), so absolute figures are noisy and far lower than on an idle machine; compare only figures measured side by side in this one run (the ratios).`);
   if (r.gateway) {
     const g = r.gateway;
     const at = (id) => g.rows.find((x) => x.id === id);
@@ -60,6 +61,14 @@ export function writeResults(r, baseline = null) {
         sr.rows.map((x) => [x.backend, x.store, Math.round(x.ingest_ms / 100) / 10, x.ingest_per_s, x.ingest_how ?? 'over MCP', x.rps, x.p50_ms, x.p90_ms, x.p99_ms, x.non2xx, x.errors]),
       ),
     );
+    const pglite = sr.rows.find((x) => x.store === 'pglite');
+    const sqlite = sr.rows.find((x) => x.store === 'sqlite');
+    if (pglite && sqlite) {
+      out.push(
+        '',
+        `Decision recorded here: the embedded default moved from PGlite to SQLite FTS5 (better-sqlite3; searches on a worker thread), because in this run PGlite answered ${fmt(pglite.rps)} req/s at p99 ${fmt(pglite.p99_ms)} ms and SQLite ${fmt(sqlite.rps)} req/s at p99 ${fmt(sqlite.p99_ms)} ms on the same 10,000 notes. PostgreSQL (\`DATABASE_URL\`) is unchanged as the shared backend. The connector's \`search\` asks for no highlighted snippets (it returns ids, titles and urls), and PostgreSQL runs the search as a named prepared statement.`,
+      );
+    }
     for (const x of sr.rows.filter((row) => row.store !== 'pglite')) targets.push([`search p99 at 16 connections, ${fmt(sr.documents)} documents, ${x.backend} (${x.store})`, '≤ 50 ms', `${x.p99_ms} ms`, verdict(x.p99_ms <= 50)]);
   }
   if (r.profile_gateway) {

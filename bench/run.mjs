@@ -56,6 +56,7 @@ const results = {
     ram_gb: Math.round(os.totalmem() / 1024 ** 3),
     node: process.version,
     platform: `${os.type()} ${os.release()}`,
+    loadavg_start: os.loadavg().map((x) => Math.round(x * 10) / 10),
   },
   duration_s: DURATION,
 };
@@ -584,6 +585,7 @@ try {
   await redis?.stop();
 }
 if (!ONLY) results.total_s = Math.round((Date.now() - started) / 1000);
+results.machine.loadavg_end = os.loadavg().map((x) => Math.round(x * 10) / 10);
 const file = path.join(ROOT, 'bench/RESULTS.md');
 const baseline = existsSync(BASELINE_JSON) ? JSON.parse(readFileSync(BASELINE_JSON, 'utf8')) : null;
 writeFileSync(file, writeResults(results, baseline));
