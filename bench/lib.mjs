@@ -126,8 +126,8 @@ export async function load({ url, headers, body, connections, duration }) {
  * Like load(), but every request gets its own JSON-RPC id (`body(id)` builds it): what a real client sends, and what
  * a stateful session needs (a reused id inside one session is a protocol error).
  */
-export async function loadUnique({ url, headers, body, connections, duration }) {
-  let next = 1;
+export async function loadUnique({ url, headers, body, connections, duration, firstId = 1 }) {
+  let next = firstId;
   const r = await autocannon({
     url,
     method: 'POST',
