@@ -610,7 +610,9 @@ if (!ONLY) results.total_s = Math.round((Date.now() - started) / 1000);
 results.machine.loadavg_end = os.loadavg().map((x) => Math.round(x * 10) / 10);
 const file = path.join(ROOT, 'bench/RESULTS.md');
 const baseline = existsSync(BASELINE_JSON) ? JSON.parse(readFileSync(BASELINE_JSON, 'utf8')) : null;
-writeFileSync(file, writeResults(results, baseline));
+// Sections other scripts own (between <!-- name:start --> and <!-- name:end -->, e.g. bench/image.mjs's) are kept.
+const kept = existsSync(file) ? (readFileSync(file, 'utf8').match(/<!-- ([a-z-]+):start -->[\s\S]*?<!-- \1:end -->/g) ?? []) : [];
+writeFileSync(file, [writeResults(results, baseline), ...kept].join('\n') + (kept.length ? '\n' : ''));
 writeFileSync(RESULTS_JSON, `${JSON.stringify(results, null, 2)}\n`);
 log(`wrote ${file} in ${Math.round((Date.now() - started) / 1000)} s`);
 process.exit(results.failures ? 1 : 0);

@@ -6,11 +6,14 @@ import type { Config } from './config.js';
 import type { HubDeps } from './deps.js';
 import { Governor } from './governance/governor.js';
 import { authHook } from './http/auth.js';
+import { BodyShapeError, bodyShapeViolation } from './http/body-shape.js';
 import { callbackRoutes } from './http/callbacks.js';
 import { consoleRoutes } from './http/console.js';
 import { installErrorHandlers } from './http/errors.js';
+import { hostGuardHook } from './http/host-guard.js';
 import { openApiRoute } from './http/openapi.js';
 import { opsRoutes } from './http/ops.js';
+import { trustProxyOption } from './http/proxy-trust.js';
 import { restRoutes } from './http/rest.js';
 import { createLogger } from './log.js';
 import { mcpRoutes } from './mcp/routes.js';
@@ -19,6 +22,7 @@ import { Metrics } from './metrics.js';
 import { InvokePipeline } from './tools/pipeline.js';
 import { ToolRegistry } from './tools/registry.js';
 import type { SystemDefinition } from './tools/types.js';
+import { Upstreams } from './upstreams/index.js';
 
 export interface AppOptions {
   /** Systems to serve (default: every system of src/adapters). Tests pass small sets. */
@@ -52,14 +56,21 @@ export async function buildApp(config: Config, deps: HubDeps, options: AppOption
     bodyLimit: config.bodyLimit,
     // Per-request lines are off: every tool call already writes one audit line.
     logController: new LogController({ disableRequestLogging: true }),
-    trustProxy: config.trustProxy,
+    trustProxy: trustProxyOption(config.trustProxy),
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
     return503OnClosing: true,
     forceCloseConnections: 'idle',
   });
 
-  const registry = new ToolRegistry(options.systems ?? SYSTEMS, config);
+  // UPSTREAMS (DESIGN.md §9): each upstream MCP server is one more system of the same registry and pipeline.
+  const upstreams = config.upstreams.some((u) => config.toolsets.includes(u.name)) ? new Upstreams(config, app.log) : undefined;
+  await upstreams?.start();
+  const registry = new ToolRegistry([...(options.systems ?? SYSTEMS), ...(upstreams?.systems ?? [])], config, (skipped) =>
+    app.log.warn({ upstream: skipped.system, tool: skipped.name, reason: skipped.reason }, 'upstream tool not served'),
+  );
+  upstreams?.onToolsChanged(() => registry.refresh());
+  if (upstreams) app.addHook('onClose', () => upstreams.close());
   const metrics = new Metrics();
   const governor = new Governor(config, deps.quota);
   const pipeline = new InvokePipeline(registry, governor, config, deps, app.log, metrics);
@@ -74,17 +85,21 @@ export async function buildApp(config: Config, deps: HubDeps, options: AppOption
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     if (body === '' && (request.method === 'DELETE' || request.method === 'GET')) return done(null, undefined);
+    const violation = bodyShapeViolation(body as string, config.bodyShape);
+    if (violation) return done(new BodyShapeError(violation), undefined);
     parseJson(request, body as string, done);
   });
   // A coarse per-IP flood guard in front of auth; tool budgets are governance's job, not this.
   await app.register(rateLimit, { max: config.rateLimitPerMinute, timeWindow: 60_000, hook: 'onRequest' });
-  app.addHook('onRequest', authHook(config));
+  // DNS-rebinding guard on every authenticated route, before auth so a foreign Host never reaches key checks.
+  app.addHook('onRequest', hostGuardHook(config));
+  app.addHook('onRequest', authHook(config, deps.failedAuth));
 
   await app.register(opsRoutes, { config, deps, metrics });
   await app.register(openApiRoute, { config, registry });
   await app.register(restRoutes, { config, deps, registry, governor, pipeline });
-  await app.register(callbackRoutes, { deps });
+  await app.register(callbackRoutes, { deps, maxBytes: config.callbackMaxBytes });
   await app.register(consoleRoutes, { config });
-  await app.register(mcpRoutes, { config, surface, fastPath: options.fastPath ?? true, events: deps.events });
+  await app.register(mcpRoutes, { config, surface, fastPath: options.fastPath ?? true, events: deps.events, sessions: deps.sessions });
   return app;
 }

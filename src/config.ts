@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import path from 'node:path';
 import { z } from 'zod';
 
@@ -18,7 +20,9 @@ export const SYSTEM_IDS = [
   'chatgpt',
   'connector',
 ] as const;
-export type SystemId = (typeof SYSTEM_IDS)[number];
+export type BuiltinSystemId = (typeof SYSTEM_IDS)[number];
+/** A built-in system, or the name of an upstream MCP server (UPSTREAMS): upstream names are only known at start. */
+export type SystemId = BuiltinSystemId | (string & {});
 
 const LOOPBACK_HOSTS = ['localhost', '127.0.0.1', '[::1]', '::1'];
 
@@ -67,6 +71,38 @@ const override = z
 
 const urlString = z.string().url();
 
+/** One UPSTREAMS entry (DESIGN.md §9): a Streamable HTTP (or legacy SSE) server by `url`, or a stdio server by `command`. */
+const upstreamEntry = z
+  .object({
+    name: z.string().regex(/^[a-z][a-z0-9]{0,15}$/, 'must match ^[a-z][a-z0-9]{0,15}$ (it prefixes every tool name)'),
+    url: z.string().regex(/^https?:\/\/\S+$/, 'must be an http(s) URL').optional(),
+    headers: z.record(z.string(), z.string()).optional(),
+    command: z.string().min(1).optional(),
+    args: z.array(z.string()).optional(),
+    env: z.record(z.string(), z.string()).optional(),
+    cwd: z.string().min(1).optional(),
+    level: z.enum(LEVELS).optional(),
+    tools: z.record(z.string(), z.object({ level: z.enum(LEVELS).optional(), enabled: z.boolean().optional() }).strict()).optional(),
+    timeout_ms: z.number().int().positive().max(3_600_000).optional(),
+    /** OAuth client credentials (machine-to-machine) for an HTTP upstream that answers 401 with OAuth metadata. */
+    oauth: z
+      .object({
+        client_id: z.string().min(1),
+        client_secret: z.string().min(1),
+        scope: z.string().min(1).optional(),
+        issuer: z.string().regex(/^https?:\/\/\S+$/, 'must be an http(s) URL').optional(),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict()
+  .refine((u) => (u.url === undefined) !== (u.command === undefined), { message: 'needs exactly one of "url" (HTTP) or "command" (stdio)' })
+  .refine((u) => u.url !== undefined || (u.headers === undefined && u.oauth === undefined), { message: '"headers" and "oauth" only apply to a "url" upstream' })
+  .refine((u) => u.command !== undefined || (u.args === undefined && u.env === undefined && u.cwd === undefined), {
+    message: '"args", "env" and "cwd" only apply to a "command" upstream',
+  });
+export type UpstreamConfig = z.infer<typeof upstreamEntry>;
+
 const EnvSchema = z.object({
   PORT: port.default(3000),
   HOST: z.string().min(1).default('0.0.0.0'),
@@ -75,6 +111,9 @@ const EnvSchema = z.object({
   ALLOWED_HOSTS: z.string().optional(),
   ALLOWED_ORIGINS: z.string().optional(),
   MCP_SESSION_MODE: z.enum(['stateful', 'stateless']).default('stateful'),
+  MCP_SESSION_IDLE_MS: positiveMs.default(30 * 60_000),
+  MCP_MAX_SESSIONS: z.coerce.number().int().positive().default(5_000),
+  MCP_MAX_SESSIONS_PER_PRINCIPAL: z.coerce.number().int().positive().default(1_000),
   REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').optional(),
   DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must start with postgres:// or postgresql://').optional(),
   DATA_DIR: z.string().min(1).default('./data'),
@@ -96,6 +135,7 @@ const EnvSchema = z.object({
   GITHUB_API_URL: urlString.default('https://api.github.com'),
   DOCKER_HOST: z.string().optional(),
   DOCKER_BUILD_ROOT: z.string().optional(),
+  DOCKER_BUILD_REMOTE_HOSTS: z.string().optional(),
   DOCKER_TLS_VERIFY: bool.optional(),
   DOCKER_CERT_PATH: z.string().optional(),
   DOCKER_REGISTRY_AUTH: jsonText(z.record(z.string(), z.string()), 'DOCKER_REGISTRY_AUTH').optional(),
@@ -112,7 +152,16 @@ const EnvSchema = z.object({
   SHUTDOWN_GRACE_MS: positiveMs.default(10_000),
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(6000),
   AUDIT_CAP: z.coerce.number().int().positive().default(10_000),
-  TRUST_PROXY: bool.default(false),
+  AUDIT_REFUSED_CAP: z.coerce.number().int().positive().default(2_000),
+  REFUSED_CALLS_PER_MINUTE: z.coerce.number().int().positive().default(120),
+  RESULT_MAX_CHARS: z.coerce.number().int().min(1_000).default(90_000),
+  MCP_EVENT_STREAM_MAX_BYTES: z.coerce.number().int().min(1_024).default(4 * 1024 * 1024),
+  MCP_EVENT_STORE_MAX_BYTES: z.coerce.number().int().min(1_024).default(64 * 1024 * 1024),
+  CALLBACK_MAX_BYTES: z.coerce.number().int().min(1_024).default(256 * 1024),
+  BODY_MAX_KEYS: z.coerce.number().int().positive().default(20_000),
+  BODY_MAX_DEPTH: z.coerce.number().int().positive().default(32),
+  TRUST_PROXY: z.string().optional(),
+  UPSTREAMS: z.string().optional(),
 });
 
 export interface GovernanceConfig {
@@ -134,6 +183,8 @@ export interface Config {
   allowedHosts: string[];
   allowedOrigins: string[];
   sessionMode: 'stateful' | 'stateless';
+  /** Stateful sessions: idle expiry (every instance), live sessions per process, sessions per principal (fleet-wide with Redis). */
+  sessions: { idleMs: number; maxPerProcess: number; maxPerPrincipal: number };
   redisUrl?: string;
   databaseUrl?: string;
   dataDir: string;
@@ -152,7 +203,8 @@ export interface Config {
     metadataHost?: string;
   };
   github: { token?: string; apiUrl: string };
-  docker: { host?: string; buildRoot: string; registryAuth?: Record<string, string>; tlsVerify?: boolean; certPath?: string };
+  /** `remoteHosts`: DOCKER_BUILD_REMOTE_HOSTS, when set the only host names docker_build.remote may name. */
+  docker: { host?: string; buildRoot: string; registryAuth?: Record<string, string>; tlsVerify?: boolean; certPath?: string; remoteHosts?: string[] };
   chatgpt: { endpoint?: string; token?: string; timeoutMs: number };
   publicUrl?: string;
   toolWaitMs: number;
@@ -165,8 +217,25 @@ export interface Config {
   shutdownGraceMs: number;
   rateLimitPerMinute: number;
   auditCap: number;
-  /** Trust X-Forwarded-For for client IPs (behind Cloud Run's front end / a load balancer). */
-  trustProxy: boolean;
+  /** Records of refused (not executed) calls kept apart from executed ones, so refusals cannot evict them. */
+  auditRefusedCap: number;
+  /** Refused calls (unknown tool, invalid arguments, denials) one principal may make per minute before `rate_limited`. */
+  refusedCallsPerMinute: number;
+  /** Bound on one tool result's JSON (structuredContent and its text copy; REST body). */
+  resultMaxChars: number;
+  /** Stateful MCP event store: bytes kept per stream and in total (oldest dropped first). */
+  eventStore: { streamMaxBytes: number; totalMaxBytes: number };
+  /** Bound on what one Auto Builder callback stores (its JSON, in bytes). */
+  callbackMaxBytes: number;
+  /** JSON bodies with more entries or deeper nesting are refused before any validation. */
+  bodyShape: { maxKeys: number; maxDepth: number };
+  /**
+   * Which proxies may set X-Forwarded-For: false (none: the socket address is the client), a hop count (Cloud Run: 1)
+   * or proxy addresses/CIDRs. The client address is the right-most untrusted entry, so a client cannot choose it.
+   */
+  trustProxy: false | number | string[];
+  /** Upstream MCP servers whose tools the hub serves under its governance (UPSTREAMS); empty when unset. */
+  upstreams: UpstreamConfig[];
 }
 
 export class ConfigError extends Error {
@@ -179,6 +248,68 @@ export function isLoopbackHost(host: string): boolean {
   return LOOPBACK_HOSTS.includes(host) || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
+/** UPSTREAMS is inline JSON (starts with `[`) or the path of a JSON file holding the same array. */
+function parseUpstreams(value: string | undefined): UpstreamConfig[] {
+  if (value === undefined) return [];
+  let text = value.trim();
+  if (!text.startsWith('[')) {
+    try {
+      text = readFileSync(text, 'utf8');
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? 'unreadable';
+      throw new ConfigError(`invalid UPSTREAMS: not a JSON array and not a readable file (${code}): ${value.slice(0, 200)}`);
+    }
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new ConfigError('invalid UPSTREAMS: not valid JSON');
+  }
+  const result = z.array(upstreamEntry).safeParse(parsed);
+  if (!result.success) {
+    const first = result.error.issues[0]!;
+    throw new ConfigError(`invalid UPSTREAMS: ${first.path.join('.') || 'value'} ${first.message}`);
+  }
+  const seen = new Set<string>();
+  for (const u of result.data) {
+    if ((SYSTEM_IDS as readonly string[]).includes(u.name)) throw new ConfigError(`invalid UPSTREAMS: name "${u.name}" is a built-in system`);
+    if (seen.has(u.name)) throw new ConfigError(`invalid UPSTREAMS: name "${u.name}" appears twice`);
+    seen.add(u.name);
+  }
+  return result.data;
+}
+
+/** A proxy address or CIDR (`10.0.0.0/8`, `2001:db8::/32`, `192.0.2.1`). */
+function isAddressOrCidr(v: string): boolean {
+  const [addr = '', bits, extra] = v.split('/');
+  const family = isIP(addr);
+  if (family === 0 || extra !== undefined) return false;
+  if (bits === undefined) return true;
+  return /^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128);
+}
+
+/** TRUST_PROXY: `false` | hop count | comma list of addresses/CIDRs. `true` is refused: it trusts what the client writes. */
+function parseTrustProxy(raw: string | undefined): false | number | string[] {
+  const v = (raw ?? 'false').trim().toLowerCase();
+  if (v === 'false' || v === '0') return false;
+  if (v === 'true') {
+    throw new ConfigError(
+      'invalid TRUST_PROXY: "true" takes the client address from the left of X-Forwarded-For, which the client writes; use TRUST_PROXY=1 behind Cloud Run (the number of proxy hops) or the proxies\' CIDRs',
+    );
+  }
+  if (/^\d+$/.test(v)) {
+    const hops = Number(v);
+    if (hops > 10) throw new ConfigError(`invalid TRUST_PROXY: ${v} proxy hops is implausible (Cloud Run: 1)`);
+    return hops;
+  }
+  const list = csv(v);
+  const bad = list.find((c) => !isAddressOrCidr(c));
+  if (bad !== undefined || list.length === 0) {
+    throw new ConfigError(`invalid TRUST_PROXY: "${(bad ?? v).slice(0, 60)}" is not false, a hop count (e.g. 1) or an address/CIDR list (e.g. 10.0.0.0/8,192.0.2.1)`);
+  }
+  return list;
+}
 
 /**
  * Parses the environment. Throws ConfigError with one human line naming the variable on a bad value.
@@ -209,10 +340,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError('invalid MCP_API_KEY: each key must be at least 16 characters without spaces');
   }
 
-  const toolsetNames = e.TOOLSETS === 'all' ? [...SYSTEM_IDS] : csv(e.TOOLSETS);
+  const remoteHosts = e.DOCKER_BUILD_REMOTE_HOSTS ? csv(e.DOCKER_BUILD_REMOTE_HOSTS).map((h) => h.toLowerCase().replace(/\.$/, '')) : undefined;
+  const badRemoteHost = remoteHosts?.find((h) => !/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/.test(h));
+  if (badRemoteHost !== undefined) {
+    throw new ConfigError(`invalid DOCKER_BUILD_REMOTE_HOSTS: "${badRemoteHost}" is not a host name (comma-separated names such as github.com,gitlab.com)`);
+  }
+
+  const upstreams = parseUpstreams(e.UPSTREAMS);
+  const knownToolsets: string[] = [...SYSTEM_IDS, ...upstreams.map((u) => u.name)];
+  const toolsetNames = e.TOOLSETS === 'all' ? knownToolsets : csv(e.TOOLSETS);
   for (const t of toolsetNames) {
-    if (!(SYSTEM_IDS as readonly string[]).includes(t)) {
-      throw new ConfigError(`invalid TOOLSETS: unknown toolset "${t}" (known: all, ${SYSTEM_IDS.join(', ')})`);
+    if (!knownToolsets.includes(t)) {
+      throw new ConfigError(`invalid TOOLSETS: unknown toolset "${t}" (known: all, ${knownToolsets.join(', ')})`);
     }
   }
 
@@ -241,6 +380,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     allowedHosts,
     allowedOrigins,
     sessionMode: e.MCP_SESSION_MODE,
+    sessions: { idleMs: e.MCP_SESSION_IDLE_MS, maxPerProcess: e.MCP_MAX_SESSIONS, maxPerPrincipal: e.MCP_MAX_SESSIONS_PER_PRINCIPAL },
     redisUrl: e.REDIS_URL,
     databaseUrl: e.DATABASE_URL,
     dataDir: e.DATA_DIR,
@@ -269,6 +409,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       registryAuth: e.DOCKER_REGISTRY_AUTH,
       tlsVerify: e.DOCKER_TLS_VERIFY,
       certPath: e.DOCKER_CERT_PATH,
+      remoteHosts,
     },
     chatgpt: { endpoint: e.CHATGPT_MCP_ENDPOINT?.replace(/\/$/, ''), token: e.CHATGPT_MCP_TOKEN, timeoutMs: e.CHATGPT_TIMEOUT_MS },
     publicUrl: e.PUBLIC_URL?.replace(/\/$/, ''),
@@ -281,7 +422,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,
     auditCap: e.AUDIT_CAP,
-    trustProxy: e.TRUST_PROXY,
+    auditRefusedCap: e.AUDIT_REFUSED_CAP,
+    refusedCallsPerMinute: e.REFUSED_CALLS_PER_MINUTE,
+    resultMaxChars: e.RESULT_MAX_CHARS,
+    eventStore: { streamMaxBytes: e.MCP_EVENT_STREAM_MAX_BYTES, totalMaxBytes: Math.max(e.MCP_EVENT_STORE_MAX_BYTES, e.MCP_EVENT_STREAM_MAX_BYTES) },
+    callbackMaxBytes: e.CALLBACK_MAX_BYTES,
+    bodyShape: { maxKeys: e.BODY_MAX_KEYS, maxDepth: e.BODY_MAX_DEPTH },
+    trustProxy: parseTrustProxy(e.TRUST_PROXY),
+    upstreams,
   };
 }
 

@@ -1,4 +1,5 @@
 import type { Config } from './config.js';
+import { SecretScrubber } from './governance/scrub.js';
 import type { HubDeps } from './deps.js';
 import type { ConnectionStatus, SystemDefinition } from './tools/types.js';
 
@@ -35,7 +36,7 @@ export async function runConnectionChecks(
   opts: ConnectionCheckOptions = {},
 ): Promise<ConnectionRow[]> {
   const timeoutMs = opts.timeoutMs ?? DEFAULT_CHECK_TIMEOUT_MS;
-  const secrets = configuredSecrets(config);
+  const secrets = SecretScrubber.fromConfig(config);
   return Promise.all(
     systems.map(async (system) => {
       const variable = safeMissingConfig(system, config);
@@ -84,7 +85,7 @@ function errorReason(err: unknown): string {
   return typeof code === 'string' && !message.includes(code) ? `${message} (${code})` : message;
 }
 
-function toRow(system: SystemDefinition, status: ConnectionStatus, secrets: string[]): ConnectionRow {
+function toRow(system: SystemDefinition, status: ConnectionStatus, secrets: SecretScrubber): ConnectionRow {
   const base = { system: system.id, title: system.title, tools: system.tools.length };
   switch (status.state) {
     case 'connected': {
@@ -100,38 +101,8 @@ function toRow(system: SystemDefinition, status: ConnectionStatus, secrets: stri
   }
 }
 
-/** Every secret value the configuration holds, including passwords inside connection URLs. */
-function configuredSecrets(config: Config): string[] {
-  const values = [
-    ...config.apiKeys,
-    config.google.oauthToken,
-    config.google.apiKey,
-    config.google.serviceAccountJson,
-    config.github.token,
-    config.chatgpt.token,
-    ...Object.values(config.docker.registryAuth ?? {}),
-    urlPassword(config.redisUrl),
-    urlPassword(config.databaseUrl),
-  ];
-  // Longest first so a secret containing another is replaced whole; very short values would mangle ordinary words.
-  return values.filter((v): v is string => typeof v === 'string' && v.length >= 4).sort((a, b) => b.length - a.length);
-}
-
-function urlPassword(url: string | undefined): string | undefined {
-  if (!url) return undefined;
-  try {
-    const password = new URL(url).password;
-    return password ? decodeURIComponent(password) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function scrub(text: string, secrets: string[]): string {
-  let out = text.replace(/\s+/g, ' ').trim();
-  for (const secret of secrets) out = out.split(secret).join('[redacted]');
-  // Credentials embedded in any URL (user:password@host), configured or not.
-  out = out.replace(/(\b[a-z][a-z0-9+.-]*:\/\/)[^\s/@:]+:[^\s/@]+@/gi, '$1[redacted]@');
+function scrub(text: string, scrubber: SecretScrubber): string {
+  const out = scrubber.text(text.replace(/\s+/g, ' ').trim());
   return out.length > MAX_REASON_CHARS ? `${out.slice(0, MAX_REASON_CHARS - 1)}…` : out;
 }
 

@@ -2,6 +2,9 @@ import type { AuditStore } from './governance/audit.js';
 import type { QuotaStore } from './governance/quota-store.js';
 import type { IntelligenceStore } from './adapters/intelligence/store.js';
 import type { McpEventStore } from './mcp/event-store.js';
+import type { FailedAuthLimiter } from './http/failed-auth.js';
+import type { OperationStore } from './tools/operations.js';
+import type { McpSessionStore } from './mcp/session-store.js';
 
 /** Long-lived services built once by main.ts (or a test) and handed to buildApp. */
 export interface HubDeps {
@@ -9,6 +12,12 @@ export interface HubDeps {
   audit: AuditStore;
   /** Events of stateful MCP streams, for resumption with Last-Event-ID (Redis when REDIS_URL is set). */
   events: McpEventStore;
+  /** State of long operations (`{"status": "running", "operation"}` follow-ups); Redis when REDIS_URL is set. */
+  operations: OperationStore;
+  /** Failed-key counters per client address; Redis when REDIS_URL is set. */
+  failedAuth: FailedAuthLimiter;
+  /** Stateful MCP session records (Redis when REDIS_URL is set: any instance serves any session). */
+  sessions: McpSessionStore;
   /** Opened lazily on first use (embedded SQLite or pg): cold start stays small. */
   intelligence(): Promise<IntelligenceStore>;
   /** Closes everything (graceful shutdown). */

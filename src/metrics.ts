@@ -28,6 +28,12 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly refusedThrottled = new Counter({
+    name: 'omni_hub_refused_calls_throttled_total',
+    help: 'Refused calls answered rate_limited (over REFUSED_CALLS_PER_MINUTE for their key); their audit records are dropped',
+    registers: [this.registry],
+  });
+
   recordCall(tool: string, outcome: string, seconds: number): void {
     this.calls.inc({ tool, outcome });
     this.latency.observe({ tool }, seconds);

@@ -6,6 +6,7 @@ import { ConfigError, loadConfig, type Config } from '../config.js';
 import { DEFAULT_CHECK_TIMEOUT_MS, formatConnectionTable, runConnectionChecks } from '../connections.js';
 import { createDeps } from '../deps-factory.js';
 import type { SystemDefinition } from '../tools/types.js';
+import { Upstreams } from '../upstreams/index.js';
 
 const USAGE = `usage: npm run check -- [--json] [--timeout <ms>]
 
@@ -71,12 +72,17 @@ export async function runCheckCommand(
   // Logs go to stderr so `--json` output stays parseable; only warnings unless LOG_LEVEL asks for more.
   const log = pino({ level: env.LOG_LEVEL ? config.logLevel : 'warn', messageKey: 'message' }, pino.destination({ fd: 2, sync: true }));
   const deps = await createDeps(config, log);
+  // Each UPSTREAMS entry is a row too: connected (with its tool count) or why not.
+  const upstreams = config.upstreams.length ? new Upstreams(config, log) : undefined;
   try {
+    await upstreams?.start(args.timeoutMs);
     const enabled = new Set(config.toolsets);
-    const rows = await runConnectionChecks(config, deps, systems.filter((s) => enabled.has(s.id)), { timeoutMs: args.timeoutMs });
+    const all = [...systems, ...(upstreams?.systems ?? [])];
+    const rows = await runConnectionChecks(config, deps, all.filter((s) => enabled.has(s.id)), { timeoutMs: args.timeoutMs });
     io.stdout(args.json ? `${JSON.stringify(rows, null, 2)}\n` : formatConnectionTable(rows));
     return rows.some((r) => r.status === 'failed') ? 1 : 0;
   } finally {
+    await upstreams?.close();
     await deps.close();
   }
 }

@@ -47,3 +47,12 @@ export interface AuditStore {
   flush(): Promise<void>;
   close(): Promise<void>;
 }
+
+/**
+ * Records of calls that ran an adapter (or delivered a callback) are kept apart from records of calls that did not
+ * run anything (unknown tool, invalid arguments, denials, dry runs): those cost the caller no quota, so a flood of
+ * them must not evict the executed calls' records. Each kind has its own cap (AUDIT_CAP, AUDIT_REFUSED_CAP).
+ */
+export function isExecutedRecord(record: AuditRecord): boolean {
+  return (record.outcome === 'ok' || record.outcome === 'error') && record.dry_run !== true;
+}

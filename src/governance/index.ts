@@ -20,7 +20,7 @@ export async function createGovernanceStores(
   options: { startupWaitMs?: number } = {},
 ): Promise<{ quota: QuotaStore; audit: AuditStore; connection?: RedisConnection }> {
   if (!config.redisUrl) {
-    return { quota: new MemoryQuotaStore(), audit: new MemoryAuditStore(config.auditCap) };
+    return { quota: new MemoryQuotaStore(), audit: new MemoryAuditStore(config.auditCap, config.auditRefusedCap) };
   }
   // Loaded only when Redis is configured: ioredis costs cold-start time and memory the embedded default does not need.
   const [{ RedisConnection }, { RedisQuotaStore }, { RedisAuditStore }] = await Promise.all([
@@ -30,7 +30,7 @@ export async function createGovernanceStores(
   ]);
   const connection = new RedisConnection({ url: config.redisUrl, log });
   const quota = new RedisQuotaStore(connection);
-  const audit = new RedisAuditStore(connection, { cap: config.auditCap, log });
+  const audit = new RedisAuditStore(connection, { cap: config.auditCap, refusedCap: config.auditRefusedCap, log });
   if (!(await connection.waitUntilReady(options.startupWaitMs ?? 3_000))) {
     log.warn({ store: 'redis' }, 'redis is not reachable yet: starting anyway; QUOTA_STORE_FAILURE applies until it answers');
   }

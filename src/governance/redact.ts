@@ -11,22 +11,36 @@ const MAX_ENTRIES = 100;
 const MAX_NODES = 2_000;
 /** Total string characters kept per call, so one audit record stays small whatever the arguments. */
 const MAX_TOTAL_CHARS = 20_000;
+/** Characters of one string scanned for credentials: what is kept plus room for a token cut at the boundary. */
+const SCAN_CHARS = MAX_STRING_CHARS + 1_000;
 
 /** Whole words of a key that mark it as secret ("api_key", "privateKey", "x-auth-token", "password"). */
-const SECRET_WORDS = new Set(['key', 'token', 'auth', 'pwd', 'jwt', 'otp', 'pin', 'cookie', 'session']);
+const SECRET_WORDS = new Set(['key', 'token', 'auth', 'pwd', 'pat', 'jwt', 'otp', 'pin', 'cookie', 'session']);
 /** Substrings of the separator-free key that mark it as secret ("clientsecret", "identitytoken", "authorization"). */
 const SECRET_PARTS =
   /(password|passwd|passphrase|secret|authorization|credential|apikey|privatekey|accesskey|accesstoken|refreshtoken|idtoken|identitytoken|authtoken|bearer|signature)/;
-/** Values that are credentials whatever their key: bearer headers, GitHub / Google / OpenAI tokens, PEM keys. */
-const SECRET_VALUES = [
-  /^\s*(bearer|basic)\s+\S{8,}/i,
-  /\bgh[pousr]_[A-Za-z0-9]{20,}/,
-  /\bgithub_pat_[A-Za-z0-9_]{20,}/,
-  /\bAIza[0-9A-Za-z_-]{30,}/,
-  /\bya29\.[0-9A-Za-z_-]{20,}/,
-  /\bsk-[A-Za-z0-9_-]{20,}/,
-  /-----BEGIN [A-Z ]*PRIVATE KEY-----/,
+/**
+ * Credential shapes found inside any text, whatever the key it sits under: bearer/basic header values, well-known
+ * token prefixes (GitHub, GitLab, Google, OpenAI-style, Slack), AWS access key ids and URL userinfo. Every pattern is
+ * anchored on a literal prefix and uses bounded or non-overlapping classes, so a scan is linear in the text length.
+ */
+const CREDENTIAL_SHAPES: readonly RegExp[] = [
+  /\b(?:bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}/gi,
+  /\bgh[pousr]_[A-Za-z0-9]{20,}/g,
+  /\bgithub_pat_[A-Za-z0-9_]{20,}/g,
+  /\bglpat-[A-Za-z0-9_-]{20,}/g,
+  /\bAIza[0-9A-Za-z_-]{30,}/g,
+  /\bya29\.[0-9A-Za-z_.-]{20,}/g,
+  /\bsk-[A-Za-z0-9_-]{20,}/g,
+  /\bxox[abposr]-[A-Za-z0-9-]{10,}/g,
+  /\b(?:AKIA|ASIA)[0-9A-Z]{16}\b/g,
 ];
+/** `scheme://userinfo@`: the userinfo (user, or user:password) is replaced, the scheme and host kept. */
+const URL_USERINFO = /\b([a-z][a-z0-9+.-]{0,30}:\/\/)[^\s/@?#]{1,512}@/gi;
+/** `NAME=value` / `NAME: value` where NAME is secret-named (`GITLAB_PAT=...`, `password: ...`, `?access_token=...`). */
+const NAMED_VALUE = /\b([A-Za-z_][A-Za-z0-9_.-]{0,63})(\s?=\s?|:\s?(?!\/\/))([^\s&;,'"]+)/g;
+const PEM_BEGIN = '-----BEGIN ';
+const PEM_END = '-----END ';
 
 export function isSecretKey(key: string): boolean {
   const compact = key.toLowerCase().replace(/[^a-z0-9]/g, '');
@@ -39,13 +53,44 @@ export function isSecretKey(key: string): boolean {
   return words.some((w) => SECRET_WORDS.has(w));
 }
 
-function isSecretValue(value: string): boolean {
-  return SECRET_VALUES.some((re) => re.test(value));
+/**
+ * Replaces every credential-shaped part of a text with REDACTED: the shapes above, URL userinfo, values of
+ * secret-named `NAME=value` pairs and PEM private key blocks (to their END line, or to the end of the text).
+ */
+export function scrubCredentials(text: string): string {
+  let out = scrubPem(text);
+  for (const re of CREDENTIAL_SHAPES) out = out.replace(re, REDACTED);
+  out = out.replace(URL_USERINFO, `$1${REDACTED}@`);
+  return out.replace(NAMED_VALUE, (whole, name: string, sep: string, value: string) =>
+    value !== REDACTED && isSecretKey(name) ? `${name}${sep}${REDACTED}` : whole,
+  );
 }
 
-function truncate(value: string): string {
-  if (value.length <= MAX_STRING_CHARS) return value;
-  return `${value.slice(0, MAX_STRING_CHARS)}…[truncated ${value.length - MAX_STRING_CHARS} chars]`;
+function scrubPem(text: string): string {
+  let at = text.indexOf(PEM_BEGIN);
+  if (at < 0) return text;
+  let out = '';
+  let from = 0;
+  while (at >= 0) {
+    const headerEnd = text.indexOf('-----', at + PEM_BEGIN.length);
+    const header = headerEnd < 0 ? '' : text.slice(at, headerEnd);
+    if (!header.endsWith('PRIVATE KEY') || header.length > 60) {
+      at = text.indexOf(PEM_BEGIN, at + PEM_BEGIN.length);
+      continue;
+    }
+    const end = text.indexOf(PEM_END, headerEnd);
+    const endLine = end < 0 ? -1 : text.indexOf('-----', end + PEM_END.length);
+    const stop = endLine < 0 ? text.length : endLine + 5;
+    out += text.slice(from, at) + REDACTED;
+    from = stop;
+    at = text.indexOf(PEM_BEGIN, stop);
+  }
+  return out + text.slice(from);
+}
+
+function truncate(value: string, originalLength: number): string {
+  if (value.length <= MAX_STRING_CHARS && originalLength <= MAX_STRING_CHARS) return value;
+  return `${value.slice(0, MAX_STRING_CHARS)}…[truncated ${Math.max(0, originalLength - MAX_STRING_CHARS)} chars]`;
 }
 
 function setOwn(target: object, key: string, value: unknown): void {
@@ -68,9 +113,9 @@ function copy(value: unknown, depth: number, ancestors: WeakSet<object>, budget:
   if (value === null || value === undefined) return value ?? null;
   switch (typeof value) {
     case 'string': {
-      if (isSecretValue(value)) return REDACTED;
       if (budget.chars >= MAX_TOTAL_CHARS) return `[truncated: ${value.length} chars over the record size budget]`;
-      const kept = truncate(value);
+      // Only what is kept is scanned (plus room for a token cut by the truncation), so the cost stays bounded.
+      const kept = truncate(scrubCredentials(value.length > SCAN_CHARS ? value.slice(0, SCAN_CHARS) : value), value.length);
       budget.chars += Math.min(value.length, MAX_STRING_CHARS);
       return kept;
     }
@@ -98,25 +143,55 @@ function copy(value: unknown, depth: number, ancestors: WeakSet<object>, budget:
       if (items.length > MAX_ENTRIES) out.push(`[truncated: ${items.length - MAX_ENTRIES} more items]`);
       return out;
     }
-    const entries = obj instanceof Map ? [...obj.entries()].map(([k, v]) => [String(k), v] as const) : ownEntries(obj);
+    const { entries, more } = obj instanceof Map ? mapEntries(obj) : ownEntries(obj);
     const out: Record<string, unknown> = {};
-    for (const [key, item] of entries.slice(0, MAX_ENTRIES)) {
+    for (const [key, item] of entries) {
       setOwn(out, key, isSecretKey(key) && item !== null && item !== undefined && item !== '' ? REDACTED : copy(item, depth + 1, ancestors, budget));
     }
-    if (entries.length > MAX_ENTRIES) setOwn(out, '[truncated]', `${entries.length - MAX_ENTRIES} more keys`);
+    if (more > 0) setOwn(out, '[truncated]', `${more >= MAX_COUNTED ? `${MAX_COUNTED}+` : more} more keys`);
     return out;
   } finally {
     ancestors.delete(obj);
   }
 }
 
-/** Own enumerable entries; a throwing getter yields a marker instead of failing the audit write. */
-function ownEntries(obj: object): (readonly [string, unknown])[] {
-  return Object.keys(obj).map((key) => {
-    try {
-      return [key, (obj as Record<string, unknown>)[key]] as const;
-    } catch {
-      return [key, '[unreadable]'] as const;
-    }
-  });
+/** Keys counted (not read) past MAX_ENTRIES, so a huge object costs a bounded walk. */
+const MAX_COUNTED = MAX_NODES;
+
+interface Entries {
+  entries: (readonly [string, unknown])[];
+  /** Keys left out (counted up to MAX_COUNTED). */
+  more: number;
+}
+
+/**
+ * The first MAX_ENTRIES own enumerable entries; a throwing getter yields a marker instead of failing the audit write.
+ * for-in stops where we stop: neither every key nor every value of a huge object is listed.
+ */
+function ownEntries(obj: object): Entries {
+  const entries: (readonly [string, unknown])[] = [];
+  let more = 0;
+  for (const key in obj) {
+    if (!Object.hasOwn(obj, key)) continue;
+    if (entries.length < MAX_ENTRIES) entries.push([key, readOwn(obj, key)]);
+    else if (++more >= MAX_COUNTED) break;
+  }
+  return { entries, more };
+}
+
+function readOwn(obj: object, key: string): unknown {
+  try {
+    return (obj as Record<string, unknown>)[key];
+  } catch {
+    return '[unreadable]';
+  }
+}
+
+function mapEntries(map: Map<unknown, unknown>): Entries {
+  const entries: (readonly [string, unknown])[] = [];
+  for (const [k, v] of map) {
+    if (entries.length >= MAX_ENTRIES) break;
+    entries.push([String(k), v]);
+  }
+  return { entries, more: Math.max(0, map.size - MAX_ENTRIES) };
 }

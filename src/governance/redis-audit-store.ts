@@ -1,5 +1,5 @@
 import { HubError } from '../tools/errors.js';
-import type { AuditQuery, AuditRecord, AuditStore } from './audit.js';
+import { isExecutedRecord, type AuditQuery, type AuditRecord, type AuditStore } from './audit.js';
 import { matches, pageSize } from './audit-query.js';
 import { silentLog, type GovernanceLog } from './log.js';
 import type { RedisConnection } from './redis-connection.js';
@@ -7,8 +7,10 @@ import type { RedisConnection } from './redis-connection.js';
 export interface RedisAuditStoreOptions {
   /** Stream key; every replica sharing the Redis reads the same log. */
   key?: string;
-  /** Approximate number of records the stream keeps (XADD MAXLEN ~). */
+  /** Approximate number of executed-call records the stream keeps (XADD MAXLEN ~). */
   cap: number;
+  /** Approximate number of refused / not-executed call records, kept in their own stream (`${key}:refused`). */
+  refusedCap?: number;
   /** Records held in process while Redis is slow or down; beyond it the oldest are dropped (and counted). */
   maxQueue?: number;
   /** Records per pipelined round trip. */
@@ -30,6 +32,7 @@ export class RedisAuditStore implements AuditStore {
   readonly kind = 'redis' as const;
   private readonly key: string;
   private readonly cap: number;
+  private readonly refusedCap: number;
   private readonly maxQueue: number;
   private readonly batchSize: number;
   private readonly log: GovernanceLog;
@@ -48,6 +51,7 @@ export class RedisAuditStore implements AuditStore {
   ) {
     this.key = options.key ?? 'omni:audit';
     this.cap = Math.max(1, options.cap);
+    this.refusedCap = Math.max(1, options.refusedCap ?? this.cap);
     this.maxQueue = Math.max(1, options.maxQueue ?? Math.min(this.cap, 10_000));
     this.batchSize = Math.max(1, options.batchSize ?? 200);
     this.log = options.log ?? silentLog;
@@ -81,28 +85,34 @@ export class RedisAuditStore implements AuditStore {
     if (this.queue.length > 0 && this.connection.isHealthy()) await this.drain().catch(() => undefined);
     const records: AuditRecord[] = [];
     const chunk = Math.min(1_000, Math.max(limit * 2, 100));
-    const maxScan = this.cap * 2 + 1_000;
-    let start = query.cursor === undefined ? '+' : `(${query.cursor}`;
+    const maxScan = (this.cap + this.refusedCap) * 2 + 1_000;
+    const start = query.cursor === undefined ? '+' : `(${query.cursor}`;
+    // Both streams share one id sequence (see APPEND_SCRIPT): merging by id gives one newest-first order.
+    const readers = [new StreamReader(this.connection, this.key, start, chunk), new StreamReader(this.connection, this.refusedKey, start, chunk)];
     let scanned = 0;
     let last: string | null = null;
     for (;;) {
-      let entries: [string, string[]][];
-      try {
-        entries = (await this.connection.client.xrevrange(this.key, start, '-', 'COUNT', chunk)) as [string, string[]][];
-      } catch (err) {
-        throw unavailable(err);
-      }
-      for (const [id, fields] of entries) {
-        last = id;
-        scanned += 1;
-        const record = parseRecord(fields);
-        if (record && matches(record, query)) records.push(record);
-        if (records.length === limit) return { records, next_cursor: id };
-      }
-      if (entries.length < chunk) return { records, next_cursor: null };
+      const heads = await Promise.all(readers.map((r) => r.peek()));
+      const pick = newestOf(heads);
+      if (pick < 0) return { records, next_cursor: null };
+      const [id, fields] = readers[pick]!.take();
+      last = id;
+      scanned += 1;
+      const record = parseRecord(fields);
+      if (record && matches(record, query)) records.push(record);
+      if (records.length === limit) return { records, next_cursor: id };
       if (scanned >= maxScan) return { records, next_cursor: last };
-      start = `(${last}`;
     }
+  }
+
+  /** The stream of refused / not-executed call records. */
+  private get refusedKey(): string {
+    return `${this.key}:refused`;
+  }
+
+  /** Holds the last id given to a record of either stream. */
+  private get lastIdKey(): string {
+    return `${this.key}:last-id`;
   }
 
   async flush(): Promise<void> {
@@ -153,8 +163,14 @@ export class RedisAuditStore implements AuditStore {
   private async writeQueue(): Promise<void> {
     while (this.queue.length > 0) {
       const batch = this.queue.splice(0, this.batchSize);
-      const pipeline = this.connection.client.pipeline();
-      for (const record of batch) pipeline.xadd(this.key, 'MAXLEN', '~', this.cap, '*', 'r', JSON.stringify(record));
+      const client = this.connection.client as RedisConnection['client'] & { omniHubAuditAppend?: unknown };
+      // Registered once per client; pipelines then send EVALSHA (ioredis falls back to EVAL on NOSCRIPT).
+      if (!client.omniHubAuditAppend) client.defineCommand('omniHubAuditAppend', { numberOfKeys: 2, lua: APPEND_SCRIPT });
+      const pipeline = client.pipeline() as ReturnType<RedisConnection['client']['pipeline']> & { omniHubAuditAppend(...args: (string | number)[]): unknown };
+      for (const record of batch) {
+        const executed = isExecutedRecord(record);
+        pipeline.omniHubAuditAppend(executed ? this.key : this.refusedKey, this.lastIdKey, executed ? this.cap : this.refusedCap, JSON.stringify(record));
+      }
       let failed: AuditRecord[];
       let cause: unknown = null;
       try {
@@ -177,9 +193,13 @@ export class RedisAuditStore implements AuditStore {
     }
   }
 
-  /** Drops the `fromQueue` oldest queued records (plus `refused` never queued), counting and logging them. */
+  /** Drops `fromQueue` queued records, oldest refused first (plus `refused` never queued), counting and logging them. */
   private drop(fromQueue: number, refused = 0): void {
-    this.queue.splice(0, fromQueue);
+    // Refused-call records go first, so a flood of refusals cannot push executed calls' records out of the queue.
+    for (let n = 0; n < fromQueue; n += 1) {
+      const at = this.queue.findIndex((r) => !isExecutedRecord(r));
+      this.queue.splice(Math.max(0, at), 1);
+    }
     this.dropped += fromQueue + refused;
     const now = Date.now();
     if (now - this.lastDropLog >= DROP_LOG_INTERVAL_MS) {
@@ -187,6 +207,76 @@ export class RedisAuditStore implements AuditStore {
       this.log.warn({ store: 'redis', dropped_total: this.dropped, queue_bound: this.maxQueue }, 'audit records dropped (queue full while redis was unavailable, or store closed)');
     }
   }
+}
+
+/**
+ * Appends one record to its stream (executed or refused) under an id from one sequence shared by both streams
+ * (`<ms>-<seq>`, never going back), so ids order records across the two streams and one cursor pages both.
+ */
+const APPEND_SCRIPT = `
+local t = redis.call('TIME')
+local ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local seq = 0
+local last = redis.call('GET', KEYS[2])
+if last then
+  local lms, lseq = string.match(last, '^(%d+)-(%d+)$')
+  if lms and tonumber(lms) >= ms then
+    ms = tonumber(lms)
+    seq = tonumber(lseq) + 1
+  end
+end
+local id = string.format('%d-%d', ms, seq)
+redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], id, 'r', ARGV[2])
+redis.call('SET', KEYS[2], id)
+return id
+`;
+
+/** Reads one stream newest first, a chunk at a time, from an (exclusive) start id. */
+class StreamReader {
+  private buffer: [string, string[]][] = [];
+  private exhausted = false;
+
+  constructor(
+    private readonly connection: RedisConnection,
+    private readonly key: string,
+    private start: string,
+    private readonly chunk: number,
+  ) {}
+
+  async peek(): Promise<[string, string[]] | undefined> {
+    if (this.buffer.length === 0 && !this.exhausted) {
+      let entries: [string, string[]][];
+      try {
+        entries = (await this.connection.client.xrevrange(this.key, this.start, '-', 'COUNT', this.chunk)) as [string, string[]][];
+      } catch (err) {
+        throw unavailable(err);
+      }
+      this.buffer = entries;
+      if (entries.length < this.chunk) this.exhausted = true;
+      if (entries.length > 0) this.start = `(${entries.at(-1)![0]}`;
+    }
+    return this.buffer[0];
+  }
+
+  take(): [string, string[]] {
+    return this.buffer.shift()!;
+  }
+}
+
+/** Index of the head with the highest stream id, or -1 when every reader is done. */
+function newestOf(heads: ([string, string[]] | undefined)[]): number {
+  let best = -1;
+  for (let i = 0; i < heads.length; i += 1) {
+    const head = heads[i];
+    if (head && (best < 0 || compareIds(head[0], heads[best]![0]) > 0)) best = i;
+  }
+  return best;
+}
+
+function compareIds(a: string, b: string): number {
+  const [am, as] = a.split('-').map(BigInt) as [bigint, bigint];
+  const [bm, bs] = b.split('-').map(BigInt) as [bigint, bigint];
+  return am === bm ? Number(as - bs) : am > bm ? 1 : -1;
 }
 
 function unavailable(err: unknown): HubError {

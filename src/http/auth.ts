@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config.js';
+import { MemoryFailedAuthLimiter, type FailedAuthLimiter } from './failed-auth.js';
 
 /**
  * Bearer auth as a timing-safe onRequest hook. We do not use @fastify/bearer-auth because the pipeline needs to know
@@ -40,31 +41,6 @@ export function keyMatcher(keys: string[]): KeyMatcher {
   };
 }
 
-/** Counts failed attempts per IP in a fixed minute; past the bound the IP gets 429 until the minute ends. */
-export class FailedAuthLimiter {
-  private readonly failures = new Map<string, { count: number; resetAt: number }>();
-
-  constructor(private readonly maxPerMinute: number) {}
-
-  blocked(ip: string, now = Date.now()): number {
-    const f = this.failures.get(ip);
-    if (!f || f.resetAt <= now) return 0;
-    return f.count >= this.maxPerMinute ? Math.ceil((f.resetAt - now) / 1000) : 0;
-  }
-
-  fail(ip: string, now = Date.now()): void {
-    const f = this.failures.get(ip);
-    if (!f || f.resetAt <= now) {
-      if (this.failures.size > 10_000) this.sweep(now);
-      this.failures.set(ip, { count: 1, resetAt: now + 60_000 });
-    } else f.count++;
-  }
-
-  private sweep(now: number): void {
-    for (const [ip, f] of this.failures) if (f.resetAt <= now) this.failures.delete(ip);
-  }
-}
-
 const OPEN_PATHS = new Set(['/healthz', '/readyz', '/openapi.json', '/console', '/console/']);
 
 export function isOpenPath(url: string, config: Config): boolean {
@@ -80,16 +56,16 @@ export function unauthorized(reply: FastifyReply, message: string): FastifyReply
     .send({ error: { code: 'unauthorized', message } });
 }
 
-export function authHook(config: Config) {
+/** `limiter` counts failed keys per client address (shared through Redis when set; see failed-auth.ts). */
+export function authHook(config: Config, limiter: FailedAuthLimiter = new MemoryFailedAuthLimiter()) {
   const matcher = keyMatcher(config.apiKeys);
-  const limiter = new FailedAuthLimiter(30);
   return async function authenticate(request: FastifyRequest, reply: FastifyReply): Promise<void> {
     if (config.auth === 'none') {
       request.principal = 'anonymous';
       return;
     }
     if (isOpenPath(request.url, config)) return;
-    const retry = limiter.blocked(request.ip);
+    const retry = await limiter.blocked(request.ip);
     if (retry > 0) {
       await reply
         .code(429)
@@ -101,7 +77,7 @@ export function authHook(config: Config) {
     const m = typeof header === 'string' ? /^Bearer[ ]+(\S+)\s*$/i.exec(header) : null;
     const id = m ? matcher.match(m[1]!) : null;
     if (!id) {
-      limiter.fail(request.ip);
+      await limiter.fail(request.ip);
       await unauthorized(reply, header ? 'invalid API key' : 'missing Authorization: Bearer <MCP_API_KEY> header');
       return;
     }

@@ -50,6 +50,8 @@ export interface StoredCallback {
 
 export interface CallbackRoutesOptions {
   deps: HubDeps;
+  /** CALLBACK_MAX_BYTES: bound on what one callback stores; larger ones are refused with 413. */
+  maxBytes: number;
   /** Told about every accepted callback (after it is stored and audited), e.g. to notify a waiting client. */
   onStored?: (callback: StoredCallback, duplicate: boolean, request: FastifyRequest) => void;
 }
@@ -65,21 +67,30 @@ export async function callbackRoutes(app: FastifyInstance, opts: CallbackRoutesO
       return sendError(reply, 400, 'invalid_arguments', message, { issues });
     }
     const { body } = parsed;
+    const resultText = body.result === undefined ? '' : typeof body.result === 'string' ? body.result : JSON.stringify(body.result, null, 2);
+    const text = [body.error, resultText].filter(Boolean).join('\n\n') || `(${body.status}, no result)`;
+    const metadata = {
+      correlation_id: body.correlation_id,
+      status: body.status,
+      result: body.result ?? null,
+      error: body.error ?? null,
+      principal: principalOf(request),
+    };
+    // What one callback may store (its text plus metadata): the body limit alone would let each one keep megabytes.
+    const storedBytes = Buffer.byteLength(text) + Buffer.byteLength(JSON.stringify(metadata));
+    if (storedBytes > opts.maxBytes) {
+      const message = `callback result too large: it would store ${storedBytes} bytes, over the ${opts.maxBytes}-byte limit (CALLBACK_MAX_BYTES); store large artifacts elsewhere and send a link`;
+      audit(opts.deps, request, started, 'invalid', { correlation_id: body.correlation_id, stored_bytes: storedBytes }, { code: 'payload_too_large', message });
+      return sendError(reply, 413, 'payload_too_large', message, { limit_bytes: opts.maxBytes, stored_bytes: storedBytes });
+    }
     return withStore(opts.deps, reply, async (store) => {
-      const resultText = body.result === undefined ? '' : typeof body.result === 'string' ? body.result : JSON.stringify(body.result, null, 2);
       const { document, created } = await store.ingestOnce({
         id: callbackDocumentId(body.correlation_id),
         title: `Auto Builder callback ${body.correlation_id} (${body.status})`,
-        text: [body.error, resultText].filter(Boolean).join('\n\n') || `(${body.status}, no result)`,
+        text,
         tags: ['autobuilder-callback', `status:${body.status}`],
         source: 'callback',
-        metadata: {
-          correlation_id: body.correlation_id,
-          status: body.status,
-          result: body.result ?? null,
-          error: body.error ?? null,
-          principal: principalOf(request),
-        },
+        metadata,
       });
       const callback = await toCallback(store, document);
       audit(opts.deps, request, started, 'ok', { correlation_id: callback.correlation_id, status: body.status, duplicate: !created, document_id: callback.id });

@@ -28,6 +28,9 @@ export function installErrorHandlers(app: FastifyInstance): void {
         code = 'payload_too_large';
         message = 'request body too large';
         break;
+      case 'OMNI_BODY_SHAPE':
+        code = 'invalid_arguments';
+        break;
       case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
         code = 'unsupported_media_type';
         message = 'Content-Type must be application/json';
@@ -40,7 +43,7 @@ export function installErrorHandlers(app: FastifyInstance): void {
       message = `invalid JSON body: ${error.message}`;
     }
     if (isMcpPath(request.url)) {
-      const rpcCode = code === 'invalid_request' && message.startsWith('invalid JSON') ? -32700 : -32000;
+      const rpcCode = code === 'invalid_request' && message.startsWith('invalid JSON') ? -32700 : code === 'invalid_arguments' ? -32602 : -32000;
       return reply.code(status).send({ jsonrpc: '2.0', error: { code: rpcCode, message }, id: null });
     }
     return reply.code(status).send({ error: { code, message } });

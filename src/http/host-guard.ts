@@ -1,9 +1,11 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config.js';
+import { isOpenPath } from './auth.js';
 
 /**
- * DNS-rebinding protection for the MCP endpoints: the Host header must name an allowed host and a browser Origin, when
- * sent, must be an allowed origin (or a loopback origin when the host itself is loopback).
+ * DNS-rebinding protection: the Host header must name an allowed host and a browser Origin, when sent, must be an
+ * allowed origin, a loopback origin, or an origin on one of the allowed hosts (the console calling its own hub).
+ * A rebinding page always carries its own (attacker) host name in both headers, so either check refuses it.
  */
 const LOOPBACK_ORIGIN = /^https?:\/\/(localhost|127\.0\.0\.1|\[::1\])(:\d+)?$/;
 
@@ -11,6 +13,19 @@ function hostname(hostHeader: string): string {
   const h = hostHeader.toLowerCase();
   if (h.startsWith('[')) return h.slice(0, h.indexOf(']') + 1);
   return h.split(':', 1)[0]!;
+}
+
+function originHost(origin: string): string | null {
+  try {
+    return new URL(origin).host;
+  } catch {
+    return null;
+  }
+}
+
+/** True when the Host header names one of the allowed hosts (ALLOWED_HOSTS, loopback names, PUBLIC_URL's host). */
+export function isAllowedHost(config: Config, hostHeader: string | undefined): boolean {
+  return !!hostHeader && config.allowedHosts.includes(hostname(hostHeader));
 }
 
 export function hostGuard(config: Config) {
@@ -27,11 +42,25 @@ export function hostGuard(config: Config) {
     const origin = request.headers.origin;
     if (origin !== undefined) {
       const o = origin.toLowerCase();
-      if (!origins.has(o) && !LOOPBACK_ORIGIN.test(o)) {
+      const oHost = originHost(o);
+      if (!origins.has(o) && !LOOPBACK_ORIGIN.test(o) && !(oHost !== null && hosts.has(hostname(oHost)))) {
         await reply.code(403).send({
           error: { code: 'forbidden_host', message: `origin ${JSON.stringify(origin)} is not allowed; add it to ALLOWED_ORIGINS` },
         });
       }
     }
+  };
+}
+
+/**
+ * The guard as one onRequest hook for the whole app: every route that needs authentication is guarded (whatever
+ * MCP_AUTH says), so a route added later is covered without opting in. Only the open routes of `isOpenPath`
+ * (health, readiness, OpenAPI, console page and assets, and whatever else auth treats as public) are left out.
+ */
+export function hostGuardHook(config: Config) {
+  const guard = hostGuard(config);
+  return async function guardAuthenticatedRoutes(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+    if (isOpenPath(request.url, config)) return;
+    await guard(request, reply);
   };
 }

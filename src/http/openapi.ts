@@ -4,6 +4,7 @@ import { SYSTEM_IDS } from '../config.js';
 import { HubError } from '../tools/errors.js';
 import type { JsonSchema, ToolRegistry } from '../tools/registry.js';
 import { sendHubError } from './errors.js';
+import { isAllowedHost } from './host-guard.js';
 
 /** GPT Actions limits (OpenAI's production notes): summaries/descriptions ≤ 300 characters. */
 const MAX_DESCRIPTION = 300;
@@ -72,6 +73,7 @@ export function buildOpenApi(registry: ToolRegistry, systems: ReadonlySet<System
 
 export async function openApiRoute(app: FastifyInstance, opts: { config: Config; registry: ToolRegistry }): Promise<void> {
   const cache = new Map<string, Record<string, unknown>>();
+  opts.registry.onChange(() => cache.clear());
   app.get('/openapi.json', async (request, reply) => {
     const raw = (request.query as { systems?: unknown }).systems;
     let key = 'all';
@@ -81,11 +83,13 @@ export async function openApiRoute(app: FastifyInstance, opts: { config: Config;
         .split(',')
         .map((s) => s.trim())
         .filter(Boolean);
-      const unknown = names.filter((n) => !(SYSTEM_IDS as readonly string[]).includes(n));
+      // Built-in systems and the names of upstream MCP servers.
+      const known: string[] = [...SYSTEM_IDS, ...opts.registry.systems.filter((s) => s.federated).map((s) => s.id)];
+      const unknown = names.filter((n) => !known.includes(n));
       if (unknown.length) {
         return sendHubError(
           reply,
-          new HubError('invalid_request', `unknown system(s): ${unknown.join(', ').slice(0, 200)}; known: ${SYSTEM_IDS.join(', ')}`),
+          new HubError('invalid_request', `unknown system(s): ${unknown.join(', ').slice(0, 200)}; known: ${known.join(', ')}`),
         );
       }
       filter = new Set(names as SystemId[]);
@@ -96,7 +100,9 @@ export async function openApiRoute(app: FastifyInstance, opts: { config: Config;
       doc = buildOpenApi(opts.registry, filter);
       cache.set(key, doc);
     }
-    const server = opts.config.publicUrl ?? `${request.protocol}://${request.host}`;
+    // Without PUBLIC_URL the request's own host is used only when it is one of ours; any other Host header (a
+    // rebinding or spoofed name) gets a relative server URL instead of steering a GPT Action to that host.
+    const server = opts.config.publicUrl ?? (isAllowedHost(opts.config, request.host) ? `${request.protocol}://${request.host}` : '/');
     return { ...doc, servers: [{ url: server }] };
   });
 }

@@ -1,3 +1,4 @@
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import type { Config } from '../config.js';
@@ -9,6 +10,7 @@ import { HubError, toHubError } from '../tools/errors.js';
 import type { InvokePipeline, InvokeResult } from '../tools/pipeline.js';
 import type { ToolRegistry } from '../tools/registry.js';
 import { sendHubError } from './errors.js';
+import { upstreamRestBody } from './upstream-result.js';
 
 export interface RestOptions {
   config: Config;
@@ -97,6 +99,11 @@ export async function restRoutes(app: FastifyInstance, opts: RestOptions): Promi
     reply.header('x-omni-hub-call-id', result.callId);
     if (!result.ok) return sendHubError(reply, result.error);
     const g = result.governance;
+    if (result.raw) {
+      const upstream = upstreamRestBody(result.data as CallToolResult, MAX_REST_MEDIA_CHARS, config.resultMaxChars);
+      if ('error' in upstream) return sendHubError(reply, upstream.error);
+      return { ...upstream.body, ...(g?.warning || g?.degraded ? { _governance: { warning: g.warning, degraded: g.degraded } } : {}) };
+    }
     const mediaChars = result.media.reduce((n, m) => n + m.data.length, 0);
     // GPT Actions reject bodies over 100,000 characters: binary content that would not fit is left out and said so.
     const media =
@@ -113,6 +120,7 @@ export async function restRoutes(app: FastifyInstance, opts: RestOptions): Promi
     return {
       ...result.data,
       ...media,
+      ...(result.truncated ? { _truncated: result.truncated } : {}),
       ...(g?.warning || g?.degraded ? { _governance: { warning: g.warning, degraded: g.degraded } } : {}),
     };
   });

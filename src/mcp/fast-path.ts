@@ -2,11 +2,12 @@ import { loadSdk } from './sdk.js';
 import type { McpSurface } from './server.js';
 
 /**
- * The one measured fast path DESIGN.md §7 allows: a stateless POST /mcp carrying a single `tools/call` or `tools/list`
- * request is answered here, without building an SDK Server and transport per request. It validates with the SDK's
- * own schemas and answers exactly what the SDK path answers in JSON response mode (a test compares both byte for
- * byte). Anything else — initialize, notifications, batches, bad headers, protocol errors — returns null and goes
- * through the SDK transport, which owns those answers.
+ * The one measured fast path DESIGN.md §7 allows: a POST /mcp carrying a single `tools/call` or `tools/list` request,
+ * stateless or inside a known session (issue 18), is answered here, without an SDK Server and transport. It validates
+ * with the SDK's own schemas and answers exactly what the SDK transport answers in JSON response mode (tests compare
+ * both byte for byte); in a session the caller adds the `Mcp-Session-Id` header, as the SDK does. Anything else —
+ * initialize, notifications, batches, bad headers, protocol errors — returns null and goes through the SDK
+ * transport, which owns those answers.
  */
 export interface FastPathRequest {
   body: unknown;
@@ -42,6 +43,9 @@ export async function tryFastPath(surface: McpSurface, req: FastPathRequest): Pr
   }
   const call = CallToolRequestSchema.safeParse(body);
   if (!call.success || call.data.params.task) return null;
+  // Progress needs the SDK's SSE answer, and an upstream (federated) call must be cancellable by the client's
+  // notifications/cancelled, which only reaches calls the SDK transport runs: both take the SDK path.
+  if (call.data.params._meta?.progressToken !== undefined || surface.registry.get(call.data.params.name)?.def.passthrough) return null;
   try {
     const result = await surface.callTool(call.data.params.name, call.data.params.arguments ?? {}, req.principal);
     const checked = CallToolResultSchema.safeParse(result);

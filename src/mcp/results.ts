@@ -20,10 +20,18 @@ export function toMcpTool(t: RegisteredTool): Tool {
  * text; failures are `isError` results carrying `{error: {code, message, ...}}`.
  */
 export function toCallToolResult(result: InvokeResult): CallToolResult {
-  const meta = result.governance ? { _meta: { 'omni-hub/governance': result.governance } } : {};
+  const truncated = result.ok && result.truncated ? { 'omni-hub/truncated': result.truncated } : undefined;
+  const meta = result.governance || truncated ? { _meta: { ...(result.governance ? { 'omni-hub/governance': result.governance } : {}), ...truncated } } : {};
+  if (result.ok && result.raw) {
+    // An upstream's answer, unchanged; the hub only adds its governance entry to `_meta`.
+    const upstream = result.data as CallToolResult;
+    return result.governance ? { ...upstream, _meta: { ...upstream._meta, ...meta._meta } } : upstream;
+  }
   if (result.ok) {
+    // A result cut to RESULT_MAX_CHARS says so in _meta and in a text note the model reads.
+    const note = result.truncated ? [{ type: 'text' as const, text: `[${result.truncated.note}]` }] : [];
     return {
-      content: [{ type: 'text', text: JSON.stringify(result.data) }, ...result.media],
+      content: [{ type: 'text', text: JSON.stringify(result.data) }, ...note, ...result.media],
       structuredContent: result.data,
       ...meta,
     };

@@ -1,36 +1,23 @@
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import type { SSEServerTransport } from '@modelcontextprotocol/sdk/server/sse.js';
-import type { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config.js';
-import { hostGuard } from '../http/host-guard.js';
 import type { McpEventStore } from './event-store.js';
 import { tryFastPath } from './fast-path.js';
 import { loadSdk } from './sdk.js';
 import type { McpSurface } from './server.js';
+import type { McpSessionStore, SessionRecord } from './session-store.js';
+import { SessionManager, type Lookup } from './sessions.js';
 
 export interface McpRoutesOptions {
   config: Config;
   surface: McpSurface;
-  /** The stateless fast path (DESIGN.md §7); tests turn it off to compare with the SDK path. */
+  /** The fast paths, stateless and in-session (DESIGN.md §7); tests turn them off to compare with the SDK path. */
   fastPath: boolean;
   /** Keeps stateful streams' events so a client can resume with Last-Event-ID. */
   events: McpEventStore;
+  /** Stateful session records: process memory, or Redis so any instance serves any session. */
+  sessions: McpSessionStore;
 }
-
-type Session = (
-  | { kind: 'streamable'; transport: StreamableHTTPServerTransport }
-  | { kind: 'sse'; transport: SSEServerTransport }
-) & {
-  principal: string;
-  lastSeen: number;
-};
-
-const SESSION_IDLE_MS = 30 * 60_000;
-const MAX_SESSIONS = 20_000;
-/** The `retry:` a resumable SSE stream announces: how long a client waits before reconnecting (ms). */
-const SSE_RETRY_MS = 1_000;
 
 /** The SDK reads the caller's identity from `req.auth`; we pass the key id, never the key. */
 function withAuth(request: FastifyRequest): IncomingMessage {
@@ -46,13 +33,9 @@ function jsonRpcError(reply: FastifyReply, status: number, code: number, message
 /** MCP over Streamable HTTP (`/mcp`, stateful or stateless) and the legacy HTTP+SSE transport (`/sse`, `/messages`). */
 export async function mcpRoutes(app: FastifyInstance, opts: McpRoutesOptions): Promise<void> {
   const { config, surface } = opts;
-  const sessions = new Map<string, Session>();
-  const guard = hostGuard(config);
+  const sessions = new SessionManager({ store: opts.sessions, events: opts.events, surface, limits: config.sessions, log: app.log });
 
-  const sweep = setInterval(() => {
-    const cutoff = Date.now() - SESSION_IDLE_MS;
-    for (const s of sessions.values()) if (s.lastSeen < cutoff) void s.transport.close();
-  }, 60_000);
+  const sweep = setInterval(() => sessions.sweep(), Math.min(60_000, Math.max(250, Math.floor(config.sessions.idleMs / 4))));
   sweep.unref();
   // Load the SDK runtime in the background once listening: readiness does not wait for it, the first session rarely does.
   app.addHook('onListen', async () => {
@@ -60,23 +43,30 @@ export async function mcpRoutes(app: FastifyInstance, opts: McpRoutesOptions): P
   });
   app.addHook('onClose', async () => {
     clearInterval(sweep);
-    await Promise.allSettled([...sessions.values()].map((s) => s.transport.close()));
+    await sessions.closeAll();
   });
 
-  const lookup = (request: FastifyRequest, reply: FastifyReply, id: string | undefined): Session | null => {
+  /** The session a request names, or the error it gets (already sent). */
+  const lookup = async (request: FastifyRequest, reply: FastifyReply, id: string | undefined): Promise<Exclude<Lookup, 'unknown' | 'unavailable'> | null> => {
     if (!id) {
       jsonRpcError(reply, 400, -32000, 'Bad Request: Mcp-Session-Id header is required');
       return null;
     }
-    const s = sessions.get(id);
-    // A session belongs to the key that opened it: another key gets the same answer as an unknown id.
-    if (!s || s.principal !== request.principal) {
+    const found = await sessions.find(id, request.principal);
+    if (found === 'unavailable') {
+      jsonRpcError(reply, 503, -32000, 'Session store unavailable; try again shortly');
+      return null;
+    }
+    // A session belongs to the principal that opened it: another one gets the same answer as an unknown id.
+    if (found === 'unknown') {
       jsonRpcError(reply, 404, -32001, 'Session not found');
       return null;
     }
-    s.lastSeen = Date.now();
-    return s;
+    return found;
   };
+
+  const tooMany = (reply: FastifyReply) => jsonRpcError(reply, 503, -32000, 'Too many open sessions; try again later');
+  const storeDown = (reply: FastifyReply) => jsonRpcError(reply, 503, -32000, 'Session store unavailable; try again shortly');
 
   const sessionHeader = (request: FastifyRequest): string | undefined => {
     const h = request.headers['mcp-session-id'];
@@ -86,7 +76,7 @@ export async function mcpRoutes(app: FastifyInstance, opts: McpRoutesOptions): P
   const isInitialize = (body: unknown): boolean =>
     !!body && typeof body === 'object' && !Array.isArray(body) && (body as { method?: unknown }).method === 'initialize';
 
-  app.post('/mcp', { preHandler: guard }, async (request, reply) => {
+  app.post('/mcp', async (request, reply) => {
     if (config.sessionMode === 'stateless') {
       if (opts.fastPath) {
         const answer = await tryFastPath(surface, {
@@ -117,36 +107,43 @@ export async function mcpRoutes(app: FastifyInstance, opts: McpRoutesOptions): P
 
     const id = sessionHeader(request);
     if (id === undefined && isInitialize(request.body)) {
-      if (sessions.size >= MAX_SESSIONS) return jsonRpcError(reply, 503, -32000, 'Too many open sessions; try again later');
-      const sdk = await loadSdk();
-      const server = await surface.createServer();
-      const principal = request.principal;
-      // Known before the transport exists so the event store can be scoped to this session.
-      const sessionId = randomUUID();
-      const transport: StreamableHTTPServerTransport = new sdk.StreamableHTTPServerTransport({
-        sessionIdGenerator: () => sessionId,
-        eventStore: opts.events.forSession(sessionId),
-        retryInterval: SSE_RETRY_MS,
-        onsessioninitialized: (sid) => {
-          sessions.set(sid, { kind: 'streamable', transport, principal, lastSeen: Date.now() });
-        },
-      });
-      // The SDK's Protocol wraps this handler and cleans the server up itself; calling server.close() from here would
-      // re-enter transport.close() → onclose without end.
-      transport.onclose = () => {
-        if (transport.sessionId) sessions.delete(transport.sessionId);
-        opts.events.endSession(sessionId);
-      };
-      await server.connect(transport);
+      let opened: Awaited<ReturnType<SessionManager['openStreamable']>>;
+      try {
+        opened = await sessions.openStreamable(request.principal, request.body);
+      } catch {
+        return storeDown(reply);
+      }
+      if (!opened) return tooMany(reply);
       reply.hijack();
-      await transport.handleRequest(withAuth(request), reply.raw, request.body);
+      await opened.transport.handleRequest(withAuth(request), reply.raw, request.body);
+      await sessions.abandon(opened.record, opened.transport);
       return reply;
     }
-    const s = lookup(request, reply, id);
+    const s = await lookup(request, reply, id);
     if (!s) return reply;
     if (s.kind !== 'streamable') return jsonRpcError(reply, 400, -32000, 'Bad Request: that session uses the SSE transport');
+    if (opts.fastPath) {
+      // The session fast path (DESIGN.md §7): a tools/call or tools/list in a known session needs only its record.
+      const answer = await tryFastPath(surface, {
+        body: request.body,
+        accept: request.headers.accept,
+        protocolVersion: request.headers['mcp-protocol-version'],
+        principal: request.principal,
+      });
+      if (answer !== null) {
+        // Headers as the SDK transport's JSON response in a session: no SSE stream, so no event-store write.
+        reply.hijack();
+        reply.raw.writeHead(200, { 'content-type': 'application/json', 'mcp-session-id': s.id }).end(answer);
+        return reply;
+      }
+    }
+    const transport = await sessions.transportFor(s);
+    if (!transport) return tooMany(reply);
+    // Saved before the SDK answers (it accepts every valid level), so the client's next request may land anywhere.
+    const level = await setLevelOf(request.body);
+    if (level) await sessions.setLogLevel(s.id, level);
     reply.hijack();
-    await s.transport.handleRequest(withAuth(request), reply.raw, request.body);
+    await transport.handleRequest(withAuth(request), reply.raw, request.body);
     return reply;
   });
 
@@ -157,37 +154,54 @@ export async function mcpRoutes(app: FastifyInstance, opts: McpRoutesOptions): P
         .header('allow', 'POST')
         .send({ jsonrpc: '2.0', error: { code: -32000, message: 'Method not allowed: this hub runs MCP_SESSION_MODE=stateless' }, id: null });
     }
-    const s = lookup(request, reply, sessionHeader(request));
+    const s = await lookup(request, reply, sessionHeader(request));
     if (!s) return reply;
     if (s.kind !== 'streamable') return jsonRpcError(reply, 400, -32000, 'Bad Request: that session uses the SSE transport');
+    const transport = await sessions.transportFor(s);
+    if (!transport) return tooMany(reply);
     reply.hijack();
-    await s.transport.handleRequest(withAuth(request), reply.raw);
+    await transport.handleRequest(withAuth(request), reply.raw);
     return reply;
   };
-  app.get('/mcp', { preHandler: guard }, streamOrDelete);
-  app.delete('/mcp', { preHandler: guard }, streamOrDelete);
+  app.get('/mcp', streamOrDelete);
+  app.delete('/mcp', streamOrDelete);
 
-  app.get('/sse', { preHandler: guard }, async (request, reply) => {
-    if (sessions.size >= MAX_SESSIONS) return jsonRpcError(reply, 503, -32000, 'Too many open sessions; try again later');
-    reply.hijack();
+  app.get('/sse', async (request, reply) => {
     const sdk = await loadSdk();
     const transport = new sdk.SSEServerTransport('/messages', reply.raw);
+    let opened: boolean;
+    try {
+      opened = await sessions.openSse(request.principal, transport);
+    } catch {
+      return storeDown(reply);
+    }
+    if (!opened) return tooMany(reply);
+    reply.hijack();
     const server = await surface.createServer();
-    sessions.set(transport.sessionId, { kind: 'sse', transport, principal: request.principal, lastSeen: Date.now() });
-    transport.onclose = () => {
-      sessions.delete(transport.sessionId);
-    };
     await server.connect(transport);
     return reply;
   });
 
-  app.post('/messages', { preHandler: guard }, async (request, reply) => {
+  app.post('/messages', async (request, reply) => {
     const sid = (request.query as { sessionId?: unknown }).sessionId;
-    const s = lookup(request, reply, typeof sid === 'string' ? sid : undefined);
+    const s = await lookup(request, reply, typeof sid === 'string' ? sid : undefined);
     if (!s) return reply;
     if (s.kind !== 'sse') return jsonRpcError(reply, 400, -32000, 'Bad Request: that session uses Streamable HTTP');
+    const transport = sessions.sseTransport(s.id);
+    // Its stream is a connection to the instance that opened it: only that one can answer on it.
+    if (!transport) return jsonRpcError(reply, 409, -32000, SSE_ELSEWHERE);
     reply.hijack();
-    await s.transport.handlePostMessage(withAuth(request), reply.raw, request.body);
+    await transport.handlePostMessage(withAuth(request), reply.raw, request.body);
     return reply;
   });
+}
+
+const SSE_ELSEWHERE =
+  'This SSE session is held by another instance: legacy HTTP+SSE needs every request on the instance holding its stream. Use Streamable HTTP (/mcp), or session affinity';
+
+/** The level of a single valid `logging/setLevel` request, to persist with the session. */
+async function setLevelOf(body: unknown): Promise<SessionRecord['logLevel'] | undefined> {
+  if (!body || typeof body !== 'object' || (body as { method?: unknown }).method !== 'logging/setLevel') return undefined;
+  const parsed = (await loadSdk()).types.SetLevelRequestSchema.safeParse(body);
+  return parsed.success ? parsed.data.params.level : undefined;
 }

@@ -1,7 +1,7 @@
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import type { ListToolsResult } from '@modelcontextprotocol/sdk/types.js';
 import { HubError } from '../tools/errors.js';
-import type { InvokePipeline } from '../tools/pipeline.js';
+import type { CallOrigin, InvokePipeline } from '../tools/pipeline.js';
 import type { ToolRegistry } from '../tools/registry.js';
 import { getPrompt, PROMPTS } from './prompts.js';
 import { toCallToolResult, toMcpTool } from './results.js';
@@ -13,20 +13,27 @@ const INSTRUCTIONS =
   'Omni Hub runs governed tools against Google Cloud Run, Workspace, AI/ML, Maps, Docker, GitHub, an Intelligence store and ChatGPT Auto Builder. ' +
   'Every tool has an hourly quota by governance level (stated in its description). CRITICAL deploy/delete/remove tools need confirm: true; call them with dry_run: true first to preview.';
 
-/** What both MCP paths share, computed once at start. */
+/** What both MCP paths share, computed once at start (and again only when an upstream's tool list changes). */
 export class McpSurface {
-  readonly toolsList: ListToolsResult;
+  toolsList: ListToolsResult;
+  /** Live protocol servers, told about tool list changes. */
+  private readonly servers = new Set<Server>();
 
   constructor(
     readonly registry: ToolRegistry,
     readonly pipeline: InvokePipeline,
   ) {
     this.toolsList = { tools: registry.list().map(toMcpTool) };
+    registry.onChange(() => {
+      this.toolsList = { tools: registry.list().map(toMcpTool) };
+      // Sessions without an open stream (or stateless requests) cannot take a notification: that is not an error.
+      for (const server of this.servers) void server.sendToolListChanged().catch(() => undefined);
+    });
   }
 
   /** Unknown tools are a JSON-RPC error (-32602) naming the tool, as the MCP spec asks; the call is still audited. */
-  async callTool(name: string, args: unknown, principal: string) {
-    const result = await this.pipeline.invoke(name, args, { principal, transport: 'mcp' });
+  async callTool(name: string, args: unknown, principal: string, call: Pick<CallOrigin, 'signal' | 'onProgress'> = {}) {
+    const result = await this.pipeline.invoke(name, args, { principal, transport: 'mcp', ...call });
     if (!result.ok && result.error.code === 'unknown_tool') {
       const { McpError, ErrorCode } = (await loadSdk()).types;
       throw new McpError(ErrorCode.InvalidParams, `Unknown tool: ${name}`);
@@ -39,13 +46,26 @@ export class McpSurface {
     const { Server, types } = await loadSdk();
     const { CallToolRequestSchema, ErrorCode, GetPromptRequestSchema, ListPromptsRequestSchema, ListToolsRequestSchema, McpError } = types;
     const server = new Server(SERVER_INFO, {
-      capabilities: { tools: { listChanged: false }, prompts: { listChanged: false }, logging: {} },
+      capabilities: { tools: { listChanged: this.registry.federated }, prompts: { listChanged: false }, logging: {} },
       instructions: INSTRUCTIONS,
     });
     server.setRequestHandler(ListToolsRequestSchema, () => this.toolsList);
-    server.setRequestHandler(CallToolRequestSchema, (req, extra) =>
-      this.callTool(req.params.name, req.params.arguments ?? {}, extra.authInfo?.clientId ?? 'anonymous'),
-    );
+    server.setRequestHandler(CallToolRequestSchema, (req, extra) => {
+      // A client's notifications/cancelled aborts extra.signal; its progressToken gets our progress notifications.
+      const token = req.params._meta?.progressToken;
+      // Progress belongs to the open request: a long operation that goes on in the background after answering
+      // `{"status": "running"}` stays quiet.
+      let open = true;
+      const onProgress: CallOrigin['onProgress'] =
+        token === undefined
+          ? undefined
+          : (p) => {
+              if (open) void extra.sendNotification({ method: 'notifications/progress', params: { progressToken: token, ...p } }).catch(() => undefined);
+            };
+      return this.callTool(req.params.name, req.params.arguments ?? {}, extra.authInfo?.clientId ?? 'anonymous', { signal: extra.signal, onProgress }).finally(() => {
+        open = false;
+      });
+    });
     server.setRequestHandler(ListPromptsRequestSchema, () => ({ prompts: PROMPTS }));
     server.setRequestHandler(GetPromptRequestSchema, (req) => {
       try {
@@ -55,6 +75,10 @@ export class McpSurface {
         throw err;
       }
     });
+    if (this.registry.federated) {
+      this.servers.add(server);
+      server.onclose = () => this.servers.delete(server);
+    }
     return server;
   }
 }

@@ -6,10 +6,14 @@ import type { AuditOutcome, AuditRecord } from '../governance/audit.js';
 import type { Governor } from '../governance/governor.js';
 import type { QuotaDecision } from '../governance/quota-store.js';
 import { redactArgs } from '../governance/redact.js';
+import { RefusalLimiter } from '../governance/refusal-limiter.js';
+import { scrubbedErrorText, scrubError } from '../governance/scrub.js';
 import type { Metrics } from '../metrics.js';
 import { HubError, toHubError } from './errors.js';
+import { capResult, type ResultTruncation } from './limits.js';
+import { operationOutcome } from './operations.js';
 import type { RegisteredTool, ToolRegistry } from './registry.js';
-import type { MediaContent } from './types.js';
+import type { MediaContent, ToolContext } from './types.js';
 
 export interface CallOrigin {
   /** Key id ("key:ab12cd34"), never the key. */
@@ -17,6 +21,8 @@ export interface CallOrigin {
   transport: 'mcp' | 'rest';
   /** Aborted when the client goes away or the hub shuts down. */
   signal?: AbortSignal;
+  /** Set when the client asked for progress notifications (MCP `progressToken`). */
+  onProgress?: ToolContext['progress'];
 }
 
 export interface GovernanceMeta {
@@ -27,22 +33,17 @@ export interface GovernanceMeta {
 }
 
 export type InvokeResult =
-  | { ok: true; data: Record<string, unknown>; media: MediaContent[]; governance?: GovernanceMeta; callId: string }
+  | {
+      ok: true;
+      data: Record<string, unknown>;
+      media: MediaContent[];
+      governance?: GovernanceMeta;
+      callId: string;
+      truncated?: ResultTruncation;
+      /** `data` is an upstream's MCP CallToolResult, passed through unchanged. */
+      raw?: boolean;
+    }
   | { ok: false; error: HubError; governance?: GovernanceMeta; callId: string };
-
-/** Turns a zod error into the field list callers see (`invalid_arguments.issues`). */
-function describeIssues(issues: readonly { path: readonly PropertyKey[]; message: string }[]): { field: string; message: string }[] {
-  return issues.slice(0, 50).map((i) => ({ field: i.path.map(String).join('.') || '(root)', message: i.message }));
-}
-
-/** Top-level argument names the schema does not declare. */
-function unknownFields(shape: Record<string, unknown>, raw: unknown): string[] {
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return [];
-  return Object.keys(raw)
-    .filter((k) => !Object.hasOwn(shape, k))
-    .slice(0, 50)
-    .map((k) => k.slice(0, 100));
-}
 
 function quotaMeta(q: QuotaDecision | undefined): GovernanceMeta['quota'] {
   return q && { used: q.used, limit: q.limit, remaining: q.remaining, reset_s: q.reset_s };
@@ -55,6 +56,7 @@ function quotaMeta(q: QuotaDecision | undefined): GovernanceMeta['quota'] {
 export class InvokePipeline {
   private readonly inFlight = new Set<Promise<unknown>>();
   private readonly shutdown = new AbortController();
+  private refusals?: RefusalLimiter;
 
   constructor(
     private readonly registry: ToolRegistry,
@@ -87,7 +89,9 @@ export class InvokePipeline {
     let governance: GovernanceMeta | undefined;
     let dryRun = false;
 
-    const finish = (outcome: AuditOutcome, result: InvokeResult): InvokeResult => {
+    const finish = (outcome: AuditOutcome, raw: InvokeResult): InvokeResult => {
+      // Upstream error text may echo our credentials: scrubbed before it reaches the caller, the audit and the log.
+      const result: InvokeResult = raw.ok ? raw : { ...raw, error: scrubError(raw.error, this.config) };
       const duration = performance.now() - started;
       const record: AuditRecord = {
         id: callId,
@@ -110,23 +114,23 @@ export class InvokePipeline {
       this.metrics.recordCall(tool ? tool.def.name : '(unknown)', outcome, duration / 1000);
       return result;
     };
-    const fail = (outcome: AuditOutcome, error: HubError): InvokeResult => finish(outcome, { ok: false, error, governance, callId });
+    const fail = (outcome: AuditOutcome, error: HubError): InvokeResult => {
+      // Refusals use no quota: past REFUSED_CALLS_PER_MINUTE per key they are answered rate_limited, counted, not audited.
+      const throttled = (this.refusals ??= new RefusalLimiter(this.config.refusedCallsPerMinute)).take(origin.principal);
+      if (!throttled) return finish(outcome, { ok: false, error, governance, callId });
+      this.metrics.refusedThrottled.inc();
+      this.metrics.recordCall(tool ? tool.def.name : '(unknown)', 'rate_limited', (performance.now() - started) / 1000);
+      return { ok: false, error: throttled, governance, callId };
+    };
 
     if (!tool) return fail('invalid', new HubError('unknown_tool', `unknown tool: ${name.slice(0, 200)}`, { tool: name.slice(0, 200) }));
 
-    const parsed = tool.def.input.safeParse(rawArgs ?? {});
-    const unknown = unknownFields(tool.def.input.shape, rawArgs);
-    if (!parsed.success || unknown.length) {
-      // A misspelt or invented field is an error, not silently dropped: `dry_run` sent to a tool that has none must
-      // not run the real action.
-      const issues = [
-        ...(parsed.success ? [] : describeIssues(parsed.error.issues)),
-        ...unknown.map((field) => ({ field, message: 'unknown field (not in this tool\'s input schema)' })),
-      ];
-      const list = issues.map((i) => `${i.field}: ${i.message}`).join('; ');
-      return fail('invalid', new HubError('invalid_arguments', `invalid arguments for ${name}: ${list}`, { issues }));
+    const checked = tool.validate(rawArgs ?? {});
+    if (!checked.ok) {
+      const list = checked.issues.map((i) => `${i.field}: ${i.message}`).join('; ');
+      return fail('invalid', new HubError('invalid_arguments', `invalid arguments for ${name}: ${list}`, { issues: checked.issues }));
     }
-    args = parsed.data as Record<string, unknown>;
+    args = checked.data;
 
     const rule = this.governor.rule(tool.def);
     governance = { level: rule.level };
@@ -137,12 +141,29 @@ export class InvokePipeline {
       return fail('not_configured', new HubError('not_configured', `${tool.system.title} is not configured: set ${missing}`, { variable: missing }));
     }
 
+    // Follow-ups of long operations and dry runs start no work: answered here, before quota (see ToolDefinition).
+    if (tool.def.longRunning && typeof args.operation === 'string') {
+      const id = args.operation;
+      return operationOutcome(this.deps.operations, tool.def.name, id, origin.principal).then(
+        (data) => finish('ok', { ok: true, data, media: [], governance, callId }),
+        (err: unknown) => {
+          const error = toHubError(err);
+          return fail(error.code === 'not_found' ? 'invalid' : 'error', error);
+        },
+      );
+    }
+    if (args.dry_run === true && (tool.def.preview || tool.def.describeAction)) {
+      dryRun = true;
+      try {
+        const data = tool.def.preview?.(args, this.config) ?? { dry_run: true, action: tool.def.describeAction!(args, this.config), level: rule.level, uses_quota: false };
+        return finish('ok', { ok: true, data, media: [], governance, callId });
+      } catch (err) {
+        return fail('error', toHubError(err));
+      }
+    }
+
     if (tool.def.describeAction) {
       const action = tool.def.describeAction(args, this.config);
-      if (args.dry_run === true) {
-        dryRun = true;
-        return finish('ok', { ok: true, data: { dry_run: true, action, level: rule.level, uses_quota: false }, media: [], governance, callId });
-      }
       if (args.confirm !== true) {
         return fail(
           'denied_confirmation',
@@ -192,11 +213,14 @@ export class InvokePipeline {
         principal: origin.principal,
         callId,
         attach: (m) => media.push(m),
+        progress: origin.onProgress,
       });
-      return finish('ok', { ok: true, data, media, governance, callId });
+      // An upstream's answer passes through unchanged (REST bounds its binary content itself).
+      if (tool.def.passthrough) return finish(data.isError === true ? 'error' : 'ok', { ok: true, data, media, governance, callId, raw: true });
+      return finish('ok', { ok: true, ...capResult(data, this.config.resultMaxChars), media, governance, callId });
     } catch (err) {
       const error = toHubError(err);
-      if (error.code === 'internal_error') this.log.error({ err, tool: tool.def.name }, 'tool failed unexpectedly');
+      if (error.code === 'internal_error') this.log.error({ err: scrubbedErrorText(err, this.config), tool: tool.def.name }, 'tool failed unexpectedly');
       return finish('error', { ok: false, error, governance, callId });
     } finally {
       clearTimeout(timer);

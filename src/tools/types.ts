@@ -34,6 +34,14 @@ export interface ToolContext {
   callId: string;
   /** Attach binary content to the result. */
   attach(media: MediaContent): void;
+  /** Present when the caller asked for progress (an MCP `progressToken`): report the steps of a long operation. */
+  progress?: (p: ProgressUpdate) => void;
+}
+
+export interface ProgressUpdate {
+  progress: number;
+  total?: number;
+  message?: string;
 }
 
 /**
@@ -52,10 +60,31 @@ export interface ToolDefinition<I extends z.ZodObject = z.ZodObject> {
   output?: z.ZodObject;
   annotations: ToolAnnotations;
   /**
+   * The preview a call with `dry_run: true` returns (the input schema must declare `dry_run` as an optional boolean).
+   * The pipeline answers dry runs itself for any tool that has this or describeAction: no quota, audited with
+   * `dry_run: true`, run() never sees them. Without it, a describeAction tool previews with that line.
+   */
+  preview?: (args: z.infer<I>, config: Config) => Record<string, unknown>;
+  /**
+   * The tool answers work that outlasts the call with `{status: "running", operation}` (tools/operations.ts
+   * runOperation) and declares an optional string `operation` argument. A call with `operation` is answered by the
+   * pipeline from the operation store: it starts no work and uses no quota; run() never sees it.
+   */
+  longRunning?: boolean;
+  /**
    * Present on CRITICAL deploy/delete/remove tools: the tool takes `dry_run` and `confirm` (the input schema must declare
    * both as optional booleans). Returns a one-line description of what the call would do.
    */
   describeAction?: (args: z.infer<I>, config: Config) => string;
+  /**
+   * Upstream (federated) tools only: the upstream's own JSON Schema, published as is and checked with Ajv instead of
+   * `input` (which is then an empty loose object).
+   */
+  inputJsonSchema?: Record<string, unknown>;
+  /** Upstream tools only: the upstream's outputSchema, published as is. */
+  outputJsonSchema?: Record<string, unknown>;
+  /** `run` returns an MCP CallToolResult (an upstream's answer) that the surfaces pass through unchanged. */
+  passthrough?: boolean;
   /** Returns a JSON object (becomes structuredContent). Throw HubError for failures. */
   run(args: z.infer<I>, ctx: ToolContext): Promise<Record<string, unknown>>;
 }
@@ -75,6 +104,8 @@ export interface SystemDefinition {
    * "GOOGLE_OAUTH_TOKEN or GOOGLE_SERVICE_ACCOUNT_JSON"). Cheap and synchronous: runs on every call.
    */
   missingConfig(config: Config): string | null;
+  /** Tools from an upstream MCP server: a name clash skips the tool (built-in names win) instead of failing start. */
+  federated?: boolean;
   /** A cheap, side-effect-free live probe; only called when missingConfig() is null. Must honour `signal`. */
   check(config: Config, deps: HubDeps, signal: AbortSignal): Promise<ConnectionStatus>;
 }

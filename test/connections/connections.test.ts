@@ -138,8 +138,8 @@ describe('runConnectionChecks', () => {
     for (const secret of ['ghp_secretsecretsecret123', 'pa55w0rd-db', 'chatgpt-token-xyz-987', 'other-pass', 'test-key-0123456789abcdef']) {
       expect(text).not.toContain(secret);
     }
-    expect(rows[0]!.label).toBe('✗ Failed: token [redacted] was refused');
-    expect(rows[3]!.detail).toBe('GET https://[redacted]@example.test/x failed');
+    expect(rows[0]!.label).toBe('✗ Failed: token [REDACTED] was refused');
+    expect(rows[3]!.detail).toBe('GET https://[REDACTED]@example.test/x failed');
   });
 
   it('keeps reasons to one short line', async () => {

@@ -7,6 +7,7 @@ describe('config', () => {
     expect(c.port).toBe(3000);
     expect(c.host).toBe('0.0.0.0');
     expect(c.sessionMode).toBe('stateful');
+    expect(c.sessions).toEqual({ idleMs: 1_800_000, maxPerProcess: 5_000, maxPerPrincipal: 1_000 });
     expect(c.governance.limits).toEqual({ LOW: 1000, MEDIUM: 100, HIGH: 30, CRITICAL: 10 });
     expect(c.governance.failurePolicy).toBe('closed-for-high');
     expect(c.google.region).toBe('us-central1');
@@ -19,11 +20,17 @@ describe('config', () => {
     [{ PORT: '70000' }, /invalid PORT/],
     [{ MCP_AUTH: 'none', HOST: '0.0.0.0' }, /MCP_AUTH.*loopback/],
     [{ GOVERNANCE_MODE: 'soft' }, /invalid GOVERNANCE_MODE/],
+    [{ MCP_MAX_SESSIONS_PER_PRINCIPAL: '0' }, /invalid MCP_MAX_SESSIONS_PER_PRINCIPAL/],
+    [{ MCP_SESSION_IDLE_MS: 'soon' }, /invalid MCP_SESSION_IDLE_MS/],
     [{ GOVERNANCE_OVERRIDES: '{not json' }, /GOVERNANCE_OVERRIDES is not valid JSON/],
     [{ GOVERNANCE_OVERRIDES: '{"x":{"level":"EXTREME"}}' }, /GOVERNANCE_OVERRIDES: x.level/],
     [{ REDIS_URL: 'localhost:6379' }, /invalid REDIS_URL/],
     [{ MCP_API_KEY: 'short' }, /invalid MCP_API_KEY/],
     [{ TOOLSETS: 'cloud_run,nope' }, /unknown toolset "nope"/],
+    [{ TRUST_PROXY: 'true' }, /invalid TRUST_PROXY:.*use TRUST_PROXY=1 behind Cloud Run/],
+    [{ TRUST_PROXY: 'yes' }, /invalid TRUST_PROXY: "yes" is not false, a hop count/],
+    [{ TRUST_PROXY: '10.0.0.0/33' }, /invalid TRUST_PROXY: "10.0.0.0\/33"/],
+    [{ TRUST_PROXY: '99' }, /invalid TRUST_PROXY: 99 proxy hops/],
   ])('rejects %o with one clear line', (env, message) => {
     let err: unknown;
     try {
@@ -34,6 +41,15 @@ describe('config', () => {
     expect(err).toBeInstanceOf(ConfigError);
     expect((err as Error).message).toMatch(message);
     expect((err as Error).message).not.toContain('\n');
+  });
+
+  it('reads TRUST_PROXY as false, a hop count or an address/CIDR list', () => {
+    const trust = (v?: string) => loadConfig({ MCP_API_KEY: 'k'.repeat(20), ...(v === undefined ? {} : { TRUST_PROXY: v }) }).trustProxy;
+    expect(trust()).toBe(false);
+    expect(trust('false')).toBe(false);
+    expect(trust('0')).toBe(false);
+    expect(trust('1')).toBe(1);
+    expect(trust('10.0.0.0/8, 192.0.2.1,2001:db8::/32')).toEqual(['10.0.0.0/8', '192.0.2.1', '2001:db8::/32']);
   });
 
   it('allows MCP_AUTH=none on loopback only', () => {

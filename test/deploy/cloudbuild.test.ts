@@ -116,6 +116,8 @@ describe('cloudbuild.yaml', () => {
     expect(config.allowedHosts).toContain('omni-hub-123456789.us-central1.run.app');
     expect(config.google.project).toBe('my-project');
     expect(config.host).toBe('0.0.0.0');
+    // One proxy hop (Cloud Run's front end): the client address is the right-most X-Forwarded-For entry.
+    expect(config.trustProxy).toBe(1);
   });
 
   it('defaults PUBLIC_URL to the deterministic run.app URL so the host guard admits it', () => {

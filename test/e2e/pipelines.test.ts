@@ -66,7 +66,8 @@ describe('pipeline: code → GitHub → Docker → Cloud Run, over MCP', () => {
     expect(github.filesAt('octo-dev/hello-api', 'main')).toMatchObject({ Dockerfile: expect.stringContaining('FROM node'), 'server.js': expect.any(String) });
 
     const image = 'us-central1-docker.pkg.dev/e2e-project/apps/hello-api:v1';
-    const build = await call('docker_build', { remote: 'https://github.com/octo-dev/hello-api.git', tags: [image] });
+    // github.com's address literal: the hub resolves remote hosts and refuses non-public ones; this machine has no DNS.
+    const build = await call('docker_build', { remote: 'https://140.82.121.3/octo-dev/hello-api.git', tags: [image] });
     expect(build.isError, JSON.stringify(build)).toBeFalsy();
     expect(build.structuredContent).toMatchObject({ status: 'built', tags: [image] });
 

@@ -60,6 +60,11 @@ export interface FakeDockerState {
   pullStreamError?: string;
   /** When set, /build streams its first line and then waits for this promise before finishing. */
   buildGate?: Promise<void>;
+  /** Make /build with `remote` fail as the Engine does when it cannot fetch the context (HTTP 500 before any output). */
+  remoteFetchError?: string;
+  /** Registries with htpasswd-style credentials (see addRegistry) and the name:tag references pushed to them. */
+  registries: Map<string, { username: string; password: string }>;
+  registryContent: Map<string, string>;
 }
 
 export interface FakeDockerEngine {
@@ -72,6 +77,8 @@ export interface FakeDockerEngine {
   addImage(tag: string, config?: Partial<FakeImage['Config']>): FakeImage;
   /** Adds a container (running unless told otherwise) with log lines. */
   addContainer(name: string, image: string, opts?: { running?: boolean; tty?: boolean; logs?: FakeContainer['logs'] }): FakeContainer;
+  /** A registry at `address` (host:port) that requires these credentials, as a registry with htpasswd auth does. */
+  addRegistry(address: string, credentials: { username: string; password: string }): void;
   close(): Promise<void>;
 }
 
@@ -123,6 +130,30 @@ function writeLines(res: http.ServerResponse, lines: unknown[], end = true): voi
   if (end) res.end();
 }
 
+/** LABEL instructions with ARG values (defaults, overridden by buildargs) expanded, as the builder records them. */
+function buildLabels(steps: string[], buildArgs: Record<string, string>): Record<string, string> | null {
+  const args: Record<string, string> = {};
+  const labels: Record<string, string> = {};
+  const expand = (v: string) => v.replace(/\$\{?(\w+)\}?/g, (_, n: string) => args[n] ?? '');
+  for (const step of steps) {
+    const arg = /^ARG\s+(\w+)(?:=(.*))?$/i.exec(step);
+    if (arg) args[arg[1]] = buildArgs[arg[1]] ?? arg[2] ?? '';
+    const label = /^LABEL\s+(.+)$/i.exec(step);
+    if (label) for (const [, k, v] of label[1].matchAll(/([\w.-]+)=("[^"]*"|\S+)/g)) labels[k] = expand(v.replace(/^"|"$/g, ''));
+  }
+  return Object.keys(labels).length ? labels : null;
+}
+
+/** Output of a `sh -c` command made of `echo` statements (optionally `>&2`), so logs have something to show. */
+function echoOutput(cmd: string[], env: string[]): FakeContainer['logs'] {
+  if (cmd.length !== 3 || cmd[0] !== 'sh' || cmd[1] !== '-c') return [];
+  const vars = Object.fromEntries(env.map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]));
+  return cmd[2].split(';').flatMap((statement) => {
+    const m = /^\s*echo\s+"([^"]*)"\s*(>&2)?\s*$/.exec(statement);
+    return m ? [{ stream: (m[2] ? 2 : 1) as 1 | 2, text: m[1].replace(/\$\{?(\w+)\}?/g, (_, n: string) => vars[n] ?? '') }] : [];
+  });
+}
+
 function decodeAuth(header: string | string[] | undefined): unknown {
   if (typeof header !== 'string') return undefined;
   try {
@@ -135,7 +166,16 @@ function decodeAuth(header: string | string[] | undefined): unknown {
 export async function startFakeDockerEngine(): Promise<FakeDockerEngine> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'fake-docker-'));
   const socketPath = path.join(dir, 'docker.sock');
-  const state: FakeDockerState = { containers: new Map(), images: new Map(), pulls: [], pushes: [], builds: [] };
+  const state: FakeDockerState = { containers: new Map(), images: new Map(), pulls: [], pushes: [], builds: [], registries: new Map(), registryContent: new Map() };
+
+  /** The registry a reference lives in when it is one of ours, and whether the X-Registry-Auth header matches it. */
+  const registryFor = (name: string, authHeader: string | string[] | undefined): { address: string; authorized: boolean; anonymous: boolean } | undefined => {
+    const address = name.split('/')[0];
+    const creds = state.registries.get(address);
+    if (!creds) return undefined;
+    const auth = decodeAuth(authHeader) as { username?: string; password?: string } | undefined;
+    return { address, authorized: auth?.username === creds.username && auth?.password === creds.password, anonymous: !auth?.username };
+  };
 
   const addImage = (tag: string, config: Partial<FakeImage['Config']> = {}): FakeImage => {
     const full = normalizeTag(tag);
@@ -253,7 +293,8 @@ export async function startFakeDockerEngine(): Promise<FakeDockerEngine> {
           .filter((c) => all || c.running)
           .filter((c) => !filters.name || filters.name.some((n) => c.Name.includes(n)))
           .filter((c) => !filters.status || filters.status.includes(c.running ? 'running' : 'exited'))
-          .filter((c) => !filters.ancestor || filters.ancestor.some((a) => normalizeTag(a) === normalizeTag(c.Image)));
+          .filter((c) => !filters.ancestor || filters.ancestor.some((a) => normalizeTag(a) === normalizeTag(c.Image)))
+          .filter((c) => !filters.label || filters.label.every((l) => (l.includes('=') ? c.labels[l.split('=')[0]] === l.slice(l.indexOf('=') + 1) : l in c.labels)));
         return sendJson(
           res,
           200,
@@ -278,13 +319,14 @@ export async function startFakeDockerEngine(): Promise<FakeDockerEngine> {
       }
       if (route === 'GET /images/json') {
         const filters = JSON.parse(q.get('filters') || '{}') as Record<string, string[]>;
-        const list = [...state.images.values()].filter(
-          (i) => !filters.reference || filters.reference.some((r) => i.RepoTags.some((t) => t.startsWith(r.replace(/\*$/, '')))),
-        );
+        // The Engine matches each pattern (a glob) against repository and repository:tag, and lists only the matching tags.
+        const glob = (pattern: string) => new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]')}$`);
+        const matches = (t: string) => !filters.reference || filters.reference.some((r) => glob(r).test(t) || glob(r).test(t.slice(0, t.lastIndexOf(':'))));
+        const list = [...state.images.values()].filter((i) => !filters.reference || i.RepoTags.some(matches));
         return sendJson(
           res,
           200,
-          list.map((i) => ({ Id: i.Id, ParentId: '', RepoTags: i.RepoTags, RepoDigests: i.RepoDigests, Created: 1767323045, Size: i.Size, SharedSize: -1, Labels: null, Containers: -1 })),
+          list.map((i) => ({ Id: i.Id, ParentId: '', RepoTags: i.RepoTags.filter(matches), RepoDigests: i.RepoDigests, Created: 1767323045, Size: i.Size, SharedSize: -1, Labels: null, Containers: -1 })),
         );
       }
       if ((m = /^\/containers\/([^/]+)\/json$/.exec(p)) && req.method === 'GET') {
@@ -323,6 +365,17 @@ export async function startFakeDockerEngine(): Promise<FakeDockerEngine> {
         if (fromImage.includes('does-not-exist')) {
           return notFound(res, `pull access denied for ${fromImage}, repository does not exist or may require 'docker login': denied: requested access to the resource is denied`);
         }
+        // One of our registries (htpasswd auth): the Engine answers before streaming, as dockerd 20.10 does.
+        const registry = registryFor(fromImage, req.headers['x-registry-auth']);
+        if (registry?.anonymous) {
+          const repo = fromImage.slice(registry.address.length + 1);
+          return sendJson(res, 500, { message: `Head "http://${registry.address}/v2/${repo}/manifests/${tag}": no basic auth credentials` });
+        }
+        if (registry && !registry.authorized) return sendJson(res, 500, { message: 'unauthorized: authentication required' });
+        const stored = state.registryContent.get(`${fromImage}:${tag}`);
+        if (registry && !stored) {
+          return notFound(res, `manifest for ${fromImage}:${tag} not found: manifest unknown: manifest unknown`);
+        }
         const lines: unknown[] = [
           { status: `Pulling from ${fromImage}`, id: tag },
           { status: 'Pulling fs layer', progressDetail: {}, id: 'a1b2c3' },
@@ -335,16 +388,17 @@ export async function startFakeDockerEngine(): Promise<FakeDockerEngine> {
         addImage(`${fromImage}:${tag}`);
         lines.push(
           { status: 'Pull complete', progressDetail: {}, id: 'a1b2c3' },
-          { status: `Digest: ${sha(`digest-${fromImage}:${tag}`)}` },
+          { status: `Digest: ${stored ?? sha(`digest-${fromImage}:${tag}`)}` },
           { status: `Status: Downloaded newer image for ${fromImage}:${tag}` },
         );
         return writeLines(res, lines);
       }
       if (route === 'POST /build') {
-        const tar = readTar(Buffer.from(req.body, 'utf8'));
+        const tar = readTar(req.rawBody);
         const build: FakeBuild = { query: Object.fromEntries([...new Set(q.keys())].map((k) => [k, q.getAll(k).length > 1 ? q.getAll(k) : q.get(k)!])), ...tar };
         if (req.headers['x-registry-config']) build.registryConfig = JSON.parse(Buffer.from(String(req.headers['x-registry-config']), 'base64').toString('utf8'));
         state.builds.push(build);
+        if (q.get('remote') && state.remoteFetchError) return sendJson(res, 500, { message: state.remoteFetchError });
         const dockerfileName = q.get('dockerfile') || 'Dockerfile';
         const dockerfile = q.get('remote') ? 'FROM scratch\nCOPY . /src\n' : tar.files[dockerfileName];
         if (dockerfile === undefined) return sendJson(res, 500, { message: `Cannot locate specified Dockerfile: ${dockerfileName}` });
@@ -364,7 +418,7 @@ export async function startFakeDockerEngine(): Promise<FakeDockerEngine> {
           }
         }
         const tags = q.getAll('t');
-        const img = addImage(tags[0] ?? `built-${randomBytes(3).toString('hex')}`);
+        const img = addImage(tags[0] ?? `built-${randomBytes(3).toString('hex')}`, { Labels: buildLabels(steps, JSON.parse(q.get('buildargs') || '{}') as Record<string, string>) });
         for (const t of tags.slice(1)) img.RepoTags.push(normalizeTag(t));
         lines.push({ aux: { ID: img.Id } }, { stream: `Successfully built ${img.Id.slice(7, 19)}\n` });
         for (const t of tags) lines.push({ stream: `Successfully tagged ${normalizeTag(t)}\n` });
@@ -376,15 +430,24 @@ export async function startFakeDockerEngine(): Promise<FakeDockerEngine> {
         if (typeof req.headers['x-registry-auth'] !== 'string') {
           return sendJson(res, 400, { message: 'Bad parameters and missing X-Registry-Auth: invalid X-Registry-Auth header: EOF' });
         }
+        // The Engine starts the stream before it looks the image up: a missing image is an error inside a 200.
         const img = findImage(`${name}:${tag}`);
-        if (!img) return notFound(res, `An image does not exist locally with the tag: ${name}`);
+        const refers = { status: `The push refers to repository [${name}]` };
+        const missing = `An image does not exist locally with the tag: ${name}`;
+        if (!img) return writeLines(res, [refers, { errorDetail: { message: missing }, error: missing }]);
         state.pushes.push({ name, tag, auth: decodeAuth(req.headers['x-registry-auth']) });
-        const lines: unknown[] = [{ status: `The push refers to repository [${name}]` }, { status: 'Preparing', progressDetail: {}, id: 'a1b2c3' }];
+        const lines: unknown[] = [refers, { status: 'Preparing', progressDetail: {}, id: 'a1b2c3' }];
+        const registry = registryFor(name, req.headers['x-registry-auth']);
+        if (registry && !registry.authorized) {
+          lines.push({ errorDetail: { message: 'unauthorized: authentication required' }, error: 'unauthorized: authentication required' });
+          return writeLines(res, lines);
+        }
         if (state.pushError) {
           lines.push({ status: 'Waiting', progressDetail: {}, id: 'a1b2c3' }, { errorDetail: { message: state.pushError }, error: state.pushError });
           return writeLines(res, lines);
         }
         const digest = sha(`pushed-${name}:${tag}`);
+        if (registry) state.registryContent.set(`${name}:${tag}`, digest);
         lines.push(
           { status: 'Pushed', progressDetail: {}, id: 'a1b2c3' },
           { status: `${tag}: digest: ${digest} size: 1570` },
@@ -429,6 +492,7 @@ export async function startFakeDockerEngine(): Promise<FakeDockerEngine> {
           return void res.end();
         }
         c.running = start;
+        if (start) c.logs.push(...echoOutput(c.cmd, c.env));
         if (!start && c.autoRemove) state.containers.delete(c.Id);
         res.writeHead(204);
         return void res.end();
@@ -455,6 +519,12 @@ export async function startFakeDockerEngine(): Promise<FakeDockerEngine> {
             message: `conflict: unable to remove repository reference "${name}" (must force) - container ${user.Id.slice(0, 12)} is using its referenced image ${img.Id.slice(7, 19)}`,
           });
         }
+        // A reference to one of several tags only untags it; the image stays for its other tags.
+        const tagRef = normalizeTag(name);
+        if (img.RepoTags.length > 1 && img.RepoTags.includes(tagRef)) {
+          img.RepoTags = img.RepoTags.filter((t) => t !== tagRef);
+          return sendJson(res, 200, [{ Untagged: tagRef }]);
+        }
         state.images.delete(img.Id);
         return sendJson(res, 200, [...img.RepoTags.map((t) => ({ Untagged: t })), { Deleted: img.Id }]);
       }
@@ -470,6 +540,7 @@ export async function startFakeDockerEngine(): Promise<FakeDockerEngine> {
     requests: server.requests,
     addImage,
     addContainer,
+    addRegistry: (address, credentials) => void state.registries.set(address, credentials),
     close: async () => {
       await server.close();
       await fs.rm(dir, { recursive: true, force: true });

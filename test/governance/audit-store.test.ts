@@ -25,7 +25,7 @@ function record(n: number, tool = 'tool_a', outcome: AuditOutcome = 'ok'): Audit
 const ids = (records: AuditRecord[]) => records.map((r) => r.id);
 
 /** The same audit behaviour for the ring buffer and the Redis stream. `open(cap)` gives an empty store. */
-function auditContract(name: string, open: (cap: number) => Promise<AuditStore>) {
+function auditContract(name: string, open: (cap: number, refusedCap?: number) => Promise<AuditStore>) {
   describe(`audit store contract: ${name}`, () => {
     it('lists newest first with a default page and the limit honoured', async () => {
       const store = await open(100);
@@ -87,6 +87,36 @@ function auditContract(name: string, open: (cap: number) => Promise<AuditStore>)
       await store.close();
     });
 
+    it('keeps executed-call records whatever the number of refused calls, and lists both kinds newest first', async () => {
+      const store = await open(50, 20);
+      store.append(record(1, 'real_call', 'ok'));
+      store.append(record(2, 'real_call', 'error'));
+      store.append({ ...record(3, 'real_call', 'ok'), dry_run: true });
+      // The review's flood: 10,001 unknown-tool calls (no quota used) after a real call.
+      for (let n = 4; n < 4 + 10_001; n += 1) store.append(record(n, 'no_such_tool', 'invalid'));
+      store.append(record(20_000, 'real_call', 'denied_quota'));
+      store.append(record(20_001, 'real_call', 'ok'));
+      await store.flush();
+      // The executed records survive; refusals (and the dry run) were capped among themselves.
+      expect(ids((await store.list({ tool: 'real_call', outcome: 'ok' })).records)).toEqual(['rec-20001', 'rec-1']);
+      expect(ids((await store.list({ outcome: 'error' })).records)).toEqual(['rec-2']);
+      const all = (await store.list({ limit: 1000 })).records;
+      expect(all.filter((r) => r.outcome === 'invalid').length).toBeLessThanOrEqual(20 + 100);
+      expect(all.find((r) => r.id === 'rec-4')).toBeUndefined();
+      // One newest-first order across both kinds, and paging crosses both.
+      expect(ids(all.slice(0, 4))).toEqual(['rec-20001', 'rec-20000', 'rec-10004', 'rec-10003']);
+      expect(ids(all.slice(-2))).toEqual(['rec-2', 'rec-1']);
+      const seen: string[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await store.list({ limit: 7, cursor });
+        seen.push(...ids(page.records));
+        cursor = page.next_cursor ?? undefined;
+      } while (cursor);
+      expect(seen).toEqual(ids(all));
+      await store.close();
+    }, 30_000);
+
     it('stores redacted arguments as given, JSON-safe', async () => {
       const store = await open(100);
       const args = JSON.parse('{"query":"weather","api_key":"AIzaSyA-1234567890abcdefghijklmnopqrstu","__proto__":{"polluted":true}}');
@@ -100,7 +130,7 @@ function auditContract(name: string, open: (cap: number) => Promise<AuditStore>)
   });
 }
 
-auditContract('memory', async (cap) => new MemoryAuditStore(cap));
+auditContract('memory', async (cap, refusedCap) => new MemoryAuditStore(cap, refusedCap));
 
 describe('memory audit store', () => {
   it('keeps exactly `cap` records', async () => {
@@ -117,14 +147,14 @@ describe.skipIf(!REDIS_URL)('redis audit store', () => {
   const prefix = `omni:test:audit:${randomUUID()}:`;
   const admin = useRedisAdmin(prefix);
 
-  const openStore = async (cap: number, key = `${prefix}${randomUUID()}`) => {
+  const openStore = async (cap: number, key = `${prefix}${randomUUID()}`, refusedCap?: number) => {
     const connection = testConnection();
-    const store = new RedisAuditStore(connection, { cap, key });
+    const store = new RedisAuditStore(connection, { cap, key, refusedCap });
     await connection.waitUntilReady(5_000);
     return store;
   };
 
-  auditContract('redis', (cap) => openStore(cap));
+  auditContract('redis', (cap, refusedCap) => openStore(cap, undefined, refusedCap));
 
   it('appends without waiting for Redis and writes the queue in one flush', async () => {
     const key = `${prefix}flush`;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isSecretKey, MAX_STRING_CHARS, REDACTED, redactArgs } from '../../src/governance/redact.js';
+import { isSecretKey, MAX_STRING_CHARS, REDACTED, redactArgs, scrubCredentials } from '../../src/governance/redact.js';
 
 describe('redactArgs', () => {
   it('replaces secret-looking keys at any depth and keeps the rest', () => {
@@ -51,6 +51,42 @@ describe('redactArgs', () => {
         text: 'a normal sentence about bears',
       }),
     ).toEqual({ header: REDACTED, note: REDACTED, pem: REDACTED, text: 'a normal sentence about bears' });
+  });
+
+  it('redacts by value shape inside strings, arrays and nested objects, keeping the rest readable', () => {
+    const pem = '-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----';
+    const out = redactArgs({
+      env: { DATABASE_URL: 'postgres://app:pw-9f8e7d@db/app', GITLAB_PAT: 'glpat-abcdefghijklmnopqrst', REGION: 'eu' },
+      env_list: ['DATABASE_URL=postgres://app:pw-9f8e7d@db/app', 'GITLAB_PAT=glpat-abcdefghijklmnopqrst', 'MODE=prod'],
+      command: ['curl', '-H', 'Authorization: Bearer abcdefghijklmnopqrstuv', 'https://api.example.test'],
+      remote: 'https://oauth2:tok-5566778899@git.example.test/repo.git',
+      nested: [{ deeper: { note: `key file ${pem} end`, aws: 'id AKIAABCDEFGHIJKLMNOP in use' } }],
+      tokens: 'ya29.a0AfH6SMBabcdefghijklmnop sk-proj-abcdefghijklmnopqrstuv xoxb-1234567890-abcdef github_pat_11ABCDEFG0123456789abcdef',
+      url: 'https://api.example.test/x?access_token=opaque-value-123&page=2',
+      basic: 'Basic dXNlcjpwYXNzd29yZA==',
+    });
+    const text = JSON.stringify(out);
+    for (const secret of ['pw-9f8e7d', 'glpat-', 'abcdefghijklmnopqrstuv', 'tok-5566778899', 'MIIEvQ', 'AKIAABCDEFGHIJKLMNOP', 'ya29.', 'sk-proj', 'xoxb-', 'github_pat_', 'opaque-value-123', 'dXNlcjpwYXNzd29yZA']) {
+      expect(text, secret).not.toContain(secret);
+    }
+    expect(out).toMatchObject({
+      env: { DATABASE_URL: `postgres://${REDACTED}@db/app`, GITLAB_PAT: REDACTED, REGION: 'eu' },
+      env_list: [`DATABASE_URL=postgres://${REDACTED}@db/app`, `GITLAB_PAT=${REDACTED}`, 'MODE=prod'],
+      command: ['curl', '-H', `Authorization: ${REDACTED}`, 'https://api.example.test'],
+      remote: `https://${REDACTED}@git.example.test/repo.git`,
+      nested: [{ deeper: { note: `key file ${REDACTED} end`, aws: `id ${REDACTED} in use` } }],
+      url: `https://api.example.test/x?access_token=${REDACTED}&page=2`,
+      basic: REDACTED,
+    });
+  });
+
+  it('leaves ordinary text alone and scans adversarial text in linear time', () => {
+    for (const text of ['a normal sentence about bears', 'keyword: rust', 'https://example.test/a/b?page=2', 'see skeleton-key docs', 'ghp_short']) {
+      expect(scrubCredentials(text), text).toBe(text);
+    }
+    // Inputs that make backtracking patterns quadratic: long runs of scheme characters, many prefixes, many separators.
+    const adversarial = ['a.'.repeat(200_000), 'x://'.repeat(100_000), 'Bearer '.repeat(50_000), '-----BEGIN '.repeat(40_000), 'k='.repeat(200_000)];
+    for (const text of adversarial) expect(scrubCredentials(text).length).toBeGreaterThan(0);
   });
 
   it('truncates long strings with a marker', () => {

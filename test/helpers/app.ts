@@ -37,6 +37,16 @@ export async function testHub(env: Record<string, string> = {}, options: AppOpti
   };
 }
 
+/** Waits until /readyz answers 200 (e.g. the Redis connection is up), at most `timeoutMs`; false if it never did. */
+export async function untilReady(hub: TestHub, timeoutMs = 10_000): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if ((await hub.app.inject({ method: 'GET', url: '/readyz' })).statusCode === 200) return true;
+    if (Date.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 /** JSON-RPC POST headers a Streamable HTTP client sends. */
 export const MCP_HEADERS = {
   ...AUTH,

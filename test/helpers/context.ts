@@ -1,6 +1,7 @@
 import pino from 'pino';
 import type { Config } from '../../src/config.js';
 import type { HubDeps } from '../../src/deps.js';
+import { MemoryOperationStore } from '../../src/tools/operations.js';
 import type { MediaContent, ToolContext, ToolDefinition } from '../../src/tools/types.js';
 
 const unavailable = (what: string) => () => {
@@ -10,6 +11,8 @@ const unavailable = (what: string) => () => {
 /** A ToolContext for calling a tool's run() directly in adapter tests (the pipeline is tested separately). */
 export function toolContext(config: Config, overrides: Partial<ToolContext> = {}): ToolContext & { media: MediaContent[] } {
   const media: MediaContent[] = [];
+  // Long operations (Docker pull/build/push) keep their state here; the same store a hub without Redis uses.
+  const operations = new MemoryOperationStore();
   const deps: HubDeps = {
     get quota(): never {
       return unavailable('quota store')();
@@ -19,6 +22,13 @@ export function toolContext(config: Config, overrides: Partial<ToolContext> = {}
     },
     get events(): never {
       return unavailable('MCP event store')();
+    },
+    operations,
+    get failedAuth(): never {
+      return unavailable('failed-key limiter')();
+    },
+    get sessions(): never {
+      return unavailable('MCP session store')();
     },
     intelligence: unavailable('intelligence store') as HubDeps['intelligence'],
     close: async () => {},

@@ -6,6 +6,8 @@ export interface RecordedRequest {
   url: string;
   headers: http.IncomingHttpHeaders;
   body: string;
+  /** The body as received, for binary payloads (a build context tar). */
+  rawBody: Buffer;
 }
 
 export interface FakeServer {
@@ -33,6 +35,7 @@ export async function startFakeServer(handler: FakeHandler, opts: { socketPath?:
         url: req.url ?? '/',
         headers: req.headers,
         body: Buffer.concat(chunks).toString('utf8'),
+        rawBody: Buffer.concat(chunks),
       };
       requests.push(rec);
       Promise.resolve(handler(rec, res)).catch((err: unknown) => {

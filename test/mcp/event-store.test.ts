@@ -22,23 +22,33 @@ async function replay(store: EventStore, after: string): Promise<{ streamId: str
   return { streamId, sent };
 }
 
+interface Bounds {
+  streamMaxBytes?: number;
+  totalMaxBytes?: number;
+}
+
 interface Backend {
   name: string;
-  /** A store holding at most `perStream` events per stream. */
-  make(perStream: number): McpEventStore;
+  /** A store holding at most `perStream` events per stream (and the given byte bounds). */
+  make(perStream: number, bounds?: Bounds): McpEventStore;
+  /** Bytes the store holds, by its own accounting. */
+  bytes(store: McpEventStore): Promise<number>;
 }
 
 const connections: RedisConnection[] = [];
 const PREFIX = `omni:test:mcp-events:${randomUUID()}:`;
-const backends: Backend[] = [{ name: 'memory', make: (perStream) => new MemoryEventStore({ perStream }) }];
+const backends: Backend[] = [
+  { name: 'memory', make: (perStream, bounds) => new MemoryEventStore({ perStream, ...bounds }), bytes: async (s) => (s as MemoryEventStore).bytes() },
+];
 if (REDIS_URL) {
   backends.push({
     name: 'redis',
-    make: (maxLen) => {
+    make: (maxLen, bounds) => {
       const connection = new RedisConnection({ url: REDIS_URL, commandTimeoutMs: 2_000 });
       connections.push(connection);
-      return new RedisEventStore(connection, { prefix: `${PREFIX}${randomUUID()}:`, maxLen });
+      return new RedisEventStore(connection, { prefix: `${PREFIX}${randomUUID()}:`, maxLen, ...bounds });
     },
+    bytes: (s) => (s as RedisEventStore).bytes(),
   });
 }
 afterAll(async () => {
@@ -53,7 +63,7 @@ afterAll(async () => {
   await cleanup.release();
 });
 
-describe.each(backends)('McpEventStore contract ($name)', ({ name, make }) => {
+describe.each(backends)('McpEventStore contract ($name)', ({ name, make, bytes }) => {
   const ready = async (store: McpEventStore) => {
     if (name === 'redis') expect(await connections.at(-1)!.waitUntilReady(5_000)).toBe(true);
     return store;
@@ -118,6 +128,48 @@ describe.each(backends)('McpEventStore contract ($name)', ({ name, make }) => {
     expect(sent.at(-1)![1]).toEqual(note(299));
     const numbers = sent.map(([, m]) => (m as unknown as { params: { data: number } }).params.data);
     expect(numbers).toEqual([...numbers].sort((x, y) => x - y));
+    await store.close();
+  });
+
+  it('bounds each stream in bytes, oldest dropped first, and keeps no event larger than the bound', async () => {
+    const streamMaxBytes = 20_000;
+    const store = await ready(make(1_000, { streamMaxBytes, totalMaxBytes: 1_000_000 }));
+    const s = store.forSession('session-bytes');
+    const big = (n: number): JSONRPCMessage => ({ jsonrpc: '2.0', method: 'notifications/message', params: { level: 'info', data: `${n}:${'x'.repeat(3_000)}` } });
+    const first = await s.storeEvent('results', big(0));
+    for (let i = 1; i < 50; i++) await s.storeEvent('results', big(i));
+    const { sent } = await replay(s, first);
+    const held = sent.reduce((n, [, m]) => n + Buffer.byteLength(JSON.stringify(m)), 0);
+    expect(held).toBeLessThanOrEqual(streamMaxBytes);
+    expect(await bytes(store)).toBeLessThanOrEqual(streamMaxBytes);
+    expect(sent.length).toBeGreaterThan(0);
+    expect(sent.at(-1)![1]).toEqual(big(49));
+
+    // One result larger than the whole bound (the 3.9 MB fetch of the review) is sent live but not kept.
+    const huge: JSONRPCMessage = { jsonrpc: '2.0', id: 7, result: { content: [{ type: 'text', text: 'y'.repeat(100_000) }] } };
+    const hugeId = await s.storeEvent('results', huge);
+    expect(hugeId.startsWith('results_')).toBe(true);
+    expect(await bytes(store)).toBeLessThanOrEqual(streamMaxBytes);
+    expect(JSON.stringify((await replay(s, first)).sent)).not.toContain('y'.repeat(1_000));
+    await store.close();
+  });
+
+  it('bounds all streams together in bytes: the least recently written streams lose their oldest events first', async () => {
+    const totalMaxBytes = 30_000;
+    const store = await ready(make(1_000, { streamMaxBytes: 20_000, totalMaxBytes }));
+    const payload = (n: number): JSONRPCMessage => ({ jsonrpc: '2.0', method: 'notifications/message', params: { level: 'info', data: `${n}:${'z'.repeat(2_000)}` } });
+    const firsts: string[] = [];
+    // Twenty sessions of five events each: ten times the total bound written.
+    for (let session = 0; session < 20; session++) {
+      const s = store.forSession(`flood-${session}`);
+      firsts.push(await s.storeEvent('_GET_stream', payload(session * 100)));
+      for (let i = 1; i < 5; i++) await s.storeEvent('_GET_stream', payload(session * 100 + i));
+      expect(await bytes(store)).toBeLessThanOrEqual(totalMaxBytes);
+    }
+    // The newest session is whole; the oldest is gone.
+    const newest = await replay(store.forSession('flood-19'), firsts[19]!);
+    expect(newest.sent).toHaveLength(4);
+    expect((await replay(store.forSession('flood-0'), firsts[0]!)).sent).toEqual([]);
     await store.close();
   });
 });

@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MCP_HEADERS, testHub, type TestHub } from '../helpers/app.js';
+import { MCP_HEADERS, testHub, untilReady, type TestHub } from '../helpers/app.js';
 
 interface SseEvent {
   id?: string;
@@ -55,6 +55,7 @@ describe.each(backends)('resuming a Streamable HTTP stream with Last-Event-ID ($
     await hub.app.listen({ host: '127.0.0.1', port: 0 });
     url = `http://127.0.0.1:${(hub.app.server.address() as AddressInfo).port}/mcp`;
     expect(hub.deps.events.kind).toBe(name);
+    expect(await untilReady(hub)).toBe(true); // with Redis, opening a session needs it
     const init = await fetch(url, {
       method: 'POST',
       headers: MCP_HEADERS,
@@ -68,15 +69,16 @@ describe.each(backends)('resuming a Streamable HTTP stream with Last-Event-ID ($
   });
   afterAll(() => hub?.close());
 
+  // prompts/list: tools/list and tools/call in a session take the fast path, which answers plain JSON (no stream).
   it('primes a POST stream with an id and retry, and replays what followed it on a GET with Last-Event-ID', async () => {
-    const res = await fetch(url, { method: 'POST', headers: headers(), body: rpc(2, 'tools/list') });
+    const res = await fetch(url, { method: 'POST', headers: headers(), body: rpc(2, 'prompts/list') });
     expect(res.headers.get('content-type')).toContain('text/event-stream');
     const events = await readEvents(res);
     const [priming, answer] = events;
     expect(priming).toMatchObject({ data: '', retry: '1000' });
     expect(priming!.id).toMatch(/_/);
     expect(answer!.id).toBeDefined();
-    expect(JSON.parse(answer!.data)).toMatchObject({ id: 2, result: { tools: expect.any(Array) } });
+    expect(JSON.parse(answer!.data)).toMatchObject({ id: 2, result: { prompts: expect.any(Array) } });
 
     // As if the client had lost the stream right after the priming event: the answer comes again, same id.
     const resumed = await fetch(url, { method: 'GET', headers: { ...headers(), accept: 'text/event-stream', 'last-event-id': priming!.id! } });
@@ -102,7 +104,7 @@ describe.each(backends)('resuming a Streamable HTTP stream with Last-Event-ID ($
   });
 
   it('does not let another session resume this one (its cursor is scoped to its own session)', async () => {
-    const res = await fetch(url, { method: 'POST', headers: headers(), body: rpc(3, 'tools/list') });
+    const res = await fetch(url, { method: 'POST', headers: headers(), body: rpc(3, 'prompts/list') });
     const [priming] = await readEvents(res);
     const other = await fetch(url, {
       method: 'POST',

@@ -4,7 +4,7 @@ import { keyMatcher } from '../../src/http/auth.js';
 import { AUTH, TEST_KEY, testHub, type TestHub } from '../helpers/app.js';
 import { fixtureSystem } from '../helpers/fixture-system.js';
 
-/** Bound of FailedAuthLimiter in src/http/auth.ts: failed attempts per IP per minute before 429. */
+/** Bound of the failed-key limiter (src/http/failed-auth.ts): failed attempts per client address per minute before 429. */
 const FAILURES_BEFORE_BLOCK = 30;
 
 describe('auth brute force', () => {

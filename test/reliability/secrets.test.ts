@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startFakeServer, sendJson, type FakeServer } from '../helpers/fake-server.js';
+import { startFakeServer, sendJson, type FakeServer, type RecordedRequest } from '../helpers/fake-server.js';
 import { startHubProcess, type HubProcess } from '../helpers/spawn-hub.js';
 
 /**
@@ -16,15 +16,29 @@ const SECRETS = {
   CHATGPT_MCP_TOKEN: 'chatgpt-SECRET-token-0f1e2d3c4b5a69',
 };
 const REGISTRY_PASSWORD = 'docker-SECRET-pass-9z8y7x6w5v';
+/** Credentials a caller puts in arguments under innocent names: the audit must redact them by their shape. */
+const SHAPED = {
+  'URL password in an env string': 'pw-SECRET-db-4c3b2a',
+  'GitLab token': 'glpat-SECRETgitlab0123456789ab',
+  'bearer value in a command array': 'sk-SECRETopenai0123456789abcd',
+  'token in a Git remote URL': 'tok-SECRET-remote-55aa',
+};
 const REGISTRY_AUTH = JSON.stringify({ username: 'bench-user', password: REGISTRY_PASSWORD, serveraddress: 'registry.example.test' });
 
 /** Every form a secret could leak in: raw, and the encodings clients put on the wire. */
 const FORBIDDEN: [string, string][] = [
   ...Object.entries(SECRETS),
+  ...Object.entries(SHAPED),
   ['DOCKER_REGISTRY_AUTH password', REGISTRY_PASSWORD],
   ['DOCKER_REGISTRY_AUTH as X-Registry-Auth', Buffer.from(REGISTRY_AUTH).toString('base64url')],
   ['DOCKER_REGISTRY_AUTH as base64', Buffer.from(REGISTRY_AUTH).toString('base64')],
 ];
+
+/** What an echoing upstream puts in its error text: the header as received, and the bare credential. */
+function echo(req: RecordedRequest): string {
+  const header = String(req.headers.authorization ?? req.headers['x-goog-api-key'] ?? '');
+  return `received Authorization: ${header}; token=${header.replace(/^\S+\s+/, '')}; raw ${header.replace(/^\S+\s+/, '')}`;
+}
 
 describe('secrets never leak into logs, audit records or error messages', () => {
   let github: FakeServer;
@@ -36,15 +50,17 @@ describe('secrets never leak into logs, audit records or error messages', () => 
   const auth = { authorization: `Bearer ${SECRETS.MCP_API_KEY}` };
 
   beforeAll(async () => {
-    github = await startFakeServer((_req, res) =>
-      sendJson(res, 401, { message: 'Bad credentials', documentation_url: 'https://docs.github.com/rest', status: '401' }),
+    // Upstream stand-ins that echo the credentials they received in their error bodies (as some proxies and
+    // misconfigured APIs do): the hub must scrub them before they reach the caller, the audit log or stdout.
+    github = await startFakeServer((req, res) =>
+      sendJson(res, 401, { message: `Bad credentials (${echo(req)})`, documentation_url: 'https://docs.github.com/rest', status: '401' }),
     );
     google = await startFakeServer((req, res) => {
       if (req.url.startsWith('/maps/')) return sendJson(res, 200, { status: 'REQUEST_DENIED', error_message: 'The provided API key is invalid.', results: [] });
       if (req.url.startsWith('/token')) return sendJson(res, 400, { error: 'invalid_grant', error_description: 'Bad Request' });
-      sendJson(res, 403, { error: { code: 403, message: 'The caller does not have permission', status: 'PERMISSION_DENIED' } });
+      sendJson(res, 403, { error: { code: 403, message: `The caller does not have permission (${echo(req)})`, status: 'PERMISSION_DENIED' } });
     });
-    chatgpt = await startFakeServer((_req, res) => sendJson(res, 500, { error: { message: 'Auto Builder internal failure' } }));
+    chatgpt = await startFakeServer((req, res) => sendJson(res, 500, { error: { message: `Auto Builder internal failure (${echo(req)})` } }));
     docker = await startFakeServer((req, res) => {
       if (req.url.endsWith('/_ping')) {
         res.writeHead(200, { 'content-type': 'text/plain', 'api-version': '1.45' });
@@ -94,6 +110,15 @@ describe('secrets never leak into logs, audit records or error messages', () => 
     // Invalid calls whose secret-named arguments must be redacted in the audit record.
     ['github_get_contents', { owner: 42, token: SECRETS.GITHUB_TOKEN, api_key: SECRETS.GOOGLE_API_KEY, password: REGISTRY_PASSWORD }],
     ['chatgpt_auto_builder_execute', { command: '', authorization: `Bearer ${SECRETS.CHATGPT_MCP_TOKEN}` }],
+    // Credentials under innocent names, in strings, arrays and URLs (valid and invalid calls).
+    [
+      'chatgpt_auto_builder_execute',
+      {
+        command: `deploy with DATABASE_URL=postgres://app:${SHAPED['URL password in an env string']}@db/app`,
+        context: { env: [`GITLAB_PAT=${SHAPED['GitLab token']}`], cmd: ['curl', '-H', `Authorization: Bearer ${SHAPED['bearer value in a command array']}`] },
+      },
+    ],
+    ['docker_build', { remote: `https://oauth2:${SHAPED['token in a Git remote URL']}@git.example.test/repo.git`, context: 'both-given-so-invalid' }],
   ];
 
   it('runs a session whose calls fail upstream, then finds no secret anywhere', async () => {
@@ -122,6 +147,11 @@ describe('secrets never leak into logs, audit records or error messages', () => 
     expect(auditRecords.length).toBeGreaterThanOrEqual(calls.length * 2);
     expect(github.requests.some((r) => JSON.stringify(r.headers).includes(SECRETS.GITHUB_TOKEN))).toBe(true);
     expect(chatgpt.requests.some((r) => r.headers.authorization === `Bearer ${SECRETS.CHATGPT_MCP_TOKEN}`)).toBe(true);
+    expect(google.requests.some((r) => r.headers.authorization === `Bearer ${SECRETS.GOOGLE_OAUTH_TOKEN}`)).toBe(true);
+    // The echoing upstreams' errors did reach the caller and the audit log, scrubbed.
+    expect(auditText).toContain('Bad credentials (received Authorization: [REDACTED]');
+    expect(auditText).toContain('Auto Builder internal failure (received Authorization: [REDACTED]');
+    expect(auditText).toContain('The caller does not have permission (received Authorization: [REDACTED]');
     expect(hub.stdout().length).toBeGreaterThan(0);
 
     const leaks: string[] = [];
@@ -129,5 +159,5 @@ describe('secrets never leak into logs, audit records or error messages', () => 
       for (const [name, value] of FORBIDDEN) if (text.includes(value)) leaks.push(`${name} found in ${what}`);
     }
     expect(leaks).toEqual([]);
-  });
+  }, 120_000);
 });

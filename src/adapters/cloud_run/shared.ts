@@ -104,6 +104,7 @@ export async function waitForOperation(
     const delay = Math.min(POLL_DELAYS_MS[Math.min(i, POLL_DELAYS_MS.length - 1)]!, remaining);
     if (!(await sleep(delay, ctx.signal))) return { done: false };
     op = await runCall(ctx, 'polling the operation', poll, { idempotent: true });
+    ctx.progress?.({ progress: i + 1, message: op.done ? 'the Cloud Run operation finished' : 'the Cloud Run operation is still running' });
   }
   if (op.error) {
     const e = op.error as { code?: number; message?: string };

@@ -1,12 +1,14 @@
 import { z } from 'zod';
 import { HubError } from '../../tools/errors.js';
-import { capText } from '../../tools/limits.js';
+import { capJson, capText } from '../../tools/limits.js';
 import { defineTool } from '../../tools/types.js';
 
 /** Results per `search` call: enough for deep research to pick from, small enough for one reply. */
 export const SEARCH_RESULTS = 20;
 /** `fetch` text cap: keeps one reply well under the 100,000-character GPT Actions limit. */
 export const FETCH_TEXT_CHARS = 60_000;
+/** `fetch` metadata cap (JSON characters): a callback's stored result lives in metadata and must not escape the text cap. */
+export const FETCH_METADATA_CHARS = 20_000;
 
 /** Citation URL of a document: its own url, else a stable URI naming it in this hub's store. */
 export function citationUrl(doc: { id: string; url: string | null }): string {
@@ -55,17 +57,19 @@ export const fetchDocument = defineTool({
     const doc = await store.get(args.id);
     if (!doc) throw new HubError('not_found', `no document with id "${args.id}" in the Intelligence store`, { id: args.id });
     const { text, truncated } = capText(doc.text, FETCH_TEXT_CHARS);
+    const meta = capJson(doc.metadata, FETCH_METADATA_CHARS);
     return {
       id: doc.id,
       title: doc.title,
       text,
       url: citationUrl(doc),
       metadata: {
-        ...doc.metadata,
+        ...meta.value,
         source: doc.source,
         tags: doc.tags,
         created_at: doc.created_at,
         ...(truncated ? { truncated: true, total_chars: doc.text.length } : {}),
+        ...(meta.truncated ? { metadata_truncated: true, metadata_total_chars: meta.originalChars } : {}),
       },
     };
   },

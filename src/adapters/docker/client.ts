@@ -80,6 +80,9 @@ export function engineMessage(err: ModemError): string {
   return wrapped ? wrapped[1] : err.message;
 }
 
+/** How the Engine words a registry's refusal of the credentials (it answers 500 on pull, inside the stream on push). */
+export const REGISTRY_REFUSED = /unauthorized: authentication required|no basic auth credentials|unauthorized: incorrect username or password/i;
+
 const CONNECT_CODES = new Set(['ENOENT', 'ECONNREFUSED', 'EACCES', 'EPERM', 'ECONNRESET', 'EHOSTUNREACH', 'ENOTFOUND', 'ETIMEDOUT', 'EPIPE']);
 
 /**
@@ -96,7 +99,7 @@ export function dockerError(err: unknown, config: Config, what: string): HubErro
     const message = engineMessage(e);
     const details = { upstream_status: e.statusCode, upstream_message: message };
     if (e.statusCode === 404) return new HubError('not_found', `${what}: ${message}`, details);
-    if (e.statusCode === 401 || e.statusCode === 403) return new HubError('auth_error', `${what}: the Docker Engine or registry refused the credentials (DOCKER_REGISTRY_AUTH): ${message}`, details);
+    if (e.statusCode === 401 || e.statusCode === 403 || REGISTRY_REFUSED.test(message)) return new HubError('auth_error', `${what}: the Docker Engine or registry refused the credentials (DOCKER_REGISTRY_AUTH): ${message}`, details);
     return new HubError('upstream_error', `${what}: Docker Engine answered ${e.statusCode}: ${message}`, details);
   }
   if (e?.code && CONNECT_CODES.has(e.code)) {

@@ -52,10 +52,14 @@ function apply(summary: ProgressSummary, ev: ProgressEvent): void {
   if (summary.lines.length > KEPT_LINES * 4) summary.lines.splice(0, summary.lines.length - KEPT_LINES);
 }
 
-/** Resolves when the stream ends; rejects on a transport error (connection reset, abort). */
-export function consumeProgress(stream: NodeJS.ReadableStream): Promise<ProgressSummary> {
+/**
+ * Resolves when the stream ends; rejects on a transport error (connection reset, abort). `onLine` hears each new
+ * meaningful line (not the per-layer byte counters) with the count of events so far: MCP progress for the caller.
+ */
+export function consumeProgress(stream: NodeJS.ReadableStream, onLine?: (events: number, line: string) => void): Promise<ProgressSummary> {
   const summary: ProgressSummary = { events: 0, lines: [] };
   let buffered = '';
+  let reported: string | undefined;
   const handleLine = (raw: string) => {
     const line = raw.trim();
     if (!line) return;
@@ -63,6 +67,11 @@ export function consumeProgress(stream: NodeJS.ReadableStream): Promise<Progress
       apply(summary, JSON.parse(line) as ProgressEvent);
     } catch {
       summary.lines.push(line.slice(0, 500));
+    }
+    const last = summary.lines.at(-1);
+    if (onLine && last !== undefined && last !== reported) {
+      reported = last;
+      onLine(summary.events, last);
     }
   };
   return new Promise((resolve, reject) => {

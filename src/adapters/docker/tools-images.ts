@@ -4,10 +4,11 @@ import { z } from 'zod';
 import type { Config } from '../../config.js';
 import { HubError } from '../../tools/errors.js';
 import { defineTool, type ToolContext } from '../../tools/types.js';
-import { dockerClient, dockerError } from './client.js';
+import { dockerClient, dockerError, REGISTRY_REFUSED } from './client.js';
 import { packBuildContext, resolveBuildContext } from './build-context.js';
-import { operationOutcome, runBounded } from './operations.js';
+import { runOperation, type OperationProgress } from '../../tools/operations.js';
 import { consumeProgress, type ProgressSummary } from './progress.js';
+import { checkRemoteContext, remoteFetchError } from './remote.js';
 import { imageRef, inspectImage, shortId, splitReference } from './shared.js';
 
 const operationField = z
@@ -18,10 +19,16 @@ const operationField = z
 
 const requireUnlessOperation = (field: string) => (v: { operation?: string } & Record<string, unknown>) => v.operation !== undefined || v[field] !== undefined;
 
-/** A stream error event (`{"error": ...}`) means the operation failed even though the HTTP status was 200. */
+/**
+ * A stream error event (`{"error": ...}`) means the operation failed even though the HTTP status was 200. The Engine
+ * starts the push stream before it looks the image up, and the registry's refusal arrives the same way.
+ */
 function failIfStreamError(what: string, summary: ProgressSummary): void {
   if (summary.error) {
-    throw new HubError('upstream_error', `${what} failed: ${summary.error}`, { upstream_message: summary.error, last_lines: summary.lines });
+    const details = { upstream_message: summary.error, last_lines: summary.lines };
+    if (/does not exist locally/i.test(summary.error)) throw new HubError('not_found', `${what} failed: ${summary.error}`, details);
+    if (REGISTRY_REFUSED.test(summary.error)) throw new HubError('auth_error', `${what}: the registry refused the credentials (DOCKER_REGISTRY_AUTH): ${summary.error}`, details);
+    throw new HubError('upstream_error', `${what} failed: ${summary.error}`, details);
   }
 }
 
@@ -30,10 +37,11 @@ async function streamOperation(
   config: Config,
   what: string,
   open: (docker: Dockerode) => Promise<NodeJS.ReadableStream>,
+  progress?: OperationProgress,
 ): Promise<{ docker: Dockerode; summary: ProgressSummary }> {
   try {
     const docker = await dockerClient(config);
-    const summary = await consumeProgress(await open(docker));
+    const summary = await consumeProgress(await open(docker), progress && ((_events, line) => progress(line)));
     failIfStreamError(what, summary);
     return { docker, summary };
   } catch (err) {
@@ -41,8 +49,24 @@ async function streamOperation(
   }
 }
 
-function bounded(kind: string, ctx: ToolContext, work: (signal: AbortSignal) => Promise<Record<string, unknown>>) {
-  return runBounded(kind, ctx.deadline, ctx.signal, work);
+/**
+ * Pull, build and push can outlast one call (TOOL_WAIT_MS), and the Engine cancels them if the client hangs up: the
+ * stream is read to its end in the background and the caller gets `{status: "running", operation}` (see
+ * src/tools/operations.ts; the pipeline answers the follow-up).
+ */
+function bounded(kind: string, ctx: ToolContext, work: (signal: AbortSignal, progress: OperationProgress) => Promise<Record<string, unknown>>) {
+  return runOperation(kind, ctx, (signal, progress) => work(signal, withCallerProgress(progress, ctx)));
+}
+
+/** Each progress line also goes to the caller when it asked for progress (an MCP progressToken), counted from 1. */
+function withCallerProgress(progress: OperationProgress, ctx: ToolContext): OperationProgress {
+  const caller = ctx.progress;
+  if (!caller) return progress;
+  let count = 0;
+  return (line) => {
+    progress(line);
+    caller({ progress: ++count, message: line });
+  };
 }
 
 export const dockerPull = defineTool({
@@ -59,12 +83,12 @@ export const dockerPull = defineTool({
     })
     .refine(requireUnlessOperation('image'), { message: 'image is required (or operation)', path: ['image'] }),
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
+  longRunning: true,
   async run(args, ctx) {
-    if (args.operation) return operationOutcome('docker_pull', args.operation);
     const image = args.image!;
     const ref = splitReference(image);
     const reference = ref.tag || ref.digest ? image : `${image}:latest`;
-    return bounded('docker_pull', ctx, async (signal) => {
+    return bounded('docker_pull', ctx, async (signal, progress) => {
       const what = `pulling ${reference}`;
       const { docker, summary } = await streamOperation(ctx.config, what, (d) =>
         d.pull(reference, {
@@ -72,6 +96,7 @@ export const dockerPull = defineTool({
           ...(ctx.config.docker.registryAuth ? { authconfig: ctx.config.docker.registryAuth } : {}),
           abortSignal: signal,
         }),
+        progress,
       );
       let imageId: string | null = null;
       try {
@@ -98,9 +123,9 @@ export const dockerBuild = defineTool({
       remote: z
         .string()
         .max(2048)
-        .regex(/^(https:\/\/|git@|git:\/\/)\S+$/, 'must be a Git URL (https://..., git@..., git://...)')
+        .regex(/^https:\/\/\S+$/, 'must be an https:// URL of a Git repository or context archive')
         .optional()
-        .describe('Git repository URL to build from instead of a directory, e.g. "https://github.com/org/app.git#main:subdir"'),
+        .describe('Public https:// Git repository URL (or context archive) to build from instead of a directory, e.g. "https://github.com/org/app.git#main:subdir"; no credentials in the URL'),
       tags: z.array(imageRef).max(10).default([]).describe('Tags for the built image, e.g. ["ghcr.io/org/app:v1"]'),
       dockerfile: z
         .string()
@@ -121,10 +146,11 @@ export const dockerBuild = defineTool({
       path: ['context'],
     }),
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
+  longRunning: true,
   async run(args, ctx) {
-    if (args.operation) return operationOutcome('docker_build', args.operation);
-    // The context is checked completely (traversal, symlinks, size) before anything reaches the daemon.
-    const context = args.context !== undefined ? await resolveBuildContext(ctx.config.docker.buildRoot, args.context) : undefined;
+    // The context is checked completely (traversal, symlinks, links, size) before anything reaches the daemon, within the call's deadline.
+    const context = args.context !== undefined ? await resolveBuildContext(ctx.config.docker.buildRoot, args.context, ctx.signal) : undefined;
+    const remote = args.remote !== undefined ? await checkRemoteContext(args.remote, ctx.config, ctx.signal) : undefined;
     const auth = ctx.config.docker.registryAuth;
     const options: Record<string, unknown> = {
       t: args.tags,
@@ -137,15 +163,21 @@ export const dockerBuild = defineTool({
       ...(Object.keys(args.labels).length ? { labels: JSON.stringify(args.labels) } : {}),
       ...(args.target ? { target: args.target } : {}),
       ...(args.platform ? { platform: args.platform } : {}),
-      ...(args.remote ? { remote: args.remote } : {}),
+      ...(remote ? { remote } : {}),
       // Private base images: the Engine reads X-Registry-Config, keyed by registry address.
       ...(auth?.serveraddress ? { registryconfig: { [auth.serveraddress]: auth } } : {}),
     };
-    return bounded('docker_build', ctx, async (signal) => {
+    return bounded('docker_build', ctx, async (signal, progress) => {
       const what = `building ${args.tags[0] ?? args.context ?? args.remote}`;
       // With remote the daemon fetches the context itself and the request body stays empty.
       const body = context ? packBuildContext(context) : Readable.from([]);
-      const { summary } = await streamOperation(ctx.config, what, (d) => d.buildImage(body, { ...options, abortSignal: signal }));
+      // A context that changed after its check fails the stream; that reason is the answer, not the cut connection.
+      let packError: unknown;
+      body.once('error', (err) => (packError = err));
+      const { summary } = await streamOperation(ctx.config, what, (d) => d.buildImage(body, { ...options, abortSignal: signal }), progress).catch((err: unknown) => {
+        throw packError ?? (remote ? remoteFetchError(err, remote) : err);
+      });
+      if (packError) throw packError;
       if (!summary.image_id) {
         throw new HubError('upstream_error', `${what}: the build stream ended without an image id`, { last_lines: summary.lines });
       }
@@ -174,16 +206,17 @@ export const dockerPush = defineTool({
     })
     .refine(requireUnlessOperation('image'), { message: 'image is required (or operation)', path: ['image'] }),
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
+  longRunning: true,
   async run(args, ctx) {
-    if (args.operation) return operationOutcome('docker_push', args.operation);
     const ref = splitReference(args.image!);
     if (ref.digest) throw new HubError('invalid_arguments', 'push a tag, not a digest reference', { field: 'image' });
     const tag = ref.tag ?? 'latest';
-    return bounded('docker_push', ctx, async (signal) => {
+    return bounded('docker_push', ctx, async (signal, progress) => {
       const what = `pushing ${ref.repository}:${tag}`;
       const { summary } = await streamOperation(ctx.config, what, (d) =>
         // The Engine requires X-Registry-Auth on push; "{}" means anonymous.
         d.getImage(ref.repository).push({ tag, authconfig: ctx.config.docker.registryAuth ?? {}, abortSignal: signal }),
+        progress,
       );
       return { status: 'pushed', image: `${ref.repository}:${tag}`, digest: summary.digest ?? null, last_lines: summary.lines };
     });

@@ -2,6 +2,7 @@ import { STATUS_CODES } from 'node:http';
 import type { ToolContext } from '../../tools/types.js';
 import { HubError } from '../../tools/errors.js';
 import { googleAccessToken, googleCredentialLabel, googleCredentialSource } from './credentials.js';
+import { assertNoDotSegments } from './path.js';
 import { withRetries } from './retry.js';
 
 export { GOOGLE_RETRIES } from './retry.js';
@@ -46,6 +47,7 @@ export function googleBaseUrl(ctx: Pick<ToolContext, 'config'>, host: string): s
 }
 
 export function buildGoogleUrl(base: string, path: string, query?: GoogleQuery): string {
+  assertNoDotSegments(path);
   const url = new URL(`${base}${path.startsWith('/') ? path : `/${path}`}`);
   for (const [k, v] of Object.entries(query ?? {})) {
     if (v === undefined) continue;

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { HubError } from '../../tools/errors.js';
 import { defineTool } from '../../tools/types.js';
+import { DOT_SEGMENT_MESSAGE, isDotSegment } from '../google/path.js';
 import { googleRequest } from '../google/rest.js';
 import { GOOGLEAPIS_HOST, SCOPES, WRITE_ANNOTATIONS, segment } from './shared.js';
 
@@ -49,7 +50,7 @@ export const calendarCreateEvent = defineTool({
     start: when('Start'),
     end: when('End (exclusive day for all-day events: a one-day event on 2025-06-01 ends 2025-06-02)'),
     time_zone: z.string().regex(/^[A-Za-z_]+(\/[A-Za-z0-9_+-]+){0,2}$|^UTC$/).max(64).optional().describe('IANA time zone for start/end without an offset, e.g. Europe/Paris; default: the calendar\'s zone'),
-    calendar_id: z.string().min(1).max(255).default('primary').describe('Calendar id: "primary" (the account\'s calendar) or a calendar\'s email-like id'),
+    calendar_id: z.string().min(1).max(255).refine((v) => !isDotSegment(v), DOT_SEGMENT_MESSAGE).default('primary').describe('Calendar id: "primary" (the account\'s calendar) or a calendar\'s email-like id'),
     description: z.string().max(8000).optional().describe('Event description (plain text or simple HTML)'),
     location: z.string().max(1024).optional().describe('Free-text location or address'),
     attendees: z.array(z.email().max(320).describe('Attendee email address')).max(100).optional().describe('Guests to invite (≤ 100)'),

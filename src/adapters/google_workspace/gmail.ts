@@ -14,6 +14,9 @@ const MAX_RECIPIENTS = 100;
 const mailbox = z.string().max(320).regex(MAILBOX_PATTERN, 'must be an email address, optionally as "Name <address>"');
 const recipients = (what: string) => z.array(mailbox.describe(`One ${what} recipient: address or "Name <address>"`)).max(MAX_RECIPIENTS);
 
+const recipientCount = (a: { to: string[]; cc?: string[]; bcc?: string[] }): number =>
+  new Set([...a.to, ...(a.cc ?? []), ...(a.bcc ?? [])].map((m) => addressOf(m).toLowerCase())).size;
+
 export const gmailSend = defineTool({
   name: 'google_gmail_send',
   system: 'workspace',
@@ -47,14 +50,16 @@ export const gmailSend = defineTool({
     truncated: z.boolean().optional(),
   }),
   annotations: WRITE_ANNOTATIONS,
+  // dry_run: true is answered by the pipeline with this preview (no quota); run() only sends.
+  preview(args) {
+    const message = buildMessage(args);
+    const shown = capText(message);
+    const size = Buffer.byteLength(message, 'utf8');
+    return { status: 'dry_run', recipients: recipientCount(args), message: shown.text, size_bytes: size, ...(shown.truncated ? { truncated: true } : {}) };
+  },
   async run(args, ctx) {
     const message = buildMessage(args);
-    const recipientCount = new Set([...args.to, ...(args.cc ?? []), ...(args.bcc ?? [])].map((m) => addressOf(m).toLowerCase())).size;
     const size = Buffer.byteLength(message, 'utf8');
-    if (args.dry_run) {
-      const shown = capText(message);
-      return { status: 'dry_run', recipients: recipientCount, message: shown.text, size_bytes: size, ...(shown.truncated ? { truncated: true } : {}) };
-    }
     const sent = await googleRequest<{ id?: string; threadId?: string; labelIds?: string[] }>(ctx, {
       host: GMAIL_HOST,
       path: `${MESSAGES}/send`,
@@ -64,7 +69,7 @@ export const gmailSend = defineTool({
       // Sending twice would deliver twice.
       idempotent: false,
     });
-    return { status: 'sent', id: sent.id ?? '', thread_id: sent.threadId ?? '', label_ids: sent.labelIds ?? [], recipients: recipientCount, size_bytes: size };
+    return { status: 'sent', id: sent.id ?? '', thread_id: sent.threadId ?? '', label_ids: sent.labelIds ?? [], recipients: recipientCount(args), size_bytes: size };
   },
 });
 

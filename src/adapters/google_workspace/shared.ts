@@ -20,7 +20,5 @@ export const SCOPES: Record<'gmailSend' | 'gmailRead' | 'driveRead' | 'driveFile
 export const WRITE_ANNOTATIONS = { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true };
 export const READ_ANNOTATIONS = { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true };
 
-/** Path segment encoding for ids that may hold '@', '#', '!' or spaces (calendar ids, A1 ranges). */
-export function segment(value: string): string {
-  return encodeURIComponent(value);
-}
+/** Path segment encoding for ids that may hold '@', '#', '!' or spaces (calendar ids, A1 ranges); "." and ".." refused. */
+export { pathSegment as segment } from '../google/path.js';

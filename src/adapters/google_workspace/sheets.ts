@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { defineTool } from '../../tools/types.js';
+import { DOT_SEGMENT_MESSAGE, isDotSegment } from '../google/path.js';
 import { googleRequest } from '../google/rest.js';
 import { READ_ANNOTATIONS, SCOPES, SHEETS_HOST, WRITE_ANNOTATIONS, segment } from './shared.js';
 
@@ -8,7 +9,7 @@ const MAX_READ_CHARS = 80_000;
 const MAX_WRITE_CELLS = 50_000;
 
 const spreadsheetId = z.string().regex(/^[A-Za-z0-9_-]{10,200}$/, 'must be a spreadsheet id (from its URL: /spreadsheets/d/<id>/)').describe('Spreadsheet id, the <id> in https://docs.google.com/spreadsheets/d/<id>/edit');
-const a1Range = (example: string) => z.string().min(1).max(500).regex(/^[^\r\n]+$/).describe(`Range in A1 notation, e.g. ${example}; a sheet name alone means the whole sheet`);
+const a1Range = (example: string) => z.string().min(1).max(500).regex(/^[^\r\n]+$/).refine((v) => !isDotSegment(v), DOT_SEGMENT_MESSAGE).describe(`Range in A1 notation, e.g. ${example}; a sheet name alone means the whole sheet`);
 
 type Cell = string | number | boolean;
 

@@ -1,7 +1,7 @@
 import type { Config } from '../../config.js';
 import { migrate } from './migrations.js';
-import { openPgDriver, pgliteDir } from './sql-driver.js';
-import { openSqliteStore, sqliteFile } from './sqlite-open.js';
+import { openPgDriver, openPgliteDriver, pgliteDir } from './sql-driver.js';
+import { openSqliteStore, SqliteUnavailableError, sqliteFile } from './sqlite-open.js';
 import { SqlIntelligenceStore } from './sql-store.js';
 import type { IntelligenceStore } from './store.js';
 
@@ -22,11 +22,17 @@ export interface OpenStoreOptions {
  * Pending migrations are applied before this resolves, so every returned store is ready for queries.
  */
 export async function openIntelligenceStore(config: Config, opts: OpenStoreOptions = {}): Promise<IntelligenceStore> {
-  if (!config.databaseUrl) {
-    return openSqliteStore(opts.sqliteFile ?? sqliteFile(config), opts.pgliteDir ?? pgliteDir(config));
-  }
   const schema = opts.schema ?? DEFAULT_SCHEMA;
-  const driver = await openPgDriver(config.databaseUrl);
+  if (!config.databaseUrl) {
+    try {
+      return await openSqliteStore(opts.sqliteFile ?? sqliteFile(config), opts.pgliteDir ?? pgliteDir(config));
+    } catch (err) {
+      // Without better-sqlite3's native module (an install with --ignore-scripts, as the container image does), the
+      // embedded store stays the earlier PGlite one, slower but working.
+      if (!(err instanceof SqliteUnavailableError)) throw err;
+    }
+  }
+  const driver = config.databaseUrl ? await openPgDriver(config.databaseUrl) : await openPgliteDriver(opts.pgliteDir ?? pgliteDir(config));
   try {
     await migrate(driver, schema);
   } catch (err) {

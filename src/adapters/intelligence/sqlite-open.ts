@@ -12,6 +12,13 @@ export function sqliteFile(config: Config): string {
 }
 
 const BUSY_TIMEOUT_MS = 5_000;
+
+/** better-sqlite3 is installed without its native module (an install made with --ignore-scripts, e.g. the image). */
+export class SqliteUnavailableError extends Error {
+  constructor() {
+    super("better-sqlite3's native module is missing (run `npm rebuild better-sqlite3`)");
+  }
+}
 const IMPORT_BATCH = 500;
 
 /**
@@ -32,7 +39,7 @@ export async function openSqliteStore(file: string, legacyPgliteDir: string): Pr
   } catch (err) {
     // An install made with --ignore-scripts has the package but not its native module.
     if (err instanceof Error && /bindings file|better_sqlite3\.node|Could not locate/i.test(err.message)) {
-      throw new Error('the embedded Intelligence store needs better-sqlite3\'s native module: run `npm rebuild better-sqlite3`, or set DATABASE_URL');
+      throw new SqliteUnavailableError();
     }
     throw err;
   }

@@ -12,6 +12,8 @@ import { startFakeAutoBuilder } from '../../fakes/autobuilder.js';
 import { runTool, toolContext } from '../../helpers/context.js';
 import { depsWith, sqliteEnv, type StoreEnv } from '../intelligence/store-env.js';
 
+const MAX_BYTES = 64 * 1024;
+
 describe('POST /v1/callbacks/chatgpt and GET /v1/callbacks/:correlation_id', () => {
   let env: StoreEnv;
   let store: IntelligenceStore;
@@ -25,7 +27,7 @@ describe('POST /v1/callbacks/chatgpt and GET /v1/callbacks/:correlation_id', () 
     store = await env.open();
     deps = depsWith(store, audit);
     app = Fastify();
-    await app.register(callbackRoutes, { deps, onStored: (callback, duplicate) => seen.push({ callback, duplicate }) });
+    await app.register(callbackRoutes, { deps, maxBytes: MAX_BYTES, onStored: (callback, duplicate) => seen.push({ callback, duplicate }) });
     await app.ready();
   });
   afterAll(async () => {
@@ -99,6 +101,23 @@ describe('POST /v1/callbacks/chatgpt and GET /v1/callbacks/:correlation_id', () 
     expect(invalid[0].error?.code).toBe('invalid_arguments');
   });
 
+  it('refuses a result over CALLBACK_MAX_BYTES with 413 naming the limit, stores nothing and audits the refusal', async () => {
+    const res = await post({ correlation_id: 'corr-big', status: 'success', result: { blob: 'x'.repeat(MAX_BYTES) } });
+    expect(res.statusCode).toBe(413);
+    const { error } = res.json() as { error: { code: string; message: string; limit_bytes: number; stored_bytes: number } };
+    expect(error.code).toBe('payload_too_large');
+    expect(error.message).toContain(`${MAX_BYTES}-byte limit (CALLBACK_MAX_BYTES)`);
+    expect(error.limit_bytes).toBe(MAX_BYTES);
+    expect(error.stored_bytes).toBeGreaterThan(MAX_BYTES);
+    expect(await store.get(callbackDocumentId('corr-big'))).toBeNull();
+    const { records } = await audit.list({ tool: 'chatgpt_callback', outcome: 'invalid' });
+    expect(records[0]).toMatchObject({ args: { correlation_id: 'corr-big' }, error: { code: 'payload_too_large' } });
+
+    // Within the bound is stored (the result counts twice: as searchable text and in the metadata).
+    const fits = await post({ correlation_id: 'corr-fits', status: 'success', result: { blob: 'y'.repeat(MAX_BYTES / 3) } });
+    expect(fits.statusCode).toBe(201);
+  });
+
   it('answers 404 JSON for an unknown correlation id', async () => {
     const res = await app.inject({ method: 'GET', url: '/v1/callbacks/never-sent' });
     expect(res.statusCode).toBe(404);
@@ -107,7 +126,7 @@ describe('POST /v1/callbacks/chatgpt and GET /v1/callbacks/:correlation_id', () 
 
   it('answers 503 JSON when the store is down', async () => {
     const down = Fastify();
-    await down.register(callbackRoutes, { deps: depsWith(() => Promise.reject(new Error('connection refused'))) });
+    await down.register(callbackRoutes, { deps: depsWith(() => Promise.reject(new Error('connection refused'))), maxBytes: MAX_BYTES });
     try {
       const res = await down.inject({ method: 'POST', url: '/v1/callbacks/chatgpt', payload: { correlation_id: 'c', result: 1 } });
       expect(res.statusCode).toBe(503);
@@ -128,7 +147,7 @@ describe('Auto Builder round trip: execute → callback over HTTP → search →
     env = await sqliteEnv('roundtrip');
     deps = depsWith(await env.open());
     hub = Fastify();
-    await hub.register(callbackRoutes, { deps });
+    await hub.register(callbackRoutes, { deps, maxBytes: testConfig().callbackMaxBytes });
     hubUrl = await hub.listen({ host: '127.0.0.1', port: 0 });
   });
   afterAll(async () => {

@@ -142,6 +142,14 @@ describe('google_cloud_run_deploy', () => {
     expect(run.state.policies.get(`${PARENT}/services/api`)!.bindings).toEqual([]);
   });
 
+  it('reports each poll of the operation as progress when the caller asked for it', async () => {
+    run.state.operationPolls = 2;
+    const updates: { progress: number; message?: string }[] = [];
+    const out = await call(deploy, { service_name: 'prog', image_uri: 'gcr.io/demo-project/prog:1', confirm: true }, config(), { progress: (p: { progress: number; message?: string }) => updates.push(p) });
+    expect(out).toMatchObject({ status: 'ready' });
+    expect(updates.at(-1)).toEqual({ progress: updates.length, message: 'the Cloud Run operation finished' });
+  });
+
   it('answers status "running" past the deadline, and describe follows the operation', async () => {
     run.state.operationPolls = 1000;
     // Less time left than the adapter's safety margin: it must not wait at all.

@@ -2,10 +2,10 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { operationOutcome } from '../../../src/adapters/docker/operations.js';
 import { dockerBuild, dockerPull, dockerPush } from '../../../src/adapters/docker/tools-images.js';
 import { testConfig } from '../../../src/config.js';
 import { HubError } from '../../../src/tools/errors.js';
+import { operationOutcome } from '../../../src/tools/operations.js';
 import { startFakeDockerEngine, type FakeDockerEngine } from '../../fakes/docker-engine.js';
 import { runTool, toolContext } from '../../helpers/context.js';
 
@@ -59,6 +59,16 @@ describe('docker_pull', () => {
     const lines = res.last_lines as string[];
     expect(lines).toContain('Status: Downloaded newer image for ghcr.io/org/base:latest');
     expect(lines.some((l) => l.includes('Downloading'))).toBe(false);
+  });
+
+  it('reports each meaningful progress line when the caller asked for progress', async () => {
+    const updates: { progress: number; message?: string }[] = [];
+    await runTool(dockerPull, { image: 'ghcr.io/org/base' }, { ...ctx, progress: (p) => updates.push(p) });
+    expect(updates.length).toBeGreaterThan(1);
+    expect(updates.map((u) => u.message)).toContain('Status: Downloaded newer image for ghcr.io/org/base:latest');
+    expect(updates.some((u) => u.message?.includes('Downloading'))).toBe(false);
+    // Counts only grow.
+    expect(updates.every((u, i) => i === 0 || u.progress > updates[i - 1]!.progress)).toBe(true);
   });
 
   it('turns an error inside the 200 stream into upstream_error', async () => {
@@ -140,36 +150,42 @@ describe('docker_build', () => {
   });
 
   it('builds from a Git URL with remote and an empty body', async () => {
-    const res = await runTool(dockerBuild, { remote: 'https://github.com/org/app.git#main', tags: ['remote-app:1'] }, ctx);
+    // A public address literal: the remote check resolves host names, and this machine has no DNS.
+    const res = await runTool(dockerBuild, { remote: 'https://140.82.121.3/org/app.git#main', tags: ['remote-app:1'] }, ctx);
     const build = engine.state.builds.at(-1)!;
-    expect(build.query.remote).toBe('https://github.com/org/app.git#main');
+    expect(build.query.remote).toBe('https://140.82.121.3/org/app.git#main');
     expect(Object.keys(build.files)).toEqual([]);
-    expect(res).toMatchObject({ status: 'built', source: { remote: 'https://github.com/org/app.git#main' } });
+    expect(res).toMatchObject({ status: 'built', source: { remote: 'https://140.82.121.3/org/app.git#main' } });
   });
 
-  it('answers status running past the deadline and completes through operation', async () => {
+  it('answers status running past the deadline and stores the outcome for a follow-up', async () => {
     let release!: () => void;
     engine.state.buildGate = new Promise<void>((r) => (release = r));
+    const outcome = () => operationOutcome(ctx.deps.operations, 'docker_build', op, ctx.principal);
+    let op = '';
     try {
-      const shortCtx = toolContext(ctx.config, { deadline: Date.now() });
+      const shortCtx = toolContext(ctx.config, { deadline: Date.now(), deps: ctx.deps });
       const first = await runTool(dockerBuild, { context: 'app', tags: ['slow:1'] }, shortCtx);
       expect(first).toMatchObject({ status: 'running', operation: expect.stringMatching(/^docker_build-/) });
-      const op = first.operation as string;
-      expect(await runTool(dockerBuild, { operation: op }, ctx)).toMatchObject({ status: 'running', operation: op });
+      op = first.operation as string;
+      expect(await outcome()).toMatchObject({ status: 'running', operation: op });
       release();
-      let outcome = operationOutcome('docker_build', op);
-      for (let i = 0; i < 200 && outcome.status === 'running'; i++) {
+      let result = await outcome();
+      for (let i = 0; i < 200 && result.status === 'running'; i++) {
         await new Promise((r) => setTimeout(r, 25));
-        outcome = operationOutcome('docker_build', op);
+        result = await outcome();
       }
-      expect(outcome).toMatchObject({ status: 'built', tags: ['slow:1'] });
+      expect(result).toMatchObject({ status: 'built', tags: ['slow:1'] });
+      // Another tool or another principal does not see it.
+      expect((await failure(operationOutcome(ctx.deps.operations, 'docker_push', op, ctx.principal))).code).toBe('not_found');
+      expect((await failure(operationOutcome(ctx.deps.operations, 'docker_build', op, 'key:other'))).code).toBe('not_found');
     } finally {
       engine.state.buildGate = undefined;
     }
   });
 
   it('answers not_found for an unknown operation id', async () => {
-    const err = await failure(runTool(dockerBuild, { operation: 'docker_build-00000000-0000-0000-0000-000000000000' }, ctx));
+    const err = await failure(operationOutcome(ctx.deps.operations, 'docker_build', 'docker_build-00000000-0000-0000-0000-000000000000', ctx.principal));
     expect(err.code).toBe('not_found');
   });
 });

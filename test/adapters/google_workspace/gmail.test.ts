@@ -87,8 +87,9 @@ describe('google_gmail_send', () => {
     expect(sent.rfc822).not.toMatch(/[^\r]\n/);
   });
 
-  it('dry_run returns the message and sends nothing', async () => {
-    const out = await runTool(gmailSend, { to: ['a@example.com'], subject: 'Test', html: '<b>x</b>', dry_run: true }, ctxFor(fake.url));
+  it('dry_run previews the message (the pipeline answers dry runs with it; see test/core/dry-run.test.ts)', async () => {
+    const ctx = ctxFor(fake.url);
+    const out = gmailSend.preview!(gmailSend.input.parse({ to: ['a@example.com'], subject: 'Test', html: '<b>x</b>', dry_run: true }), ctx.config);
     expect(out.status).toBe('dry_run');
     expect(out.message).toContain('To: a@example.com');
     expect(out.message).toContain('Content-Type: text/html; charset="UTF-8"');

@@ -103,6 +103,15 @@ export function depsWith(store: IntelligenceStore | (() => Promise<IntelligenceS
     get events(): never {
       throw new Error('MCP event store not used by this test');
     },
+    get operations(): never {
+      throw new Error('operation store not used by this test');
+    },
+    get failedAuth(): never {
+      throw new Error('failed-key limiter not used by this test');
+    },
+    get sessions(): never {
+      throw new Error('MCP session store not used by this test');
+    },
     intelligence: typeof store === 'function' ? store : async () => store,
     close: async () => {},
   };

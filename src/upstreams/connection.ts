@@ -1,0 +1,345 @@
+import { createInterface } from 'node:readline';
+import type { OAuthClientProvider } from '@modelcontextprotocol/sdk/client/auth.js';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
+import type { FastifyBaseLogger } from 'fastify';
+import type { UpstreamConfig } from '../config.js';
+import { SecretScrubber, upstreamSecrets } from '../governance/scrub.js';
+import { HubError } from '../tools/errors.js';
+import type { ProgressUpdate } from '../tools/types.js';
+
+export type UpstreamTransportKind = 'streamable-http' | 'sse' | 'stdio';
+
+export type UpstreamStatus =
+  | { state: 'connecting' }
+  | { state: 'connected'; transport: UpstreamTransportKind }
+  /** The upstream wants credentials the hub does not have (HTTP 401). */
+  | { state: 'needs'; variable: string; reason: string }
+  | { state: 'failed'; reason: string }
+  | { state: 'closed' };
+
+export interface UpstreamCallOptions {
+  signal: AbortSignal;
+  onProgress?: (p: ProgressUpdate) => void;
+}
+
+export interface ConnectionTimings {
+  /** Bound on one tool call when the entry has no `timeout_ms`. */
+  callTimeoutMs: number;
+  /** Bound on connecting (initialize + tools/list). */
+  connectTimeoutMs: number;
+  /** First reconnect delay; doubles up to maxBackoffMs. */
+  minBackoffMs: number;
+  maxBackoffMs: number;
+}
+
+export const DEFAULT_TIMINGS: Omit<ConnectionTimings, 'callTimeoutMs'> = { connectTimeoutMs: 10_000, minBackoffMs: 500, maxBackoffMs: 30_000 };
+
+const CLIENT_INFO = { name: 'omni-hub', version: '0.1.0' };
+const MAX_TOOL_PAGES = 50;
+const MAX_STDERR_LINE = 2_000;
+const MAX_REASON = 300;
+
+type Sdk = {
+  Client: typeof import('@modelcontextprotocol/sdk/client/index.js').Client;
+  types: typeof import('@modelcontextprotocol/sdk/types.js');
+};
+
+let sdk: Promise<Sdk> | undefined;
+/** The client half of the SDK, loaded once and only when upstreams are configured. */
+function loadClientSdk(): Promise<Sdk> {
+  sdk ??= Promise.all([import('@modelcontextprotocol/sdk/client/index.js'), import('@modelcontextprotocol/sdk/types.js')]).then(([c, types]) => ({
+    Client: c.Client,
+    types,
+  }));
+  return sdk;
+}
+
+const clip = (s: string, max = MAX_REASON) => (s.length <= max ? s : `${s.slice(0, max - 1)}…`);
+
+function reasonOf(err: unknown): string {
+  if (!(err instanceof Error)) return clip(String(err));
+  // Node network errors carry the useful part (ECONNREFUSED, ENOTFOUND, ...) in `code`, often a cause or two down.
+  let code: unknown;
+  for (let e: unknown = err, depth = 0; e && depth < 4 && typeof code !== 'string'; e = (e as { cause?: unknown }).cause, depth++) {
+    code = (e as { code?: unknown }).code;
+  }
+  const cause = err.cause instanceof Error ? err.cause.message : '';
+  // fetch says only "fetch failed": the reason is in its cause.
+  const message = [err.message || err.name, cause].filter(Boolean).join(': ');
+  return clip(typeof code === 'string' && !message.includes(code) ? `${message} (${code})` : message);
+}
+
+/** The SDK's HTTP transport errors carry the HTTP status in `code`. */
+function httpStatusOf(err: unknown): number | undefined {
+  if (err instanceof Error && err.name !== 'McpError' && typeof (err as { code?: unknown }).code === 'number') {
+    const code = (err as unknown as { code: number }).code;
+    if (code >= 100 && code < 600) return code;
+  }
+  if (err instanceof Error && err.constructor.name === 'UnauthorizedError') return 401;
+  return undefined;
+}
+
+/**
+ * One upstream MCP server, reached with the SDK's Client: a stdio process the hub starts and restarts, or a Streamable
+ * HTTP endpoint (legacy SSE when the endpoint refuses Streamable HTTP). Connection loss schedules a reconnect with
+ * exponential backoff; calls made meanwhile answer `upstream_error` at once.
+ */
+export class UpstreamConnection {
+  status: UpstreamStatus = { state: 'connecting' };
+  /** The last tool list the upstream gave (kept while it is down, so its tools answer upstream_error, not unknown_tool). */
+  tools: Tool[] = [];
+  /** Called after the tool list changed (first connect, reconnect, `notifications/tools/list_changed`). */
+  onToolsChanged?: () => void;
+
+  private client?: Client;
+  private provider?: OAuthClientProvider;
+  /** The running process of a stdio upstream. */
+  private process?: { readonly pid: number | null };
+  private attempt = 0;
+  private retryTimer?: NodeJS.Timeout;
+  private closed = false;
+  private readonly timings: ConnectionTimings;
+  /** Header, environment and OAuth secret values of this entry: never written to the log or a status reason. */
+  private readonly scrubber: SecretScrubber;
+
+  constructor(
+    readonly config: UpstreamConfig,
+    private readonly log: FastifyBaseLogger,
+    timings: Partial<ConnectionTimings> & { callTimeoutMs: number },
+  ) {
+    this.timings = { ...DEFAULT_TIMINGS, ...timings };
+    this.scrubber = new SecretScrubber(upstreamSecrets(config));
+  }
+
+  private scrub(text: string): string {
+    return this.scrubber.text(text);
+  }
+
+  get name(): string {
+    return this.config.name;
+  }
+
+  /** Process id of a connected stdio upstream (for the log and for operators), undefined otherwise. */
+  get pid(): number | undefined {
+    return this.process?.pid ?? undefined;
+  }
+
+  get callTimeoutMs(): number {
+    return this.config.timeout_ms ?? this.timings.callTimeoutMs;
+  }
+
+  /** The first connection attempt; resolves (never rejects) once it succeeded or failed. */
+  start(): Promise<void> {
+    return this.connect();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.retryTimer);
+    this.status = { state: 'closed' };
+    const client = this.client;
+    this.client = undefined;
+    await client?.close().catch(() => undefined);
+  }
+
+  async callTool(tool: string, args: Record<string, unknown>, opts: UpstreamCallOptions): Promise<CallToolResult> {
+    const client = this.client;
+    if (!client || this.status.state !== 'connected') {
+      throw new HubError('upstream_error', `upstream "${this.name}" is not connected: ${this.describeDown()}`, { upstream: this.name });
+    }
+    const { types } = await loadClientSdk();
+    const timeout = this.callTimeoutMs;
+    try {
+      const result = await client.callTool({ name: tool, arguments: args }, undefined, {
+        signal: opts.signal,
+        timeout,
+        maxTotalTimeout: timeout,
+        // The SDK sends its own progressToken upstream only when a handler is given, and maps the answers back.
+        ...(opts.onProgress
+          ? { onprogress: (p: ProgressUpdate) => opts.onProgress!({ progress: p.progress, total: p.total, message: p.message }) }
+          : {}),
+      });
+      return result as CallToolResult;
+    } catch (err) {
+      if (opts.signal.aborted) throw opts.signal.reason instanceof HubError ? opts.signal.reason : new HubError('timeout', `${this.name}_${tool} was cancelled`);
+      if (err instanceof types.McpError) {
+        if (err.code === types.ErrorCode.RequestTimeout) {
+          throw new HubError('timeout', `upstream "${this.name}" did not answer ${tool} within ${timeout} ms`, { upstream: this.name, timeout_ms: timeout });
+        }
+        if (err.code === types.ErrorCode.ConnectionClosed) {
+          throw new HubError('upstream_error', `upstream "${this.name}" closed the connection during ${tool}`, { upstream: this.name });
+        }
+        throw new HubError('upstream_error', `upstream "${this.name}" refused ${tool}: ${this.scrub(clip(err.message))}`, { upstream: this.name, upstream_code: err.code });
+      }
+      // A transport failure (connection refused, malformed answer): the session is suspect, so reconnect in the background.
+      this.lost(client, err);
+      throw new HubError('upstream_error', `upstream "${this.name}" failed during ${tool}: ${this.scrub(reasonOf(err))}`, { upstream: this.name });
+    }
+  }
+
+  private describeDown(): string {
+    switch (this.status.state) {
+      case 'failed':
+      case 'needs':
+        return this.status.reason;
+      case 'closed':
+        return 'the hub is shutting down';
+      default:
+        return 'connecting';
+    }
+  }
+
+  private async connect(): Promise<void> {
+    if (this.closed) return;
+    try {
+      const { client, kind } = await this.open();
+      if (this.closed) {
+        await client.close().catch(() => undefined);
+        return;
+      }
+      this.client = client;
+      client.onclose = () => this.lost(client, new Error('connection closed'));
+      this.tools = await this.listTools(client);
+      this.attempt = 0;
+      this.status = { state: 'connected', transport: kind };
+      this.log.info({ upstream: this.name, transport: kind, tools: this.tools.length, pid: this.pid }, 'upstream connected');
+      this.onToolsChanged?.();
+    } catch (err) {
+      const client = this.client;
+      this.client = undefined;
+      await client?.close().catch(() => undefined);
+      this.failed(err);
+    }
+  }
+
+  /** A connected client went away (process exit, closed stream, transport error): mark it down and reconnect. */
+  private lost(client: Client, err: unknown): void {
+    if (this.client !== client || this.closed) return;
+    this.client = undefined;
+    void client.close().catch(() => undefined);
+    this.failed(err);
+  }
+
+  private failed(err: unknown): void {
+    if (this.closed) return;
+    const status = httpStatusOf(err);
+    if (status === 401 && this.config.oauth) {
+      this.status = { state: 'failed', reason: this.scrub(`OAuth client credentials were not accepted: ${reasonOf(err)}`) };
+    } else if (status === 401) {
+      const variable = `UPSTREAMS[${this.name}].headers.Authorization`;
+      this.status = {
+        state: 'needs',
+        variable,
+        reason: `the upstream answered HTTP 401 (it wants OAuth or a token); the hub does not run upstream OAuth: set ${variable}`,
+      };
+    } else {
+      this.status = { state: 'failed', reason: this.scrub(reasonOf(err)) };
+    }
+    const delay = Math.min(this.timings.maxBackoffMs, this.timings.minBackoffMs * 2 ** this.attempt);
+    this.attempt += 1;
+    // Jitter keeps several hubs from reconnecting in lockstep.
+    const wait = Math.round(delay * (0.75 + Math.random() * 0.5));
+    this.log.warn({ upstream: this.name, reason: this.describeDown(), retry_in_ms: wait }, 'upstream unavailable');
+    clearTimeout(this.retryTimer);
+    this.retryTimer = setTimeout(() => void this.connect(), wait);
+    this.retryTimer.unref();
+  }
+
+  private async listTools(client: Client): Promise<Tool[]> {
+    const tools: Tool[] = [];
+    let cursor: string | undefined;
+    for (let page = 0; page < MAX_TOOL_PAGES; page++) {
+      const res = await client.listTools(cursor ? { cursor } : undefined, { timeout: this.timings.connectTimeoutMs });
+      tools.push(...res.tools);
+      cursor = res.nextCursor;
+      if (!cursor) break;
+    }
+    return tools;
+  }
+
+  private async refreshTools(client: Client): Promise<void> {
+    try {
+      const tools = await this.listTools(client);
+      if (this.client !== client) return;
+      this.tools = tools;
+      this.log.info({ upstream: this.name, tools: tools.length }, 'upstream tool list changed');
+      this.onToolsChanged?.();
+    } catch (err) {
+      this.log.warn({ upstream: this.name, err: this.scrub(reasonOf(err)) }, 'upstream tool list refresh failed');
+    }
+  }
+
+  private async newClient(): Promise<Client> {
+    const { Client: ClientClass, types } = await loadClientSdk();
+    const client = new ClientClass(CLIENT_INFO, { capabilities: {} });
+    // Transport hiccups the SDK recovers from itself (e.g. a GET stream reconnecting); real losses arrive as onclose.
+    client.onerror = (err) => this.log.debug({ upstream: this.name, err: this.scrub(reasonOf(err)) }, 'upstream transport error');
+    client.setNotificationHandler(types.ToolListChangedNotificationSchema, () => void this.refreshTools(client));
+    return client;
+  }
+
+  private async open(): Promise<{ client: Client; kind: UpstreamTransportKind }> {
+    const connectOpts = { timeout: this.timings.connectTimeoutMs };
+    if (this.config.command) {
+      const client = await this.newClient();
+      await client.connect(await this.stdioTransport(this.config.command), connectOpts);
+      return { client, kind: 'stdio' };
+    }
+    const url = new URL(this.config.url!);
+    const requestInit = { headers: this.config.headers ?? {} };
+    const authProvider = await this.oauthProvider();
+    const { StreamableHTTPClientTransport } = await import('@modelcontextprotocol/sdk/client/streamableHttp.js');
+    const client = await this.newClient();
+    try {
+      await client.connect(new StreamableHTTPClientTransport(url, { requestInit, authProvider }), connectOpts);
+      return { client, kind: 'streamable-http' };
+    } catch (err) {
+      await client.close().catch(() => undefined);
+      const status = httpStatusOf(err);
+      // The spec's backwards-compatibility rule: a 4xx to the initialize POST means "try the old HTTP+SSE transport".
+      if (status === undefined || status < 400 || status >= 500 || status === 401 || status === 403) throw err;
+    }
+    const { SSEClientTransport } = await import('@modelcontextprotocol/sdk/client/sse.js');
+    const sseClient = await this.newClient();
+    await sseClient.connect(new SSEClientTransport(url, { requestInit, authProvider }), connectOpts);
+    return { client: sseClient, kind: 'sse' };
+  }
+
+  /**
+   * The SDK's client-credentials provider: on a 401 the transport discovers the authorization server from the
+   * upstream's OAuth metadata, gets a token and retries. One provider per connection, so its token outlives reconnects.
+   */
+  private async oauthProvider(): Promise<OAuthClientProvider | undefined> {
+    const oauth = this.config.oauth;
+    if (!oauth) return undefined;
+    if (!this.provider) {
+      const { ClientCredentialsProvider } = await import('@modelcontextprotocol/sdk/client/auth-extensions.js');
+      const options = { clientId: oauth.client_id, clientSecret: oauth.client_secret, clientName: 'omni-hub', scope: oauth.scope };
+      this.provider = oauth.issuer ? new ClientCredentialsProvider({ ...options, expectedIssuer: oauth.issuer }) : new ClientCredentialsProvider(options);
+    }
+    return this.provider;
+  }
+
+  private async stdioTransport(command: string): Promise<Transport> {
+    const { StdioClientTransport, getDefaultEnvironment } = await import('@modelcontextprotocol/sdk/client/stdio.js');
+    const transport = new StdioClientTransport({
+      command,
+      args: this.config.args ?? [],
+      // Only the SDK's safe default variables (PATH, HOME, ...) plus the entry's own: the hub's secrets stay in the hub.
+      env: { ...getDefaultEnvironment(), ...(this.config.env ?? {}) },
+      cwd: this.config.cwd,
+      stderr: 'pipe',
+    });
+    this.process = transport;
+    const stderr = transport.stderr;
+    if (stderr) {
+      // With stderr 'pipe' the SDK hands out a PassThrough, a readable stream.
+      createInterface({ input: stderr as unknown as NodeJS.ReadableStream, crlfDelay: Infinity }).on('line', (line) => {
+        if (line.trim()) this.log.info({ upstream: this.name, stderr: this.scrub(line.slice(0, MAX_STDERR_LINE)) }, 'upstream stderr');
+      });
+    }
+    return transport;
+  }
+}
