@@ -122,6 +122,34 @@ export async function load({ url, headers, body, connections, duration }) {
   };
 }
 
+/**
+ * Like load(), but every request gets its own JSON-RPC id (`body(id)` builds it): what a real client sends, and what
+ * a stateful session needs (a reused id inside one session is a protocol error).
+ */
+export async function loadUnique({ url, headers, body, connections, duration, firstId = 1 }) {
+  let next = firstId;
+  const r = await autocannon({
+    url,
+    method: 'POST',
+    headers,
+    connections,
+    duration,
+    pipelining: 1,
+    requests: [{ setupRequest: (req) => ({ ...req, body: JSON.stringify(body(next++)) }) }],
+  });
+  return {
+    connections,
+    rps: Math.round(r.requests.average),
+    total: r.requests.total,
+    p50_ms: r.latency.p50,
+    p90_ms: r.latency.p90,
+    p99_ms: r.latency.p99,
+    mean_ms: Math.round(r.latency.average * 100) / 100,
+    non2xx: r.non2xx,
+    errors: r.errors + r.timeouts,
+  };
+}
+
 /** Several autocannon runs at once (one per target URL), summed: the load of a multi-process deployment. */
 export async function loadSplit(targets, { headers, body, connections, duration }) {
   const per = Math.max(1, Math.round(connections / targets.length));

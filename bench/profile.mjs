@@ -3,6 +3,8 @@ import { readFileSync } from 'node:fs';
 
 function origin(url) {
   if (!url) return '(native/V8)';
+  // Node's bundled undici is what `fetch` runs on: named apart so its cost shows.
+  if (url.startsWith('node:internal/deps/undici')) return 'undici (inside Node: fetch)';
   if (url.startsWith('node:')) return 'node internals';
   const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
   if (pkg) return pkg[1];
@@ -35,6 +37,7 @@ export function summariseProfile(file, top = 20) {
   const perFrame = new Map();
   const perOrigin = new Map();
   const oursInclusive = new Map();
+  const originInclusive = new Map();
   let total = 0;
   prof.samples.forEach((id, i) => {
     const dt = prof.timeDeltas[i] ?? 0;
@@ -48,9 +51,18 @@ export function summariseProfile(file, top = 20) {
     perOrigin.set(o, (perOrigin.get(o) ?? 0) + dt);
     total += dt;
     // Inclusive time of our own functions: each distinct frame of ours on the sampled stack gets the sample once.
+    // Inclusive time per origin likewise: a package (or Node) is charged once per sample it is anywhere on the stack.
     const seen = new Set();
+    const seenOrigins = new Set();
     for (let n = id; n !== undefined; n = parent.get(n)) {
       const cf = nodes.get(n).callFrame;
+      if (cf.url) {
+        const org = origin(cf.url);
+        if (!seenOrigins.has(org)) {
+          seenOrigins.add(org);
+          originInclusive.set(org, (originInclusive.get(org) ?? 0) + dt);
+        }
+      }
       if (origin(cf.url) !== 'omni-hub (ours)') continue;
       const k = `${cf.functionName || '(anonymous)'}\t${shortUrl(cf.url)}:${cf.lineNumber + 1}`;
       if (seen.has(k)) continue;
@@ -75,6 +87,9 @@ export function summariseProfile(file, top = 20) {
         const [fn, where] = k.split('\t');
         return { function: fn, where, total_ms: Math.round(v / 1000), pct: pct(v) };
       }),
+    origins_inclusive: sort(originInclusive)
+      .slice(0, 15)
+      .map(([o, v]) => ({ origin: o, total_ms: Math.round(v / 1000), pct: pct(v) })),
     origins: sort(perOrigin).map(([o, v]) => ({ origin: o, self_ms: Math.round(v / 1000), pct: pct(v) })),
   };
 }

@@ -4,7 +4,7 @@ const verdict = (ok) => (ok === null || ok === undefined ? 'n/a' : ok ? '**met**
 const fmt = (n) => (typeof n === 'number' ? n.toLocaleString('en-US') : String(n ?? '—'));
 const table = (head, rows) => [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.map(fmt).join(' | ')} |`)].join('\n');
 
-export function writeResults(r) {
+export function writeResults(r, baseline = null) {
   const out = [];
   const m = r.machine;
   out.push('# Omni Hub benchmark results', '');
@@ -19,6 +19,81 @@ export function writeResults(r) {
   if (r.failures) out.push('', `**Sections that failed:** ${r.failures.join('; ')}`);
 
   const targets = [];
+  const load = (l) => (l ? l.join(' / ') : '?');
+  out.push(`- Shared machine: seven other developers ran builds and tests on the same 2 cores during this run (load average 1/5/15 min: ${load(m.loadavg_start)} at the start, ${load(m.loadavg_end)} at the end), so absolute figures are noisy and far lower than on an idle machine; compare only figures measured side by side in this one run (the ratios).`);
+  if (r.gateway) {
+    const g = r.gateway;
+    const at = (id) => g.rows.find((x) => x.id === id);
+    out.push('', '## Gateway comparison (issue 18): `tools/call` of google_maps_geocode, one upstream GET per call, 16 connections', '');
+    out.push(
+      `Every server makes one HTTP GET to the same local Geocoding stand-in (\`bench/servers/maps-standin.ts\`, its own process, the API's wire format) per request and answers it as a \`tools/call\` result; ${g.rounds ?? 1} interleaved round(s) of ${g.duration_s} s per scenario (all servers up for the whole section; each row is the scenario's best round, the other rounds are listed), a unique JSON-RPC id per request. The hub rows run the full pipeline (auth, host guard, zod, the Redis quota Lua call, the adapter's Google REST client, the audit record, one JSON log line per call). The bare route and the SDK server use the same upstream client the hub's Google REST client uses (undici \`request\` on a keep-alive agent), so the comparison is about the server side.`,
+      '',
+    );
+    const bare = at('bare');
+    out.push(
+      table(
+        ['server', 'req/s', 'p50 ms', 'p90 ms', 'p99 ms', 'mean ms', '% of bare req/s', 'p99 ÷ bare p99', 'non-2xx', 'errors', 'all rounds: req/s (p99 ms)'],
+        g.rows.map((x) => [x.label, x.rps, x.p50_ms, x.p90_ms, x.p99_ms, x.mean_ms, bare ? `${Math.round((100 * x.rps) / bare.rps)}%` : '—', bare ? `${Math.round((10 * x.p99_ms) / Math.max(bare.p99_ms, 1)) / 10}×` : '—', x.non2xx, x.errors, (x.rounds ?? []).map((r) => `${fmt(r.rps)} (${fmt(r.p99_ms)})`).join(', ')]),
+      ),
+    );
+    const hub = at('hub_stateless');
+    const session = at('hub_session');
+    const sdk = at('sdk');
+    if (hub && bare) {
+      targets.push(['gateway: hub stateless ≥ 50% of the bare proxy req/s (16 connections)', '≥ 50%', `${Math.round((100 * hub.rps) / bare.rps)}%`, verdict(hub.rps / bare.rps >= 0.5)]);
+      targets.push(['gateway: hub stateless p99 ≤ 2× the bare proxy p99', `≤ ${2 * bare.p99_ms} ms`, `${hub.p99_ms} ms`, verdict(hub.p99_ms <= 2 * bare.p99_ms)]);
+    }
+    if (hub && session) targets.push(['gateway: hub in a session ≥ 80% of hub stateless', '≥ 80%', `${Math.round((100 * session.rps) / hub.rps)}%`, verdict(session.rps / hub.rps >= 0.8)]);
+    if (hub && sdk) targets.push(['gateway: hub stateless ≥ 5× the SDK stateless server (same upstream client)', '≥ 5×', `${Math.round((10 * hub.rps) / sdk.rps) / 10}×`, verdict(hub.rps / sdk.rps >= 5)]);
+    const sdkFetch = at('sdk_fetch');
+    if (hub && sdkFetch) targets.push(['gateway: hub stateless vs the SDK stateless server calling the upstream with fetch (reference)', '≥ 5×', `${Math.round((10 * hub.rps) / sdkFetch.rps) / 10}×`, verdict(hub.rps / sdkFetch.rps >= 5)]);
+  }
+  if (r.search) {
+    const sr = r.search;
+    out.push('', `## Search (issue 18): ${fmt(sr.documents)} documents, \`search\` over MCP at 16 connections`, '');
+    out.push(
+      `${fmt(sr.documents)} notes of ${sr.words_per_document} words drawn from a Zipf-distributed vocabulary of ${fmt(sr.vocabulary)} invented words (\`bench/corpus.mjs\`, fixed seed), ingested over MCP with \`intelligence_ingest\` (16 concurrent calls, timed; PGlite: see the "ingested" column), then the ChatGPT connector's \`search\` tool (up to 20 results) over MCP, ${sr.rounds ?? 1} interleaved round(s) of ${sr.duration_s} s per backend (each row is the backend's best round), cycling through ${sr.queries.length} two-word queries that each match ${Math.min(...sr.queries.map((q) => q.matches))}–${Math.max(...sr.queries.map((q) => q.matches))} documents (≈ 1.5%).`,
+      '',
+    );
+    out.push(
+      table(
+        ['backend', 'engine', 'ingest 10k (s)', 'ingest docs/s', 'ingested', 'search req/s', 'p50 ms', 'p90 ms', 'p99 ms', 'non-2xx', 'errors', 'all rounds: req/s (p99 ms)'],
+        sr.rows.map((x) => [x.backend, x.store, Math.round(x.ingest_ms / 100) / 10, x.ingest_per_s, x.ingest_how ?? 'over MCP', x.rps, x.p50_ms, x.p90_ms, x.p99_ms, x.non2xx, x.errors, (x.rounds ?? []).map((r) => `${fmt(r.rps)} (${fmt(r.p99_ms)})`).join(', ')]),
+      ),
+    );
+    const pglite = sr.rows.find((x) => x.store === 'pglite');
+    const sqlite = sr.rows.find((x) => x.store === 'sqlite');
+    if (pglite && sqlite) {
+      out.push(
+        '',
+        `Decision recorded here: the embedded default moved from PGlite to SQLite FTS5 (better-sqlite3; searches on a worker thread), because in this run PGlite answered ${fmt(pglite.rps)} req/s at p99 ${fmt(pglite.p99_ms)} ms and SQLite ${fmt(sqlite.rps)} req/s at p99 ${fmt(sqlite.p99_ms)} ms on the same 10,000 notes. PostgreSQL (\`DATABASE_URL\`) is unchanged as the shared backend. The connector's \`search\` asks for no highlighted snippets (it returns ids, titles and urls), and PostgreSQL runs the search as a named prepared statement.`,
+      );
+    }
+    for (const x of sr.rows.filter((row) => row.store !== 'pglite')) targets.push([`search p99 at 16 connections, ${fmt(sr.documents)} documents, ${x.backend} (${x.store})`, '≤ 50 ms', `${x.p99_ms} ms`, verdict(x.p99_ms <= 50)]);
+  }
+  if (r.profile_gateway) {
+    const p = r.profile_gateway;
+    out.push('', '## CPU profile of the gateway path (hub stateless, google_maps_geocode, 16 connections)', '');
+    out.push(`\`node --cpu-prof\` on the hub process during a ${p.run.duration_s} s run at ${fmt(p.run.rps)} req/s (p99 ${p.run.p99_ms} ms); ${fmt(p.samples)} samples over ${fmt(p.total_ms)} ms. Inclusive time: a sample counts for every origin (package, Node internals, our code) anywhere on its stack, once, so the column does not add up to 100%.`, '');
+    const before = new Map((baseline?.origins_inclusive ?? []).map((o) => [o.origin, o]));
+    const names = [...new Set([...(baseline?.origins_inclusive ?? []).map((o) => o.origin), ...p.origins_inclusive.map((o) => o.origin)])];
+    const now = new Map(p.origins_inclusive.map((o) => [o.origin, o]));
+    if (baseline) {
+      out.push(`Before: ${baseline.note || 'the baseline profile'} (${baseline.date}, ${fmt(baseline.run?.rps)} req/s, p99 ${baseline.run?.p99_ms} ms). After: this run.`, '');
+      out.push(table(['origin (inclusive)', 'before % of samples', 'after % of samples'], names.map((n) => [n, before.has(n) ? `${before.get(n).pct}%` : '—', now.has(n) ? `${now.get(n).pct}%` : '—'])));
+    } else {
+      out.push(table(['origin (inclusive)', 'total ms', '% of samples'], p.origins_inclusive.map((o) => [o.origin, o.total_ms, `${o.pct}%`])));
+    }
+    const idleNow = p.origins.find((o) => o.origin === '(idle)');
+    const idleBefore = baseline?.origins?.find((o) => o.origin === '(idle)');
+    out.push('', `Idle (the hub waiting, e.g. for the upstream or Redis): ${idleBefore ? `before ${idleBefore.pct}%, ` : ''}now ${idleNow?.pct ?? 0}%.`);
+    out.push('', 'Our functions by inclusive time (this run):', '');
+    out.push(table(['function', 'where', 'total ms', '% of samples'], p.ours_inclusive.map((f) => [`\`${f.function}\``, `\`${f.where}\``, f.total_ms, `${f.pct}%`])));
+    if (baseline?.ours_inclusive) {
+      out.push('', 'Our functions by inclusive time (before):', '');
+      out.push(table(['function', 'where', 'total ms', '% of samples'], baseline.ours_inclusive.map((f) => [`\`${f.function}\``, `\`${f.where}\``, f.total_ms, `${f.pct}%`])));
+    }
+  }
   if (r.throughput) {
     const at = (id, c) => r.throughput.find((x) => x.id === id && x.connections === c);
     out.push('', '## Throughput and latency: `tools/call` of fixture_echo (POST /mcp)', '');

@@ -12,7 +12,7 @@ import { MemoryOperationStore, type OperationStore } from './tools/operations.js
 const eventBounds = (config: Config) => ({ streamMaxBytes: config.eventStore.streamMaxBytes, totalMaxBytes: config.eventStore.totalMaxBytes });
 import { MemorySessionStore, type McpSessionStore } from './mcp/session-store.js';
 
-/** Builds the long-lived services from the config: Redis or memory governance, Postgres or PGlite (lazily). */
+/** Builds the long-lived services from the config: Redis or memory governance, PostgreSQL or embedded SQLite (lazily). */
 export async function createDeps(config: Config, log: FastifyBaseLogger): Promise<HubDeps> {
   const { quota, audit, connection } = await createGovernanceStores(config, log);
   // The Redis store reuses the governance connection; its module (and ioredis) loads only when Redis is configured.

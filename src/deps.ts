@@ -18,7 +18,7 @@ export interface HubDeps {
   failedAuth: FailedAuthLimiter;
   /** Stateful MCP session records (Redis when REDIS_URL is set: any instance serves any session). */
   sessions: McpSessionStore;
-  /** Opened lazily on first use (PGlite or pg): cold start stays small. */
+  /** Opened lazily on first use (embedded SQLite or pg): cold start stays small. */
   intelligence(): Promise<IntelligenceStore>;
   /** Closes everything (graceful shutdown). */
   close(): Promise<void>;

@@ -2,14 +2,28 @@ import { createServer } from 'node:http';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { z } from 'zod';
+import { geocodeResult } from './geocode-upstream.js';
 
 /**
  * The official SDK's documented minimal stateless Streamable HTTP server (README "Without Session Management"):
  * a new McpServer and transport per request, one tool registered with registerTool, served by node:http.
  * No auth, no quota, no audit: the hub with all of those is compared with this.
+ * BENCH_TOOL=geocode registers `google_maps_geocode` instead (one upstream GET to GOOGLE_API_BASE_URL per call).
  */
 function getServer(): McpServer {
   const server = new McpServer({ name: 'sdk-minimal', version: '1.0.0' });
+  if (process.env.BENCH_TOOL === 'geocode') {
+    server.registerTool(
+      'google_maps_geocode',
+      {
+        title: 'Geocode an address',
+        description: 'Convert an address into coordinates.',
+        inputSchema: { address: z.string().min(1).max(500), max_results: z.number().int().min(1).max(20).default(5) },
+      },
+      async ({ address }) => geocodeResult(address),
+    );
+    return server;
+  }
   server.registerTool(
     'fixture_echo',
     {

@@ -18,7 +18,7 @@ export interface TestHub {
   close(): Promise<void>;
 }
 
-/** A hub on embedded defaults (memory quotas, PGlite in a temp dir) driven with app.inject(). */
+/** A hub on embedded defaults (memory quotas, SQLite in a temp dir) driven with app.inject(). */
 export async function testHub(env: Record<string, string> = {}, options: AppOptions = {}): Promise<TestHub> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'omni-hub-test-'));
   const config = testConfig({ DATA_DIR: dataDir, ...env });

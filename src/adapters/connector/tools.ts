@@ -29,7 +29,7 @@ export const search = defineTool({
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   async run(args, ctx) {
     const store = await ctx.deps.intelligence();
-    const hits = await store.search({ query: args.query, limit: SEARCH_RESULTS });
+    const hits = await store.search({ query: args.query, limit: SEARCH_RESULTS, snippets: false });
     return { results: hits.map((h) => ({ id: h.id, title: h.title, url: citationUrl(h) })) };
   },
 });

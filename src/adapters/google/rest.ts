@@ -1,3 +1,4 @@
+import { STATUS_CODES } from 'node:http';
 import type { ToolContext } from '../../tools/types.js';
 import { HubError } from '../../tools/errors.js';
 import { googleAccessToken, googleCredentialLabel, googleCredentialSource } from './credentials.js';
@@ -69,67 +70,103 @@ export async function googleRequest<T>(ctx: ToolContext, opts: GoogleRequestOpti
   return idempotent ? withRetries(once, ctx.signal) : once();
 }
 
+/**
+ * The upstream HTTP client of every Google call: undici's `request` on one keep-alive agent shared by the process.
+ * WHATWG `fetch` (Headers, Request, Response and stream objects per call) was the largest single cost of a gateway
+ * call in the benchmark profile. Loaded on first use so cold start does not pay for it.
+ */
+let upstream: Promise<{ request: typeof import('undici').request; dispatcher: import('undici').Agent }> | undefined;
+function upstreamClient() {
+  upstream ??= import('undici').then(({ Agent, request }) => ({
+    request,
+    dispatcher: new Agent({ keepAliveTimeout: 30_000, keepAliveMaxTimeout: 600_000, connections: 128 }),
+  }));
+  return upstream;
+}
+
+/** Copies the caller's extra headers with lower-case names, so the ones set here replace them instead of doubling. */
+function baseHeaders(extra: Record<string, string> | undefined): Record<string, string> {
+  const headers: Record<string, string> = {};
+  if (extra) for (const k in extra) headers[k.toLowerCase()] = extra[k]!;
+  headers.accept = 'application/json';
+  return headers;
+}
+
 async function sendOnce<T>(ctx: ToolContext, opts: GoogleRequestOptions, method: GoogleHttpMethod, url: string): Promise<T> {
-  const headers = new Headers({ ...opts.headers, accept: 'application/json' });
+  const headers = baseHeaders(opts.headers);
   const credential = await authorize(ctx, opts.auth, headers);
 
-  let body: RequestInit['body'];
+  let body: string | Buffer | undefined;
   if (opts.rawBody) {
-    headers.set('content-type', opts.rawBody.contentType);
-    body = typeof opts.rawBody.data === 'string' ? opts.rawBody.data : new Uint8Array(opts.rawBody.data);
+    headers['content-type'] = opts.rawBody.contentType;
+    body = opts.rawBody.data;
   } else if (opts.body !== undefined) {
-    headers.set('content-type', 'application/json; charset=utf-8');
+    headers['content-type'] = 'application/json; charset=utf-8';
     body = JSON.stringify(opts.body);
   }
 
-  let res: Response;
+  const { request, dispatcher } = await upstreamClient();
+  let res: Awaited<ReturnType<typeof request>>;
   try {
-    res = await fetch(url, { method, headers, body, signal: ctx.signal });
+    res = await request(url, { method, headers, body, signal: ctx.signal, dispatcher });
   } catch (err) {
     throw networkError(err, opts.host, ctx.signal);
   }
 
-  if (!res.ok) throw await responseError(res, opts.host, credential);
+  const status = res.statusCode;
+  if (status < 200 || status > 299) {
+    const text = await res.body.text().catch(() => '');
+    throw responseError({ status, text, retryAfter: res.headers['retry-after'] }, opts.host, credential);
+  }
 
   try {
-    if (opts.responseType === 'arraybuffer') return Buffer.from(await res.arrayBuffer()) as T;
-    const text = await res.text();
+    if (opts.responseType === 'arraybuffer') return Buffer.from(await res.body.arrayBuffer()) as T;
+    const text = await res.body.text();
     if (opts.responseType === 'text') return text as T;
     return (text ? JSON.parse(text) : {}) as T;
-  } catch (err) {
+  } catch {
     if (ctx.signal.aborted) throw new HubError('timeout', `${opts.host} did not answer in time`);
-    throw new HubError('upstream_error', `${opts.host} returned an unreadable response (HTTP ${res.status})`, { upstream_status: res.status });
+    throw new HubError('upstream_error', `${opts.host} returned an unreadable response (HTTP ${status})`, { upstream_status: status });
   }
 }
 
 /** Sets the auth header; returns a label naming the credential used (for auth_error messages). */
-async function authorize(ctx: ToolContext, auth: GoogleAuthMode, headers: Headers): Promise<string> {
+async function authorize(ctx: ToolContext, auth: GoogleAuthMode, headers: Record<string, string>): Promise<string> {
   const config = ctx.config;
   const useKey = auth === 'api_key' || ('apiKeyFallback' in auth && !googleCredentialSource(config));
   if (useKey) {
     const key = config.google.apiKey;
     if (!key) throw new HubError('not_configured', 'Google API key is not configured: set GOOGLE_API_KEY', { variable: 'GOOGLE_API_KEY' });
-    headers.set('x-goog-api-key', key);
+    headers['x-goog-api-key'] = key;
     return 'GOOGLE_API_KEY';
   }
   const token = await googleAccessToken(config, (auth as { scopes: string[] }).scopes, ctx.signal);
-  headers.set('authorization', `Bearer ${token}`);
+  headers.authorization = `Bearer ${token}`;
   return googleCredentialLabel(config);
 }
 
 function networkError(err: unknown, host: string, signal: AbortSignal): HubError {
   if (err instanceof HubError) return err;
-  const e = err as { name?: string; cause?: { code?: string; message?: string }; message?: string };
+  const e = err as { name?: string; code?: string; cause?: { code?: string; message?: string }; message?: string };
   if (signal.aborted || e?.name === 'AbortError' || e?.name === 'TimeoutError') {
     return new HubError('timeout', `${host} did not answer in time`);
   }
-  const why = e?.cause?.code ?? e?.cause?.message ?? e?.message ?? String(err);
+  // undici puts the system error code (ECONNREFUSED, ...) on the error itself; fetch put it on `cause`.
+  const why = e?.cause?.code ?? e?.code ?? e?.cause?.message ?? e?.message ?? String(err);
   return new HubError('upstream_error', `cannot reach ${host}: ${why}`, { network: true });
 }
 
+/** An upstream answer outside 2xx: its status, body text and Retry-After header. */
+export interface UpstreamFailure {
+  status: number;
+  text: string;
+  retryAfter?: string | string[];
+}
+
 /** Maps `{"error": {code, message, status, details}}` (or an OAuth-style error) to HubError. */
-export async function responseError(res: Response, host: string, credential: string): Promise<HubError> {
-  const text = await res.text().catch(() => '');
+export function responseError(res: UpstreamFailure, host: string, credential: string): HubError {
+  const { text } = res;
+  const statusText = STATUS_CODES[res.status] ?? '';
   let parsed: GoogleErrorBody | undefined;
   try {
     parsed = text ? (JSON.parse(text) as GoogleErrorBody) : undefined;
@@ -142,20 +179,20 @@ export async function responseError(res: Response, host: string, credential: str
   let details: unknown[] | undefined;
   if (err && typeof err === 'object') {
     status = err.status;
-    message = err.message ?? err.errors?.[0]?.message ?? res.statusText;
+    message = err.message ?? err.errors?.[0]?.message ?? statusText;
     details = err.details;
   } else if (typeof err === 'string') {
     status = err;
-    message = parsed?.error_description ?? res.statusText;
+    message = parsed?.error_description ?? statusText;
   } else {
-    message = text ? text.slice(0, 200) : res.statusText || `HTTP ${res.status}`;
+    message = text ? text.slice(0, 200) : statusText || `HTTP ${res.status}`;
   }
   status ??= httpStatusName(res.status);
   message = message.slice(0, MAX_ERROR_MESSAGE);
 
   const extra: Record<string, unknown> = { upstream_status: res.status, upstream_code: status };
   if (details?.length) extra.upstream_details = details.slice(0, 5);
-  const retryAfter = res.headers.get('retry-after');
+  const retryAfter = typeof res.retryAfter === 'string' ? res.retryAfter : undefined;
   if (retryAfter && /^\d+$/.test(retryAfter)) extra.retry_after_s = Number(retryAfter);
 
   // Google answers a bad API key with 400/403 and reason API_KEY_INVALID: the credential is present but rejected.

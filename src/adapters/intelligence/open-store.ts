@@ -1,6 +1,7 @@
 import type { Config } from '../../config.js';
 import { migrate } from './migrations.js';
 import { openPgDriver, openPgliteDriver, pgliteDir } from './sql-driver.js';
+import { openSqliteStore, SqliteUnavailableError, sqliteFile } from './sqlite-open.js';
 import { SqlIntelligenceStore } from './sql-store.js';
 import type { IntelligenceStore } from './store.js';
 
@@ -9,19 +10,29 @@ export const DEFAULT_SCHEMA = 'intelligence';
 export interface OpenStoreOptions {
   /** PostgreSQL schema holding the tables (tests use their own so suites sharing one server do not collide). */
   schema?: string;
-  /** Directory of the embedded database when DATABASE_URL is unset; default `${DATA_DIR}/pglite`. */
+  /** The embedded database file when DATABASE_URL is unset; default `${DATA_DIR}/intelligence.sqlite`. */
+  sqliteFile?: string;
+  /** A PGlite directory of an earlier version to import once into a new embedded store; default `${DATA_DIR}/pglite`. */
   pgliteDir?: string;
 }
 
 /**
- * Opens the Intelligence store: PostgreSQL at DATABASE_URL when set, otherwise embedded PGlite in DATA_DIR.
+ * Opens the Intelligence store: PostgreSQL at DATABASE_URL when set, otherwise the embedded SQLite FTS5 store in
+ * DATA_DIR (which imports an earlier embedded PGlite store once, see sqlite-open.ts).
  * Pending migrations are applied before this resolves, so every returned store is ready for queries.
  */
 export async function openIntelligenceStore(config: Config, opts: OpenStoreOptions = {}): Promise<IntelligenceStore> {
   const schema = opts.schema ?? DEFAULT_SCHEMA;
-  const driver = config.databaseUrl
-    ? await openPgDriver(config.databaseUrl)
-    : await openPgliteDriver(opts.pgliteDir ?? pgliteDir(config));
+  if (!config.databaseUrl) {
+    try {
+      return await openSqliteStore(opts.sqliteFile ?? sqliteFile(config), opts.pgliteDir ?? pgliteDir(config));
+    } catch (err) {
+      // Without better-sqlite3's native module (an install with --ignore-scripts, as the container image does), the
+      // embedded store stays the earlier PGlite one, slower but working.
+      if (!(err instanceof SqliteUnavailableError)) throw err;
+    }
+  }
+  const driver = config.databaseUrl ? await openPgDriver(config.databaseUrl) : await openPgliteDriver(opts.pgliteDir ?? pgliteDir(config));
   try {
     await migrate(driver, schema);
   } catch (err) {

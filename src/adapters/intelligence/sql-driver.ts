@@ -1,4 +1,5 @@
 import type { Config } from '../../config.js';
+import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { mkdir } from 'node:fs/promises';
 
@@ -12,6 +13,8 @@ export interface Queryable {
 
 export interface SqlDriver extends Queryable {
   readonly kind: 'pglite' | 'postgres';
+  /** A hot query as a named prepared statement (parsed and planned once per connection); same results as query(). */
+  queryPrepared<T>(sql: string, params: unknown[]): Promise<T[]>;
   /** Runs `fn` inside BEGIN/COMMIT on one connection; rolls back when it throws. */
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
   close(): Promise<void>;
@@ -31,11 +34,20 @@ export async function openPgDriver(databaseUrl: string): Promise<SqlDriver> {
   });
   // An idle client dropped by the server must not crash the process; the next query reconnects.
   pool.on('error', () => {});
+  const names = new Map<string, string>();
   return {
     kind: 'postgres',
     async query<T>(sql: string, params: unknown[] = []) {
       const res = await pool.query(sql, params);
       return res.rows as T[];
+    },
+    async queryPrepared<T>(sql: string, params: unknown[]) {
+      let name = names.get(sql);
+      if (!name) {
+        name = `omni_${createHash('sha256').update(sql).digest('hex').slice(0, 24)}`;
+        names.set(sql, name);
+      }
+      return (await pool.query({ name, text: sql, values: params })).rows as T[];
     },
     async transaction<T>(fn: (tx: Queryable) => Promise<T>) {
       const client = await pool.connect();
@@ -67,6 +79,9 @@ export async function openPgliteDriver(dataDir: string): Promise<SqlDriver> {
   return {
     kind: 'pglite',
     async query<T>(sql: string, params: unknown[] = []) {
+      return (await db.query<T>(sql, params)).rows;
+    },
+    async queryPrepared<T>(sql: string, params: unknown[]) {
       return (await db.query<T>(sql, params)).rows;
     },
     transaction<T>(fn: (tx: Queryable) => Promise<T>) {

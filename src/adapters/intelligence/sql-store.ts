@@ -103,7 +103,8 @@ export class SqlIntelligenceStore implements IntelligenceStore {
    */
   async search(q: SearchQuery): Promise<SearchHit[]> {
     const limit = Math.min(Math.max(q.limit ?? DEFAULT_SEARCH_LIMIT, 1), MAX_SEARCH_LIMIT);
-    const rows = await this.driver.query<HitRow>(
+    const snippet = q.snippets === false ? `''` : `ts_headline('english', left(h.text, ${INDEXED_TEXT_CHARS}), q.query, '${HEADLINE_OPTIONS}')`;
+    const rows = await this.driver.queryPrepared<HitRow>(
       `WITH q AS (SELECT websearch_to_tsquery('english', $1) AS query),
        hits AS (
          SELECT d.id, d.title, d.url, d.tags, d.source, d.created_at, d.text,
@@ -118,7 +119,7 @@ export class SqlIntelligenceStore implements IntelligenceStore {
          LIMIT $6
        )
        SELECT h.id, h.title, h.url, h.tags, h.source, h.created_at, h.rank,
-              ts_headline('english', left(h.text, ${INDEXED_TEXT_CHARS}), q.query, '${HEADLINE_OPTIONS}') AS snippet
+              ${snippet} AS snippet
        FROM hits h, q
        ORDER BY h.rank DESC, h.created_at DESC`,
       [q.query, q.tags?.length ? q.tags : null, q.source ?? null, q.since ?? null, q.until ?? null, limit],

@@ -1,4 +1,7 @@
-/** The Intelligence store: documents with ranked full-text search (PostgreSQL via pg, or embedded PGlite). */
+/**
+ * The Intelligence store: documents with ranked full-text search (PostgreSQL via pg, or the embedded SQLite FTS5 store;
+ * PGlite remains only to import an older embedded store).
+ */
 
 export type DocumentSource = 'ingest' | 'autobuilder' | 'callback';
 
@@ -42,6 +45,8 @@ export interface SearchQuery {
   source?: DocumentSource;
   since?: string;
   until?: string;
+  /** Highlighted snippets (default true); callers that show only ids and titles skip their cost. */
+  snippets?: boolean;
 }
 
 /** Result of an insert-if-absent: the stored document and whether this call created it. */
@@ -51,7 +56,7 @@ export interface IngestOutcome {
 }
 
 export interface IntelligenceStore {
-  readonly kind: 'pglite' | 'postgres';
+  readonly kind: 'sqlite' | 'pglite' | 'postgres';
   /** Stores a document. With an `id` that already exists, the stored document is returned unchanged (idempotent). */
   ingest(doc: NewDocument): Promise<IntelligenceDocument>;
   /** Like ingest, and says whether the document was created by this call (false: the id existed already). */

@@ -10,7 +10,7 @@ import { MemoryAuditStore } from '../../../src/governance/memory-audit-store.js'
 import { callbackRoutes, type StoredCallback } from '../../../src/http/callbacks.js';
 import { startFakeAutoBuilder } from '../../fakes/autobuilder.js';
 import { runTool, toolContext } from '../../helpers/context.js';
-import { depsWith, pgliteEnv, type StoreEnv } from '../intelligence/store-env.js';
+import { depsWith, sqliteEnv, type StoreEnv } from '../intelligence/store-env.js';
 
 const MAX_BYTES = 64 * 1024;
 
@@ -23,7 +23,7 @@ describe('POST /v1/callbacks/chatgpt and GET /v1/callbacks/:correlation_id', () 
   const seen: { callback: StoredCallback; duplicate: boolean }[] = [];
 
   beforeAll(async () => {
-    env = await pgliteEnv('callbacks');
+    env = await sqliteEnv('callbacks');
     store = await env.open();
     deps = depsWith(store, audit);
     app = Fastify();
@@ -144,7 +144,7 @@ describe('Auto Builder round trip: execute → callback over HTTP → search →
   let hubUrl: string;
 
   beforeAll(async () => {
-    env = await pgliteEnv('roundtrip');
+    env = await sqliteEnv('roundtrip');
     deps = depsWith(await env.open());
     hub = Fastify();
     await hub.register(callbackRoutes, { deps, maxBytes: testConfig().callbackMaxBytes });

@@ -9,7 +9,7 @@ import { HubError } from '../../../src/tools/errors.js';
 import { startFakeAutoBuilder, type FakeAutoBuilder } from '../../fakes/autobuilder.js';
 import { startFakeServer, sendJson, type FakeServer } from '../../helpers/fake-server.js';
 import { runTool, toolContext } from '../../helpers/context.js';
-import { depsWith, pgliteEnv, type StoreEnv } from '../intelligence/store-env.js';
+import { depsWith, sqliteEnv, type StoreEnv } from '../intelligence/store-env.js';
 
 const TOKEN = 'autobuilder-token-123';
 
@@ -41,7 +41,7 @@ describe('chatgpt_auto_builder_execute against a fake Auto Builder', () => {
     runTool(autoBuilderExecute, args, toolContext(config(extra), { deps, callId }));
 
   beforeAll(async () => {
-    env = await pgliteEnv('chatgpt');
+    env = await sqliteEnv('chatgpt');
     store = await env.open();
     deps = depsWith(store);
     fake = await startFakeAutoBuilder({ token: TOKEN });

@@ -5,16 +5,16 @@ import type { IntelligenceStore } from '../../../src/adapters/intelligence/store
 import type { HubDeps } from '../../../src/deps.js';
 import { HubError } from '../../../src/tools/errors.js';
 import { runTool, toolContext } from '../../helpers/context.js';
-import { depsWith, pgliteEnv, type StoreEnv } from '../intelligence/store-env.js';
+import { depsWith, sqliteEnv, type StoreEnv } from '../intelligence/store-env.js';
 
-describe('ChatGPT connector search/fetch over the Intelligence store (PGlite)', () => {
+describe('ChatGPT connector search/fetch over the Intelligence store (embedded SQLite)', () => {
   let env: StoreEnv;
   let store: IntelligenceStore;
   let deps: HubDeps;
   const ctx = () => toolContext(env.config, { deps });
 
   beforeAll(async () => {
-    env = await pgliteEnv('connector');
+    env = await sqliteEnv('connector');
     store = await env.open();
     deps = depsWith(store);
     await store.ingest({ id: 'web-1', title: 'Quarterly revenue report', text: 'Revenue grew 12% in Q3.', url: 'https://example.com/q3', tags: ['finance'], source: 'ingest', metadata: { author: 'cfo' } });
@@ -71,6 +71,6 @@ describe('ChatGPT connector search/fetch over the Intelligence store (PGlite)', 
   });
 
   it('check() probes the store', async () => {
-    expect(await system.check(env.config, deps, AbortSignal.timeout(10_000))).toEqual({ state: 'connected', detail: 'embedded PGlite' });
+    expect(await system.check(env.config, deps, AbortSignal.timeout(10_000))).toEqual({ state: 'connected', detail: 'embedded SQLite' });
   });
 });

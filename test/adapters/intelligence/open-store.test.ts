@@ -3,7 +3,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { system } from '../../../src/adapters/intelligence/index.js';
-import { lazyIntelligenceStore } from '../../../src/adapters/intelligence/open-store.js';
+import { migrate } from '../../../src/adapters/intelligence/migrations.js';
+import { DEFAULT_SCHEMA, lazyIntelligenceStore } from '../../../src/adapters/intelligence/open-store.js';
+import { openPgliteDriver, pgliteDir } from '../../../src/adapters/intelligence/sql-driver.js';
+import { SqlIntelligenceStore } from '../../../src/adapters/intelligence/sql-store.js';
 import { testConfig } from '../../../src/config.js';
 import { depsWith } from './store-env.js';
 
@@ -14,7 +17,7 @@ describe('lazyIntelligenceStore (embedded default)', () => {
   });
   afterAll(async () => rm(dir, { recursive: true, force: true }));
 
-  it('opens once in DATA_DIR/pglite, shares the store, and retries after a failed open', async () => {
+  it('opens once in DATA_DIR/intelligence.sqlite, shares the store, and retries after a failed open', async () => {
     const dataDir = path.join(dir, 'data');
     await writeFile(dataDir, 'a file where the data directory should be');
     const lazy = lazyIntelligenceStore(testConfig({ DATA_DIR: dataDir }));
@@ -24,9 +27,9 @@ describe('lazyIntelligenceStore (embedded default)', () => {
 
     const [a, b] = await Promise.all([lazy.get(), lazy.get()]);
     expect(a).toBe(b);
-    expect(a.kind).toBe('pglite');
+    expect(a.kind).toBe('sqlite');
     await a.ping();
-    expect((await stat(path.join(dataDir, 'pglite'))).isDirectory()).toBe(true);
+    expect((await stat(path.join(dataDir, 'intelligence.sqlite'))).isFile()).toBe(true);
     const doc = await a.ingest({ title: 'persisted', text: 'survives a restart', source: 'ingest' });
     await lazy.close();
 
@@ -34,6 +37,34 @@ describe('lazyIntelligenceStore (embedded default)', () => {
     expect((await (await reopened.get()).get(doc.id))?.text).toBe('survives a restart');
     await reopened.close();
   });
+
+  it('imports the documents of an earlier embedded PGlite store once, keeping ids, dates and metadata', async () => {
+    const dataDir = path.join(dir, 'legacy');
+    const config = testConfig({ DATA_DIR: dataDir });
+    const driver = await openPgliteDriver(pgliteDir(config));
+    await migrate(driver, DEFAULT_SCHEMA);
+    const legacy = new SqlIntelligenceStore(driver, DEFAULT_SCHEMA);
+    const old = await legacy.ingest({ title: 'Legacy runbook', text: 'Rotate the kubernetes certificates yearly.', tags: ['ops'], source: 'callback', metadata: { call_id: 'c1' } });
+    await legacy.ingest({ title: 'Second', text: 'Another legacy note.', source: 'ingest' });
+    await legacy.close();
+
+    const lazy = lazyIntelligenceStore(config);
+    const store = await lazy.get();
+    expect(store.kind).toBe('sqlite');
+    expect(await store.get(old.id)).toEqual(old);
+    expect((await store.search({ query: 'kubernetes certificates' })).map((h) => h.id)).toEqual([old.id]);
+    await store.ingest({ title: 'New', text: 'Written after the import.', source: 'ingest' });
+    await lazy.close();
+
+    // Reopening does not import again: the PGlite directory is left as it was, the SQLite store keeps its own writes.
+    const again = lazyIntelligenceStore(config);
+    const reopened = await again.get();
+    expect((await reopened.search({ query: 'legacy' })).length).toBe(2);
+    expect((await reopened.search({ query: 'written import' })).length).toBe(1);
+    expect((await stat(path.join(dataDir, 'pglite', 'PG_VERSION'))).isFile()).toBe(true);
+    await again.close();
+    // PGlite starts twice here (create, then import): slow WASM start-ups on a busy machine, not a timing assertion.
+  }, 180_000);
 
   it('an unreachable DATABASE_URL fails the open and the connection check, with the reason', async () => {
     const lazy = lazyIntelligenceStore(testConfig({ DATABASE_URL: 'postgres://postgres@127.0.0.1:1/test' }));

@@ -9,11 +9,11 @@ import type { HubDeps } from '../../../src/deps.js';
 import type { AuditStore } from '../../../src/governance/audit.js';
 
 /**
- * One place that says how a test gets an Intelligence store on each backend: PGlite in a temporary directory, or the
+ * One place that says how a test gets an Intelligence store on each backend: embedded SQLite in a temporary directory, or the
  * real PostgreSQL at DATABASE_URL in a schema of its own (dropped afterwards), so suites can share the server.
  */
 export interface StoreEnv {
-  kind: 'pglite' | 'postgres';
+  kind: 'sqlite' | 'postgres';
   config: Config;
   schema: string;
   open(): Promise<IntelligenceStore>;
@@ -31,21 +31,25 @@ const opener = (config: Config, schema: string, opened: IntelligenceStore[]) => 
 
 const uniqueSchema = (label: string) => `intel_${label}_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
 
-export async function pgliteEnv(label: string): Promise<StoreEnv> {
+export async function sqliteEnv(label: string): Promise<StoreEnv> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'omni-intel-'));
   const config = testConfig({ DATA_DIR: dir });
   const schema = uniqueSchema(label);
   const opened: IntelligenceStore[] = [];
   return {
-    kind: 'pglite',
+    kind: 'sqlite',
     config,
     schema,
     open: opener(config, schema, opened),
     async sql<T>(text: string) {
-      // PGlite holds its directory exclusively, so inspection goes through an open store's driver.
+      // One SQLite file per environment: the schema qualifier of the shared SQL names nothing here.
       const store = opened.at(-1);
       if (!store) throw new Error('open a store first');
-      return (store as unknown as { driver: { query<R>(s: string): Promise<R[]> } }).driver.query<T>(text);
+      const db = (store as unknown as { db: import('better-sqlite3').Database }).db;
+      const statement = db.prepare(text.replaceAll(`"${schema}".`, ''));
+      if (statement.reader) return statement.all() as T[];
+      statement.run();
+      return [];
     },
     async destroy() {
       for (const s of opened) await s.close().catch(() => {});
@@ -76,12 +80,12 @@ export async function postgresEnv(label: string, databaseUrl: string): Promise<S
   };
 }
 
-/** The backends to run on: PGlite always, PostgreSQL when DATABASE_URL is set. */
+/** The backends to run on: the embedded SQLite store always, PostgreSQL when DATABASE_URL is set. */
 export function backends(): { name: string; make(label: string): Promise<StoreEnv> }[] {
   const url = process.env.DATABASE_URL;
-  if (!url) console.warn('DATABASE_URL is unset: Intelligence store tests run on PGlite only (set it to also test PostgreSQL)');
+  if (!url) console.warn('DATABASE_URL is unset: Intelligence store tests run on embedded SQLite only (set it to also test PostgreSQL)');
   return [
-    { name: 'PGlite', make: (label) => pgliteEnv(label) },
+    { name: 'SQLite', make: (label) => sqliteEnv(label) },
     ...(url ? [{ name: 'PostgreSQL', make: (label: string) => postgresEnv(label, url) }] : []),
   ];
 }

@@ -5,16 +5,16 @@ import type { IntelligenceStore } from '../../../src/adapters/intelligence/store
 import { intelligenceIngest, intelligenceQuery } from '../../../src/adapters/intelligence/tools.js';
 import type { HubDeps } from '../../../src/deps.js';
 import { runTool, toolContext } from '../../helpers/context.js';
-import { depsWith, pgliteEnv, type StoreEnv } from './store-env.js';
+import { depsWith, sqliteEnv, type StoreEnv } from './store-env.js';
 
-describe('intelligence tools (PGlite)', () => {
+describe('intelligence tools (embedded SQLite)', () => {
   let env: StoreEnv;
   let store: IntelligenceStore;
   let deps: HubDeps;
   const ctx = () => toolContext(env.config, { deps, principal: 'key:abc', callId: 'call-42' });
 
   beforeAll(async () => {
-    env = await pgliteEnv('tools');
+    env = await sqliteEnv('tools');
     store = await env.open();
     deps = depsWith(store);
   });
@@ -81,7 +81,7 @@ describe('intelligence tools (PGlite)', () => {
   });
 
   it('check() reports the embedded store as connected, and a failing store as failed', async () => {
-    expect(await system.check(env.config, deps, AbortSignal.timeout(10_000))).toEqual({ state: 'connected', detail: 'embedded PGlite' });
+    expect(await system.check(env.config, deps, AbortSignal.timeout(10_000))).toEqual({ state: 'connected', detail: 'embedded SQLite' });
     const broken = depsWith(() => Promise.reject(new Error('disk full')));
     expect(await system.check(env.config, broken, AbortSignal.timeout(10_000))).toEqual({ state: 'failed', reason: 'disk full' });
   });

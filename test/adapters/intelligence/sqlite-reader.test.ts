@@ -1,0 +1,46 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openIntelligenceStore } from '../../../src/adapters/intelligence/open-store.js';
+import type { IntelligenceStore } from '../../../src/adapters/intelligence/store.js';
+import { testConfig } from '../../../src/config.js';
+
+describe('embedded store search worker', () => {
+  let dir: string;
+  let store: IntelligenceStore;
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'omni-intel-worker-'));
+    store = await openIntelligenceStore(testConfig({ DATA_DIR: dir }));
+  });
+  afterAll(async () => {
+    await store.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('sees each write at once, answers concurrent searches, and replaces a worker that died', async () => {
+    await store.ingest({ title: 'Worker note', text: 'quokka habitat survey', source: 'ingest' });
+    expect((await store.search({ query: 'quokka' })).map((h) => h.title)).toEqual(['Worker note']);
+
+    const many = await Promise.all(Array.from({ length: 50 }, (_, i) => store.search({ query: i % 2 ? 'quokka' : 'habitat', snippets: i % 3 === 0 })));
+    expect(many.every((hits) => hits.length === 1)).toBe(true);
+
+    // Kill the worker thread the way a crash would: a search in flight either got its answer first or fails with a
+    // clear error (never hangs), and the next search gets a new worker.
+    const reader = (store as unknown as { reader: { worker: { terminate(): Promise<number> } | null } }).reader;
+    const pending = store.search({ query: 'quokka' }).then(
+      () => 'answered',
+      (err: Error) => err.message,
+    );
+    await reader.worker!.terminate();
+    expect(await pending).toMatch(/^answered$|worker stopped/);
+    await store.ingest({ title: 'After the crash', text: 'quokka census', source: 'ingest' });
+    expect((await store.search({ query: 'quokka' })).length).toBe(2);
+  });
+
+  it('a closed store refuses searches with a clear error', async () => {
+    const other = await openIntelligenceStore(testConfig({ DATA_DIR: path.join(dir, 'closed') }));
+    await other.close();
+    await expect(other.search({ query: 'anything' })).rejects.toThrow(/closed/);
+  });
+});
