@@ -1,5 +1,3 @@
-import { realpathSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import pino from 'pino';
 import { SYSTEMS } from '../adapters/index.js';
 import { ConfigError, loadConfig, type Config } from '../config.js';
@@ -7,6 +5,7 @@ import { DEFAULT_CHECK_TIMEOUT_MS, formatConnectionTable, runConnectionChecks } 
 import { createDeps } from '../deps-factory.js';
 import type { SystemDefinition } from '../tools/types.js';
 import { Upstreams } from '../upstreams/index.js';
+import { isEntryPoint } from './entry-point.js';
 
 const USAGE = `usage: npm run check -- [--json] [--timeout <ms>]
 
@@ -87,17 +86,7 @@ export async function runCheckCommand(
   }
 }
 
-function isEntryPoint(): boolean {
-  const script = process.argv[1];
-  if (!script) return false;
-  try {
-    return realpathSync(script) === realpathSync(fileURLToPath(import.meta.url));
-  } catch {
-    return false;
-  }
-}
-
-if (isEntryPoint()) {
+if (isEntryPoint(import.meta.url)) {
   runCheckCommand(process.argv.slice(2), process.env, {
     stdout: (t) => process.stdout.write(t),
     stderr: (t) => process.stderr.write(t),

@@ -1,9 +1,8 @@
-import { realpathSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import pino from 'pino';
 import type { UpstreamConfig } from '../config.js';
 import { HubError } from '../tools/errors.js';
 import { UpstreamConnection } from '../upstreams/connection.js';
+import { isEntryPoint } from './entry-point.js';
 
 const USAGE = `usage: node dist/cli/upstream.js [--call <tool>] [--args <json>] [--timeout <ms>] [--oauth <json>] <url>
        node dist/cli/upstream.js [--call <tool>] [--args <json>] [--timeout <ms>] -- <command> [args...]
@@ -94,17 +93,7 @@ export async function runUpstreamProbe(argv: readonly string[], io: { stdout: (t
   }
 }
 
-function isEntryPoint(): boolean {
-  const script = process.argv[1];
-  if (!script) return false;
-  try {
-    return realpathSync(script) === realpathSync(fileURLToPath(import.meta.url));
-  } catch {
-    return false;
-  }
-}
-
-if (isEntryPoint()) {
+if (isEntryPoint(import.meta.url)) {
   void runUpstreamProbe(process.argv.slice(2), { stdout: (t) => process.stdout.write(t), stderr: (t) => process.stderr.write(t) }).then((code) => {
     process.exitCode = code;
     setTimeout(() => process.exit(code), 100).unref();
