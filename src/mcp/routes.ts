@@ -76,22 +76,26 @@ export async function mcpRoutes(app: FastifyInstance, opts: McpRoutesOptions): P
   const isInitialize = (body: unknown): boolean =>
     !!body && typeof body === 'object' && !Array.isArray(body) && (body as { method?: unknown }).method === 'initialize';
 
+  /**
+   * Answers from the fast path when it can (then true): written raw so the headers match the SDK transport's JSON
+   * response exactly (in a session, `headers` adds its id; no SSE stream, so no event-store write).
+   */
+  const answeredFast = async (request: FastifyRequest, reply: FastifyReply, headers: Record<string, string> = {}): Promise<boolean> => {
+    const answer = await tryFastPath(surface, {
+      body: request.body,
+      accept: request.headers.accept,
+      protocolVersion: request.headers['mcp-protocol-version'],
+      principal: request.principal,
+    });
+    if (answer === null) return false;
+    reply.hijack();
+    reply.raw.writeHead(200, { 'content-type': 'application/json', ...headers }).end(answer);
+    return true;
+  };
+
   app.post('/mcp', async (request, reply) => {
     if (config.sessionMode === 'stateless') {
-      if (opts.fastPath) {
-        const answer = await tryFastPath(surface, {
-          body: request.body,
-          accept: request.headers.accept,
-          protocolVersion: request.headers['mcp-protocol-version'],
-          principal: request.principal,
-        });
-        if (answer !== null) {
-          // Written raw so the headers match the SDK transport's JSON response exactly.
-          reply.hijack();
-          reply.raw.writeHead(200, { 'content-type': 'application/json' }).end(answer);
-          return reply;
-        }
-      }
+      if (opts.fastPath && (await answeredFast(request, reply))) return reply;
       const sdk = await loadSdk();
       const server = await surface.createServer();
       const transport = new sdk.StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
@@ -122,21 +126,8 @@ export async function mcpRoutes(app: FastifyInstance, opts: McpRoutesOptions): P
     const s = await lookup(request, reply, id);
     if (!s) return reply;
     if (s.kind !== 'streamable') return jsonRpcError(reply, 400, -32000, 'Bad Request: that session uses the SSE transport');
-    if (opts.fastPath) {
-      // The session fast path (DESIGN.md §7): a tools/call or tools/list in a known session needs only its record.
-      const answer = await tryFastPath(surface, {
-        body: request.body,
-        accept: request.headers.accept,
-        protocolVersion: request.headers['mcp-protocol-version'],
-        principal: request.principal,
-      });
-      if (answer !== null) {
-        // Headers as the SDK transport's JSON response in a session: no SSE stream, so no event-store write.
-        reply.hijack();
-        reply.raw.writeHead(200, { 'content-type': 'application/json', 'mcp-session-id': s.id }).end(answer);
-        return reply;
-      }
-    }
+    // The session fast path (DESIGN.md §7): a tools/call or tools/list in a known session needs only its record.
+    if (opts.fastPath && (await answeredFast(request, reply, { 'mcp-session-id': s.id }))) return reply;
     const transport = await sessions.transportFor(s);
     if (!transport) return tooMany(reply);
     // Saved before the SDK answers (it accepts every valid level), so the client's next request may land anywhere.
