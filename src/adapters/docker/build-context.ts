@@ -4,20 +4,14 @@ import fs, { type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { HubError } from '../../tools/errors.js';
-import { tarEnd, tarHeader, tarPadding } from './tar.js';
+import { tarEnd, tarHeader, tarPadding, type TarHeaderInput } from './tar.js';
 
 export const MAX_CONTEXT_BYTES = 1024 * 1024 * 1024;
 export const MAX_CONTEXT_ENTRIES = 50_000;
 const MAX_DOCKERIGNORE_BYTES = 1024 * 1024;
 
-export interface ContextEntry {
-  /** Path inside the archive, '/'-separated, relative to the context root. */
-  name: string;
-  type: 'file' | 'directory' | 'symlink';
-  size: number;
-  mode: number;
-  mtime: Date;
-  linkname?: string;
+/** A tar header's fields (`name`: path inside the archive, '/'-separated, relative to the context root) plus its identity. */
+export interface ContextEntry extends TarHeaderInput {
   /** Identity seen by the walk: the archive gets this entry only if what is opened later is the same object. */
   dev: number;
   ino: number;
