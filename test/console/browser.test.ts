@@ -1,17 +1,14 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keyId } from '../../src/http/auth.js';
 import { AUTH, TEST_KEY, testHub, type TestHub } from '../helpers/app.js';
+import { CHROMIUM, hasChromium, launchChromium, type HeadlessChromium } from '../helpers/chromium.js';
 import { fixtureSystem, unconfiguredSystem } from '../helpers/fixture-system.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const SHOTS = fileURLToPath(new URL('../../test-artifacts/console/', import.meta.url));
-const hasChromium = existsSync(CHROMIUM);
 if (!hasChromium) console.warn(`console browser test skipped: ${CHROMIUM} is not installed (apt-get install chromium)`);
 
 describe.skipIf(!hasChromium)('operator console in headless Chromium', () => {
@@ -19,21 +16,15 @@ describe.skipIf(!hasChromium)('operator console in headless Chromium', () => {
   let base: string;
   let context: BrowserContext;
   let page: Page;
-  let userDataDir: string;
+  let browser: HeadlessChromium | undefined;
   const pageErrors: string[] = [];
 
   beforeAll(async () => {
     hub = await testHub({}, { systems: [fixtureSystem, unconfiguredSystem] });
     base = await hub.app.listen({ port: 0, host: '127.0.0.1' });
     mkdirSync(SHOTS, { recursive: true });
-    userDataDir = mkdtempSync(path.join(tmpdir(), 'omni-console-chromium-'));
-    context = await chromium.launchPersistentContext(userDataDir, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ARGS,
-      viewport: { width: 1280, height: 860 },
-    });
-    page = context.pages()[0] ?? (await context.newPage());
+    browser = await launchChromium('console', { viewport: { width: 1280, height: 860 } });
+    ({ context, page } = browser);
     // CSP violations and script errors surface here; the page must run clean.
     page.on('pageerror', (err) => pageErrors.push(err.message));
     page.on('console', (msg) => {
@@ -43,9 +34,8 @@ describe.skipIf(!hasChromium)('operator console in headless Chromium', () => {
   }, 180_000);
 
   afterAll(async () => {
-    await context?.close();
+    await browser?.close();
     await hub?.close();
-    if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
   });
 
   const row = (table: string, attr: string, value: string) => page.locator(`#${table}-table tbody tr[${attr}="${value}"]`);

@@ -1,15 +1,10 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AUTH, TEST_KEY, testHub, type TestHub } from '../helpers/app.js';
+import { CHROMIUM, hasChromium, launchChromium, type HeadlessChromium } from '../helpers/chromium.js';
 import { fixtureSystem } from '../helpers/fixture-system.js';
 import { authorizeUrl, pkce, postForm, register } from './helpers.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-const hasChromium = existsSync(CHROMIUM);
 if (!hasChromium) console.warn(`OAuth browser test skipped: ${CHROMIUM} is not installed`);
 
 describe('OAuth clients admin API', () => {
@@ -33,20 +28,18 @@ describe.skipIf(!hasChromium)('consent page and console "OAuth clients" in headl
   let base: string;
   let context: BrowserContext;
   let page: Page;
-  let userDataDir: string;
+  let browser: HeadlessChromium | undefined;
 
   beforeAll(async () => {
     hub = await testHub({}, { systems: [fixtureSystem] });
     base = await hub.app.listen({ port: 0, host: '127.0.0.1' });
-    userDataDir = mkdtempSync(path.join(tmpdir(), 'omni-oauth-chromium-'));
-    context = await chromium.launchPersistentContext(userDataDir, { executablePath: CHROMIUM, headless: true, args: ARGS });
-    page = context.pages()[0] ?? (await context.newPage());
+    browser = await launchChromium('oauth');
+    ({ context, page } = browser);
   }, 180_000);
 
   afterAll(async () => {
-    await context?.close();
+    await browser?.close();
     await hub?.close();
-    if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
   });
 
   it('the operator approves fewer levels in the browser; the console lists the client and revokes it', async () => {

@@ -1,12 +1,10 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import Provider from 'oidc-provider';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { AUTH, testHub, type TestHub } from '../helpers/app.js';
+import { CHROMIUM, hasChromium, launchChromium, type HeadlessChromium } from '../helpers/chromium.js';
 import { fixtureSystem } from '../helpers/fixture-system.js';
 import { authorizeUrl, pkce, postForm, register } from './helpers.js';
 
@@ -14,9 +12,6 @@ import { authorizeUrl, pkce, postForm, register } from './helpers.js';
  * The consent page's upstream sign-in against a real OpenID Connect provider (`oidc-provider` from npm, with its
  * development login and consent screens), driven in headless Chromium as an operator would.
  */
-const CHROMIUM = '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-const hasChromium = existsSync(CHROMIUM);
 if (!hasChromium) console.warn(`OAuth OIDC browser test skipped: ${CHROMIUM} is not installed`);
 
 describe('OIDC configuration', () => {
@@ -35,7 +30,7 @@ describe.skipIf(!hasChromium)('consent with an OpenID Connect sign-in', () => {
   let base: string;
   let context: BrowserContext;
   let page: Page;
-  let userDataDir: string;
+  let browser: HeadlessChromium | undefined;
 
   beforeAll(async () => {
     idp = createServer();
@@ -50,17 +45,15 @@ describe.skipIf(!hasChromium)('consent with an OpenID Connect sign-in', () => {
       findAccount: async (_ctx, id) => ({ accountId: id, claims: async () => ({ sub: id, email: id, email_verified: true }) }),
     });
     idp.on('request', provider.callback());
-    userDataDir = mkdtempSync(path.join(tmpdir(), 'omni-oidc-chromium-'));
-    context = await chromium.launchPersistentContext(userDataDir, { executablePath: CHROMIUM, headless: true, args: ARGS });
-    page = context.pages()[0] ?? (await context.newPage());
+    browser = await launchChromium('oidc');
+    ({ context, page } = browser);
     await context.route('https://fonts.googleapis.com/**', (route) => route.abort());
   }, 180_000);
 
   afterAll(async () => {
-    await context?.close();
+    await browser?.close();
     await hub?.close();
     idp?.close();
-    if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
   });
 
   async function signInAs(login: string, level: string) {
