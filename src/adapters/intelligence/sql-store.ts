@@ -14,6 +14,12 @@ import type {
 export const DEFAULT_SEARCH_LIMIT = 10;
 export const MAX_SEARCH_LIMIT = 100;
 
+/** The id a new document is stored under: its own, else a fresh `doc_<uuid>`. */
+export const documentIdOf = (doc: NewDocument): string => doc.id ?? `doc_${randomUUID()}`;
+
+/** The hits a search returns at most: the requested limit (DEFAULT_SEARCH_LIMIT when absent) clamped to 1..MAX_SEARCH_LIMIT. */
+export const searchLimitOf = (q: SearchQuery): number => Math.min(Math.max(q.limit ?? DEFAULT_SEARCH_LIMIT, 1), MAX_SEARCH_LIMIT);
+
 /** Highlight markers around matched words in snippets (Markdown bold reads well in chat clients). */
 export const HIGHLIGHT_START = '**';
 export const HIGHLIGHT_STOP = '**';
@@ -74,7 +80,7 @@ export class SqlIntelligenceStore implements IntelligenceStore {
   }
 
   async ingestOnce(doc: NewDocument): Promise<IngestOutcome> {
-    const id = doc.id ?? `doc_${randomUUID()}`;
+    const id = documentIdOf(doc);
     const inserted = await this.driver.query<DocumentRow>(
       `INSERT INTO ${this.table} (id, title, text, url, tags, source, metadata)
        VALUES ($1, $2, $3, $4, $5::text[], $6, $7::jsonb)
@@ -102,7 +108,7 @@ export class SqlIntelligenceStore implements IntelligenceStore {
    * `tags` matches documents carrying all the given tags; `until` is exclusive.
    */
   async search(q: SearchQuery): Promise<SearchHit[]> {
-    const limit = Math.min(Math.max(q.limit ?? DEFAULT_SEARCH_LIMIT, 1), MAX_SEARCH_LIMIT);
+    const limit = searchLimitOf(q);
     const snippet = q.snippets === false ? `''` : `ts_headline('english', left(h.text, ${INDEXED_TEXT_CHARS}), q.query, '${HEADLINE_OPTIONS}')`;
     const rows = await this.driver.queryPrepared<HitRow>(
       `WITH q AS (SELECT websearch_to_tsquery('english', $1) AS query),

@@ -1,7 +1,6 @@
-import { randomUUID } from 'node:crypto';
 import type BetterSqlite3 from 'better-sqlite3';
 import { INDEXED_TEXT_CHARS } from './migrations.js';
-import { DEFAULT_SEARCH_LIMIT, HIGHLIGHT_START, HIGHLIGHT_STOP, MAX_SEARCH_LIMIT } from './sql-store.js';
+import { HIGHLIGHT_START, HIGHLIGHT_STOP, documentIdOf, searchLimitOf } from './sql-store.js';
 import { toFtsQuery } from './fts-query.js';
 import { SqliteReader } from './sqlite-reader.js';
 import type {
@@ -187,7 +186,7 @@ export class SqliteIntelligenceStore implements IntelligenceStore {
   }
 
   async ingestOnce(doc: NewDocument): Promise<IngestOutcome> {
-    const id = doc.id ?? `doc_${randomUUID()}`;
+    const id = documentIdOf(doc);
     const row = {
       id,
       title: doc.title,
@@ -216,7 +215,7 @@ export class SqliteIntelligenceStore implements IntelligenceStore {
   async search(q: SearchQuery): Promise<SearchHit[]> {
     const match = toFtsQuery(q.query);
     if (!match) return [];
-    const limit = Math.min(Math.max(q.limit ?? DEFAULT_SEARCH_LIMIT, 1), MAX_SEARCH_LIMIT);
+    const limit = searchLimitOf(q);
     const tags = q.tags?.length ? [...new Set(q.tags)] : null;
     const filtered = tags !== null || q.source !== undefined || q.since !== undefined || q.until !== undefined;
     const statement: SearchStatement = `${filtered ? 'filtered' : 'unfiltered'}:${q.snippets === false ? 'plain' : 'snippets'}`;
