@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MCP_HEADERS, testHub, type TestHub } from '../helpers/app.js';
 import { fixtureSystem } from '../helpers/fixture-system.js';
+import { FAST_PATH_CASES, rpc } from '../helpers/mcp-requests.js';
 
-const rpc = (id: number, method: string, params: Record<string, unknown> = {}) => ({ jsonrpc: '2.0', id, method, params });
 const INIT = rpc(1, 'initialize', { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 't', version: '1' } });
 
 /** Reads a JSON-RPC message from either a JSON body or an SSE body (the SDK answers stateful POSTs as SSE). */
@@ -27,15 +27,7 @@ describe('MCP stateless: fast path and SDK path answer alike', () => {
   const post = (hub: TestHub, body: unknown, headers: Record<string, string> = {}) =>
     hub.app.inject({ method: 'POST', url: '/mcp', headers: { ...MCP_HEADERS, ...headers }, payload: JSON.stringify(body) });
 
-  it.each([
-    ['tools/list', rpc(7, 'tools/list')],
-    ['tools/call ok', rpc(8, 'tools/call', { name: 'fixture_echo', arguments: { message: 'hey' } })],
-    ['tools/call invalid args', rpc(9, 'tools/call', { name: 'fixture_echo', arguments: { message: 1 } })],
-    ['tools/call upstream error', rpc(10, 'tools/call', { name: 'fixture_fail', arguments: {} })],
-    ['tools/call confirmation', rpc(11, 'tools/call', { name: 'fixture_delete', arguments: { thing: 'x' } })],
-    ['tools/call unknown tool', rpc(12, 'tools/call', { name: 'nope', arguments: {} })],
-    ['string id', { ...rpc(0, 'tools/list'), id: 'abc' }],
-  ])('%s: byte-for-byte equal', async (_name, body) => {
+  it.each(FAST_PATH_CASES)('%s: byte-for-byte equal', async (_name, body) => {
     const a = await post(fast, body, { 'mcp-protocol-version': '2025-06-18' });
     const b = await post(sdk, body, { 'mcp-protocol-version': '2025-06-18' });
     expect(a.statusCode).toBe(b.statusCode);

@@ -8,8 +8,8 @@ import { adoptSession, restoreClientState } from '../../src/mcp/session-restore.
 import type { SessionRecord } from '../../src/mcp/session-store.js';
 import { MCP_HEADERS, testHub, type TestHub } from '../helpers/app.js';
 import { fixtureSystem } from '../helpers/fixture-system.js';
+import { FAST_PATH_CASES, rpc } from '../helpers/mcp-requests.js';
 
-const rpc = (id: number | string, method: string, params: Record<string, unknown> = {}) => ({ jsonrpc: '2.0', id, method, params });
 const CLIENT = { capabilities: { roots: { listChanged: true } }, clientInfo: { name: 'restore-test', version: '3' } };
 const INIT = rpc(1, 'initialize', { protocolVersion: '2025-11-25', ...CLIENT });
 
@@ -110,15 +110,7 @@ describe('MCP session fast path: byte-for-byte what the SDK transport of that se
     await sdk.close();
   });
 
-  it.each([
-    ['tools/list', rpc(7, 'tools/list')],
-    ['tools/call ok', rpc(8, 'tools/call', { name: 'fixture_echo', arguments: { message: 'hey' } })],
-    ['tools/call invalid args', rpc(9, 'tools/call', { name: 'fixture_echo', arguments: { message: 1 } })],
-    ['tools/call upstream error', rpc(10, 'tools/call', { name: 'fixture_fail', arguments: {} })],
-    ['tools/call confirmation', rpc(11, 'tools/call', { name: 'fixture_delete', arguments: { thing: 'x' } })],
-    ['tools/call unknown tool', rpc(12, 'tools/call', { name: 'nope', arguments: {} })],
-    ['string id', rpc('abc', 'tools/list')],
-  ])('%s: byte-for-byte equal', async (_name, body) => {
+  it.each(FAST_PATH_CASES)('%s: byte-for-byte equal', async (_name, body) => {
     const headers = { ...MCP_HEADERS, 'mcp-session-id': sid, 'mcp-protocol-version': '2025-06-18' };
     const a = await fast.app.inject({ method: 'POST', url: '/mcp', headers, payload: JSON.stringify(body) });
     const b = await fetch(sdkUrl, { method: 'POST', headers, body: JSON.stringify(body) });

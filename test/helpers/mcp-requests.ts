@@ -1,0 +1,16 @@
+/** A JSON-RPC request body. */
+export const rpc = (id: number | string, method: string, params: Record<string, unknown> = {}) => ({ jsonrpc: '2.0', id, method, params });
+
+/**
+ * The requests the MCP fast path answers itself (over the fixture system's tools), named: the parity tests send each
+ * to the fast path and to the SDK transport and compare the answers byte for byte.
+ */
+export const FAST_PATH_CASES: [string, ReturnType<typeof rpc>][] = [
+  ['tools/list', rpc(7, 'tools/list')],
+  ['tools/call ok', rpc(8, 'tools/call', { name: 'fixture_echo', arguments: { message: 'hey' } })],
+  ['tools/call invalid args', rpc(9, 'tools/call', { name: 'fixture_echo', arguments: { message: 1 } })],
+  ['tools/call upstream error', rpc(10, 'tools/call', { name: 'fixture_fail', arguments: {} })],
+  ['tools/call confirmation', rpc(11, 'tools/call', { name: 'fixture_delete', arguments: { thing: 'x' } })],
+  ['tools/call unknown tool', rpc(12, 'tools/call', { name: 'nope', arguments: {} })],
+  ['string id', rpc('abc', 'tools/list')],
+];
