@@ -20,7 +20,7 @@ export function writeResults(r, baseline = null) {
 
   const targets = [];
   const load = (l) => (l ? l.join(' / ') : '?');
-  out.push(`- Shared machine: seven other developers ran builds and tests on the same 2 cores during this run (load average 1/5/15 min: ${load(m.loadavg_start)} at the start, ${load(m.loadavg_end)} at the end), so absolute figures are noisy and far lower than on an idle machine; compare only figures measured side by side in this one run (the ratios).`);
+  out.push(`- Machine load during this run, other work included (load average 1/5/15 min: ${load(m.loadavg_start)} at the start, ${load(m.loadavg_end)} at the end), so absolute figures are noisy and far lower than on an idle machine; compare only figures measured side by side in this one run (the ratios).`);
   if (r.gateway) {
     const g = r.gateway;
     const at = (id) => g.rows.find((x) => x.id === id);
