@@ -1,4 +1,5 @@
 import { Agent, request } from 'undici';
+import { geocodeSummary, type GeocodeResponse } from '../../src/adapters/google_maps/geocode.js';
 
 /**
  * The one upstream call the bare Fastify route and the SDK server make per request, with the same HTTP client the hub
@@ -12,39 +13,21 @@ const key = process.env.GOOGLE_API_KEY ?? '';
 const useFetch = process.env.BENCH_UPSTREAM_CLIENT === 'fetch';
 const dispatcher = new Agent({ keepAliveTimeout: 30_000, connections: 128 });
 
-interface Geocoded {
-  status?: string;
-  results?: { formatted_address?: string; geometry?: { location?: { lat?: number; lng?: number }; location_type?: string }; place_id?: string; types?: string[] }[];
-}
-
 export async function geocodeResult(address: string): Promise<{ content: { type: 'text'; text: string }[]; structuredContent: Record<string, unknown> }> {
   const url = `${base}/maps/api/geocode/json?address=${encodeURIComponent(address)}&key=${encodeURIComponent(key)}`;
   const headers = { accept: 'application/json', 'x-goog-api-key': key };
   let status: number;
-  let body: Geocoded;
+  let body: GeocodeResponse;
   if (useFetch) {
     const res = await fetch(url, { headers });
     status = res.status;
-    body = (await res.json()) as Geocoded;
+    body = (await res.json()) as GeocodeResponse;
   } else {
     const res = await request(url, { dispatcher, headers });
     status = res.statusCode;
-    body = (await res.body.json()) as Geocoded;
+    body = (await res.body.json()) as GeocodeResponse;
   }
   if (status !== 200 || body.status !== 'OK') throw new Error(`geocode failed: ${status} ${body.status}`);
-  const all = body.results ?? [];
-  const structuredContent = {
-    status: 'OK',
-    results: all.slice(0, 5).map((r) => ({
-      formatted_address: r.formatted_address ?? '',
-      lat: r.geometry?.location?.lat ?? null,
-      lng: r.geometry?.location?.lng ?? null,
-      location_type: r.geometry?.location_type ?? null,
-      place_id: r.place_id ?? null,
-      types: r.types ?? [],
-      partial_match: false,
-    })),
-    truncated: all.length > 5,
-  };
+  const structuredContent = geocodeSummary(body, 5);
   return { content: [{ type: 'text', text: JSON.stringify(structuredContent) }], structuredContent };
 }

@@ -32,6 +32,24 @@ export async function geocodeRequest(ctx: ToolContext, query: Record<string, str
   return res;
 }
 
+/** The tool's result from a Geocoding answer: at most `max` results, flattened (the bench's comparison servers use it too). */
+export function geocodeSummary(res: GeocodeResponse, max: number) {
+  const all = res.results ?? [];
+  return {
+    status: res.status === 'OK' && all.length ? 'OK' : 'ZERO_RESULTS',
+    results: all.slice(0, max).map((r) => ({
+      formatted_address: r.formatted_address ?? '',
+      lat: r.geometry?.location?.lat ?? null,
+      lng: r.geometry?.location?.lng ?? null,
+      location_type: r.geometry?.location_type ?? null,
+      place_id: r.place_id ?? null,
+      types: r.types ?? [],
+      partial_match: r.partial_match ?? false,
+    })),
+    truncated: all.length > max,
+  };
+}
+
 export const mapsGeocode = defineTool({
   name: 'google_maps_geocode',
   system: 'maps',
@@ -77,19 +95,6 @@ export const mapsGeocode = defineTool({
       language: args.language,
       region: args.region,
     });
-    const all = res.results ?? [];
-    return {
-      status: res.status === 'OK' && all.length ? 'OK' : 'ZERO_RESULTS',
-      results: all.slice(0, args.max_results).map((r) => ({
-        formatted_address: r.formatted_address ?? '',
-        lat: r.geometry?.location?.lat ?? null,
-        lng: r.geometry?.location?.lng ?? null,
-        location_type: r.geometry?.location_type ?? null,
-        place_id: r.place_id ?? null,
-        types: r.types ?? [],
-        partial_match: r.partial_match ?? false,
-      })),
-      truncated: all.length > args.max_results,
-    };
+    return geocodeSummary(res, args.max_results);
   },
 });
