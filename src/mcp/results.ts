@@ -31,7 +31,7 @@ export function toCallToolResult(result: InvokeResult): CallToolResult {
     // A result cut to RESULT_MAX_CHARS says so in _meta and in a text note the model reads.
     const note = result.truncated ? [{ type: 'text' as const, text: `[${result.truncated.note}]` }] : [];
     return {
-      content: [{ type: 'text', text: JSON.stringify(result.data) }, ...note, ...result.media],
+      content: [{ type: 'text', text: result.json ?? JSON.stringify(result.data) }, ...note, ...result.media],
       structuredContent: result.data,
       ...meta,
     };

@@ -18,6 +18,8 @@ export interface CappedJson<T> {
   truncated: boolean;
   /** Characters of the value's JSON before capping. */
   originalChars: number;
+  /** The JSON text of `value` (computed here anyway: callers that serialize the value reuse it). */
+  json: string;
 }
 
 /** Rounds of shrinking before the last-resort preview; each round works on the previous round's (smaller) output. */
@@ -34,7 +36,7 @@ const RECORD_KEYS = 100;
 export function capJson<T>(value: T, maxChars: number): CappedJson<T> {
   let json = JSON.stringify(value) ?? 'null';
   const originalChars = json.length;
-  if (originalChars <= maxChars) return { value, truncated: false, originalChars };
+  if (originalChars <= maxChars) return { value, truncated: false, originalChars, json };
   // Plain JSON from here on (Dates and other toJSON values become what the caller would have received).
   let current: unknown = JSON.parse(json);
   let stringMax = Math.max(16, Math.floor(maxChars / 2));
@@ -42,12 +44,13 @@ export function capJson<T>(value: T, maxChars: number): CappedJson<T> {
   for (let round = 0; round < SHRINK_ROUNDS; round += 1) {
     current = shrink(current, stringMax, itemMax);
     json = JSON.stringify(current) ?? 'null';
-    if (json.length <= maxChars) return { value: current as T, truncated: true, originalChars };
+    if (json.length <= maxChars) return { value: current as T, truncated: true, originalChars, json };
     stringMax = Math.max(16, Math.floor(stringMax / 2));
     itemMax = Math.max(1, Math.floor(itemMax / 2));
   }
   const preview = json.slice(0, Math.max(0, maxChars - 200));
-  return { value: { truncated: true, total_chars: originalChars, preview } as T, truncated: true, originalChars };
+  const last = { truncated: true, total_chars: originalChars, preview };
+  return { value: last as T, truncated: true, originalChars, json: JSON.stringify(last) };
 }
 
 function shrink(value: unknown, stringMax: number, itemMax: number): unknown {
@@ -74,11 +77,12 @@ export interface ResultTruncation {
 }
 
 /** A tool's data bounded by RESULT_MAX_CHARS, with the truncation notice when it had to be cut. */
-export function capResult(data: Record<string, unknown>, maxChars: number): { data: Record<string, unknown>; truncated?: ResultTruncation } {
+export function capResult(data: Record<string, unknown>, maxChars: number): { data: Record<string, unknown>; json: string; truncated?: ResultTruncation } {
   const capped = capJson(data, maxChars);
-  if (!capped.truncated) return { data };
+  if (!capped.truncated) return { data, json: capped.json };
   return {
     data: capped.value,
+    json: capped.json,
     truncated: {
       limit_chars: maxChars,
       total_chars: capped.originalChars,

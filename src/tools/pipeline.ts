@@ -40,6 +40,8 @@ export type InvokeResult =
       governance?: GovernanceMeta;
       callId: string;
       truncated?: ResultTruncation;
+      /** The JSON text of `data` when the result cap already computed it (MCP reuses it as the text content). */
+      json?: string;
       /** `data` is an upstream's MCP CallToolResult, passed through unchanged. */
       raw?: boolean;
     }

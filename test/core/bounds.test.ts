@@ -231,7 +231,8 @@ describe('walks over a huge object stop at their caps', () => {
       const capped = capJson(shape, 5_000);
       expect(capped.truncated).toBe(true);
       expect(JSON.stringify(capped.value).length).toBeLessThanOrEqual(5_000);
+      expect(capped.json).toBe(JSON.stringify(capped.value));
     }
-    expect(capJson({ small: true }, 5_000)).toEqual({ value: { small: true }, truncated: false, originalChars: 14 });
+    expect(capJson({ small: true }, 5_000)).toEqual({ value: { small: true }, truncated: false, originalChars: 14, json: '{"small":true}' });
   });
 });
