@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import type Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sendJson, startFakeServer, type FakeServer } from '../helpers/fake-server.js';
 import { announceSkip, realEngine } from '../helpers/docker-real.js';
+import { freePort } from '../helpers/spawn-hub.js';
 
 /**
  * The hub's own image (built by `npm run image`, which .ci/run runs before the tests) in a real Docker Engine:
@@ -27,14 +27,6 @@ if (!skipReason) {
   }
 }
 announceSkip('the hub image in a container', skipReason);
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
   const end = Date.now() + ms;

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll } from 'vitest';
+export { freePort } from '../helpers/spawn-hub.js';
 import { RedisConnection, type RedisConnectionOptions } from '../../src/governance/redis-connection.js';
 
 export const REDIS_URL = process.env.REDIS_URL;
@@ -46,17 +47,6 @@ export function useRedisAdmin(prefix: string): { readonly client: Redis } {
       return admin.client;
     },
   };
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

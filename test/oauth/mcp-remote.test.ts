@@ -1,12 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AUTH, TEST_KEY, testHub, type TestHub } from '../helpers/app.js';
 import { fixtureSystem } from '../helpers/fixture-system.js';
-import { ROOT } from '../helpers/spawn-hub.js';
+import { ROOT, freePort } from '../helpers/spawn-hub.js';
 import { submitConsent } from './helpers.js';
 
 /**
@@ -16,16 +15,6 @@ import { submitConsent } from './helpers.js';
  */
 
 const CLIENT = path.join(ROOT, 'node_modules/mcp-remote/dist/client.js');
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const addr = s.address();
-      s.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 describe('mcp-remote completes the OAuth flow against the hub', () => {
   let hub: TestHub;

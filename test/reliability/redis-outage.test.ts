@@ -1,9 +1,10 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditRecord } from '../../src/governance/audit.js';
 import { AUTH, testHub, type TestHub } from '../helpers/app.js';
 import { fixtureSystem } from '../helpers/fixture-system.js';
 import { freePort } from '../helpers/spawn-hub.js';
+import { startRedisServer, stopRedisServer } from '../governance/redis-helpers.js';
 
 /**
  * Redis killed and restarted under a steady stream of calls, with QUOTA_STORE_FAILURE=closed-for-high: LOW calls keep
@@ -20,23 +21,6 @@ const CALL_BOUND_MS = 5_000;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function startRedis(port: number): Promise<ChildProcess> {
-  const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-  for (let i = 0; i < 200; i++) {
-    const ping = spawnSync('redis-cli', ['-p', String(port), 'ping'], { encoding: 'utf8' });
-    if (ping.stdout?.trim() === 'PONG') return proc;
-    await sleep(25);
-  }
-  throw new Error('redis-server did not start');
-}
-
-async function killRedis(proc: ChildProcess): Promise<void> {
-  if (proc.exitCode !== null) return;
-  const exited = new Promise((r) => proc.once('exit', r));
-  proc.kill('SIGKILL');
-  await exited;
-}
-
 describe.skipIf(!hasRedisServer)('Redis killed and restarted under load', () => {
   let port: number;
   let redis: ChildProcess;
@@ -44,7 +28,7 @@ describe.skipIf(!hasRedisServer)('Redis killed and restarted under load', () => 
 
   beforeAll(async () => {
     port = await freePort();
-    redis = await startRedis(port);
+    redis = await startRedisServer(port);
     hub = await testHub(
       {
         REDIS_URL: `redis://127.0.0.1:${port}`,
@@ -57,7 +41,7 @@ describe.skipIf(!hasRedisServer)('Redis killed and restarted under load', () => 
   });
   afterAll(async () => {
     await hub?.close();
-    if (redis) await killRedis(redis);
+    if (redis) await stopRedisServer(redis);
   });
 
   const inject = (url: string, payload?: unknown) =>
@@ -90,7 +74,7 @@ describe.skipIf(!hasRedisServer)('Redis killed and restarted under load', () => 
     expect(await readyStatus()).toBe(200);
     await sleep(200);
 
-    await killRedis(redis);
+    await stopRedisServer(redis);
     const toUnready = await waitFor(async () => (await readyStatus()) === 503, 10_000, '/readyz 503');
     const readyz = await hub.app.inject({ method: 'GET', url: '/readyz' });
     expect(readyz.json().reasons.join(' ')).toMatch(/quota store/);
@@ -105,7 +89,7 @@ describe.skipIf(!hasRedisServer)('Redis killed and restarted under load', () => 
     expect(critical.json().error.code).toBe('governance_unavailable');
     await sleep(500); // let the stream run through the outage
 
-    redis = await startRedis(port);
+    redis = await startRedisServer(port);
     const toReady = await waitFor(async () => (await readyStatus()) === 200, 15_000, '/readyz 200');
     await sleep(300);
     streaming = false;
