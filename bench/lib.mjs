@@ -195,6 +195,7 @@ export async function startRedis() {
   }
   return {
     url,
+    pid: proc.pid,
     async flushAll() {
       await redisCommand(port, 'FLUSHALL');
     },

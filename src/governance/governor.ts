@@ -40,11 +40,17 @@ export interface ToolUsage {
 export interface GovernorOptions {
   /** The rolling window (default one hour; tests shorten it). */
   windowMs?: number;
-  /** A store that has not answered by then counts as down: admission never waits longer (default 2 s). */
+  /** A store that has not answered by then counts as down (default 2 s; checked every quarter of it, at most every 250 ms). */
   storeDeadlineMs?: number;
 }
 
 const HIGH_LEVELS: ReadonlySet<Level> = new Set(['HIGH', 'CRITICAL']);
+
+/** A call waiting for the quota store, rejected by the sweep once `due` has passed. */
+interface Waiting {
+  due: number;
+  reject(err: HubError): void;
+}
 
 /** A tool's effective level, hourly limit and switch after GOVERNANCE_LIMITS and GOVERNANCE_OVERRIDES. */
 export function ruleFor(tool: GovernedTool, g: GovernanceConfig): Rule {
@@ -134,15 +140,38 @@ export class Governor {
 
   /** Rejects with governance_unavailable if the store has not answered in time (its own timeouts should fire first). */
   private ask<T>(promise: Promise<T>): Promise<T> {
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new HubError('governance_unavailable', `quota store (${this.store.kind}) did not answer within ${this.storeDeadlineMs} ms`)),
-        this.storeDeadlineMs,
+    return new Promise<T>((resolve, reject) => {
+      const waiting: Waiting = { due: Date.now() + this.storeDeadlineMs, reject };
+      this.waiting.add(waiting);
+      // One sweep timer for all waiting calls, not one timer per call: admission is on every call's path.
+      this.sweeper ??= setInterval(this.sweep, Math.max(10, Math.min(250, this.storeDeadlineMs / 4))).unref();
+      promise.then(
+        (v) => {
+          this.waiting.delete(waiting);
+          resolve(v);
+        },
+        (err: unknown) => {
+          this.waiting.delete(waiting);
+          reject(err);
+        },
       );
     });
-    return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
   }
+
+  private readonly waiting = new Set<Waiting>();
+  private sweeper: NodeJS.Timeout | undefined;
+  private readonly sweep = (): void => {
+    const now = Date.now();
+    for (const w of this.waiting) {
+      if (w.due > now) continue;
+      this.waiting.delete(w);
+      w.reject(new HubError('governance_unavailable', `quota store (${this.store.kind}) did not answer within ${this.storeDeadlineMs} ms`));
+    }
+    if (this.waiting.size === 0) {
+      clearInterval(this.sweeper);
+      this.sweeper = undefined;
+    }
+  };
 
   private asWarnDecision(taken: QuotaDecision, limit: number): QuotaDecision {
     return { ...taken, allowed: true, limit, remaining: Math.max(0, limit - taken.used), retry_after_s: 0 };

@@ -43,6 +43,20 @@ const PEM_BEGIN = '-----BEGIN ';
 const PEM_END = '-----END ';
 
 export function isSecretKey(key: string): boolean {
+  const known = secretKeyVerdicts.get(key);
+  if (known !== undefined) return known;
+  const verdict = classifyKey(key);
+  // Tool argument names repeat call after call: their verdicts are kept (a bounded set, cleared when full).
+  if (key.length <= 64) {
+    if (secretKeyVerdicts.size >= MAX_REMEMBERED_KEYS) secretKeyVerdicts.clear();
+    secretKeyVerdicts.set(key, verdict);
+  }
+  return verdict;
+}
+const MAX_REMEMBERED_KEYS = 2_000;
+const secretKeyVerdicts = new Map<string, boolean>();
+
+function classifyKey(key: string): boolean {
   const compact = key.toLowerCase().replace(/[^a-z0-9]/g, '');
   if (SECRET_PARTS.test(compact)) return true;
   const words = key
@@ -54,10 +68,18 @@ export function isSecretKey(key: string): boolean {
 }
 
 /**
+ * A text none of whose characters could start a credential shape needs no scan: every shape below needs one of these
+ * (a scheme's "://" and a NAME=value pair need ":" or "="; PEM blocks start with "-----"). A superset test: a match
+ * only means the full scan runs.
+ */
+const MAY_HOLD_CREDENTIAL = /bearer|basic|gh[pousr]_|github_pat_|glpat-|aiza|ya29\.|sk-|xox[abposr]-|akia|asia|[:=]|-----/i;
+
+/**
  * Replaces every credential-shaped part of a text with REDACTED: the shapes above, URL userinfo, values of
  * secret-named `NAME=value` pairs and PEM private key blocks (to their END line, or to the end of the text).
  */
 export function scrubCredentials(text: string): string {
+  if (!MAY_HOLD_CREDENTIAL.test(text)) return text;
   let out = scrubPem(text);
   for (const re of CREDENTIAL_SHAPES) out = out.replace(re, REDACTED);
   out = out.replace(URL_USERINFO, `$1${REDACTED}@`);

@@ -163,32 +163,19 @@ export class RedisAuditStore implements AuditStore {
   private async writeQueue(): Promise<void> {
     while (this.queue.length > 0) {
       const batch = this.queue.splice(0, this.batchSize);
-      const client = this.connection.client as RedisConnection['client'] & { omniHubAuditAppend?: unknown };
-      // Registered once per client; pipelines then send EVALSHA (ioredis falls back to EVAL on NOSCRIPT).
-      if (!client.omniHubAuditAppend) client.defineCommand('omniHubAuditAppend', { numberOfKeys: 2, lua: APPEND_SCRIPT });
-      const pipeline = client.pipeline() as ReturnType<RedisConnection['client']['pipeline']> & { omniHubAuditAppend(...args: (string | number)[]): unknown };
-      for (const record of batch) {
-        const executed = isExecutedRecord(record);
-        pipeline.omniHubAuditAppend(executed ? this.key : this.refusedKey, this.lastIdKey, executed ? this.cap : this.refusedCap, JSON.stringify(record));
-      }
-      let failed: AuditRecord[];
-      let cause: unknown = null;
+      const client = this.connection.client as RedisConnection['client'] & { omniHubAuditAppend?: (...args: (string | number)[]) => Promise<unknown> };
+      // Registered once per client; then sent as EVALSHA (ioredis falls back to EVAL on NOSCRIPT).
+      if (!client.omniHubAuditAppend) client.defineCommand('omniHubAuditAppend', { numberOfKeys: 3, lua: APPEND_SCRIPT });
+      const args: (string | number)[] = [this.key, this.refusedKey, this.lastIdKey, this.cap, this.refusedCap];
+      for (const record of batch) args.push(isExecutedRecord(record) ? 'e' : 'r', JSON.stringify(record));
       try {
-        const results = (await pipeline.exec()) ?? [];
-        failed = batch.filter((_, i) => {
-          const err = results[i]?.[0] ?? (results[i] ? null : new Error('no reply'));
-          if (err) cause = err;
-          return err !== null;
-        });
+        // One script call per batch: the script's own cost on the server is paid once, not once per record.
+        await client.omniHubAuditAppend!(...args);
       } catch (err) {
-        failed = batch;
-        cause = err;
-      }
-      if (failed.length > 0) {
         // Put them back in front so they are retried first, keeping the newest within the bound.
-        this.queue.unshift(...failed);
+        this.queue.unshift(...batch);
         if (this.queue.length > this.maxQueue) this.drop(this.queue.length - this.maxQueue);
-        throw unavailable(cause);
+        throw unavailable(err);
       }
     }
   }
@@ -210,14 +197,15 @@ export class RedisAuditStore implements AuditStore {
 }
 
 /**
- * Appends one record to its stream (executed or refused) under an id from one sequence shared by both streams
- * (`<ms>-<seq>`, never going back), so ids order records across the two streams and one cursor pages both.
+ * Appends a batch of records, each to its stream (executed "e" or refused "r"), under ids from one sequence shared by
+ * both streams (`<ms>-<seq>`, never going back), so ids order records across the two streams and one cursor pages
+ * both. KEYS: executed stream, refused stream, last-id key. ARGV: the two caps, then kind and JSON per record.
  */
 const APPEND_SCRIPT = `
 local t = redis.call('TIME')
 local ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local seq = 0
-local last = redis.call('GET', KEYS[2])
+local last = redis.call('GET', KEYS[3])
 if last then
   local lms, lseq = string.match(last, '^(%d+)-(%d+)$')
   if lms and tonumber(lms) >= ms then
@@ -225,9 +213,17 @@ if last then
     seq = tonumber(lseq) + 1
   end
 end
-local id = string.format('%d-%d', ms, seq)
-redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], id, 'r', ARGV[2])
-redis.call('SET', KEYS[2], id)
+local id
+for i = 3, #ARGV, 2 do
+  id = string.format('%d-%d', ms, seq)
+  if ARGV[i] == 'e' then
+    redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], id, 'r', ARGV[i + 1])
+  else
+    redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], id, 'r', ARGV[i + 1])
+  end
+  seq = seq + 1
+end
+if id then redis.call('SET', KEYS[3], id) end
 return id
 `;
 

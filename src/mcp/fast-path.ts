@@ -1,13 +1,14 @@
-import { loadSdk } from './sdk.js';
+import { loadSdk, sdkIfLoaded } from './sdk.js';
+import { isPlainResult } from './results.js';
 import type { McpSurface } from './server.js';
 
 /**
  * The one measured fast path DESIGN.md §7 allows: a POST /mcp carrying a single `tools/call` or `tools/list` request,
- * stateless or inside a known session (issue 18), is answered here, without an SDK Server and transport. It validates
- * with the SDK's own schemas and answers exactly what the SDK transport answers in JSON response mode (tests compare
- * both byte for byte); in a session the caller adds the `Mcp-Session-Id` header, as the SDK does. Anything else —
- * initialize, notifications, batches, bad headers, protocol errors — returns null and goes through the SDK
- * transport, which owns those answers.
+ * stateless or inside a known session (issue 18), is answered here, without an SDK Server and transport. It accepts
+ * exactly what the SDK's own schemas accept and answers exactly what the SDK transport answers in JSON response mode
+ * (tests compare both byte for byte); in a session the caller adds the `Mcp-Session-Id` header, as the SDK does.
+ * Anything else — initialize, notifications, batches, bad headers, protocol errors — returns null and goes through
+ * the SDK transport, which owns those answers.
  */
 export interface FastPathRequest {
   body: unknown;
@@ -16,41 +17,83 @@ export interface FastPathRequest {
   principal: string;
 }
 
+type Json = Record<string, unknown>;
+
+const isObject = (v: unknown): v is Json => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/** Every own key of `o` is one of `allowed`. */
+function onlyKeys(o: Json, allowed: readonly string[]): boolean {
+  for (const key in o) if (!allowed.includes(key)) return false;
+  return true;
+}
+
+/**
+ * The common request shape, checked without zod: `{jsonrpc: "2.0", id, method, params: {name, arguments?}}` with an
+ * integer or string id and plain-object arguments (tools/list: no params, or empty ones). Whatever passes is accepted
+ * by the SDK's JSONRPCRequestSchema and CallToolRequestSchema / ListToolsRequestSchema unchanged, so those parses are
+ * skipped; anything else (a `_meta`, a cursor, odd ids) is left to the schemas themselves.
+ */
+function isSimpleRequest(body: Json, method: string): boolean {
+  if (body.jsonrpc !== '2.0' || !onlyKeys(body, ENVELOPE_KEYS)) return false;
+  const id = body.id;
+  if (typeof id !== 'string' && !Number.isSafeInteger(id)) return false;
+  const params = body.params;
+  if (method === 'tools/list') return params === undefined || (isObject(params) && Object.keys(params).length === 0);
+  if (!isObject(params) || typeof params.name !== 'string' || !onlyKeys(params, CALL_PARAM_KEYS)) return false;
+  return params.arguments === undefined || (isObject(params.arguments) && !Object.hasOwn(params.arguments, '__proto__'));
+}
+const ENVELOPE_KEYS = ['jsonrpc', 'id', 'method', 'params'];
+const CALL_PARAM_KEYS = ['name', 'arguments'];
+
 export async function tryFastPath(surface: McpSurface, req: FastPathRequest): Promise<string | null> {
   const { body } = req;
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) return null;
-  const method = (body as { method?: unknown }).method;
+  if (!isObject(body)) return null;
+  const method = body.method;
   if (method !== 'tools/call' && method !== 'tools/list') return null;
   if (!req.accept?.includes('application/json') || !req.accept.includes('text/event-stream')) return null;
-  const {
-    CallToolRequestSchema,
-    CallToolResultSchema,
-    ErrorCode,
-    JSONRPCRequestSchema,
-    ListToolsRequestSchema,
-    McpError,
-    SUPPORTED_PROTOCOL_VERSIONS,
-  } = (await loadSdk()).types;
+  const { CallToolRequestSchema, CallToolResultSchema, ErrorCode, JSONRPCRequestSchema, ListToolsRequestSchema, McpError, SUPPORTED_PROTOCOL_VERSIONS } = (
+    sdkIfLoaded() ?? (await loadSdk())
+  ).types;
   const pv = req.protocolVersion;
   if (pv !== undefined && (typeof pv !== 'string' || !SUPPORTED_PROTOCOL_VERSIONS.includes(pv))) return null;
-  const envelope = JSONRPCRequestSchema.safeParse(body);
-  if (!envelope.success) return null;
-  const id = envelope.data.id;
 
-  if (method === 'tools/list') {
-    if (!ListToolsRequestSchema.safeParse(body).success) return null;
-    return JSON.stringify({ result: surface.toolsList, jsonrpc: '2.0', id });
+  let id: string | number;
+  let name = '';
+  let args: Json = {};
+  if (isSimpleRequest(body, method)) {
+    id = body.id as string | number;
+    if (method === 'tools/call') {
+      const params = body.params as { name: string; arguments?: Json };
+      name = params.name;
+      args = params.arguments ?? {};
+    }
+  } else {
+    const envelope = JSONRPCRequestSchema.safeParse(body);
+    if (!envelope.success) return null;
+    id = envelope.data.id;
+    if (method === 'tools/list') {
+      if (!ListToolsRequestSchema.safeParse(body).success) return null;
+    } else {
+      const call = CallToolRequestSchema.safeParse(body);
+      // Progress needs the SDK's SSE answer, and tasks its task machinery: both take the SDK path.
+      if (!call.success || call.data.params.task || call.data.params._meta?.progressToken !== undefined) return null;
+      name = call.data.params.name;
+      args = call.data.params.arguments ?? {};
+    }
   }
-  const call = CallToolRequestSchema.safeParse(body);
-  if (!call.success || call.data.params.task) return null;
-  // Progress needs the SDK's SSE answer, and an upstream (federated) call must be cancellable by the client's
-  // notifications/cancelled, which only reaches calls the SDK transport runs: both take the SDK path.
-  if (call.data.params._meta?.progressToken !== undefined || surface.registry.get(call.data.params.name)?.def.passthrough) return null;
+
+  if (method === 'tools/list') return JSON.stringify({ result: surface.toolsList, jsonrpc: '2.0', id });
+  // An upstream (federated) call must be cancellable by the client's notifications/cancelled, which only reaches
+  // calls the SDK transport runs: those take the SDK path.
+  if (surface.registry.get(name)?.def.passthrough) return null;
   try {
-    const result = await surface.callTool(call.data.params.name, call.data.params.arguments ?? {}, req.principal);
-    const checked = CallToolResultSchema.safeParse(result);
-    if (!checked.success) throw new McpError(ErrorCode.InvalidParams, `Invalid tools/call result: ${checked.error.message}`);
-    return JSON.stringify({ result: checked.data, jsonrpc: '2.0', id });
+    let result = await surface.callTool(name, args, req.principal);
+    if (!isPlainResult(result)) {
+      const checked = CallToolResultSchema.safeParse(result);
+      if (!checked.success) throw new McpError(ErrorCode.InvalidParams, `Invalid tools/call result: ${checked.error.message}`);
+      result = checked.data;
+    }
+    return JSON.stringify({ result, jsonrpc: '2.0', id });
   } catch (err) {
     if (!(err instanceof McpError)) throw err;
     return JSON.stringify({ jsonrpc: '2.0', id, error: { code: err.code ?? ErrorCode.InternalError, message: err.message } });

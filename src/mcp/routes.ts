@@ -89,7 +89,8 @@ export async function mcpRoutes(app: FastifyInstance, opts: McpRoutesOptions): P
     });
     if (answer === null) return false;
     reply.hijack();
-    reply.raw.writeHead(200, { 'content-type': 'application/json', ...headers }).end(answer);
+    // With its length known the answer leaves in one write, not as a chunked body.
+    reply.raw.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(answer), ...headers }).end(answer);
     return true;
   };
 

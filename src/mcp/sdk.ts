@@ -10,6 +10,12 @@ export interface SdkRuntime {
 }
 
 let loading: Promise<SdkRuntime> | null = null;
+let loaded: SdkRuntime | undefined;
+
+/** The SDK runtime once loadSdk() has finished (hot paths skip an await with it). */
+export function sdkIfLoaded(): SdkRuntime | undefined {
+  return loaded;
+}
 
 /**
  * The SDK's protocol schemas, server and transports, loaded on first use (the protocol's zod schemas and the server's
@@ -22,11 +28,14 @@ export function loadSdk(): Promise<SdkRuntime> {
     import('@modelcontextprotocol/sdk/server/index.js'),
     import('@modelcontextprotocol/sdk/server/streamableHttp.js'),
     import('@modelcontextprotocol/sdk/server/sse.js'),
-  ]).then(([types, server, streamable, sse]) => ({
-    types,
-    Server: server.Server,
-    StreamableHTTPServerTransport: streamable.StreamableHTTPServerTransport,
-    SSEServerTransport: sse.SSEServerTransport,
-  }));
+  ]).then(
+    ([types, server, streamable, sse]) =>
+      (loaded = {
+        types,
+        Server: server.Server,
+        StreamableHTTPServerTransport: streamable.StreamableHTTPServerTransport,
+        SSEServerTransport: sse.SSEServerTransport,
+      }),
+  );
   return loading;
 }

@@ -59,6 +59,11 @@ export class InvokePipeline {
   private readonly inFlight = new Set<Promise<unknown>>();
   private readonly shutdown = new AbortController();
   private refusals?: RefusalLimiter;
+  /**
+   * Audit lines skip the logger's path redaction: a record holds no headers or config, and its arguments and error
+   * text are already redacted and scrubbed (that pass cost a deep clone per call).
+   */
+  private readonly auditLog: FastifyBaseLogger;
 
   constructor(
     private readonly registry: ToolRegistry,
@@ -67,7 +72,9 @@ export class InvokePipeline {
     private readonly deps: HubDeps,
     private readonly log: FastifyBaseLogger,
     private readonly metrics: Metrics,
-  ) {}
+  ) {
+    this.auditLog = log.child({}, { redact: [] });
+  }
 
   invoke(name: string, rawArgs: unknown, origin: CallOrigin): Promise<InvokeResult> {
     const p = this.run(name, rawArgs, origin);
@@ -112,7 +119,7 @@ export class InvokePipeline {
         ...(dryRun ? { dry_run: true } : {}),
       };
       this.deps.audit.append(record);
-      this.log.info({ audit: record }, 'tool call');
+      this.auditLog.info({ audit: record }, 'tool call');
       this.metrics.recordCall(tool ? tool.def.name : '(unknown)', outcome, duration / 1000);
       return result;
     };

@@ -47,14 +47,23 @@ export function googleBaseUrl(ctx: Pick<ToolContext, 'config'>, host: string): s
 }
 
 export function buildGoogleUrl(base: string, path: string, query?: GoogleQuery): string {
+  return googleUrl(base, path, query).toString();
+}
+
+/** The request URL, parsed once: the HTTP client takes its origin and path as they are. */
+function googleUrl(base: string, path: string, query?: GoogleQuery): URL {
   assertNoDotSegments(path);
   const url = new URL(`${base}${path.startsWith('/') ? path : `/${path}`}`);
-  for (const [k, v] of Object.entries(query ?? {})) {
-    if (v === undefined) continue;
-    if (Array.isArray(v)) for (const item of v) url.searchParams.append(k, item);
-    else url.searchParams.set(k, String(v));
+  if (query) {
+    const params = url.searchParams;
+    for (const k in query) {
+      const v = query[k];
+      if (v === undefined) continue;
+      if (Array.isArray(v)) for (const item of v) params.append(k, item);
+      else params.set(k, String(v));
+    }
   }
-  return url.toString();
+  return url;
 }
 
 /**
@@ -64,7 +73,7 @@ export function buildGoogleUrl(base: string, path: string, query?: GoogleQuery):
 export async function googleRequest<T>(ctx: ToolContext, opts: GoogleRequestOptions): Promise<T> {
   const method = opts.method ?? 'GET';
   const idempotent = opts.idempotent ?? method === 'GET';
-  const url = buildGoogleUrl(googleBaseUrl(ctx, opts.host), opts.path, opts.query);
+  const url = googleUrl(googleBaseUrl(ctx, opts.host), opts.path, opts.query);
 
   const once = () => sendOnce<T>(ctx, opts, method, url);
   return idempotent ? withRetries(once, ctx.signal) : once();
@@ -75,12 +84,11 @@ export async function googleRequest<T>(ctx: ToolContext, opts: GoogleRequestOpti
  * WHATWG `fetch` (Headers, Request, Response and stream objects per call) was the largest single cost of a gateway
  * call in the benchmark profile. Loaded on first use so cold start does not pay for it.
  */
-let upstream: Promise<{ request: typeof import('undici').request; dispatcher: import('undici').Agent }> | undefined;
-function upstreamClient() {
-  upstream ??= import('undici').then(({ Agent, request }) => ({
-    request,
-    dispatcher: new Agent({ keepAliveTimeout: 30_000, keepAliveMaxTimeout: 600_000, connections: 128 }),
-  }));
+let upstream: Promise<import('undici').Agent> | undefined;
+/** Set once the agent exists, so calls after the first skip an await. */
+let agent: import('undici').Agent | undefined;
+function upstreamClient(): Promise<import('undici').Agent> {
+  upstream ??= import('undici').then(({ Agent }) => (agent = new Agent({ keepAliveTimeout: 30_000, keepAliveMaxTimeout: 600_000, connections: 128 })));
   return upstream;
 }
 
@@ -92,9 +100,10 @@ function baseHeaders(extra: Record<string, string> | undefined): Record<string, 
   return headers;
 }
 
-async function sendOnce<T>(ctx: ToolContext, opts: GoogleRequestOptions, method: GoogleHttpMethod, url: string): Promise<T> {
+async function sendOnce<T>(ctx: ToolContext, opts: GoogleRequestOptions, method: GoogleHttpMethod, url: URL): Promise<T> {
   const headers = baseHeaders(opts.headers);
-  const credential = await authorize(ctx, opts.auth, headers);
+  const authorized = authorize(ctx, opts.auth, headers);
+  const credential = typeof authorized === 'string' ? authorized : await authorized;
 
   let body: string | Buffer | undefined;
   if (opts.rawBody) {
@@ -105,10 +114,10 @@ async function sendOnce<T>(ctx: ToolContext, opts: GoogleRequestOptions, method:
     body = JSON.stringify(opts.body);
   }
 
-  const { request, dispatcher } = await upstreamClient();
-  let res: Awaited<ReturnType<typeof request>>;
+  const dispatcher = agent ?? (await upstreamClient());
+  let res: import('undici').Dispatcher.ResponseData;
   try {
-    res = await request(url, { method, headers, body, signal: ctx.signal, dispatcher });
+    res = await dispatcher.request({ origin: url.origin, path: `${url.pathname}${url.search}`, method, headers, body, signal: ctx.signal });
   } catch (err) {
     throw networkError(err, opts.host, ctx.signal);
   }
@@ -130,8 +139,8 @@ async function sendOnce<T>(ctx: ToolContext, opts: GoogleRequestOptions, method:
   }
 }
 
-/** Sets the auth header; returns a label naming the credential used (for auth_error messages). */
-async function authorize(ctx: ToolContext, auth: GoogleAuthMode, headers: Record<string, string>): Promise<string> {
+/** Sets the auth header; returns a label naming the credential used (for auth_error messages); an API key needs no await. */
+function authorize(ctx: ToolContext, auth: GoogleAuthMode, headers: Record<string, string>): string | Promise<string> {
   const config = ctx.config;
   const useKey = auth === 'api_key' || ('apiKeyFallback' in auth && !googleCredentialSource(config));
   if (useKey) {
@@ -140,9 +149,10 @@ async function authorize(ctx: ToolContext, auth: GoogleAuthMode, headers: Record
     headers['x-goog-api-key'] = key;
     return 'GOOGLE_API_KEY';
   }
-  const token = await googleAccessToken(config, (auth as { scopes: string[] }).scopes, ctx.signal);
-  headers.authorization = `Bearer ${token}`;
-  return googleCredentialLabel(config);
+  return googleAccessToken(config, (auth as { scopes: string[] }).scopes, ctx.signal).then((token) => {
+    headers.authorization = `Bearer ${token}`;
+    return googleCredentialLabel(config);
+  });
 }
 
 function networkError(err: unknown, host: string, signal: AbortSignal): HubError {
