@@ -1,5 +1,5 @@
 import { loadSdk, sdkIfLoaded } from './sdk.js';
-import { isPlainResult } from './results.js';
+import { callToolAnswer, toCallToolResult } from './results.js';
 import type { McpSurface } from './server.js';
 
 /**
@@ -87,13 +87,13 @@ export async function tryFastPath(surface: McpSurface, req: FastPathRequest): Pr
   // calls the SDK transport runs: those take the SDK path.
   if (surface.registry.get(name)?.def.passthrough) return null;
   try {
-    let result = await surface.callTool(name, args, req.principal);
-    if (!isPlainResult(result)) {
-      const checked = CallToolResultSchema.safeParse(result);
-      if (!checked.success) throw new McpError(ErrorCode.InvalidParams, `Invalid tools/call result: ${checked.error.message}`);
-      result = checked.data;
-    }
-    return JSON.stringify({ result, jsonrpc: '2.0', id });
+    const invoked = await surface.invoke(name, args, req.principal);
+    const answer = callToolAnswer(invoked, id);
+    if (answer !== null) return answer;
+    // Media or other shapes: built and checked as the SDK's Server checks a tools/call result.
+    const checked = CallToolResultSchema.safeParse(toCallToolResult(invoked));
+    if (!checked.success) throw new McpError(ErrorCode.InvalidParams, `Invalid tools/call result: ${checked.error.message}`);
+    return JSON.stringify({ result: checked.data, jsonrpc: '2.0', id });
   } catch (err) {
     if (!(err instanceof McpError)) throw err;
     return JSON.stringify({ jsonrpc: '2.0', id, error: { code: err.code ?? ErrorCode.InternalError, message: err.message } });

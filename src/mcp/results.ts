@@ -19,56 +19,54 @@ export function toMcpTool(t: RegisteredTool): Tool {
  * One CallToolResult shape for both MCP paths (SDK transport and fast path): structuredContent plus the same JSON as
  * text; failures are `isError` results carrying `{error: {code, message, ...}}`. Keys come in the order the SDK's
  * CallToolResultSchema gives its parsed output (`_meta`, content, structuredContent, isError), so a result that needs
- * no parsing serializes exactly as the SDK transport would serialize it (see isPlainResult).
+ * no parsing serializes exactly as the SDK transport would serialize it (see callToolAnswer).
  */
 export function toCallToolResult(result: InvokeResult): CallToolResult {
-  const truncated = result.ok && result.truncated ? { 'omni-hub/truncated': result.truncated } : undefined;
-  const meta = result.governance || truncated ? { _meta: { ...(result.governance ? { 'omni-hub/governance': result.governance } : {}), ...truncated } } : {};
+  const meta = resultMeta(result);
   if (result.ok && result.raw) {
     // An upstream's answer, unchanged; the hub only adds its governance entry to `_meta`.
     const upstream = result.data as CallToolResult;
-    return result.governance ? { ...upstream, _meta: { ...upstream._meta, ...meta._meta } } : upstream;
+    return result.governance ? { ...upstream, _meta: { ...upstream._meta, ...meta } } : upstream;
   }
+  const head = meta ? { _meta: meta } : {};
   if (result.ok) {
     // A result cut to RESULT_MAX_CHARS says so in _meta and in a text note the model reads.
     const note = result.truncated ? [{ type: 'text' as const, text: `[${result.truncated.note}]` }] : [];
     return {
-      ...meta,
+      ...head,
       content: [{ type: 'text', text: result.json ?? JSON.stringify(result.data) }, ...note, ...result.media],
       structuredContent: result.data,
     };
   }
   const body = { error: result.error.toJSON() };
-  return { ...meta, content: [{ type: 'text', text: JSON.stringify(body) }], isError: true };
+  return { ...head, content: [{ type: 'text', text: JSON.stringify(body) }], isError: true };
 }
 
-/** The top-level keys of a CallToolResult in the order the SDK's schema outputs them. */
-const RESULT_KEYS = ['_meta', 'content', 'structuredContent', 'isError'];
-/** `_meta` keys the SDK's schema declares (and would move to the front). */
-const DECLARED_META_KEYS = ['progressToken', 'io.modelcontextprotocol/related-task'];
+/** The hub's `_meta` entries of a result: its governance and, when it was cut, the truncation notice. */
+function resultMeta(result: InvokeResult): Record<string, unknown> | undefined {
+  const truncated = result.ok ? result.truncated : undefined;
+  if (!result.governance && !truncated) return undefined;
+  return { ...(result.governance ? { 'omni-hub/governance': result.governance } : {}), ...(truncated ? { 'omni-hub/truncated': truncated } : {}) };
+}
 
 /**
- * True when the SDK's CallToolResultSchema would return `result` unchanged in content and key order: the shape
- * toCallToolResult builds, with text-only content (media items would be re-ordered by the schema) and a plain
- * structuredContent object. Such a result needs no schema parse on the fast path; anything else is parsed, and the
- * parity tests compare both paths byte for byte.
+ * The JSON-RPC answer text of a `tools/call`, exactly `JSON.stringify({result: toCallToolResult(result), jsonrpc,
+ * id})`, written without building the CallToolResult and with the data's JSON (already computed by the result cap)
+ * used for both the text content and structuredContent instead of serializing the data twice more. Only for the
+ * shapes the SDK's CallToolResultSchema passes through unchanged (text content only): a result with media or an
+ * upstream's raw result gives null, and the caller builds and checks it the general way.
  */
-export function isPlainResult(result: CallToolResult): boolean {
-  let at = 0;
-  for (const key in result) {
-    at = RESULT_KEYS.indexOf(key, at);
-    if (at < 0) return false;
+export function callToolAnswer(result: InvokeResult, id: string | number): string | null {
+  if (result.ok && (result.raw || result.media.length > 0 || Object.hasOwn(result.data, '__proto__'))) return null;
+  const meta = resultMeta(result);
+  let out = meta ? `{"result":{"_meta":${JSON.stringify(meta)},"content":[` : '{"result":{"content":[';
+  if (result.ok) {
+    const json = result.json ?? JSON.stringify(result.data);
+    out += `{"type":"text","text":${JSON.stringify(json)}}`;
+    if (result.truncated) out += `,{"type":"text","text":${JSON.stringify(`[${result.truncated.note}]`)}}`;
+    out += `],"structuredContent":${json}}`;
+  } else {
+    out += `{"type":"text","text":${JSON.stringify(JSON.stringify({ error: result.error.toJSON() }))}}],"isError":true}`;
   }
-  if (!Array.isArray(result.content)) return false;
-  for (const item of result.content) {
-    if (item.type !== 'text' || typeof item.text !== 'string') return false;
-    let n = 0;
-    for (const key in item) if (key !== (n++ === 0 ? 'type' : 'text') || n > 2) return false;
-  }
-  const meta = result._meta;
-  if (meta !== undefined && (meta === null || typeof meta !== 'object' || DECLARED_META_KEYS.some((k) => Object.hasOwn(meta, k)))) return false;
-  if (result.isError !== undefined && typeof result.isError !== 'boolean') return false;
-  const structured = result.structuredContent;
-  // A record parse assigns keys one by one: an own "__proto__" key would not survive it.
-  return structured === undefined || (structured !== null && typeof structured === 'object' && !Array.isArray(structured) && !Object.hasOwn(structured, '__proto__'));
+  return `${out},"jsonrpc":"2.0","id":${JSON.stringify(id)}}`;
 }

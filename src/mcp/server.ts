@@ -1,7 +1,7 @@
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import type { ListToolsResult } from '@modelcontextprotocol/sdk/types.js';
 import { HubError } from '../tools/errors.js';
-import type { CallOrigin, InvokePipeline } from '../tools/pipeline.js';
+import type { CallOrigin, InvokePipeline, InvokeResult } from '../tools/pipeline.js';
 import type { ToolRegistry } from '../tools/registry.js';
 import { getPrompt, PROMPTS } from './prompts.js';
 import { toCallToolResult, toMcpTool } from './results.js';
@@ -32,13 +32,17 @@ export class McpSurface {
   }
 
   /** Unknown tools are a JSON-RPC error (-32602) naming the tool, as the MCP spec asks; the call is still audited. */
-  async callTool(name: string, args: unknown, principal: string, call: Pick<CallOrigin, 'signal' | 'onProgress'> = {}) {
+  async invoke(name: string, args: unknown, principal: string, call: Pick<CallOrigin, 'signal' | 'onProgress'> = {}): Promise<InvokeResult> {
     const result = await this.pipeline.invoke(name, args, { principal, transport: 'mcp', ...call });
     if (!result.ok && result.error.code === 'unknown_tool') {
       const { McpError, ErrorCode } = (await loadSdk()).types;
       throw new McpError(ErrorCode.InvalidParams, `Unknown tool: ${name}`);
     }
-    return toCallToolResult(result);
+    return result;
+  }
+
+  async callTool(name: string, args: unknown, principal: string, call: Pick<CallOrigin, 'signal' | 'onProgress'> = {}) {
+    return toCallToolResult(await this.invoke(name, args, principal, call));
   }
 
   /** A protocol Server for one session (stateful) or one request (stateless SDK path). Cheap: handlers only. */
