@@ -36,6 +36,8 @@ const DURATION = Number(process.env.BENCH_DURATION_S ?? 5);
 // The gateway and search comparisons: 10 s per scenario unless BENCH_GATEWAY_S says otherwise.
 const GATEWAY_DURATION = Number(process.env.BENCH_GATEWAY_S ?? 10);
 const GATEWAY_ROUNDS = Number(process.env.BENCH_GATEWAY_ROUNDS ?? 3);
+// Unrecorded load on every gateway server before the rounds (s).
+const GATEWAY_WARMUP = Number(process.env.BENCH_GATEWAY_WARMUP_S ?? 5);
 const SEARCH_ROUNDS = Number(process.env.BENCH_SEARCH_ROUNDS ?? 2);
 const SHORT = Math.max(2, Math.round(DURATION * 0.6));
 const ONLY = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(',')) : null;
@@ -185,6 +187,11 @@ async function gatewayComparison() {
       await verify(`${server.url}/mcp`, headers, geocodeCall(1_000_000_000), 'Amphitheatre');
       t.run = { url: `${server.url}/mcp`, headers, rounds: [] };
     }
+    // Every server gets the same unrecorded warm-up first, so no round measures a JIT compiler still at work.
+    for (const t of targets) {
+      log(`gateway warm-up: ${t.label}, 16 connections, ${GATEWAY_WARMUP} s`);
+      await loadUnique({ url: t.run.url, headers: t.run.headers, body: geocodeCall, connections: 16, duration: GATEWAY_WARMUP, firstId: 1 });
+    }
     for (let round = 1; round <= GATEWAY_ROUNDS; round++) {
       for (const t of targets) {
         log(`gateway round ${round}/${GATEWAY_ROUNDS}: ${t.label}, 16 connections, ${GATEWAY_DURATION} s`);
@@ -199,7 +206,7 @@ async function gatewayComparison() {
     await Promise.all(servers.map((s) => s.stop()));
     await standin.stop();
   }
-  results.gateway = { tool: 'google_maps_geocode', duration_s: GATEWAY_DURATION, rounds: GATEWAY_ROUNDS, rows };
+  results.gateway = { tool: 'google_maps_geocode', duration_s: GATEWAY_DURATION, rounds: GATEWAY_ROUNDS, warmup_s: GATEWAY_WARMUP, rows };
 }
 
 /** POSTs `count` bodies to /mcp with `concurrency` keep-alive connections; fails on any non-result answer. */

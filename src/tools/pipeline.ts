@@ -57,7 +57,9 @@ function quotaMeta(q: QuotaDecision | undefined): GovernanceMeta['quota'] {
  */
 export class InvokePipeline {
   private readonly inFlight = new Set<Promise<unknown>>();
-  private readonly shutdown = new AbortController();
+  /** The controllers of running tools: shutdown aborts them all (a Set costs less per call than an abort listener). */
+  private readonly running = new Set<AbortController>();
+  private shuttingDown = false;
   private refusals?: RefusalLimiter;
   /**
    * Audit lines skip the logger's path redaction: a record holds no headers or config, and its arguments and error
@@ -85,7 +87,10 @@ export class InvokePipeline {
 
   /** Graceful shutdown: waits for in-flight calls up to `graceMs`, then aborts the rest. */
   async drain(graceMs: number): Promise<void> {
-    const timer = setTimeout(() => this.shutdown.abort(new HubError('timeout', 'the hub is shutting down')), graceMs);
+    const timer = setTimeout(() => {
+      this.shuttingDown = true;
+      for (const controller of this.running) controller.abort(new HubError('timeout', 'the hub is shutting down'));
+    }, graceMs);
     await Promise.allSettled([...this.inFlight]);
     clearTimeout(timer);
   }
@@ -207,11 +212,11 @@ export class InvokePipeline {
     const controller = new AbortController();
     const abort = () => controller.abort(new HubError('timeout', `${tool.def.name} ran out of time`));
     const timer = setTimeout(abort, this.config.toolWaitMs + 5_000);
-    const parents = origin.signal ? [this.shutdown.signal, origin.signal] : [this.shutdown.signal];
-    for (const p of parents) {
-      if (p.aborted) abort();
-      else p.addEventListener('abort', abort, { once: true });
-    }
+    if (this.shuttingDown) controller.abort(new HubError('timeout', 'the hub is shutting down'));
+    this.running.add(controller);
+    const parent = origin.signal;
+    if (parent?.aborted) abort();
+    else parent?.addEventListener('abort', abort, { once: true });
     try {
       const data = await tool.def.run(args, {
         config: this.config,
@@ -233,7 +238,8 @@ export class InvokePipeline {
       return finish('error', { ok: false, error, governance, callId });
     } finally {
       clearTimeout(timer);
-      for (const p of parents) p.removeEventListener('abort', abort);
+      this.running.delete(controller);
+      parent?.removeEventListener('abort', abort);
     }
   }
 }
