@@ -199,6 +199,9 @@ export async function startRedis() {
     async flushAll() {
       await redisCommand(port, 'FLUSHALL');
     },
+    async del(key) {
+      await redisCommand(port, `DEL ${key}`);
+    },
     async stop() {
       proc.kill('SIGTERM');
       await new Promise((r) => (proc.exitCode !== null ? r() : proc.once('exit', r)));

@@ -26,7 +26,7 @@ export function writeResults(r, baseline = null) {
     const at = (id) => g.rows.find((x) => x.id === id);
     out.push('', '## Gateway comparison (issue 18): `tools/call` of google_maps_geocode, one upstream GET per call, 16 connections', '');
     out.push(
-      `Every server makes one HTTP GET to the same local Geocoding stand-in (\`bench/servers/maps-standin.ts\`, its own process, the API's wire format) per request and answers it as a \`tools/call\` result; ${g.warmup_s ? `an unrecorded ${g.warmup_s} s warm-up per server, then ` : ''}${g.rounds ?? 1} interleaved round(s) of ${g.duration_s} s per scenario (all servers up for the whole section; each row is the scenario's best round, the other rounds are listed), a unique JSON-RPC id per request. The hub rows run the full pipeline (auth, host guard, zod, the Redis quota Lua call, the adapter's Google REST client, the audit record, one JSON log line per call). The bare route and the SDK server use the same upstream client the hub's Google REST client uses (undici \`request\` on a keep-alive agent), so the comparison is about the server side.`,
+      `Every server makes one HTTP GET to the same local Geocoding stand-in (\`bench/servers/maps-standin.ts\`, its own process, the API's wire format) per request and answers it as a \`tools/call\` result; ${g.warmup_s ? `an unrecorded ${g.warmup_s} s warm-up per server, then ` : ''}${g.rounds ?? 1} interleaved round(s) of ${g.duration_s} s per scenario (all servers up for the whole section; each row is the scenario's best round, the other rounds are listed; the tool's quota window in Redis is emptied before each round, because the bench's 100M limit would otherwise let it keep every call of the earlier rounds), a unique JSON-RPC id per request. The hub rows run the full pipeline (auth, host guard, zod, the Redis quota Lua call (batched per event-loop turn), the adapter's Google REST client, the audit record, one JSON log line per call). The bare route and the SDK server use the same upstream client the hub's Google REST client uses (undici \`request\` on a keep-alive agent), so the comparison is about the server side.`,
       '',
     );
     const bare = at('bare');
@@ -97,7 +97,7 @@ export function writeResults(r, baseline = null) {
   if (r.throughput) {
     const at = (id, c) => r.throughput.find((x) => x.id === id && x.connections === c);
     out.push('', '## Throughput and latency: `tools/call` of fixture_echo (POST /mcp)', '');
-    out.push('The hub rows go through the full pipeline: bearer auth, host guard, zod validation, quota check (one Lua round trip with Redis), the tool, an audit record (queued, written in pipelined batches) and a JSON log line per call (LOG_LEVEL=info, stdout to /dev/null). fixture_echo has no upstream, so this measures the hub itself.', '');
+    out.push('The hub rows go through the full pipeline: bearer auth, host guard, zod validation, quota check (one Lua round trip with Redis), the tool, an audit record (queued, written in batches of one script call each) and a JSON log line per call (LOG_LEVEL=info, stdout to /dev/null). fixture_echo has no upstream, so this measures the hub itself.', '');
     out.push(
       table(
         ['server', 'connections', 'req/s', 'p50 ms', 'p99 ms', 'mean ms', 'connections ÷ req/s (ms)', 'non-2xx', 'errors'],
