@@ -92,6 +92,21 @@ export async function startProcess(script, env, { nodeArgs = [], readyPath = '/h
   };
 }
 
+/**
+ * CPU time (user + system, ms) the main thread of a process has used so far, from /proc (Linux; NaN elsewhere). A
+ * Node server's throughput is bound by its main thread, so this per request is the server's own cost, whatever the
+ * load generator and the other processes on the machine take.
+ */
+export function mainThreadCpuMs(pid) {
+  try {
+    const fields = readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+  } catch {
+    return NaN;
+  }
+}
+const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout) || 100;
+
 /** Resident set size of a process in bytes, from /proc/<pid>/status (VmRSS). */
 export function rssBytes(pid) {
   const m = /VmRSS:\s+(\d+)\s+kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));

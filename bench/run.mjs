@@ -20,6 +20,7 @@ import {
   load,
   loadSplit,
   loadUnique,
+  mainThreadCpuMs,
   median,
   quantile,
   rssBytes,
@@ -183,6 +184,7 @@ async function gatewayComparison() {
     for (const t of targets) {
       const server = await startProcess(t.script, t.env);
       servers.push(server);
+      t.server = server;
       const headers = t.session ? await openSession(server.url) : MCP_HEADERS;
       await verify(`${server.url}/mcp`, headers, geocodeCall(1_000_000_000), 'Amphitheatre');
       t.run = { url: `${server.url}/mcp`, headers, rounds: [] };
@@ -198,12 +200,14 @@ async function gatewayComparison() {
         // limit): each round starts from an empty window, so no round pays for the calls of the rounds before it.
         if (redis?.del) await redis.del('omni:quota:google_maps_geocode');
         log(`gateway round ${round}/${GATEWAY_ROUNDS}: ${t.label}, 16 connections, ${GATEWAY_DURATION} s`);
-        t.run.rounds.push(await loadUnique({ url: t.run.url, headers: t.run.headers, body: geocodeCall, connections: 16, duration: GATEWAY_DURATION, firstId: round * 10_000_000 }));
+        const cpuBefore = mainThreadCpuMs(t.server.proc.pid);
+        const r = await loadUnique({ url: t.run.url, headers: t.run.headers, body: geocodeCall, connections: 16, duration: GATEWAY_DURATION, firstId: round * 10_000_000 });
+        t.run.rounds.push({ ...r, main_thread_us: Math.round(((mainThreadCpuMs(t.server.proc.pid) - cpuBefore) * 1000) / Math.max(1, r.total)) });
       }
     }
     for (const t of targets) {
       const best = t.run.rounds.reduce((a, b) => (b.rps > a.rps ? b : a));
-      rows.push({ id: t.id, label: t.label, ...best, rounds: t.run.rounds.map((r) => ({ rps: r.rps, p99_ms: r.p99_ms })) });
+      rows.push({ id: t.id, label: t.label, ...best, rounds: t.run.rounds.map((r) => ({ rps: r.rps, p99_ms: r.p99_ms, main_thread_us: r.main_thread_us })) });
     }
   } finally {
     await Promise.all(servers.map((s) => s.stop()));

@@ -126,10 +126,11 @@ interface Budget {
 
 export function redactArgs(value: unknown): unknown {
   const budget: Budget = { nodes: 0, chars: 0 };
-  return copy(value, 0, new WeakSet<object>(), budget);
+  return copy(value, 0, [], budget);
 }
 
-function copy(value: unknown, depth: number, ancestors: WeakSet<object>, budget: Budget): unknown {
+/** `ancestors` is the path from the root (at most MAX_DEPTH objects): a short array beats a WeakSet per call. */
+function copy(value: unknown, depth: number, ancestors: object[], budget: Budget): unknown {
   budget.nodes += 1;
   if (budget.nodes > MAX_NODES) return '[truncated: too many values]';
   if (value === null || value === undefined) return value ?? null;
@@ -155,9 +156,9 @@ function copy(value: unknown, depth: number, ancestors: WeakSet<object>, budget:
   if (obj instanceof Date) return Number.isNaN(obj.getTime()) ? null : obj.toISOString();
   if (ArrayBuffer.isView(obj)) return `[binary ${obj.byteLength} bytes]`;
   if (obj instanceof ArrayBuffer) return `[binary ${obj.byteLength} bytes]`;
-  if (ancestors.has(obj)) return '[circular]';
+  if (ancestors.includes(obj)) return '[circular]';
   if (depth >= MAX_DEPTH) return '[truncated: too deep]';
-  ancestors.add(obj);
+  ancestors.push(obj);
   try {
     if (Array.isArray(obj) || obj instanceof Set) {
       const items = Array.isArray(obj) ? obj : [...obj];
@@ -173,7 +174,7 @@ function copy(value: unknown, depth: number, ancestors: WeakSet<object>, budget:
     if (more > 0) setOwn(out, '[truncated]', `${more >= MAX_COUNTED ? `${MAX_COUNTED}+` : more} more keys`);
     return out;
   } finally {
-    ancestors.delete(obj);
+    ancestors.pop();
   }
 }
 
