@@ -42,6 +42,27 @@ function quotaContract(name: string, open: () => Promise<QuotaStore>) {
       expect((await store.peek(k, 40)).used).toBe(40);
     });
 
+    it('keeps keys, limits, windows and peeks apart when they are asked in the same turn', async () => {
+      const [a, b, c] = [key(), key(), key()];
+      // All started together: the Redis store sends these as one script call.
+      const results = await Promise.all([
+        ...Array.from({ length: 7 }, () => store.take(a, 5)),
+        ...Array.from({ length: 3 }, () => store.take(b, 10, 60_000)),
+        store.peek(c, 3),
+        store.take(c, 1),
+        store.take(c, 1),
+      ]);
+      const [takesA, takesB, [peekC, firstC, secondC]] = [results.slice(0, 7), results.slice(7, 10), results.slice(10)];
+      expect(takesA.filter((d) => d.allowed)).toHaveLength(5);
+      expect(takesA.map((d) => d.used).sort()).toEqual([1, 2, 3, 4, 5, 5, 5]);
+      expect(takesB.map((d) => d.allowed)).toEqual([true, true, true]);
+      expect(takesB.map((d) => d.remaining).sort()).toEqual([7, 8, 9]);
+      expect(peekC).toMatchObject({ used: 0, allowed: true });
+      expect([firstC!.allowed, secondC!.allowed].sort()).toEqual([false, true]);
+      expect((await store.peek(a, 5)).used).toBe(5);
+      expect((await store.peek(b, 10, 60_000)).used).toBe(3);
+    });
+
     it('slides: each call frees its slot one window after it was made (no fixed-window double burst)', async () => {
       const k = key();
       // Wide gaps (500 ms) so a loaded machine's scheduling delays do not change which calls are in the window.
