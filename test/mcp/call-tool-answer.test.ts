@@ -23,9 +23,10 @@ const governance = fc.option(
   { nil: undefined },
 );
 const id = fc.oneof(fc.string(), fc.integer());
-const data = fc.dictionary(fc.string(), fc.jsonValue());
+// fast-check sometimes draws a "__proto__" key: such data is left to the general path (last test), not compared here.
+const data = fc.dictionary(fc.string(), fc.jsonValue()).filter((d) => !Object.hasOwn(d, '__proto__'));
 
-describe('callToolAnswer: the fast path answer text, without building the CallToolResult', () => {
+describe('callToolAnswer: the fast path answer text, with the data serialized once', () => {
   it('equals what the SDK transport sends for any successful result (capped or not)', () => {
     fc.assert(
       fc.property(data, governance, id, fc.integer({ min: 20, max: 400 }), (value, gov, rid, max) => {
