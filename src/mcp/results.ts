@@ -51,22 +51,17 @@ function resultMeta(result: InvokeResult): Record<string, unknown> | undefined {
 
 /**
  * The JSON-RPC answer text of a `tools/call`, exactly `JSON.stringify({result: toCallToolResult(result), jsonrpc,
- * id})`, written without building the CallToolResult and with the data's JSON (already computed by the result cap)
- * used for both the text content and structuredContent instead of serializing the data twice more. Only for the
- * shapes the SDK's CallToolResultSchema passes through unchanged (text content only): a result with media or an
- * upstream's raw result gives null, and the caller builds and checks it the general way.
+ * id})`, but without serializing the data again for structuredContent: a success's first text content is the data's
+ * JSON (already computed by the result cap), and structuredContent reuses it. Only for the shapes the SDK's
+ * CallToolResultSchema passes through unchanged (text content only): a result with media or an upstream's raw result
+ * gives null, and the caller builds and checks it the general way.
  */
 export function callToolAnswer(result: InvokeResult, id: string | number): string | null {
   if (result.ok && (result.raw || result.media.length > 0 || Object.hasOwn(result.data, '__proto__'))) return null;
-  const meta = resultMeta(result);
-  let out = meta ? `{"result":{"_meta":${JSON.stringify(meta)},"content":[` : '{"result":{"content":[';
-  if (result.ok) {
-    const json = result.json ?? JSON.stringify(result.data);
-    out += `{"type":"text","text":${JSON.stringify(json)}}`;
-    if (result.truncated) out += `,{"type":"text","text":${JSON.stringify(`[${result.truncated.note}]`)}}`;
-    out += `],"structuredContent":${json}}`;
-  } else {
-    out += `{"type":"text","text":${JSON.stringify(JSON.stringify({ error: result.error.toJSON() }))}}],"isError":true}`;
-  }
-  return `${out},"jsonrpc":"2.0","id":${JSON.stringify(id)}}`;
+  const r = toCallToolResult(result);
+  let out = r._meta ? `{"result":{"_meta":${JSON.stringify(r._meta)},` : '{"result":{';
+  out += `"content":${JSON.stringify(r.content)}`;
+  if (result.ok) out += `,"structuredContent":${(r.content[0] as { text: string }).text}`;
+  if (r.isError) out += ',"isError":true';
+  return `${out}},"jsonrpc":"2.0","id":${JSON.stringify(id)}}`;
 }
