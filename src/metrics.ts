@@ -34,17 +34,8 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  /** Labelled children per tool and outcome, looked up once (prom-client hashes the labels on every call otherwise). */
-  private readonly callSeries = new Map<string, { calls: { inc(): void }; latency: { observe(v: number): void } }>();
-
   recordCall(tool: string, outcome: string, seconds: number): void {
-    const key = `${tool}\u0000${outcome}`;
-    let series = this.callSeries.get(key);
-    if (!series) {
-      series = { calls: this.calls.labels({ tool, outcome }), latency: this.latency.labels({ tool }) };
-      this.callSeries.set(key, series);
-    }
-    series.calls.inc();
-    series.latency.observe(seconds);
+    this.calls.inc({ tool, outcome });
+    this.latency.observe({ tool }, seconds);
   }
 }
