@@ -23,6 +23,7 @@ const SECRET_PARTS =
  * Credential shapes found inside any text, whatever the key it sits under: bearer/basic header values, well-known
  * token prefixes (GitHub, GitLab, Google, OpenAI-style, Slack), AWS access key ids and URL userinfo. Every pattern is
  * anchored on a literal prefix and uses bounded or non-overlapping classes, so a scan is linear in the text length.
+ * A shape added here needs its prefix in MAY_HOLD_CREDENTIAL too (the test of each shape on its own checks it).
  */
 const CREDENTIAL_SHAPES: readonly RegExp[] = [
   /\b(?:bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}/gi,

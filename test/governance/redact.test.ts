@@ -143,3 +143,24 @@ describe('redactArgs', () => {
     expect(redactArgs(undefined)).toBeNull();
   });
 });
+
+describe('scrubCredentials: each credential shape on its own', () => {
+  // One text per shape with nothing else that could trigger a scan (no ":" or "="): each must still be scanned.
+  it.each([
+    ['bearer', 'send Bearer abcdefghijklmnop now'],
+    ['basic', 'send basic dXNlcjpwYXNzd29yZA now'],
+    ['GitHub token', 'use ghp_abcdefghijklmnopqrstuvwxyz0123 now'],
+    ['GitHub PAT', 'use github_pat_11ABCDEFG0123456789abcdef now'],
+    ['GitLab PAT', 'use glpat-abcdefghijklmnopqrst now'],
+    ['Google API key', 'use AIzaSyA-1234567890abcdefghijklmnopqrstu now'],
+    ['Google access token', 'use ya29.a0AfH6SMBabcdefghijklmnop now'],
+    ['OpenAI-style key', 'use sk-proj-abcdefghijklmnopqrstuv now'],
+    ['Slack token', 'use xoxb-1234567890-abcdef now'],
+    ['AWS key id', 'use AKIAABCDEFGHIJKLMNOP now'],
+    ['PEM private key', 'key -----BEGIN PRIVATE KEY----- MIIEvQ -----END PRIVATE KEY----- done'],
+  ])('%s', (_name, text) => {
+    const out = scrubCredentials(text);
+    expect(out).toContain(REDACTED);
+    expect(out).not.toBe(text);
+  });
+});
