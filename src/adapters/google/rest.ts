@@ -46,12 +46,8 @@ export function googleBaseUrl(ctx: Pick<ToolContext, 'config'>, host: string): s
   return ctx.config.google.apiBaseUrl ?? `https://${host}`;
 }
 
-export function buildGoogleUrl(base: string, path: string, query?: GoogleQuery): string {
-  return googleUrl(base, path, query).toString();
-}
-
 /** The request URL, parsed once: the HTTP client takes its origin and path as they are. */
-function googleUrl(base: string, path: string, query?: GoogleQuery): URL {
+export function buildGoogleUrl(base: string, path: string, query?: GoogleQuery): URL {
   assertNoDotSegments(path);
   const url = new URL(`${base}${path.startsWith('/') ? path : `/${path}`}`);
   if (query) {
@@ -73,7 +69,7 @@ function googleUrl(base: string, path: string, query?: GoogleQuery): URL {
 export async function googleRequest<T>(ctx: ToolContext, opts: GoogleRequestOptions): Promise<T> {
   const method = opts.method ?? 'GET';
   const idempotent = opts.idempotent ?? method === 'GET';
-  const url = googleUrl(googleBaseUrl(ctx, opts.host), opts.path, opts.query);
+  const url = buildGoogleUrl(googleBaseUrl(ctx, opts.host), opts.path, opts.query);
 
   const once = () => sendOnce<T>(ctx, opts, method, url);
   return idempotent ? withRetries(once, ctx.signal) : once();
