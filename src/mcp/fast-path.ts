@@ -1,3 +1,4 @@
+import { boundedUnknownKeys } from '../tools/limits.js';
 import { loadSdk, sdkIfLoaded } from './sdk.js';
 import { callToolAnswer, toCallToolResult } from './results.js';
 import type { McpSurface } from './server.js';
@@ -21,11 +22,8 @@ type Json = Record<string, unknown>;
 
 const isObject = (v: unknown): v is Json => v !== null && typeof v === 'object' && !Array.isArray(v);
 
-/** Every own key of `o` is one of `allowed`. */
-function onlyKeys(o: Json, allowed: readonly string[]): boolean {
-  for (const key in o) if (!allowed.includes(key)) return false;
-  return true;
-}
+/** Every own key of `o` is declared in `shape`. */
+const onlyKeys = (o: Json, shape: Record<string, true>): boolean => boundedUnknownKeys(shape, o, 1).length === 0;
 
 /**
  * The common request shape, checked without zod: `{jsonrpc: "2.0", id, method, params: {name, arguments?}}` with an
@@ -42,8 +40,8 @@ function isSimpleRequest(body: Json, method: string): boolean {
   if (!isObject(params) || typeof params.name !== 'string' || !onlyKeys(params, CALL_PARAM_KEYS)) return false;
   return params.arguments === undefined || (isObject(params.arguments) && !Object.hasOwn(params.arguments, '__proto__'));
 }
-const ENVELOPE_KEYS = ['jsonrpc', 'id', 'method', 'params'];
-const CALL_PARAM_KEYS = ['name', 'arguments'];
+const ENVELOPE_KEYS = { jsonrpc: true, id: true, method: true, params: true } as const;
+const CALL_PARAM_KEYS = { name: true, arguments: true } as const;
 
 export async function tryFastPath(surface: McpSurface, req: FastPathRequest): Promise<string | null> {
   const { body } = req;
