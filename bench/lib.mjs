@@ -125,11 +125,17 @@ export const listCall = (id = 1) => ({ jsonrpc: '2.0', id, method: 'tools/list',
 /** One autocannon run; figures in requests/s and milliseconds (autocannon's latency histogram has 1 ms resolution). */
 export async function load({ url, headers, body, connections, duration }) {
   const r = await autocannon({ url, method: 'POST', headers, body: JSON.stringify(body), connections, duration, pipelining: 1 });
+  return figures(r, connections);
+}
+
+/** The figures the benchmark keeps of one autocannon result. */
+function figures(r, connections) {
   return {
     connections,
     rps: Math.round(r.requests.average),
     total: r.requests.total,
     p50_ms: r.latency.p50,
+    p90_ms: r.latency.p90,
     p99_ms: r.latency.p99,
     mean_ms: Math.round(r.latency.average * 100) / 100,
     non2xx: r.non2xx,
@@ -152,17 +158,7 @@ export async function loadUnique({ url, headers, body, connections, duration, fi
     pipelining: 1,
     requests: [{ setupRequest: (req) => ({ ...req, body: JSON.stringify(body(next++)) }) }],
   });
-  return {
-    connections,
-    rps: Math.round(r.requests.average),
-    total: r.requests.total,
-    p50_ms: r.latency.p50,
-    p90_ms: r.latency.p90,
-    p99_ms: r.latency.p99,
-    mean_ms: Math.round(r.latency.average * 100) / 100,
-    non2xx: r.non2xx,
-    errors: r.errors + r.timeouts,
-  };
+  return figures(r, connections);
 }
 
 /** Several autocannon runs at once (one per target URL), summed: the load of a multi-process deployment. */
