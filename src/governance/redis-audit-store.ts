@@ -18,6 +18,11 @@ export interface RedisAuditStoreOptions {
   log?: GovernanceLog;
 }
 
+/** The append script registered with defineCommand (see APPEND_SCRIPT). */
+interface AppendCommand {
+  omniHubAuditAppend(...keysAndArgs: (string | number)[]): Promise<unknown>;
+}
+
 const RETRY_MS = 1_000;
 const CLOSE_FLUSH_MS = 2_000;
 const DROP_LOG_INTERVAL_MS = 30_000;
@@ -42,6 +47,7 @@ export class RedisAuditStore implements AuditStore {
   private retryTimer: NodeJS.Timeout | null = null;
   private closed = false;
   private lastDropLog = 0;
+  private readonly client: RedisConnection['client'] & AppendCommand;
   /** Records lost because the queue was full while Redis was unavailable. */
   dropped = 0;
 
@@ -56,6 +62,9 @@ export class RedisAuditStore implements AuditStore {
     this.batchSize = Math.max(1, options.batchSize ?? 200);
     this.log = options.log ?? silentLog;
     connection.acquire();
+    // Registered once per client; then sent as EVALSHA (ioredis falls back to EVAL on NOSCRIPT).
+    if (!('omniHubAuditAppend' in connection.client)) connection.client.defineCommand('omniHubAuditAppend', { numberOfKeys: 3, lua: APPEND_SCRIPT });
+    this.client = connection.client as RedisConnection['client'] & AppendCommand;
     connection.onReady(() => {
       if (this.queue.length > 0) this.schedule();
     });
@@ -163,14 +172,11 @@ export class RedisAuditStore implements AuditStore {
   private async writeQueue(): Promise<void> {
     while (this.queue.length > 0) {
       const batch = this.queue.splice(0, this.batchSize);
-      const client = this.connection.client as RedisConnection['client'] & { omniHubAuditAppend?: (...args: (string | number)[]) => Promise<unknown> };
-      // Registered once per client; then sent as EVALSHA (ioredis falls back to EVAL on NOSCRIPT).
-      if (!client.omniHubAuditAppend) client.defineCommand('omniHubAuditAppend', { numberOfKeys: 3, lua: APPEND_SCRIPT });
       const args: (string | number)[] = [this.key, this.refusedKey, this.lastIdKey, this.cap, this.refusedCap];
       for (const record of batch) args.push(isExecutedRecord(record) ? 'e' : 'r', JSON.stringify(record));
       try {
         // One script call per batch: the script's own cost on the server is paid once, not once per record.
-        await client.omniHubAuditAppend!(...args);
+        await this.client.omniHubAuditAppend(...args);
       } catch (err) {
         // Put them back in front so they are retried first, keeping the newest within the bound.
         this.queue.unshift(...batch);
