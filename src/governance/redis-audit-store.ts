@@ -15,6 +15,8 @@ export interface RedisAuditStoreOptions {
   maxQueue?: number;
   /** Records per pipelined round trip. */
   batchSize?: number;
+  /** How long a record may wait for others to share its write (ms); a full batch leaves at once. */
+  lingerMs?: number;
   log?: GovernanceLog;
 }
 
@@ -24,13 +26,19 @@ interface AppendCommand {
 }
 
 const RETRY_MS = 1_000;
+/**
+ * Records wait up to this long for others to share their write. Written on the next turn instead, a gateway call at
+ * 16 connections shared its script call with one or two others, and the Redis write, its reply and ioredis's work
+ * per call were a tenth of the hub's own cost per call (bench/RESULTS.md, issue 18); the reply never waits for it.
+ */
+const LINGER_MS = 10;
 const CLOSE_FLUSH_MS = 2_000;
 const DROP_LOG_INTERVAL_MS = 30_000;
 const STREAM_ID = /^\d+-\d+$/;
 
 /**
- * Audit log in a capped Redis stream. append() only queues: a flush scheduled on the next turn of the event loop
- * writes the queue in pipelined XADD batches, so the reply never waits for Redis. While Redis is down the queue is
+ * Audit log in a capped Redis stream. append() only queues: a write within LINGER_MS (at once for a full batch) sends
+ * the queue in batches of one script call each, so the reply never waits for Redis. While Redis is down the queue is
  * kept (bounded) and written when the connection comes back.
  */
 export class RedisAuditStore implements AuditStore {
@@ -40,10 +48,11 @@ export class RedisAuditStore implements AuditStore {
   private readonly refusedCap: number;
   private readonly maxQueue: number;
   private readonly batchSize: number;
+  private readonly lingerMs: number;
   private readonly log: GovernanceLog;
   private queue: AuditRecord[] = [];
   private flushing: Promise<void> | null = null;
-  private scheduled = false;
+  private scheduled: NodeJS.Timeout | null = null;
   private retryTimer: NodeJS.Timeout | null = null;
   private closed = false;
   private lastDropLog = 0;
@@ -60,6 +69,7 @@ export class RedisAuditStore implements AuditStore {
     this.refusedCap = Math.max(1, options.refusedCap ?? this.cap);
     this.maxQueue = Math.max(1, options.maxQueue ?? Math.min(this.cap, 10_000));
     this.batchSize = Math.max(1, options.batchSize ?? 200);
+    this.lingerMs = Math.max(0, options.lingerMs ?? LINGER_MS);
     this.log = options.log ?? silentLog;
     connection.acquire();
     // Registered once per client; then sent as EVALSHA (ioredis falls back to EVAL on NOSCRIPT).
@@ -132,6 +142,7 @@ export class RedisAuditStore implements AuditStore {
     if (this.closed) return;
     this.closed = true;
     if (this.retryTimer) clearTimeout(this.retryTimer);
+    if (this.scheduled) clearTimeout(this.scheduled);
     try {
       await Promise.race([
         this.drain(),
@@ -143,14 +154,20 @@ export class RedisAuditStore implements AuditStore {
     await this.connection.release();
   }
 
+  /** A write within lingerMs, or at once when a batch is full; while one is pending, appends just join the queue. */
   private schedule(): void {
-    if (this.scheduled || this.closed) return;
-    this.scheduled = true;
-    setImmediate(() => {
-      this.scheduled = false;
-      this.drain().catch(() => this.retryLater());
-    });
+    if (this.closed) return;
+    const full = this.queue.length >= this.batchSize;
+    if (this.scheduled && !full) return;
+    if (this.scheduled) clearTimeout(this.scheduled);
+    this.scheduled = setTimeout(this.write, full ? 0 : this.lingerMs);
+    this.scheduled.unref();
   }
+
+  private readonly write = (): void => {
+    this.scheduled = null;
+    this.drain().catch(() => this.retryLater());
+  };
 
   private retryLater(): void {
     if (this.retryTimer || this.closed) return;

@@ -1,4 +1,4 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { hash, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config.js';
 import { baseUrl, bearerChallenge, isOAuthPublicPath } from '../oauth/discovery.js';
@@ -18,7 +18,8 @@ declare module 'fastify' {
   }
 }
 
-const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
+// One-shot hashing: a third of createHash's cost, and it runs on every authenticated request.
+const digest = (s: string): Buffer => hash('sha256', s, 'buffer');
 
 /** Public, stable id of a key: never the key, and not enough of its hash to help guessing. */
 export function keyId(key: string): string {

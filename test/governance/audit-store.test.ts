@@ -147,9 +147,9 @@ describe.skipIf(!REDIS_URL)('redis audit store', () => {
   const prefix = `omni:test:audit:${randomUUID()}:`;
   const admin = useRedisAdmin(prefix);
 
-  const openStore = async (cap: number, key = `${prefix}${randomUUID()}`, refusedCap?: number) => {
+  const openStore = async (cap: number, key = `${prefix}${randomUUID()}`, refusedCap?: number, batching: { batchSize?: number; lingerMs?: number } = {}) => {
     const connection = testConnection();
-    const store = new RedisAuditStore(connection, { cap, key, refusedCap });
+    const store = new RedisAuditStore(connection, { cap, key, refusedCap, ...batching });
     await connection.waitUntilReady(5_000);
     return store;
   };
@@ -169,6 +169,24 @@ describe.skipIf(!REDIS_URL)('redis audit store', () => {
     const [[, fields]] = (await admin.client.xrange(key, '-', '+', 'COUNT', 1)) as [string, string[]][];
     expect(fields[0]).toBe('r');
     expect(JSON.parse(fields[1])).toEqual(record(1));
+    await store.close();
+  });
+
+  it('holds a few records for the linger time so they share one write, and sends a full batch at once', async () => {
+    const key = `${prefix}linger`;
+    const store = await openStore(1_000, key, undefined, { batchSize: 5, lingerMs: 60_000 });
+    for (let n = 1; n <= 3; n += 1) store.append(record(n));
+    await new Promise((r) => setTimeout(r, 200));
+    expect(store.pending).toBe(3);
+    expect(await admin.client.xlen(key)).toBe(0);
+    // The fifth record fills the batch: it leaves without waiting for the linger time or a flush() call.
+    store.append(record(4));
+    store.append(record(5));
+    while ((await admin.client.xlen(key)) < 5) await new Promise((r) => setTimeout(r, 20));
+    expect(store.pending).toBe(0);
+    // A record on its own still waits for its linger time; list() writes what this replica queued before reading.
+    store.append(record(6));
+    expect(ids((await store.list({ limit: 2 })).records)).toEqual(['rec-6', 'rec-5']);
     await store.close();
   });
 
