@@ -100,7 +100,7 @@ export async function buildApp(config: Config, deps: HubDeps, options: AppOption
   // DNS-rebinding guard on every authenticated route, before auth so a foreign Host never reaches key checks.
   app.addHook('onRequest', hostGuardHook(config));
   app.addHook('onRequest', authHook(config, deps.failedAuth, oauth.checkToken));
-  app.addHook('preHandler', oauth.scopeGuard(registry, governor, deps.audit, metrics));
+  app.addHook('preHandler', oauth.scopeGuard(registry, governor, pipeline));
 
   await app.register(opsRoutes, { config, deps, metrics });
   await app.register(openApiRoute, { config, registry });

@@ -1,10 +1,9 @@
-import { randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config, Level } from '../config.js';
-import type { AuditStore } from '../governance/audit.js';
 import type { Governor } from '../governance/governor.js';
-import { redactArgs } from '../governance/redact.js';
-import type { Metrics } from '../metrics.js';
+import { HubError } from '../tools/errors.js';
+import type { InvokePipeline } from '../tools/pipeline.js';
 import type { ToolRegistry } from '../tools/registry.js';
 import { unauthorized } from '../http/auth.js';
 import { ClientRegistry, type ClientRegistryOptions } from './clients.js';
@@ -100,30 +99,11 @@ export class OAuthServer {
    * challenge naming the scope it needs, on REST and on every MCP path alike (SDK transport, stateless fast path,
    * sessions, legacy /messages), because this runs as a preHandler ahead of all of them.
    */
-  scopeGuard(registry: ToolRegistry, governor: Governor, audit: AuditStore, metrics: Metrics) {
+  scopeGuard(registry: ToolRegistry, governor: Governor, pipeline: InvokePipeline) {
     const needed = (name: unknown): Level | null => {
       if (typeof name !== 'string') return null;
       const tool = registry.get(name);
       return tool ? governor.rule(tool.def).level : null;
-    };
-    // The refused call gets its one audit record here, since the pipeline never sees it.
-    const record = (request: FastifyRequest, tool: string, level: Level, args: unknown, transport: 'mcp' | 'rest', message: string) => {
-      const entry = {
-        id: randomUUID(),
-        ts: new Date().toISOString(),
-        tool,
-        system: registry.get(tool)?.def.system ?? null,
-        level,
-        principal: request.principal,
-        transport,
-        outcome: 'denied_scope' as const,
-        duration_ms: 0,
-        args: redactArgs(args),
-        error: { code: 'insufficient_scope', message },
-      };
-      audit.append(entry);
-      request.log.info({ audit: entry }, 'tool call');
-      metrics.recordCall(tool, 'denied_scope', 0);
     };
     // Callback style: a hub-key request (the hot path) passes without allocating a promise.
     return (request: FastifyRequest, reply: FastifyReply, done: () => void): void => {
@@ -151,7 +131,17 @@ export class OAuthServer {
       if (!refusal) return done();
       const scope = scopesUpTo(refusal.level).join(' ');
       const message = `${refusal.tool} is a ${refusal.level} tool: it needs scope ${scopeForLevel(refusal.level)}; this token holds ${auth.scopes.join(' ') || 'no level'}`;
-      record(request, refusal.tool, refusal.level, refusal.args, rest ? 'rest' : 'mcp', message);
+      // The refused call gets its one audit record from the pipeline, as any refusal, though it never runs there.
+      const refused = pipeline.refuse(refusal.tool, refusal.args, { principal: request.principal, transport: rest ? 'rest' : 'mcp' }, 'denied_scope', new HubError('insufficient_scope', message));
+      if (!refused.ok && refused.error.code === 'rate_limited') {
+        // Past the key's budget of refused calls: the same 429 as every other refusal gets then.
+        const error = refused.error;
+        void reply
+          .code(429)
+          .header('retry-after', String(error.details.retry_after_s))
+          .send(rest ? { error: error.toJSON() } : { jsonrpc: '2.0', error: { code: -32000, message: error.message }, id: refusal.id ?? null });
+        return;
+      }
       reply
         .code(403)
         .header('www-authenticate', bearerChallenge(baseUrl(request, this.config), { error: 'insufficient_scope', scope, error_description: message }));

@@ -6,6 +6,7 @@
 export type ErrorCode =
   | 'unauthorized'
   | 'forbidden_host'
+  | 'insufficient_scope'
   | 'unknown_tool'
   | 'invalid_arguments'
   | 'invalid_request'
@@ -25,6 +26,7 @@ export type ErrorCode =
 const STATUS: Record<ErrorCode, number> = {
   unauthorized: 401,
   forbidden_host: 403,
+  insufficient_scope: 403,
   unknown_tool: 404,
   invalid_arguments: 400,
   invalid_request: 400,

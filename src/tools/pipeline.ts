@@ -51,6 +51,20 @@ function quotaMeta(q: QuotaDecision | undefined): GovernanceMeta['quota'] {
   return q && { used: q.used, limit: q.limit, remaining: q.remaining, reset_s: q.reset_s };
 }
 
+/** One call as the pipeline's stages fill it in; finish() turns it into the call's one audit record. */
+interface Call {
+  name: string;
+  rawArgs: unknown;
+  origin: CallOrigin;
+  tool: RegisteredTool | undefined;
+  started: number;
+  callId: string;
+  /** The validated arguments, once validation passed (the record keeps them rather than the raw ones). */
+  args?: Record<string, unknown>;
+  governance?: GovernanceMeta;
+  dryRun: boolean;
+}
+
 /**
  * The one invoke pipeline (DESIGN.md §4a): look up → validate → enabled → configured → confirm → quota → run → audit.
  * MCP (SDK path and fast path) and REST both call invoke(); exactly one audit record is written per call.
@@ -95,47 +109,61 @@ export class InvokePipeline {
     clearTimeout(timer);
   }
 
-  private async run(name: string, rawArgs: unknown, origin: CallOrigin): Promise<InvokeResult> {
-    const started = performance.now();
-    const callId = randomUUID();
-    const tool = this.registry.get(name);
-    let args: Record<string, unknown> | undefined;
-    let governance: GovernanceMeta | undefined;
-    let dryRun = false;
+  /**
+   * A call refused before it reached invoke(): the OAuth scope guard runs ahead of every MCP path and REST. It gets
+   * the one audit record, log line, metric and refusal budget of any refusal here, so it is recorded the same way.
+   */
+  refuse(name: string, rawArgs: unknown, origin: CallOrigin, outcome: AuditOutcome, error: HubError): InvokeResult {
+    const call = this.begin(name, rawArgs, origin);
+    if (call.tool) call.governance = { level: this.governor.rule(call.tool.def).level };
+    return this.fail(call, outcome, error);
+  }
 
-    const finish = (outcome: AuditOutcome, raw: InvokeResult): InvokeResult => {
-      // Upstream error text may echo our credentials: scrubbed before it reaches the caller, the audit and the log.
-      const result: InvokeResult = raw.ok ? raw : { ...raw, error: scrubError(raw.error, this.config) };
-      const duration = performance.now() - started;
-      const record: AuditRecord = {
-        id: callId,
-        ts: new Date().toISOString(),
-        tool: name.slice(0, 200),
-        system: tool?.def.system ?? null,
-        level: tool ? (governance?.level as AuditRecord['level']) ?? tool.def.level : null,
-        principal: origin.principal,
-        transport: origin.transport,
-        outcome,
-        duration_ms: Math.round(duration * 100) / 100,
-        quota: governance?.quota && { used: governance.quota.used, limit: governance.quota.limit, reset_s: governance.quota.reset_s },
-        args: redactArgs(args ?? rawArgs),
-        ...(result.ok ? {} : { error: { code: result.error.code, message: result.error.message } }),
-        ...(governance?.degraded || governance?.warning ? { governance: { degraded: governance.degraded, warning: governance.warning } } : {}),
-        ...(dryRun ? { dry_run: true } : {}),
-      };
-      this.deps.audit.append(record);
-      this.auditLog.info({ audit: record }, 'tool call');
-      this.metrics.recordCall(tool ? tool.def.name : '(unknown)', outcome, duration / 1000);
-      return result;
+  private begin(name: string, rawArgs: unknown, origin: CallOrigin): Call {
+    return { name, rawArgs, origin, tool: this.registry.get(name), started: performance.now(), callId: randomUUID(), dryRun: false };
+  }
+
+  private finish(call: Call, outcome: AuditOutcome, raw: InvokeResult): InvokeResult {
+    const { tool, governance, origin } = call;
+    // Upstream error text may echo our credentials: scrubbed before it reaches the caller, the audit and the log.
+    const result: InvokeResult = raw.ok ? raw : { ...raw, error: scrubError(raw.error, this.config) };
+    const duration = performance.now() - call.started;
+    const record: AuditRecord = {
+      id: call.callId,
+      ts: new Date().toISOString(),
+      tool: call.name.slice(0, 200),
+      system: tool?.def.system ?? null,
+      level: tool ? (governance?.level as AuditRecord['level']) ?? tool.def.level : null,
+      principal: origin.principal,
+      transport: origin.transport,
+      outcome,
+      duration_ms: Math.round(duration * 100) / 100,
+      quota: governance?.quota && { used: governance.quota.used, limit: governance.quota.limit, reset_s: governance.quota.reset_s },
+      args: redactArgs(call.args ?? call.rawArgs),
+      ...(result.ok ? {} : { error: { code: result.error.code, message: result.error.message } }),
+      ...(governance?.degraded || governance?.warning ? { governance: { degraded: governance.degraded, warning: governance.warning } } : {}),
+      ...(call.dryRun ? { dry_run: true } : {}),
     };
-    const fail = (outcome: AuditOutcome, error: HubError): InvokeResult => {
-      // Refusals use no quota: past REFUSED_CALLS_PER_MINUTE per key they are answered rate_limited, counted, not audited.
-      const throttled = (this.refusals ??= new RefusalLimiter(this.config.refusedCallsPerMinute)).take(origin.principal);
-      if (!throttled) return finish(outcome, { ok: false, error, governance, callId });
-      this.metrics.refusedThrottled.inc();
-      this.metrics.recordCall(tool ? tool.def.name : '(unknown)', 'rate_limited', (performance.now() - started) / 1000);
-      return { ok: false, error: throttled, governance, callId };
-    };
+    this.deps.audit.append(record);
+    this.auditLog.info({ audit: record }, 'tool call');
+    this.metrics.recordCall(tool ? tool.def.name : '(unknown)', outcome, duration / 1000);
+    return result;
+  }
+
+  private fail(call: Call, outcome: AuditOutcome, error: HubError): InvokeResult {
+    const { tool, governance, callId } = call;
+    // Refusals use no quota: past REFUSED_CALLS_PER_MINUTE per key they are answered rate_limited, counted, not audited.
+    const throttled = (this.refusals ??= new RefusalLimiter(this.config.refusedCallsPerMinute)).take(call.origin.principal);
+    if (!throttled) return this.finish(call, outcome, { ok: false, error, governance, callId });
+    this.metrics.refusedThrottled.inc();
+    this.metrics.recordCall(tool ? tool.def.name : '(unknown)', 'rate_limited', (performance.now() - call.started) / 1000);
+    return { ok: false, error: throttled, governance, callId };
+  }
+
+  private async run(name: string, rawArgs: unknown, origin: CallOrigin): Promise<InvokeResult> {
+    const call = this.begin(name, rawArgs, origin);
+    const { tool, callId } = call;
+    const fail = (outcome: AuditOutcome, error: HubError) => this.fail(call, outcome, error);
 
     if (!tool) return fail('invalid', new HubError('unknown_tool', `unknown tool: ${name.slice(0, 200)}`, { tool: name.slice(0, 200) }));
 
@@ -144,10 +172,10 @@ export class InvokePipeline {
       const list = checked.issues.map((i) => `${i.field}: ${i.message}`).join('; ');
       return fail('invalid', new HubError('invalid_arguments', `invalid arguments for ${name}: ${list}`, { issues: checked.issues }));
     }
-    args = checked.data;
+    const args = (call.args = checked.data);
 
     const rule = this.governor.rule(tool.def);
-    governance = { level: rule.level };
+    const governance: GovernanceMeta = (call.governance = { level: rule.level });
     if (!rule.enabled) return fail('denied_disabled', new HubError('tool_disabled', `${name} is disabled by GOVERNANCE_OVERRIDES`));
 
     const missing = tool.system.missingConfig(this.config);
@@ -159,7 +187,7 @@ export class InvokePipeline {
     if (tool.def.longRunning && typeof args.operation === 'string') {
       const id = args.operation;
       return operationOutcome(this.deps.operations, tool.def.name, id, origin.principal).then(
-        (data) => finish('ok', { ok: true, data, media: [], governance, callId }),
+        (data) => this.finish(call, 'ok', { ok: true, data, media: [], governance, callId }),
         (err: unknown) => {
           const error = toHubError(err);
           return fail(error.code === 'not_found' ? 'invalid' : 'error', error);
@@ -167,10 +195,10 @@ export class InvokePipeline {
       );
     }
     if (args.dry_run === true && (tool.def.preview || tool.def.describeAction)) {
-      dryRun = true;
+      call.dryRun = true;
       try {
         const data = tool.def.preview?.(args, this.config) ?? { dry_run: true, action: tool.def.describeAction!(args, this.config), level: rule.level, uses_quota: false };
-        return finish('ok', { ok: true, data, media: [], governance, callId });
+        return this.finish(call, 'ok', { ok: true, data, media: [], governance, callId });
       } catch (err) {
         return fail('error', toHubError(err));
       }
@@ -187,7 +215,7 @@ export class InvokePipeline {
     }
 
     const admission = await this.governor.admit(tool.def, origin.principal);
-    governance = { level: rule.level, quota: quotaMeta(admission.quota), degraded: admission.degraded, warning: admission.warning };
+    call.governance = { level: rule.level, quota: quotaMeta(admission.quota), degraded: admission.degraded, warning: admission.warning };
     if (admission.degraded || admission.error?.code === 'governance_unavailable') this.metrics.storeErrors.inc();
     if (!admission.allowed) {
       const error = admission.error ?? new HubError('quota_exceeded', `${name} is over its hourly quota`);
@@ -195,17 +223,12 @@ export class InvokePipeline {
       return fail(error.code === 'quota_exceeded' ? 'denied_quota' : 'denied_store_unavailable', error);
     }
 
-    return this.execute(tool, args, origin, callId, finish, governance);
+    return this.execute(call, tool, args);
   }
 
-  private async execute(
-    tool: RegisteredTool,
-    args: Record<string, unknown>,
-    origin: CallOrigin,
-    callId: string,
-    finish: (outcome: AuditOutcome, result: InvokeResult) => InvokeResult,
-    governance: GovernanceMeta,
-  ): Promise<InvokeResult> {
+  private async execute(call: Call, tool: RegisteredTool, args: Record<string, unknown>): Promise<InvokeResult> {
+    const { origin, callId, governance } = call;
+    const finish = (outcome: AuditOutcome, result: InvokeResult) => this.finish(call, outcome, result);
     const media: MediaContent[] = [];
     // One controller per call, aborted by its time budget, the hub's shutdown or the client leaving. (Cheaper on the
     // hot path than AbortSignal.timeout + AbortSignal.any, which the profile showed at ~4% plus GC.)
