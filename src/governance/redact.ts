@@ -116,8 +116,10 @@ function truncate(value: string, originalLength: number): string {
   return `${value.slice(0, MAX_STRING_CHARS)}…[truncated ${Math.max(0, originalLength - MAX_STRING_CHARS)} chars]`;
 }
 
-function setOwn(target: object, key: string, value: unknown): void {
-  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+/** A plain own property, `__proto__` included (assigning that key would set the prototype instead). */
+function setOwn(target: Record<string, unknown>, key: string, value: unknown): void {
+  if (key === '__proto__') Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+  else target[key] = value;
 }
 
 interface Budget {

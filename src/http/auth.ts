@@ -47,7 +47,8 @@ export function keyMatcher(keys: string[]): KeyMatcher {
 const OPEN_PATHS = new Set(['/healthz', '/readyz', '/openapi.json', '/console', '/console/']);
 
 export function isOpenPath(url: string, config: Config): boolean {
-  const path = url.split('?', 1)[0]!;
+  const q = url.indexOf('?');
+  const path = q < 0 ? url : url.slice(0, q);
   if (OPEN_PATHS.has(path) || path.startsWith('/console/assets/') || isOAuthPublicPath(path)) return true;
   return path === '/metrics' && config.metricsPublic;
 }

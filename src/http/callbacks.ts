@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { HubDeps } from '../deps.js';
-import type { AuditRecord } from '../governance/audit.js';
+import { auditTimestamp, type AuditRecord } from '../governance/audit.js';
 import { autobuilderDocumentId, callbackDocumentId } from '../adapters/intelligence/ids.js';
 import type { IntelligenceDocument, IntelligenceStore } from '../adapters/intelligence/store.js';
 
@@ -141,7 +141,7 @@ function audit(
 ): void {
   const record: AuditRecord = {
     id: randomUUID(),
-    ts: new Date().toISOString(),
+    ts: auditTimestamp(),
     tool: CALLBACK_AUDIT_TOOL,
     system: 'chatgpt',
     level: null,

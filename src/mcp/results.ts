@@ -28,25 +28,26 @@ export function toCallToolResult(result: InvokeResult): CallToolResult {
     const upstream = result.data as CallToolResult;
     return result.governance ? { ...upstream, _meta: { ...upstream._meta, ...meta } } : upstream;
   }
-  const head = meta ? { _meta: meta } : {};
+  // Built by assignment rather than spreads: this runs on every MCP call.
   if (result.ok) {
+    const content: CallToolResult['content'] = [{ type: 'text', text: result.json ?? JSON.stringify(result.data) }];
     // A result cut to RESULT_MAX_CHARS says so in _meta and in a text note the model reads.
-    const note = result.truncated ? [{ type: 'text' as const, text: `[${result.truncated.note}]` }] : [];
-    return {
-      ...head,
-      content: [{ type: 'text', text: result.json ?? JSON.stringify(result.data) }, ...note, ...result.media],
-      structuredContent: result.data,
-    };
+    if (result.truncated) content.push({ type: 'text', text: `[${result.truncated.note}]` });
+    for (const m of result.media) content.push(m);
+    return meta ? { _meta: meta, content, structuredContent: result.data } : { content, structuredContent: result.data };
   }
-  const body = { error: result.error.toJSON() };
-  return { ...head, content: [{ type: 'text', text: JSON.stringify(body) }], isError: true };
+  const content: CallToolResult['content'] = [{ type: 'text', text: JSON.stringify({ error: result.error.toJSON() }) }];
+  return meta ? { _meta: meta, content, isError: true } : { content, isError: true };
 }
 
 /** The hub's `_meta` entries of a result: its governance and, when it was cut, the truncation notice. */
 function resultMeta(result: InvokeResult): Record<string, unknown> | undefined {
   const truncated = result.ok ? result.truncated : undefined;
   if (!result.governance && !truncated) return undefined;
-  return { ...(result.governance ? { 'omni-hub/governance': result.governance } : {}), ...(truncated ? { 'omni-hub/truncated': truncated } : {}) };
+  const meta: Record<string, unknown> = {};
+  if (result.governance) meta['omni-hub/governance'] = result.governance;
+  if (truncated) meta['omni-hub/truncated'] = truncated;
+  return meta;
 }
 
 /**

@@ -33,7 +33,7 @@ export class McpSurface {
 
   /** Unknown tools are a JSON-RPC error (-32602) naming the tool, as the MCP spec asks; the call is still audited. */
   async invoke(name: string, args: unknown, principal: string, call: Pick<CallOrigin, 'signal' | 'onProgress'> = {}): Promise<InvokeResult> {
-    const result = await this.pipeline.invoke(name, args, { principal, transport: 'mcp', ...call });
+    const result = await this.pipeline.invoke(name, args, { principal, transport: 'mcp', signal: call.signal, onProgress: call.onProgress });
     if (!result.ok && result.error.code === 'unknown_tool') {
       const { McpError, ErrorCode } = (await loadSdk()).types;
       throw new McpError(ErrorCode.InvalidParams, `Unknown tool: ${name}`);

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Config } from '../config.js';
 import type { HubDeps } from '../deps.js';
-import type { AuditOutcome, AuditRecord } from '../governance/audit.js';
+import { auditTimestamp, type AuditOutcome, type AuditRecord } from '../governance/audit.js';
 import type { Governor } from '../governance/governor.js';
 import type { QuotaDecision } from '../governance/quota-store.js';
 import { redactArgs } from '../governance/redact.js';
@@ -130,7 +130,7 @@ export class InvokePipeline {
     const duration = performance.now() - call.started;
     const record: AuditRecord = {
       id: call.callId,
-      ts: new Date().toISOString(),
+      ts: auditTimestamp(),
       tool: call.name.slice(0, 200),
       system: tool?.def.system ?? null,
       level: tool ? (governance?.level as AuditRecord['level']) ?? tool.def.level : null,
@@ -140,10 +140,11 @@ export class InvokePipeline {
       duration_ms: Math.round(duration * 100) / 100,
       quota: governance?.quota && { used: governance.quota.used, limit: governance.quota.limit, reset_s: governance.quota.reset_s },
       args: redactArgs(call.args ?? call.rawArgs),
-      ...(result.ok ? {} : { error: { code: result.error.code, message: result.error.message } }),
-      ...(governance?.degraded || governance?.warning ? { governance: { degraded: governance.degraded, warning: governance.warning } } : {}),
-      ...(call.dryRun ? { dry_run: true } : {}),
     };
+    // Optional fields assigned rather than spread in: this runs on every call, and each spread copies an object.
+    if (!result.ok) record.error = { code: result.error.code, message: result.error.message };
+    if (governance?.degraded || governance?.warning) record.governance = { degraded: governance.degraded, warning: governance.warning };
+    if (call.dryRun) record.dry_run = true;
     this.deps.audit.append(record);
     this.auditLog.info({ audit: record }, 'tool call');
     this.metrics.recordCall(tool ? tool.def.name : '(unknown)', outcome, duration / 1000);
@@ -254,7 +255,10 @@ export class InvokePipeline {
       });
       // An upstream's answer passes through unchanged (REST bounds its binary content itself).
       if (tool.def.passthrough) return finish(data.isError === true ? 'error' : 'ok', { ok: true, data, media, governance, callId, raw: true });
-      return finish('ok', { ok: true, ...capResult(data, this.config.resultMaxChars), media, governance, callId });
+      const capped = capResult(data, this.config.resultMaxChars);
+      const result: InvokeResult = { ok: true, data: capped.data, json: capped.json, media, governance, callId };
+      if (capped.truncated) result.truncated = capped.truncated;
+      return finish('ok', result);
     } catch (err) {
       const error = toHubError(err);
       if (error.code === 'internal_error') this.log.error({ err: scrubbedErrorText(err, this.config), tool: tool.def.name }, 'tool failed unexpectedly');
