@@ -1,0 +1,62 @@
+// A/B of hub builds on the gateway path: the hub of each checkout named in BENCH_AB_ROOTS (each with `npm run build`
+// and `tsc -p tsconfig.bench.json` done, i.e. a `dist-bench/`), next to the bare Fastify route, all calling
+// google_maps_geocode against the Geocoding stand-in with Redis, in rounds whose order alternates (A B, B A, ...) so a
+// machine that speeds up or slows down during the run favours no build. Prints each round and, per server, the mean
+// and median main-thread CPU per request: the figure that tells a code change from the machine's noise.
+//
+//   BENCH_AB_ROOTS=/tmp/before,/work/main BENCH_AB_ROUNDS=6 npm run bench:ab
+//
+// Environment: BENCH_AB_ROOTS (comma-separated checkouts; default this one), BENCH_AB_ROUNDS (default 6),
+// BENCH_AB_S (seconds per round, default 5), BENCH_AB_WARMUP_S (default 3), BENCH_AB_BARE=false (hubs only).
+import path from 'node:path';
+import { MCP_HEADERS, ROOT, SERVERS, hubEnv, loadUnique, mainThreadCpuMs, median, startProcess, startRedis } from './lib.mjs';
+
+const roots = (process.env.BENCH_AB_ROOTS ?? ROOT).split(',').filter(Boolean);
+const rounds = Number(process.env.BENCH_AB_ROUNDS ?? 6);
+const seconds = Number(process.env.BENCH_AB_S ?? 5);
+const warmup = Number(process.env.BENCH_AB_WARMUP_S ?? 3);
+const MAPS_KEY = 'AIza-bench-key-0123456789';
+const geocodeCall = (id) => ({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'google_maps_geocode', arguments: { address: '1600 Amphitheatre Parkway' } } });
+
+const redis = await startRedis();
+const standin = await startProcess(path.join(SERVERS, 'maps-standin.js'), { BENCH_MAPS_KEY: MAPS_KEY });
+const upstream = { GOOGLE_API_BASE_URL: standin.url, GOOGLE_API_KEY: MAPS_KEY };
+const targets = [];
+if (process.env.BENCH_AB_BARE !== 'false') targets.push({ label: 'bare Fastify route', script: path.join(SERVERS, 'bare-proxy-server.js'), env: upstream });
+for (const root of roots) {
+  const env = hubEnv({
+    BENCH_SYSTEMS: 'all',
+    MCP_SESSION_MODE: 'stateless',
+    REDIS_URL: redis.url,
+    GOVERNANCE_OVERRIDES: JSON.stringify({ google_maps_geocode: { limit: 100_000_000 } }),
+    ...upstream,
+  });
+  targets.push({ label: `hub ${root}`, script: path.join(root, 'dist-bench/bench/servers/hub-server.js'), env });
+}
+
+try {
+  for (const t of targets) t.server = await startProcess(t.script, t.env);
+  for (const t of targets) await loadUnique({ url: `${t.server.url}/mcp`, headers: MCP_HEADERS, body: geocodeCall, connections: 16, duration: warmup });
+  let firstId = 1;
+  for (let round = 0; round < rounds; round++) {
+    for (const t of round % 2 ? [...targets].reverse() : targets) {
+      // As in the run of record: every round starts from an empty rolling window.
+      await redis.del('omni:quota:google_maps_geocode');
+      const cpu = mainThreadCpuMs(t.server.proc.pid);
+      const r = await loadUnique({ url: `${t.server.url}/mcp`, headers: MCP_HEADERS, body: geocodeCall, connections: 16, duration: seconds, firstId: (firstId += 10_000_000) });
+      if (r.non2xx || r.errors) throw new Error(`${t.label}: ${r.non2xx} non-2xx answers, ${r.errors} errors`);
+      const us = ((mainThreadCpuMs(t.server.proc.pid) - cpu) * 1000) / r.total;
+      (t.us ??= []).push(us);
+      console.log(`round ${round + 1}/${rounds}  ${t.label}: ${r.rps} req/s, p99 ${r.p99_ms} ms, ${us.toFixed(0)} µs/request`);
+    }
+  }
+  console.log(`\nmain-thread CPU per request, ${rounds} rounds of ${seconds} s at 16 connections:`);
+  for (const t of targets) {
+    const mean = t.us.reduce((a, b) => a + b, 0) / t.us.length;
+    console.log(`  ${t.label}: mean ${mean.toFixed(0)} µs, median ${median(t.us).toFixed(0)} µs`);
+  }
+} finally {
+  await Promise.all(targets.map((t) => t.server?.stop()));
+  await standin.stop();
+  await redis.stop();
+}
