@@ -181,6 +181,9 @@ async function gatewayComparison() {
   const servers = [];
   try {
     await freshRedis();
+    // BENCH_GATEWAY_TARGETS=bare,hub_stateless runs only those scenarios (ids above); RESULTS.md then lists only them.
+    const only = process.env.BENCH_GATEWAY_TARGETS?.split(',');
+    if (only) targets.splice(0, targets.length, ...targets.filter((t) => only.includes(t.id)));
     for (const t of targets) {
       const server = await startProcess(t.script, t.env);
       servers.push(server);
