@@ -9,14 +9,12 @@
 // Environment: BENCH_AB_ROOTS (comma-separated checkouts; default this one), BENCH_AB_ROUNDS (default 6),
 // BENCH_AB_S (seconds per round, default 5), BENCH_AB_WARMUP_S (default 3), BENCH_AB_BARE=false (hubs only).
 import path from 'node:path';
-import { MCP_HEADERS, ROOT, SERVERS, hubEnv, loadUnique, mainThreadCpuMs, median, startProcess, startRedis } from './lib.mjs';
+import { MAPS_KEY, MCP_HEADERS, ROOT, SERVERS, gatewayRound, geocodeCall, loadUnique, median, realHubEnv, startProcess, startRedis } from './lib.mjs';
 
 const roots = (process.env.BENCH_AB_ROOTS ?? ROOT).split(',').filter(Boolean);
 const rounds = Number(process.env.BENCH_AB_ROUNDS ?? 6);
 const seconds = Number(process.env.BENCH_AB_S ?? 5);
 const warmup = Number(process.env.BENCH_AB_WARMUP_S ?? 3);
-const MAPS_KEY = 'AIza-bench-key-0123456789';
-const geocodeCall = (id) => ({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'google_maps_geocode', arguments: { address: '1600 Amphitheatre Parkway' } } });
 
 const redis = await startRedis();
 const standin = await startProcess(path.join(SERVERS, 'maps-standin.js'), { BENCH_MAPS_KEY: MAPS_KEY });
@@ -24,13 +22,7 @@ const upstream = { GOOGLE_API_BASE_URL: standin.url, GOOGLE_API_KEY: MAPS_KEY };
 const targets = [];
 if (process.env.BENCH_AB_BARE !== 'false') targets.push({ label: 'bare Fastify route', script: path.join(SERVERS, 'bare-proxy-server.js'), env: upstream });
 for (const root of roots) {
-  const env = hubEnv({
-    BENCH_SYSTEMS: 'all',
-    MCP_SESSION_MODE: 'stateless',
-    REDIS_URL: redis.url,
-    GOVERNANCE_OVERRIDES: JSON.stringify({ google_maps_geocode: { limit: 100_000_000 } }),
-    ...upstream,
-  });
+  const env = realHubEnv({ MCP_SESSION_MODE: 'stateless', REDIS_URL: redis.url, ...upstream });
   targets.push({ label: `hub ${root}`, script: path.join(root, 'dist-bench/bench/servers/hub-server.js'), env });
 }
 
@@ -40,14 +32,10 @@ try {
   let firstId = 1;
   for (let round = 0; round < rounds; round++) {
     for (const t of round % 2 ? [...targets].reverse() : targets) {
-      // As in the run of record: every round starts from an empty rolling window.
-      await redis.del('omni:quota:google_maps_geocode');
-      const cpu = mainThreadCpuMs(t.server.proc.pid);
-      const r = await loadUnique({ url: `${t.server.url}/mcp`, headers: MCP_HEADERS, body: geocodeCall, connections: 16, duration: seconds, firstId: (firstId += 10_000_000) });
+      const r = await gatewayRound({ server: t.server, headers: MCP_HEADERS, redis, duration: seconds, firstId: (firstId += 10_000_000) });
       if (r.non2xx || r.errors) throw new Error(`${t.label}: ${r.non2xx} non-2xx answers, ${r.errors} errors`);
-      const us = ((mainThreadCpuMs(t.server.proc.pid) - cpu) * 1000) / r.total;
-      (t.us ??= []).push(us);
-      console.log(`round ${round + 1}/${rounds}  ${t.label}: ${r.rps} req/s, p99 ${r.p99_ms} ms, ${us.toFixed(0)} µs/request`);
+      (t.us ??= []).push(r.main_thread_us);
+      console.log(`round ${round + 1}/${rounds}  ${t.label}: ${r.rps} req/s, p99 ${r.p99_ms} ms, ${r.main_thread_us} µs/request`);
     }
   }
   console.log(`\nmain-thread CPU per request, ${rounds} rounds of ${seconds} s at 16 connections:`);

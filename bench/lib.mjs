@@ -41,6 +41,31 @@ export function hubEnv(extra = {}) {
   };
 }
 
+/** The hub with its real systems; quotas and the flood limit too high to throttle the benchmark. */
+export function realHubEnv(extra = {}) {
+  return hubEnv({
+    BENCH_SYSTEMS: 'all',
+    GOVERNANCE_OVERRIDES: JSON.stringify({ google_maps_geocode: { limit: 100_000_000 }, search: { limit: 100_000_000 }, intelligence_ingest: { limit: 100_000_000 } }),
+    ...extra,
+  });
+}
+
+/** The key the Geocoding stand-in (`bench/servers/maps-standin.ts`) accepts, and the gateway comparison's call. */
+export const MAPS_KEY = 'AIza-bench-key-0123456789';
+export const geocodeCall = (id) => ({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'google_maps_geocode', arguments: { address: '1600 Amphitheatre Parkway' } } });
+
+/**
+ * One measured gateway round at 16 connections: autocannon's figures plus the server's main-thread CPU per answered
+ * request. The bench's quota limit of 100M lets the tool's rolling-window set keep every call (a real limit caps it),
+ * so each round starts from an empty window in `redis` (a private one from startRedis), not paying for earlier rounds.
+ */
+export async function gatewayRound({ server, headers, redis, duration, firstId }) {
+  if (redis?.del) await redis.del('omni:quota:google_maps_geocode');
+  const cpuBefore = mainThreadCpuMs(server.proc.pid);
+  const r = await loadUnique({ url: `${server.url}/mcp`, headers, body: geocodeCall, connections: 16, duration, firstId });
+  return { ...r, main_thread_us: Math.round(((mainThreadCpuMs(server.proc.pid) - cpuBefore) * 1000) / Math.max(1, r.total)) };
+}
+
 /**
  * Starts `node [nodeArgs] script` in its own process (so the load generator never shares its event loop) and waits
  * for `readyPath` to answer 200. stdout (the hub's JSON log, one line per call at LOG_LEVEL=info) goes to /dev/null.

@@ -10,19 +10,22 @@ import { pathToFileURL } from 'node:url';
 import {
   KEY,
   MAIN,
+  MAPS_KEY,
   MCP_HEADERS,
   ROOT,
   SERVERS,
   echoCall,
+  gatewayRound,
+  geocodeCall,
   hasCommand,
   hubEnv,
   listCall,
   load,
   loadSplit,
   loadUnique,
-  mainThreadCpuMs,
   median,
   quantile,
+  realHubEnv,
   rssBytes,
   sleep,
   startProcess,
@@ -148,16 +151,7 @@ async function throughputMatrix() {
   results.throughput = rows;
 }
 
-const MAPS_KEY = 'AIza-bench-key-0123456789';
-const geocodeCall = (id) => ({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'google_maps_geocode', arguments: { address: '1600 Amphitheatre Parkway' } } });
 const searchCall = (queries) => (id) => ({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'search', arguments: { query: queries[id % queries.length].query } } });
-/** The hub with its real systems; quotas and the flood limit too high to throttle the benchmark. */
-const realHubEnv = (extra = {}) =>
-  hubEnv({
-    BENCH_SYSTEMS: 'all',
-    GOVERNANCE_OVERRIDES: JSON.stringify({ google_maps_geocode: { limit: 100_000_000 }, search: { limit: 100_000_000 }, intelligence_ingest: { limit: 100_000_000 } }),
-    ...extra,
-  });
 
 /**
  * The comparison of issue 18, side by side in one run at 16 connections: every server makes one upstream GET to the
@@ -199,13 +193,8 @@ async function gatewayComparison() {
     }
     for (let round = 1; round <= GATEWAY_ROUNDS; round++) {
       for (const t of targets) {
-        // The bench's limit of 100M lets the tool's rolling-window set keep every call (a real limit caps it at the
-        // limit): each round starts from an empty window, so no round pays for the calls of the rounds before it.
-        if (redis?.del) await redis.del('omni:quota:google_maps_geocode');
         log(`gateway round ${round}/${GATEWAY_ROUNDS}: ${t.label}, 16 connections, ${GATEWAY_DURATION} s`);
-        const cpuBefore = mainThreadCpuMs(t.server.proc.pid);
-        const r = await loadUnique({ url: t.run.url, headers: t.run.headers, body: geocodeCall, connections: 16, duration: GATEWAY_DURATION, firstId: round * 10_000_000 });
-        t.run.rounds.push({ ...r, main_thread_us: Math.round(((mainThreadCpuMs(t.server.proc.pid) - cpuBefore) * 1000) / Math.max(1, r.total)) });
+        t.run.rounds.push(await gatewayRound({ server: t.server, headers: t.run.headers, redis, duration: GATEWAY_DURATION, firstId: round * 10_000_000 }));
       }
     }
     for (const t of targets) {
