@@ -53,6 +53,7 @@ export class RedisAuditStore implements AuditStore {
   private queue: AuditRecord[] = [];
   private flushing: Promise<void> | null = null;
   private scheduled: NodeJS.Timeout | null = null;
+  private scheduledAtOnce = false;
   private retryTimer: NodeJS.Timeout | null = null;
   private closed = false;
   private lastDropLog = 0;
@@ -154,12 +155,16 @@ export class RedisAuditStore implements AuditStore {
     await this.connection.release();
   }
 
-  /** A write within lingerMs, or at once when a batch is full; while one is pending, appends just join the queue. */
+  /**
+   * A write within lingerMs, or at once when a batch is full; while one is pending, appends just join the queue (a
+   * lingering write is brought forward once when the batch fills, not rescheduled on every append after that).
+   */
   private schedule(): void {
     if (this.closed) return;
     const full = this.queue.length >= this.batchSize;
-    if (this.scheduled && !full) return;
+    if (this.scheduled && (!full || this.scheduledAtOnce)) return;
     if (this.scheduled) clearTimeout(this.scheduled);
+    this.scheduledAtOnce = full;
     this.scheduled = setTimeout(this.write, full ? 0 : this.lingerMs);
     this.scheduled.unref();
   }
