@@ -31,12 +31,21 @@ function loggerOptions(config: Config): pino.LoggerOptions {
 }
 
 /**
- * The hub's one logger (Fastify's and the stores'). JSON goes to stdout through an asynchronous destination: under
- * load, lines queued while a write is in flight leave together instead of one blocking write(2) per tool call.
- * Call `flush()` before exiting.
+ * How the JSON lines leave: gathered until LOG_BUFFER_BYTES are queued, and otherwise written every LOG_FLUSH_MS, so a
+ * line is at most that late. Writing each line as it came cost a write through libuv's thread pool (a hand-off to
+ * another thread and back) per tool call, a cost the gateway benchmark measured (docs/benchmarks.md). On exit
+ * (process.exit, an uncaught exception) pino writes what is left synchronously, so nothing queued is lost unless the
+ * process is killed outright (SIGKILL, out of memory), where a write in flight would be lost as well.
+ */
+export const LOG_BUFFER_BYTES = 4096;
+export const LOG_FLUSH_MS = 50;
+
+/**
+ * The hub's one logger (Fastify's and the stores'). JSON goes to stdout through an asynchronous, buffered
+ * destination (see LOG_FLUSH_MS). Call `flush()` before exiting.
  */
 export function createLogger(config: Config): Logger {
   const options = loggerOptions(config);
   if (config.logFormat === 'pretty') return pino(options);
-  return pino(options, pino.destination({ dest: 1, sync: false }));
+  return pino(options, pino.destination({ dest: 1, sync: false, minLength: LOG_BUFFER_BYTES, periodicFlush: LOG_FLUSH_MS }));
 }
