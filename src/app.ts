@@ -15,7 +15,7 @@ import { openApiRoute } from './http/openapi.js';
 import { opsRoutes } from './http/ops.js';
 import { trustProxyOption } from './http/proxy-trust.js';
 import { restRoutes } from './http/rest.js';
-import { createLogger } from './log.js';
+import { createLogger, requestLogger } from './log.js';
 import { mcpRoutes } from './mcp/routes.js';
 import { McpSurface } from './mcp/server.js';
 import { oauthRoutes } from './oauth/routes.js';
@@ -60,6 +60,7 @@ export async function buildApp(config: Config, deps: HubDeps, options: AppOption
     bodyLimit: config.bodyLimit,
     // Per-request lines are off: every tool call already writes one audit line.
     logController: new LogController({ disableRequestLogging: true }),
+    childLoggerFactory: requestLogger,
     trustProxy: trustProxyOption(config.trustProxy),
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',

@@ -1,4 +1,5 @@
-import pino, { type Logger } from 'pino';
+import type { FastifyBaseLogger } from 'fastify';
+import pino, { type Bindings, type ChildLoggerOptions, type Logger } from 'pino';
 import type { Config } from './config.js';
 
 /** pino level → Cloud Logging severity, so Cloud Run shows levels without a log agent. */
@@ -48,4 +49,71 @@ export function createLogger(config: Config): Logger {
   const options = loggerOptions(config);
   if (config.logFormat === 'pretty') return pino(options);
   return pino(options, pino.destination({ dest: 1, sync: false, minLength: LOG_BUFFER_BYTES, periodicFlush: LOG_FLUSH_MS }));
+}
+
+type LogArgs = Parameters<FastifyBaseLogger['info']>;
+
+/**
+ * Fastify's per-request logger, made on the request's first log line. Fastify builds a pino child for every request
+ * (its `reqId` binding serialized and passed through the redactor), yet a tool call logs through the pipeline's own
+ * logger and a request rarely logs at all: the child was a measurable share of a gateway call (docs/benchmarks.md).
+ * A line logged through it is the same as the child's, `reqId` included.
+ */
+class RequestLogger implements FastifyBaseLogger {
+  private made: FastifyBaseLogger | undefined;
+
+  constructor(
+    private readonly parent: FastifyBaseLogger,
+    private readonly bindings: Bindings,
+    private readonly options: ChildLoggerOptions,
+  ) {}
+
+  private get logger(): FastifyBaseLogger {
+    return (this.made ??= this.parent.child(this.bindings, this.options));
+  }
+
+  get level(): string {
+    return this.logger.level;
+  }
+
+  set level(level: string) {
+    this.logger.level = level;
+  }
+
+  fatal(...args: LogArgs): void {
+    this.logger.fatal(...args);
+  }
+
+  error(...args: LogArgs): void {
+    this.logger.error(...args);
+  }
+
+  warn(...args: LogArgs): void {
+    this.logger.warn(...args);
+  }
+
+  info(...args: LogArgs): void {
+    this.logger.info(...args);
+  }
+
+  debug(...args: LogArgs): void {
+    this.logger.debug(...args);
+  }
+
+  trace(...args: LogArgs): void {
+    this.logger.trace(...args);
+  }
+
+  silent(...args: LogArgs): void {
+    this.logger.silent(...args);
+  }
+
+  child(bindings: Bindings, options?: ChildLoggerOptions): FastifyBaseLogger {
+    return this.logger.child(bindings, options);
+  }
+}
+
+/** Fastify's `childLoggerFactory`: the request logger above instead of a pino child per request. */
+export function requestLogger(logger: FastifyBaseLogger, bindings: Bindings, options: ChildLoggerOptions): FastifyBaseLogger {
+  return new RequestLogger(logger, bindings, options);
 }
