@@ -83,8 +83,8 @@ export class Governor {
     return this.config.governance.scope === 'key' ? `${tool.name}|${principal}` : tool.name;
   }
 
-  async admit(tool: GovernedTool, principal: string): Promise<Admission> {
-    const rule = this.rule(tool);
+  /** `rule` is the tool's rule when the caller already worked it out (the pipeline has, to answer disabled tools). */
+  async admit(tool: GovernedTool, principal: string, rule: Rule = this.rule(tool)): Promise<Admission> {
     if (!rule.enabled) {
       return { allowed: false, error: new HubError('tool_disabled', `${tool.name} is disabled by GOVERNANCE_OVERRIDES`) };
     }

@@ -215,7 +215,7 @@ export class InvokePipeline {
       }
     }
 
-    const admission = await this.governor.admit(tool.def, origin.principal);
+    const admission = await this.governor.admit(tool.def, origin.principal, rule);
     call.governance = { level: rule.level, quota: quotaMeta(admission.quota), degraded: admission.degraded, warning: admission.warning };
     if (admission.degraded || admission.error?.code === 'governance_unavailable') this.metrics.storeErrors.inc();
     if (!admission.allowed) {
