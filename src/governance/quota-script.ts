@@ -20,6 +20,7 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 -- Lua 5.1 prints large numbers in %.14g; integers are formatted explicitly to keep every microsecond.
 local function int(n) return string.format('%.0f', n) end
+local now_s = int(now)
 local out = {}
 for i = 1, #KEYS do
   local key = KEYS[i]
@@ -28,10 +29,11 @@ for i = 1, #KEYS do
   local window_ms = tonumber(ARGV[a + 2])
   local record = ARGV[a + 3] == '1'
   local window = window_ms * 1000
-  local floor = '(' .. int(now - window)
+  local cutoff = int(now - window)
+  local floor = '(' .. cutoff
   local used
   if record then
-    redis.call('ZREMRANGEBYSCORE', key, '-inf', int(now - window))
+    redis.call('ZREMRANGEBYSCORE', key, '-inf', cutoff)
     used = redis.call('ZCARD', key)
   else
     used = redis.call('ZCOUNT', key, floor, '+inf')
@@ -40,14 +42,20 @@ for i = 1, #KEYS do
   if used < limit then
     allowed = 1
     if record then
-      redis.call('ZADD', key, int(now), int(now) .. ':' .. ARGV[a + 4])
+      redis.call('ZADD', key, now_s, now_s .. ':' .. ARGV[a + 4])
       redis.call('PEXPIRE', key, int(window_ms + 1))
       used = used + 1
     end
   end
   local oldest_us = 0
   if used > 0 then
-    local first = redis.call('ZRANGEBYSCORE', key, floor, '+inf', 'WITHSCORES', 'LIMIT', 0, 1)
+    -- Once pruned the set holds exactly the window, so its first member is the oldest call (no score search).
+    local first
+    if record then
+      first = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
+    else
+      first = redis.call('ZRANGEBYSCORE', key, floor, '+inf', 'WITHSCORES', 'LIMIT', 0, 1)
+    end
     oldest_us = tonumber(first[2]) + window - now
   end
   local retry_us = 0
