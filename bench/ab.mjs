@@ -7,17 +7,23 @@
 //   BENCH_AB_ROOTS=/tmp/before,/work/main BENCH_AB_ROUNDS=6 npm run bench:ab
 //
 // Environment: BENCH_AB_ROOTS (comma-separated checkouts; default this one), BENCH_AB_ROUNDS (default 6),
-// BENCH_AB_S (seconds per round, default 5), BENCH_AB_WARMUP_S (default 3), BENCH_AB_BARE=false (hubs only).
+// BENCH_AB_S (seconds per round, default 5), BENCH_AB_WARMUP_S (default 3), BENCH_AB_BARE=false (hubs only),
+// BENCH_AB_PIN=1 (Linux, 2+ cores: the servers under test on the last CPU, everything else on the others; on a
+// shared 2-core machine this cut the spread between rounds several times over, see docs/benchmarks.md).
 import path from 'node:path';
-import { MAPS_KEY, MCP_HEADERS, ROOT, SERVERS, gatewayRound, geocodeCall, loadUnique, median, realHubEnv, startProcess, startRedis } from './lib.mjs';
+import { availableParallelism } from 'node:os';
+import { MAPS_KEY, MCP_HEADERS, ROOT, SERVERS, gatewayRound, geocodeCall, loadUnique, median, pinProcess, realHubEnv, startProcess, startRedis } from './lib.mjs';
 
 const roots = (process.env.BENCH_AB_ROOTS ?? ROOT).split(',').filter(Boolean);
 const rounds = Number(process.env.BENCH_AB_ROUNDS ?? 6);
 const seconds = Number(process.env.BENCH_AB_S ?? 5);
 const warmup = Number(process.env.BENCH_AB_WARMUP_S ?? 3);
+const cpus = availableParallelism();
+const pin = process.env.BENCH_AB_PIN === '1' && cpus > 1 ? { servers: String(cpus - 1), rest: `0-${cpus - 2}` } : null;
 
 const redis = await startRedis();
 const standin = await startProcess(path.join(SERVERS, 'maps-standin.js'), { BENCH_MAPS_KEY: MAPS_KEY });
+if (pin) for (const pid of [process.pid, redis.pid, standin.proc.pid]) pinProcess(pid, pin.rest);
 const upstream = { GOOGLE_API_BASE_URL: standin.url, GOOGLE_API_KEY: MAPS_KEY };
 const targets = [];
 if (process.env.BENCH_AB_BARE !== 'false') targets.push({ label: 'bare Fastify route', script: path.join(SERVERS, 'bare-proxy-server.js'), env: upstream });
@@ -27,7 +33,10 @@ for (const root of roots) {
 }
 
 try {
-  for (const t of targets) t.server = await startProcess(t.script, t.env);
+  for (const t of targets) {
+    t.server = await startProcess(t.script, t.env);
+    if (pin) pinProcess(t.server.proc.pid, pin.servers);
+  }
   for (const t of targets) await loadUnique({ url: `${t.server.url}/mcp`, headers: MCP_HEADERS, body: geocodeCall, connections: 16, duration: warmup });
   let firstId = 1;
   for (let round = 0; round < rounds; round++) {
@@ -35,13 +44,17 @@ try {
       const r = await gatewayRound({ server: t.server, headers: MCP_HEADERS, redis, duration: seconds, firstId: (firstId += 10_000_000) });
       if (r.non2xx || r.errors) throw new Error(`${t.label}: ${r.non2xx} non-2xx answers, ${r.errors} errors`);
       (t.us ??= []).push(r.main_thread_us);
-      console.log(`round ${round + 1}/${rounds}  ${t.label}: ${r.rps} req/s, p99 ${r.p99_ms} ms, ${r.main_thread_us} µs/request`);
+      (t.redisUs ??= []).push(r.redis_us);
+      (t.rps ??= []).push(r.rps);
+      console.log(`round ${round + 1}/${rounds}  ${t.label}: ${r.rps} req/s, p99 ${r.p99_ms} ms, ${r.main_thread_us} µs/request, Redis ${r.redis_us} µs/request`);
     }
   }
-  console.log(`\nmain-thread CPU per request, ${rounds} rounds of ${seconds} s at 16 connections:`);
+  const mean = (values) => values.reduce((a, b) => a + b, 0) / values.length;
+  console.log(`\nmain-thread CPU per request, ${rounds} rounds of ${seconds} s at 16 connections${pin ? `, servers pinned to CPU ${pin.servers}` : ''}:`);
   for (const t of targets) {
-    const mean = t.us.reduce((a, b) => a + b, 0) / t.us.length;
-    console.log(`  ${t.label}: mean ${mean.toFixed(0)} µs, median ${median(t.us).toFixed(0)} µs`);
+    console.log(
+      `  ${t.label}: mean ${mean(t.us).toFixed(0)} µs, median ${median(t.us).toFixed(0)} µs; Redis mean ${mean(t.redisUs).toFixed(1)} µs; ${mean(t.rps).toFixed(0)} req/s`,
+    );
   }
 } finally {
   await Promise.all(targets.map((t) => t.server?.stop()));

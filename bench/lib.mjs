@@ -56,14 +56,28 @@ export const geocodeCall = (id) => ({ jsonrpc: '2.0', id, method: 'tools/call', 
 
 /**
  * One measured gateway round at 16 connections: autocannon's figures plus the server's main-thread CPU per answered
- * request. The bench's quota limit of 100M lets the tool's rolling-window set keep every call (a real limit caps it),
- * so each round starts from an empty window in `redis` (a private one from startRedis), not paying for earlier rounds.
+ * request and, with a private Redis (startRedis), the Redis server's CPU per answered request (its quota scripts and
+ * audit writes run on the same cores). The bench's quota limit of 100M lets the tool's rolling-window set keep every
+ * call (a real limit caps it), so each round starts from an empty window in `redis`, not paying for earlier rounds.
  */
 export async function gatewayRound({ server, headers, redis, duration, firstId }) {
   if (redis?.del) await redis.del('omni:quota:google_maps_geocode');
   const cpuBefore = mainThreadCpuMs(server.proc.pid);
+  const redisBefore = redis?.pid ? mainThreadCpuMs(redis.pid) : NaN;
   const r = await loadUnique({ url: `${server.url}/mcp`, headers, body: geocodeCall, connections: 16, duration, firstId });
-  return { ...r, main_thread_us: Math.round(((mainThreadCpuMs(server.proc.pid) - cpuBefore) * 1000) / Math.max(1, r.total)) };
+  const perRequest = (ms) => Math.round((ms * 1000) / Math.max(1, r.total));
+  const round = { ...r, main_thread_us: perRequest(mainThreadCpuMs(server.proc.pid) - cpuBefore) };
+  if (redis?.pid) round.redis_us = perRequest(mainThreadCpuMs(redis.pid) - redisBefore);
+  return round;
+}
+
+/**
+ * Pins a process, all its threads, to the given CPUs (`taskset`, Linux): the A/B harness gives the servers under test
+ * one core and the load generator, the upstream stand-in and Redis the other, so they do not take turns on one core.
+ */
+export function pinProcess(pid, cpus) {
+  const r = spawnSync('taskset', ['-a', '-cp', cpus, String(pid)], { stdio: 'ignore' });
+  if (r.status !== 0) throw new Error(`taskset could not pin process ${pid} to CPUs ${cpus}`);
 }
 
 /**
