@@ -56,8 +56,24 @@ try {
       `  ${t.label}: mean ${mean(t.us).toFixed(0)} µs, median ${median(t.us).toFixed(0)} µs; Redis mean ${mean(t.redisUs).toFixed(1)} µs; ${mean(t.rps).toFixed(0)} req/s`,
     );
   }
+  // Each round runs every server back to back, so a slow spell of the machine hits both sides of a pair: the paired
+  // differences against the first hub are steadier than the two means.
+  const hubs = targets.filter((t) => t.label.startsWith('hub '));
+  for (const t of hubs.slice(1)) {
+    const diffs = t.us.map((us, i) => us - hubs[0].us[i]);
+    const sd = Math.sqrt(diffs.reduce((a, d) => a + (d - mean(diffs)) ** 2, 0) / Math.max(1, diffs.length - 1));
+    const half = (tQuantile(diffs.length - 1) * sd) / Math.sqrt(diffs.length);
+    const fewer = diffs.filter((d) => d < 0).length;
+    console.log(`  ${t.label} − ${hubs[0].label}: ${mean(diffs).toFixed(0)} ± ${half.toFixed(0)} µs (95%), cheaper in ${fewer} of ${diffs.length} rounds`);
+  }
 } finally {
   await Promise.all(targets.map((t) => t.server?.stop()));
   await standin.stop();
   await redis.stop();
+}
+
+/** Two-sided 95% quantile of Student's t with `df` degrees of freedom (1.96 beyond the table). */
+function tQuantile(df) {
+  const table = [12.71, 4.3, 3.18, 2.78, 2.57, 2.45, 2.36, 2.31, 2.26, 2.23, 2.2, 2.18, 2.16, 2.14, 2.13, 2.12, 2.11, 2.1, 2.09, 2.09];
+  return table[df - 1] ?? 1.96;
 }
