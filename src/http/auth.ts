@@ -62,19 +62,18 @@ export function unauthorized(reply: FastifyReply, message: string, error?: 'inva
     .send({ error: { code: 'unauthorized', message } });
 }
 
+const BEARER = /^Bearer[ ]+(\S+)\s*$/i;
+
 /**
  * `limiter` counts failed keys per client address (shared through Redis when set; see failed-auth.ts); `tokens` checks
  * a bearer value that is no hub key as an OAuth access token (src/oauth).
  */
 export function authHook(config: Config, limiter: FailedAuthLimiter = new MemoryFailedAuthLimiter(), tokens?: TokenCheck) {
   const matcher = keyMatcher(config.apiKeys);
-  return async function authenticate(request: FastifyRequest, reply: FastifyReply): Promise<void> {
-    if (config.auth === 'none') {
-      request.principal = 'anonymous';
-      return;
-    }
-    if (isOpenPath(request.url, config)) return;
-    const retry = await limiter.blocked(request.ip);
+
+  /** Every case but an unblocked address presenting a hub key: a blocked address, OAuth tokens, refusals. */
+  async function settle(request: FastifyRequest, reply: FastifyReply, blocked: number | Promise<number>, token: string | null, id: string | null): Promise<void> {
+    const retry = await blocked;
     if (retry > 0) {
       await reply
         .code(429)
@@ -82,17 +81,33 @@ export function authHook(config: Config, limiter: FailedAuthLimiter = new Memory
         .send({ error: { code: 'rate_limited', message: 'too many failed authentication attempts from this address', retry_after_s: retry } });
       return;
     }
-    const header = request.headers.authorization;
-    const m = typeof header === 'string' ? /^Bearer[ ]+(\S+)\s*$/i.exec(header) : null;
-    const id = m ? matcher.match(m[1]!) : null;
-    const verdict = !id && m && tokens ? await tokens(request, reply, m[1]!) : 'not_ours';
+    const verdict = !id && token !== null && tokens ? await tokens(request, reply, token) : 'not_ours';
     if (verdict === 'accepted') return;
     if (verdict === 'refused') return limiter.fail(request.ip);
     if (!id) {
       await limiter.fail(request.ip);
-      await unauthorized(reply, header ? 'invalid API key' : 'missing Authorization: Bearer <MCP_API_KEY> header');
+      await unauthorized(reply, request.headers.authorization ? 'invalid API key' : 'missing Authorization: Bearer <MCP_API_KEY> header');
       return;
     }
     request.principal = id;
+  }
+
+  // Callback style: an unblocked address with a hub key (every call of a working client) passes without a promise.
+  return function authenticate(request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void): void {
+    if (config.auth === 'none') {
+      request.principal = 'anonymous';
+      return done();
+    }
+    if (isOpenPath(request.url, config)) return done();
+    const blocked = limiter.blocked(request.ip);
+    const header = request.headers.authorization;
+    const token = typeof header === 'string' ? (BEARER.exec(header)?.[1] ?? null) : null;
+    // Compared whether or not the address is blocked (in constant time per key); a blocked address still gets 429.
+    const id = token === null ? null : matcher.match(token);
+    if (blocked === 0 && id !== null) {
+      request.principal = id;
+      return done();
+    }
+    settle(request, reply, blocked, token, id).then(() => done(), done);
   };
 }

@@ -8,8 +8,11 @@ import type { RedisConnection } from '../governance/redis-connection.js';
  * neither dodge the limit by forging entries nor lock out other clients behind the same proxy.
  */
 export interface FailedAuthLimiter {
-  /** Seconds the address must still wait (0 when it may try). */
-  blocked(ip: string): Promise<number>;
+  /**
+   * Seconds the address must still wait (0 when it may try): a number when known without asking a store (so the auth
+   * hook's hot path needs no promise), a promise when the shared counter has to be read.
+   */
+  blocked(ip: string): number | Promise<number>;
   /** Records one failed attempt from the address. */
   fail(ip: string): Promise<void>;
   close(): Promise<void>;
@@ -25,8 +28,8 @@ export class MemoryFailedAuthLimiter implements FailedAuthLimiter {
 
   constructor(private readonly maxPerMinute = FAILED_AUTH_PER_MINUTE) {}
 
-  blocked(ip: string): Promise<number> {
-    return Promise.resolve(this.blockedNow(ip, Date.now()));
+  blocked(ip: string): number {
+    return this.blockedNow(ip, Date.now());
   }
 
   fail(ip: string): Promise<void> {
@@ -104,16 +107,21 @@ export class RedisFailedAuthLimiter implements FailedAuthLimiter {
     this.client = connection.client as Redis & FailedAuthCommands;
   }
 
-  async blocked(ip: string): Promise<number> {
+  blocked(ip: string): number | Promise<number> {
     const now = Date.now();
-    let entry = this.cache.get(ip);
-    if (!entry || now - entry.readAt >= CACHE_MS) {
-      try {
-        entry = this.remember(ip, await this.client.omniHubAuthRead(this.prefix + ip), now);
-      } catch {
-        return this.local.blockedNow(ip, now);
-      }
+    const entry = this.cache.get(ip);
+    return entry && now - entry.readAt < CACHE_MS ? this.wait(entry, now) : this.read(ip, now);
+  }
+
+  private async read(ip: string, now: number): Promise<number> {
+    try {
+      return this.wait(this.remember(ip, await this.client.omniHubAuthRead(this.prefix + ip), now), now);
+    } catch {
+      return this.local.blockedNow(ip, now);
     }
+  }
+
+  private wait(entry: { count: number; resetAt: number }, now: number): number {
     if (entry.resetAt <= now || entry.count < this.maxPerMinute) return 0;
     return Math.ceil((entry.resetAt - now) / 1000);
   }
