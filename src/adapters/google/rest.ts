@@ -92,12 +92,17 @@ export async function googleRequest<T>(ctx: ToolContext, opts: GoogleRequestOpti
  * The upstream HTTP client of every Google call: undici's `request` on one keep-alive agent shared by the process.
  * WHATWG `fetch` (Headers, Request, Response and stream objects per call) was the largest single cost of a gateway
  * call in the benchmark profile. Loaded on first use so cold start does not pay for it.
+ *
+ * undici's own header and body timeouts (300 s by default) are off: every request here carries the call's signal,
+ * which the pipeline aborts at the tool's time budget (a connection check's has its own timeout), far sooner. Each
+ * of those timers cost a timer object and a WeakRef per request that lived about a second (undici sweeps them once a
+ * second), so the young-generation GC copied them on every request.
  */
 let upstream: Promise<import('undici').Agent> | undefined;
 /** Set once the agent exists, so calls after the first skip an await. */
 let agent: import('undici').Agent | undefined;
 function upstreamClient(): Promise<import('undici').Agent> {
-  upstream ??= import('undici').then(({ Agent }) => (agent = new Agent({ keepAliveTimeout: 30_000, keepAliveMaxTimeout: 600_000, connections: 128 })));
+  upstream ??= import('undici').then(({ Agent }) => (agent = new Agent({ keepAliveTimeout: 30_000, keepAliveMaxTimeout: 600_000, connections: 128, headersTimeout: 0, bodyTimeout: 0 })));
   return upstream;
 }
 

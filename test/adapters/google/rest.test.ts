@@ -168,6 +168,19 @@ describe('googleRequest', () => {
     while (hang.requests.length === 0) await new Promise((r) => setTimeout(r, 5));
     controller.abort();
     expect((await failure(pending)).code).toBe('timeout');
+
+    // undici's own header and body timeouts are off (rest.ts): a body that never ends stops at the call's signal too.
+    const trickle = await fake((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write('{"a":"');
+      const t = setInterval(() => (res.destroyed ? clearInterval(t) : res.write('a')), 20);
+    });
+    const slow = googleRequest(toolContext(testConfig({ GOOGLE_API_BASE_URL: trickle.url, GOOGLE_OAUTH_TOKEN: 't' }), { signal: AbortSignal.timeout(300) }), {
+      host: 'x.googleapis.com',
+      path: '/v1/y',
+      auth: { scopes: [SCOPE] },
+    });
+    expect((await failure(slow)).code).toBe('timeout');
   });
 
   it('returns text, binary and raw-body uploads', async () => {
