@@ -38,8 +38,8 @@ function loggerOptions(config: Config): pino.LoggerOptions {
  * (process.exit, an uncaught exception) pino writes what is left synchronously, so nothing queued is lost unless the
  * process is killed outright (SIGKILL, out of memory), where a write in flight would be lost as well.
  */
-export const LOG_BUFFER_BYTES = 4096;
-export const LOG_FLUSH_MS = 50;
+const LOG_BUFFER_BYTES = 4096;
+const LOG_FLUSH_MS = 50;
 
 /**
  * The hub's one logger (Fastify's and the stores'). JSON goes to stdout through an asynchronous, buffered
@@ -56,7 +56,7 @@ type LogArgs = Parameters<FastifyBaseLogger['info']>;
 /**
  * Fastify's per-request logger, made on the request's first log line. Fastify builds a pino child for every request
  * (its `reqId` binding serialized and passed through the redactor), yet a tool call logs through the pipeline's own
- * logger and a request rarely logs at all: the child was a measurable share of a gateway call (docs/benchmarks.md).
+ * logger and a request rarely logs at all: the child was ≈ 2 KB of allocation per gateway call (docs/benchmarks.md).
  * A line logged through it is the same as the child's, `reqId` included.
  */
 class RequestLogger implements FastifyBaseLogger {

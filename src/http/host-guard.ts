@@ -29,7 +29,7 @@ export function isAllowedHost(config: Config, hostHeader: string | undefined): b
 }
 
 /** The refusal message for a request whose Host or Origin is not allowed, or null when both are. */
-export function hostGuard(config: Config): (request: FastifyRequest) => string | null {
+export function hostRefusal(config: Config): (request: FastifyRequest) => string | null {
   const hosts = new Set(config.allowedHosts);
   const origins = new Set(config.allowedOrigins);
   return function refusal(request: FastifyRequest): string | null {
@@ -51,7 +51,7 @@ export function hostGuard(config: Config): (request: FastifyRequest) => string |
  * Callback style: an allowed request (every request of a working client) passes without allocating a promise.
  */
 export function hostGuardHook(config: Config) {
-  const refusal = hostGuard(config);
+  const refusal = hostRefusal(config);
   return function guardAuthenticatedRoutes(request: FastifyRequest, reply: FastifyReply, done: () => void): void {
     const message = isOpenPath(request.url, config) ? null : refusal(request);
     if (message === null) return done();

@@ -94,9 +94,9 @@ export async function googleRequest<T>(ctx: ToolContext, opts: GoogleRequestOpti
  * call in the benchmark profile. Loaded on first use so cold start does not pay for it.
  *
  * undici's own header and body timeouts (300 s by default) are off: every request here carries the call's signal,
- * which the pipeline aborts at the tool's time budget (a connection check's has its own timeout), far sooner. Each
- * of those timers cost a timer object and a WeakRef per request that lived about a second (undici sweeps them once a
- * second), so the young-generation GC copied them on every request.
+ * which the pipeline aborts at the tool's time budget (a connection check's has its own timeout), far sooner. Those
+ * timers cost a timer object and a WeakRef per request that stayed alive about a second (undici sweeps them once a
+ * second).
  */
 let upstream: Promise<import('undici').Agent> | undefined;
 /** Set once the agent exists, so calls after the first skip an await. */
