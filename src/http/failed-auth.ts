@@ -22,9 +22,21 @@ export const FAILED_AUTH_PER_MINUTE = 30;
 const WINDOW_MS = 60_000;
 const MAX_TRACKED = 10_000;
 
+/** An address's failures in its current minute. */
+interface Window {
+  count: number;
+  resetAt: number;
+}
+
+/** Seconds an address with this window must still wait: 0 once the window is over or while under the bound. */
+function secondsBlocked(window: Window | undefined, maxPerMinute: number, now: number): number {
+  if (!window || window.resetAt <= now || window.count < maxPerMinute) return 0;
+  return Math.ceil((window.resetAt - now) / 1000);
+}
+
 /** One process's counters (the default without REDIS_URL, and the fallback while Redis is unreachable). */
 export class MemoryFailedAuthLimiter implements FailedAuthLimiter {
-  private readonly failures = new Map<string, { count: number; resetAt: number }>();
+  private readonly failures = new Map<string, Window>();
 
   constructor(private readonly maxPerMinute = FAILED_AUTH_PER_MINUTE) {}
 
@@ -42,9 +54,7 @@ export class MemoryFailedAuthLimiter implements FailedAuthLimiter {
   }
 
   blockedNow(ip: string, now: number): number {
-    const f = this.failures.get(ip);
-    if (!f || f.resetAt <= now) return 0;
-    return f.count >= this.maxPerMinute ? Math.ceil((f.resetAt - now) / 1000) : 0;
+    return secondsBlocked(this.failures.get(ip), this.maxPerMinute, now);
   }
 
   failNow(ip: string, now: number): void {
@@ -90,7 +100,7 @@ const CACHE_MS = 1_000;
 export class RedisFailedAuthLimiter implements FailedAuthLimiter {
   private readonly client: Redis & FailedAuthCommands;
   private readonly local: MemoryFailedAuthLimiter;
-  private readonly cache = new Map<string, { count: number; resetAt: number; readAt: number }>();
+  private readonly cache = new Map<string, Window & { readAt: number }>();
 
   constructor(
     private readonly connection: RedisConnection,
@@ -110,20 +120,15 @@ export class RedisFailedAuthLimiter implements FailedAuthLimiter {
   blocked(ip: string): number | Promise<number> {
     const now = Date.now();
     const entry = this.cache.get(ip);
-    return entry && now - entry.readAt < CACHE_MS ? this.wait(entry, now) : this.read(ip, now);
+    return entry && now - entry.readAt < CACHE_MS ? secondsBlocked(entry, this.maxPerMinute, now) : this.read(ip, now);
   }
 
   private async read(ip: string, now: number): Promise<number> {
     try {
-      return this.wait(this.remember(ip, await this.client.omniHubAuthRead(this.prefix + ip), now), now);
+      return secondsBlocked(this.remember(ip, await this.client.omniHubAuthRead(this.prefix + ip), now), this.maxPerMinute, now);
     } catch {
       return this.local.blockedNow(ip, now);
     }
-  }
-
-  private wait(entry: { count: number; resetAt: number }, now: number): number {
-    if (entry.resetAt <= now || entry.count < this.maxPerMinute) return 0;
-    return Math.ceil((entry.resetAt - now) / 1000);
   }
 
   async fail(ip: string): Promise<void> {
