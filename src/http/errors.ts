@@ -4,14 +4,19 @@ import { HubError } from '../tools/errors.js';
 
 const isMcpPath = (url: string) => url.startsWith('/mcp') || url.startsWith('/messages') || url.startsWith('/sse');
 
-/** Sends a HubError as `{"error": {...}}` with its status (and Retry-After / WWW-Authenticate where they belong). */
-export function sendHubError(reply: FastifyReply, err: HubError): FastifyReply {
+/** A HubError's status and the headers that go with it (Retry-After, WWW-Authenticate), whatever the body's shape. */
+export function hubErrorStatus(reply: FastifyReply, err: HubError): FastifyReply {
   if (err.code === 'quota_exceeded' || err.code === 'rate_limited' || err.code === 'governance_unavailable') {
     const retry = Number(err.details.retry_after_s ?? 1);
     reply.header('retry-after', String(Math.max(1, Math.ceil(retry))));
   }
   if (err.code === 'unauthorized') reply.header('www-authenticate', bearerChallenge(baseUrl(reply.request, reply.server.hub.config)));
-  return reply.code(err.httpStatus).send({ error: err.toJSON() });
+  return reply.code(err.httpStatus);
+}
+
+/** Sends a HubError as `{"error": {...}}` with its status (and Retry-After / WWW-Authenticate where they belong). */
+export function sendHubError(reply: FastifyReply, err: HubError): FastifyReply {
+  return hubErrorStatus(reply, err).send({ error: err.toJSON() });
 }
 
 /**

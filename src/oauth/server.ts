@@ -6,7 +6,7 @@ import { HubError } from '../tools/errors.js';
 import type { InvokePipeline } from '../tools/pipeline.js';
 import type { ToolRegistry } from '../tools/registry.js';
 import { unauthorized } from '../http/auth.js';
-import { sendHubError } from '../http/errors.js';
+import { hubErrorStatus, sendHubError } from '../http/errors.js';
 import { ClientRegistry, type ClientRegistryOptions } from './clients.js';
 import { acceptedResources, baseUrl, bearerChallenge } from './discovery.js';
 import { levelAllowed, maxLevel, scopeForLevel, scopesUpTo } from './scopes.js';
@@ -135,14 +135,11 @@ export class OAuthServer {
       // The refused call gets its one audit record from the pipeline, as any refusal, though it never runs there.
       const refused = pipeline.refuse(refusal.tool, refusal.args, { principal: request.principal, transport: rest ? 'rest' : 'mcp' }, 'denied_scope', new HubError('insufficient_scope', message));
       if (!refused.ok && refused.error.code === 'rate_limited') {
-        // Past the key's budget of refused calls: the same 429 as every other refusal gets then (as a JSON-RPC error
-        // on MCP, with the Retry-After sendHubError gives REST).
+        // Past the key's budget of refused calls: the same 429 and Retry-After as every other refusal gets then (as a
+        // JSON-RPC error on MCP).
         const error = refused.error;
         if (rest) return void sendHubError(reply, error);
-        void reply
-          .code(error.httpStatus)
-          .header('retry-after', String(error.details.retry_after_s))
-          .send({ jsonrpc: '2.0', error: { code: -32000, message: error.message }, id: refusal.id ?? null });
+        void hubErrorStatus(reply, error).send({ jsonrpc: '2.0', error: { code: -32000, message: error.message }, id: refusal.id ?? null });
         return;
       }
       reply
