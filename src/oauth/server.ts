@@ -133,7 +133,7 @@ export class OAuthServer {
       const scope = scopesUpTo(refusal.level).join(' ');
       const message = `${refusal.tool} is a ${refusal.level} tool: it needs scope ${scopeForLevel(refusal.level)}; this token holds ${auth.scopes.join(' ') || 'no level'}`;
       // The refused call gets its one audit record from the pipeline, as any refusal, though it never runs there.
-      const refused = pipeline.refuse(refusal.tool, refusal.args, { principal: request.principal, transport: rest ? 'rest' : 'mcp' }, 'denied_scope', new HubError('insufficient_scope', message));
+      const refused = pipeline.refuse(refusal.tool, refusal.args, { principal: request.principal, transport: rest ? 'rest' : 'mcp' }, 'denied_scope', new HubError('insufficient_scope', message), refusal.level);
       if (!refused.ok && refused.error.code === 'rate_limited') {
         // Past the key's budget of refused calls: the same 429 and Retry-After as every other refusal gets then (as a
         // JSON-RPC error on MCP).

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
-import type { Config } from '../config.js';
+import type { Config, Level } from '../config.js';
 import type { HubDeps } from '../deps.js';
 import { auditTimestamp, type AuditOutcome, type AuditRecord } from '../governance/audit.js';
 import type { Governor } from '../governance/governor.js';
@@ -112,10 +112,11 @@ export class InvokePipeline {
   /**
    * A call refused before it reached invoke(): the OAuth scope guard runs ahead of every MCP path and REST. It gets
    * the one audit record, log line, metric and refusal budget of any refusal here, so it is recorded the same way.
+   * `level` is the tool's effective level, which the refusing check has already worked out.
    */
-  refuse(name: string, rawArgs: unknown, origin: CallOrigin, outcome: AuditOutcome, error: HubError): InvokeResult {
+  refuse(name: string, rawArgs: unknown, origin: CallOrigin, outcome: AuditOutcome, error: HubError, level: Level): InvokeResult {
     const call = this.begin(name, rawArgs, origin);
-    if (call.tool) call.governance = { level: this.governor.rule(call.tool.def).level };
+    if (call.tool) call.governance = { level };
     return this.fail(call, outcome, error);
   }
 
