@@ -29,7 +29,7 @@ const targets = [];
 if (process.env.BENCH_AB_BARE !== 'false') targets.push({ label: 'bare Fastify route', script: path.join(SERVERS, 'bare-proxy-server.js'), env: upstream });
 for (const root of roots) {
   const env = realHubEnv({ MCP_SESSION_MODE: 'stateless', REDIS_URL: redis.url, ...upstream });
-  targets.push({ label: `hub ${root}`, script: path.join(root, 'dist-bench/bench/servers/hub-server.js'), env });
+  targets.push({ label: `hub ${root}`, hub: true, script: path.join(root, 'dist-bench/bench/servers/hub-server.js'), env });
 }
 
 try {
@@ -58,7 +58,7 @@ try {
   }
   // Each round runs every server back to back, so a slow spell of the machine hits both sides of a pair: the paired
   // differences against the first hub are steadier than the two means.
-  const hubs = targets.filter((t) => t.label.startsWith('hub '));
+  const hubs = targets.filter((t) => t.hub);
   for (const t of hubs.slice(1)) {
     const diffs = t.us.map((us, i) => us - hubs[0].us[i]);
     const sd = Math.sqrt(diffs.reduce((a, d) => a + (d - mean(diffs)) ** 2, 0) / Math.max(1, diffs.length - 1));
