@@ -28,6 +28,9 @@ describe.each(backends)('MCP sessions per principal ($name session store)', ({ n
   let hub: TestHub;
   let base: string;
   const streams: AbortController[] = [];
+  // The open SSE responses stay referenced: undici cancels the body of a Response that is garbage collected, which
+  // closes the stream and ends its session on the hub (a GC mid-test used to free a slot the last test counts on).
+  const held: Response[] = [];
   const headers = (key: string, sid?: string): Record<string, string> => ({
     authorization: `Bearer ${key}`,
     'content-type': 'application/json',
@@ -44,9 +47,14 @@ describe.each(backends)('MCP sessions per principal ($name session store)', ({ n
     streams.push(controller);
     const res = await fetch(`${base}/sse`, { headers: { authorization: `Bearer ${key}` }, signal: controller.signal });
     if (res.status !== 200) await res.text();
+    else held.push(res);
     return res.status;
   };
-  const listStatus = async (key: string, sid: string) => (await fetch(`${base}/mcp`, { method: 'POST', headers: headers(key, sid), body: LIST })).status;
+  const listStatus = async (key: string, sid: string) => {
+    const res = await fetch(`${base}/mcp`, { method: 'POST', headers: headers(key, sid), body: LIST });
+    await res.text();
+    return res.status;
+  };
 
   beforeAll(async () => {
     hub = await testHub({
