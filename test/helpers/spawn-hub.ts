@@ -49,9 +49,12 @@ export async function startHubProcess(env: Record<string, string>, opts: { node?
   });
   proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  let stopping = false;
   const exited = new Promise<number | null>((resolve) =>
-    proc.once('exit', (code) => {
+    proc.once('exit', (code, signal) => {
       rmSync(dataDir, { recursive: true, force: true });
+      // A hub that dies under a test fails it with connection errors only: say why, from its own output.
+      if (!stopping) console.error(`hub on port ${port} exited unasked (code ${code}, signal ${signal}); its last output:\n${err.slice(-4_000)}${out.slice(-4_000)}`);
       resolve(code);
     }),
   );
@@ -66,6 +69,7 @@ export async function startHubProcess(env: Record<string, string>, opts: { node?
       // not listening yet
     }
     if (Date.now() > deadline) {
+      stopping = true;
       proc.kill('SIGKILL');
       throw new Error(`hub did not become ready: ${err}${out}`);
     }
@@ -78,6 +82,7 @@ export async function startHubProcess(env: Record<string, string>, opts: { node?
     stdout: () => out,
     stderr: () => err,
     stop: async (signal = 'SIGTERM') => {
+      stopping = true;
       if (proc.exitCode === null) proc.kill(signal);
       return exited;
     },
