@@ -2,7 +2,7 @@ import { HubError } from '../tools/errors.js';
 import { isExecutedRecord, type AuditQuery, type AuditRecord, type AuditStore } from './audit.js';
 import { matches, pageSize } from './audit-query.js';
 import { silentLog, type GovernanceLog } from './log.js';
-import type { RedisConnection } from './redis-connection.js';
+import { SELF_BATCHED_SCRIPTS, type RedisConnection } from './redis-connection.js';
 
 export interface RedisAuditStoreOptions {
   /** Stream key; every replica sharing the Redis reads the same log. */
@@ -22,7 +22,7 @@ export interface RedisAuditStoreOptions {
 
 /** The append script registered with defineCommand (see APPEND_SCRIPT). */
 interface AppendCommand {
-  omniHubAuditAppend(...keysAndArgs: (string | number)[]): Promise<unknown>;
+  [SELF_BATCHED_SCRIPTS.audit](...keysAndArgs: (string | number)[]): Promise<unknown>;
 }
 
 const RETRY_MS = 1_000;
@@ -74,7 +74,7 @@ export class RedisAuditStore implements AuditStore {
     this.log = options.log ?? silentLog;
     connection.acquire();
     // Registered once per client; then sent as EVALSHA (ioredis falls back to EVAL on NOSCRIPT).
-    if (!('omniHubAuditAppend' in connection.client)) connection.client.defineCommand('omniHubAuditAppend', { numberOfKeys: 3, lua: APPEND_SCRIPT });
+    if (!(SELF_BATCHED_SCRIPTS.audit in connection.client)) connection.client.defineCommand(SELF_BATCHED_SCRIPTS.audit, { numberOfKeys: 3, lua: APPEND_SCRIPT });
     this.client = connection.client as RedisConnection['client'] & AppendCommand;
     connection.onReady(() => {
       if (this.queue.length > 0) this.schedule();
@@ -198,7 +198,7 @@ export class RedisAuditStore implements AuditStore {
       for (const record of batch) args.push(isExecutedRecord(record) ? 'e' : 'r', JSON.stringify(record));
       try {
         // One script call per batch: the script's own cost on the server is paid once, not once per record.
-        await this.client.omniHubAuditAppend(...args);
+        await this.client[SELF_BATCHED_SCRIPTS.audit](...args);
       } catch (err) {
         // Put them back in front so they are retried first, keeping the newest within the bound.
         this.queue.unshift(...batch);

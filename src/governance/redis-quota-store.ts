@@ -4,11 +4,11 @@ import { HubError } from '../tools/errors.js';
 import { decision } from './decision.js';
 import { QUOTA_SCRIPT } from './quota-script.js';
 import { HOUR_MS, type QuotaDecision, type QuotaStore } from './quota-store.js';
-import type { RedisConnection } from './redis-connection.js';
+import { SELF_BATCHED_SCRIPTS, type RedisConnection } from './redis-connection.js';
 
 /** The Lua command registered with defineCommand (ioredis sends EVALSHA and falls back to EVAL on NOSCRIPT). */
 interface QuotaCommand {
-  omniHubQuotaBatch(numberOfKeys: number, ...keysAndArgs: (string | number)[]): Promise<number[]>;
+  [SELF_BATCHED_SCRIPTS.quota](numberOfKeys: number, ...keysAndArgs: (string | number)[]): Promise<number[]>;
 }
 
 export interface RedisQuotaStoreOptions {
@@ -48,7 +48,7 @@ export class RedisQuotaStore implements QuotaStore {
     this.prefix = options.keyPrefix ?? 'omni:quota:';
     connection.acquire();
     // The number of keys varies per call, so it is the script command's first argument.
-    if (!('omniHubQuotaBatch' in connection.client)) connection.client.defineCommand('omniHubQuotaBatch', { lua: QUOTA_SCRIPT });
+    if (!(SELF_BATCHED_SCRIPTS.quota in connection.client)) connection.client.defineCommand(SELF_BATCHED_SCRIPTS.quota, { lua: QUOTA_SCRIPT });
     // defineCommand adds the method at run time; the cast names it for the compiler.
     this.client = connection.client as Redis & QuotaCommand;
   }
@@ -89,7 +89,7 @@ export class RedisQuotaStore implements QuotaStore {
     }
     let reply: number[];
     try {
-      reply = await this.client.omniHubQuotaBatch(keys.length, ...keys, ...args);
+      reply = await this.client[SELF_BATCHED_SCRIPTS.quota](keys.length, ...keys, ...args);
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       for (const c of checks) c.reject(new HubError('governance_unavailable', `quota store (redis) unavailable: ${message}`, { store: 'redis' }));
