@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryQuotaStore } from '../../src/governance/memory-quota-store.js';
-import type { QuotaStore } from '../../src/governance/quota-store.js';
+import { HOUR_MS, type QuotaDecision, type QuotaStore } from '../../src/governance/quota-store.js';
 import { RedisQuotaStore } from '../../src/governance/redis-quota-store.js';
 import { REDIS_URL, sleep, testConnection, useRedisAdmin, warnIfNoRedis } from './redis-helpers.js';
 
@@ -61,6 +62,42 @@ function quotaContract(name: string, open: () => Promise<QuotaStore>) {
       expect([firstC!.allowed, secondC!.allowed].sort()).toEqual([false, true]);
       expect((await store.peek(a, 5)).used).toBe(5);
       expect((await store.peek(b, 10, 60_000)).used).toBe(3);
+    });
+
+    it('answers a batch of mixed checks as it answers the same checks one by one', async () => {
+      const check = fc.record({ key: fc.nat(1), take: fc.boolean(), limit: fc.nat(4), windowMs: fc.constantFrom(60_000, HOUR_MS) });
+      await fc.assert(
+        fc.asyncProperty(fc.array(check, { minLength: 1, maxLength: 12 }), fc.array(fc.nat(3), { minLength: 2, maxLength: 2 }), async (checks, seeds) => {
+          const ask = (keys: string[], c: (typeof checks)[number]) => (c.take ? store.take : store.peek).call(store, keys[c.key]!, c.limit, c.windowMs);
+          const seeded = async () => {
+            const keys = [key(), key()];
+            for (const [i, n] of seeds.entries()) for (let j = 0; j < n; j++) await store.take(keys[i]!, 10);
+            return keys;
+          };
+          // Started in one turn: the Redis store sends them as one script call.
+          const together = await seeded().then((keys) => Promise.all(checks.map((c) => ask(keys, c))));
+          const alone = [];
+          const keys = await seeded();
+          for (const c of checks) alone.push(await ask(keys, c));
+          const counts = (d: QuotaDecision) => ({ allowed: d.allowed, used: d.used, limit: d.limit, remaining: d.remaining });
+          expect(together.map(counts)).toEqual(alone.map(counts));
+          // Seconds left may differ by the one the two runs straddle.
+          for (const [i, d] of together.entries()) {
+            expect(Math.abs(d.reset_s - alone[i]!.reset_s)).toBeLessThanOrEqual(1);
+            expect(Math.abs(d.retry_after_s - alone[i]!.retry_after_s)).toBeLessThanOrEqual(1);
+          }
+        }),
+        { numRuns: 40 },
+      );
+    });
+
+    it('prunes by each check’s own window when one batch asks for one key with different windows', async () => {
+      const k = key();
+      await store.take(k, 10);
+      await sleep(1_100);
+      // The 1 s take prunes the older call, which the hour-long takes around it had counted.
+      const [first, short, last] = await Promise.all([store.take(k, 10), store.take(k, 10, 1_000), store.take(k, 10)]);
+      expect([first!.used, short!.used, last!.used]).toEqual([2, 2, 3]);
     });
 
     it('slides: each call frees its slot one window after it was made (no fixed-window double burst)', async () => {
