@@ -50,11 +50,13 @@ export async function startHubProcess(env: Record<string, string>, opts: { node?
   proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
   let stopping = false;
+  // Exits before readiness are reported by the readiness loop below (some tests expect them).
+  let ready = false;
   const exited = new Promise<number | null>((resolve) =>
     proc.once('exit', (code, signal) => {
       rmSync(dataDir, { recursive: true, force: true });
       // A hub that dies under a test fails it with connection errors only: say why, from its own output.
-      if (!stopping) console.error(`hub on port ${port} exited unasked (code ${code}, signal ${signal}); its last output:\n${err.slice(-4_000)}${out.slice(-4_000)}`);
+      if (ready && !stopping) console.error(`hub on port ${port} exited unasked (code ${code}, signal ${signal}); its last output:\n${err.slice(-4_000)}${out.slice(-4_000)}`);
       resolve(code);
     }),
   );
@@ -75,6 +77,7 @@ export async function startHubProcess(env: Record<string, string>, opts: { node?
     }
     await new Promise((r) => setTimeout(r, 50));
   }
+  ready = true;
   return {
     url,
     port,
