@@ -39,6 +39,18 @@ export function writeResults(r, baseline = null) {
     const hub = at('hub_stateless');
     const session = at('hub_session');
     const sdk = at('sdk');
+    const byRound = pairedRounds([
+      ['hub ÷ bare req/s', hub, bare, (a, b) => `${Math.round((100 * a.rps) / b.rps)}%`, (a, b) => a.rps / b.rps],
+      ['hub p99 ÷ bare p99', hub, bare, (a, b) => `${Math.round((10 * a.p99_ms) / Math.max(b.p99_ms, 1)) / 10}×`, (a, b) => a.p99_ms / Math.max(b.p99_ms, 1)],
+      ['session ÷ stateless req/s', session, hub, (a, b) => `${Math.round((100 * a.rps) / b.rps)}%`, (a, b) => a.rps / b.rps],
+      ['hub ÷ SDK req/s', hub, sdk, (a, b) => `${Math.round((10 * a.rps) / b.rps) / 10}×`, (a, b) => a.rps / b.rps],
+    ]);
+    if (byRound) {
+      out.push(
+        '',
+        `Round by round (a round runs every server back to back, so its ratios compare servers under the same machine conditions; informative, the targets below use the best rounds): ${byRound}.`,
+      );
+    }
     if (hub && bare) {
       targets.push(['gateway: hub stateless ≥ 50% of the bare proxy req/s (16 connections)', '≥ 50%', `${Math.round((100 * hub.rps) / bare.rps)}%`, verdict(hub.rps / bare.rps >= 0.5)]);
       targets.push(['gateway: hub stateless p99 ≤ 2× the bare proxy p99', `≤ ${2 * bare.p99_ms} ms`, `${hub.p99_ms} ms`, verdict(hub.p99_ms <= 2 * bare.p99_ms)]);
@@ -220,4 +232,22 @@ export function writeResults(r, baseline = null) {
   }
   out.push('');
   return out.join('\n');
+}
+
+/**
+ * Each ratio per round (round i of one scenario against round i of the other) and its median, for the scenarios that
+ * have rounds: `label a, b, c (median m)` joined by semicolons, or null when there are none.
+ */
+function pairedRounds(pairs) {
+  const parts = [];
+  for (const [label, a, b, show, value] of pairs) {
+    const n = Math.min(a?.rounds?.length ?? 0, b?.rounds?.length ?? 0);
+    if (n < 2) continue;
+    const rounds = Array.from({ length: n }, (_, i) => [a.rounds[i], b.rounds[i]]);
+    const order = rounds.map(([x, y]) => value(x, y)).map((v, i) => [v, i]).sort((p, q) => p[0] - q[0]);
+    // The median round (the lower middle one for an even count), shown in the same format as the rounds.
+    const mid = rounds[order[Math.floor((n - 1) / 2)][1]];
+    parts.push(`${label} ${rounds.map(([x, y]) => show(x, y)).join(', ')} (median ${show(mid[0], mid[1])})`);
+  }
+  return parts.length ? parts.join('; ') : null;
 }
