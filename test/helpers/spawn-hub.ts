@@ -71,7 +71,6 @@ export async function startHubProcess(env: Record<string, string>, opts: { node?
       // not listening yet
     }
     if (Date.now() > deadline) {
-      stopping = true;
       proc.kill('SIGKILL');
       throw new Error(`hub did not become ready: ${err}${out}`);
     }
