@@ -2,6 +2,8 @@
 
 const verdict = (ok) => (ok === null || ok === undefined ? 'n/a' : ok ? '**met**' : '**missed**');
 const fmt = (n) => (typeof n === 'number' ? n.toLocaleString('en-US') : String(n ?? '—'));
+const percent = (ratio) => `${Math.round(100 * ratio)}%`;
+const times = (ratio) => `${Math.round(10 * ratio) / 10}×`;
 const table = (head, rows) => [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.map(fmt).join(' | ')} |`)].join('\n');
 
 export function writeResults(r, baseline = null) {
@@ -39,11 +41,12 @@ export function writeResults(r, baseline = null) {
     const hub = at('hub_stateless');
     const session = at('hub_session');
     const sdk = at('sdk');
+    const rpsRatio = (a, b) => a.rps / b.rps;
     const byRound = pairedRounds([
-      ['hub ÷ bare req/s', hub, bare, (a, b) => `${Math.round((100 * a.rps) / b.rps)}%`, (a, b) => a.rps / b.rps],
-      ['hub p99 ÷ bare p99', hub, bare, (a, b) => `${Math.round((10 * a.p99_ms) / Math.max(b.p99_ms, 1)) / 10}×`, (a, b) => a.p99_ms / Math.max(b.p99_ms, 1)],
-      ['session ÷ stateless req/s', session, hub, (a, b) => `${Math.round((100 * a.rps) / b.rps)}%`, (a, b) => a.rps / b.rps],
-      ['hub ÷ SDK req/s', hub, sdk, (a, b) => `${Math.round((10 * a.rps) / b.rps) / 10}×`, (a, b) => a.rps / b.rps],
+      ['hub ÷ bare req/s', hub, bare, rpsRatio, percent],
+      ['hub p99 ÷ bare p99', hub, bare, (a, b) => a.p99_ms / Math.max(b.p99_ms, 1), times],
+      ['session ÷ stateless req/s', session, hub, rpsRatio, percent],
+      ['hub ÷ SDK req/s', hub, sdk, rpsRatio, times],
     ]);
     if (byRound) {
       out.push(
@@ -235,19 +238,18 @@ export function writeResults(r, baseline = null) {
 }
 
 /**
- * Each ratio per round (round i of one scenario against round i of the other) and its median, for the scenarios that
- * have rounds: `label a, b, c (median m)` joined by semicolons, or null when there are none.
+ * Each ratio per round (round i of one scenario against round i of the other) and its median (the lower middle one
+ * for an even count), for the scenarios that have rounds: `label a, b, c (median m)` joined by semicolons, or null
+ * when there are none.
  */
 function pairedRounds(pairs) {
   const parts = [];
-  for (const [label, a, b, show, value] of pairs) {
+  for (const [label, a, b, ratio, show] of pairs) {
     const n = Math.min(a?.rounds?.length ?? 0, b?.rounds?.length ?? 0);
     if (n < 2) continue;
-    const rounds = Array.from({ length: n }, (_, i) => [a.rounds[i], b.rounds[i]]);
-    const order = rounds.map(([x, y]) => value(x, y)).map((v, i) => [v, i]).sort((p, q) => p[0] - q[0]);
-    // The median round (the lower middle one for an even count), shown in the same format as the rounds.
-    const mid = rounds[order[Math.floor((n - 1) / 2)][1]];
-    parts.push(`${label} ${rounds.map(([x, y]) => show(x, y)).join(', ')} (median ${show(mid[0], mid[1])})`);
+    const ratios = Array.from({ length: n }, (_, i) => ratio(a.rounds[i], b.rounds[i]));
+    const median = [...ratios].sort((x, y) => x - y)[Math.floor((n - 1) / 2)];
+    parts.push(`${label} ${ratios.map(show).join(', ')} (median ${show(median)})`);
   }
   return parts.length ? parts.join('; ') : null;
 }
