@@ -3,6 +3,9 @@ import { ConfigError, loadConfig, type Config } from './config.js';
 import { createDeps } from './deps-factory.js';
 import { createLogger } from './log.js';
 
+/** How often shutdown closes the keep-alive connections that have gone idle since the last look. */
+const IDLE_SWEEP_MS = 100;
+
 /** Process entry: config → deps → app → listen; SIGTERM/SIGINT drain in-flight calls, then close stores. */
 async function main(): Promise<void> {
   let config: Config;
@@ -37,13 +40,19 @@ async function main(): Promise<void> {
       process.exit(1);
     }, config.shutdownGraceMs + 5_000);
     hardStop.unref();
+    // A keep-alive connection busy when close() began goes idle only once its answer is written, which can come after
+    // its call has drained (a REST answer goes through Fastify's reply hooks first). The server waits for every
+    // connection, so idle ones are closed as they appear until it has stopped, rather than once after the drain.
+    const idleSweep = setInterval(() => app.server.closeIdleConnections(), IDLE_SWEEP_MS);
     try {
       const drained = app.hub.pipeline.drain(config.shutdownGraceMs);
       const closing = app.close();
       await drained;
-      // Keep-alive connections that were busy when close() began are idle now: close them so the server can stop.
-      app.server.closeIdleConnections();
+      // Each step logged, so a shutdown that runs into its bound says which one it waited on.
+      app.log.info('in-flight calls drained; closing connections');
       await closing;
+      clearInterval(idleSweep);
+      app.log.info('server closed; closing stores');
       await deps.close();
       log.flush();
       process.exit(0);

@@ -159,6 +159,8 @@ describe.skipIf(skipReason)(`the hub image ${IMAGE} in a real Docker Engine${ski
     expect(await res.json()).toMatchObject({ status: 'success', result: { built: true } });
     await stopping;
     const state = (await container.inspect()).State;
+    // A failed exit says why from the hub's own log (its shutdown lines), not only from the exit code.
+    if (state.ExitCode !== 0) console.error(`hub container exited ${state.ExitCode}; the end of its log:\n${(await logsOf(container)).slice(-4_000)}`);
     // 137 would mean SIGKILL after the grace period; 0 is the hub's own clean exit.
     expect(state).toMatchObject({ Running: false, ExitCode: 0, OOMKilled: false });
   }, 120_000);

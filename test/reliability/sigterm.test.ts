@@ -1,4 +1,5 @@
 import http from 'node:http';
+import { Agent, request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MCP_HEADERS, TEST_KEY } from '../helpers/app.js';
 import { startFakeServer, sendJson, type FakeServer } from '../helpers/fake-server.js';
@@ -88,6 +89,31 @@ describe('SIGTERM during in-flight calls', () => {
     expect(await exit, h.stdout().slice(-2000) + h.stderr().slice(-2000)).toBe(0);
     expect(Date.now() - sigterm).toBeLessThan(grace + SLACK_MS);
     expect(h.stdout()).toMatch(/shutting down/);
+  });
+
+  it('exits 0 while a client keeps its connection open after its answer', async () => {
+    // The client would keep the connection for a minute: the hub must close it once idle, not wait for the client
+    // (or run into its shutdown bound, SHUTDOWN_GRACE_MS + 5 s, and exit 1).
+    const grace = 3_000;
+    const { fake: f, hub: h } = await start(1_000, grace);
+    const agent = new Agent({ keepAliveTimeout: 60_000, keepAliveMaxTimeout: 60_000 });
+    try {
+      // The REST route: its answer goes through Fastify's reply hooks, written a few turns after the call settles.
+      const call = request(`${h.url}/v1/tools/chatgpt_auto_builder_execute`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${TEST_KEY}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ command: 'slow' }),
+        dispatcher: agent,
+      });
+      while (!f.requests.some((r) => r.url === '/execute')) await new Promise((r) => setTimeout(r, 20));
+      const exit = h.stop('SIGTERM');
+      const res = await call;
+      expect(res.statusCode).toBe(200);
+      expect(JSON.stringify(await res.body.json())).toContain('accepted');
+      expect(await exit, h.stdout().slice(-2000) + h.stderr().slice(-2000)).toBe(0);
+    } finally {
+      await agent.close();
+    }
   });
 
   it('aborts calls that outlive SHUTDOWN_GRACE_MS with a clean error and still exits 0 within the bound', async () => {
