@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LATEST_VERSION, MIGRATIONS } from '../../../src/adapters/intelligence/migrations.js';
+import { MIGRATIONS } from '../../../src/adapters/intelligence/migrations.js';
+import { SQLITE_MIGRATIONS } from '../../../src/adapters/intelligence/sqlite-store.js';
 import type { IntelligenceStore } from '../../../src/adapters/intelligence/store.js';
 import { backends, type StoreEnv } from './store-env.js';
 
@@ -7,6 +8,7 @@ for (const backend of backends()) {
   describe(`Intelligence store on ${backend.name}`, () => {
     let env: StoreEnv;
     let store: IntelligenceStore;
+    const migrations = backend.name === 'SQLite' ? SQLITE_MIGRATIONS : MIGRATIONS;
 
     beforeAll(async () => {
       env = await backend.make('store');
@@ -23,8 +25,7 @@ for (const backend of backends()) {
       const rows = await env.sql<{ version: number; name: string }>(
         `SELECT version, name FROM "${env.schema}".schema_migrations ORDER BY version`,
       );
-      expect(rows.map((r) => r.version)).toEqual(MIGRATIONS.map((m) => m.version));
-      expect(rows.at(-1)?.version).toBe(LATEST_VERSION);
+      expect(rows.map((r) => r.version)).toEqual(migrations.map((m) => m.version));
     });
 
     it('stores and reads back a document with tags, url and metadata', async () => {
@@ -112,8 +113,30 @@ for (const backend of backends()) {
       await Promise.all([a.ping(), b.ping()]);
       await store.ping();
       const rows = await env.sql<{ n: string | number }>(`SELECT count(*) AS n FROM "${env.schema}".schema_migrations`);
-      expect(Number(rows[0].n)).toBe(MIGRATIONS.length);
+      expect(Number(rows[0].n)).toBe(migrations.length);
       expect(await store.get('k-title')).not.toBeNull();
+    });
+
+    it.runIf(backend.name === 'PostgreSQL')('keeps the search index pending list small, also on a schema made at version 1', async () => {
+      const reloptions = async (schema: string) =>
+        (await env.sql<{ reloptions: string[] | null }>(`SELECT reloptions FROM pg_class WHERE oid = '"${schema}".documents_search_idx'::regclass`))[0]
+          .reloptions;
+      expect(await reloptions(env.schema)).toEqual(['gin_pending_list_limit=64']);
+
+      const old = await backend.make('v1');
+      try {
+        await old.sql(`CREATE SCHEMA "${old.schema}"`);
+        await old.sql(`CREATE TABLE "${old.schema}".schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
+        await old.sql(MIGRATIONS[0].sql.replaceAll('{{schema}}', `"${old.schema}"`));
+        await old.sql(`INSERT INTO "${old.schema}".schema_migrations (version, name) VALUES (1, 'documents')`);
+        await old.sql(`INSERT INTO "${old.schema}".documents (id, title, text, source) VALUES ('before', 'Written at version 1', 'kubernetes notes', 'ingest')`);
+        expect(await reloptions(old.schema)).toBeNull();
+        const upgraded = await old.open();
+        expect(await reloptions(old.schema)).toEqual(['gin_pending_list_limit=64']);
+        expect((await upgraded.search({ query: 'kubernetes' })).map((h) => h.id)).toEqual(['before']);
+      } finally {
+        await old.destroy();
+      }
     });
 
     it.runIf(backend.name === 'PostgreSQL')('migrates a fresh schema exactly once when several hubs open it at the same time', async () => {
@@ -122,7 +145,7 @@ for (const backend of backends()) {
         const stores = await Promise.all([fresh.open(), fresh.open(), fresh.open()]);
         for (const s of stores) await s.ping();
         const rows = await fresh.sql<{ n: string | number }>(`SELECT count(*) AS n FROM "${fresh.schema}".schema_migrations`);
-        expect(Number(rows[0].n)).toBe(MIGRATIONS.length);
+        expect(Number(rows[0].n)).toBe(migrations.length);
       } finally {
         await fresh.destroy();
       }
