@@ -117,6 +117,17 @@ for (const backend of backends()) {
       expect(await store.get('k-title')).not.toBeNull();
     });
 
+    it('gives a hit the created_at its document reads back with, to the millisecond', async () => {
+      const doc = await store.ingest({ id: 'when-1', title: 'Timestamp probe', text: 'chronometry of hits', source: 'ingest' });
+      // Microseconds the store keeps but a JavaScript Date cannot: both reads must drop them the same way.
+      if (env.kind === 'postgres') await env.sql(`UPDATE "${env.schema}".documents SET created_at = '2021-03-04T05:06:07.891999Z' WHERE id = 'when-1'`);
+      const read = await store.get(doc.id);
+      const [hit] = await store.search({ query: 'chronometry' });
+      expect(hit?.id).toBe('when-1');
+      expect(hit?.created_at).toBe(read?.created_at);
+      if (env.kind === 'postgres') expect(hit?.created_at).toBe('2021-03-04T05:06:07.891Z');
+    });
+
     it.runIf(backend.name === 'PostgreSQL')('keeps the search index pending list small, also on a schema made at version 1', async () => {
       const reloptions = async (schema: string) =>
         (await env.sql<{ reloptions: string[] | null }>(`SELECT reloptions FROM pg_class WHERE oid = '"${schema}".documents_search_idx'::regclass`))[0]
