@@ -81,7 +81,7 @@ export function writeResults(r, baseline = null) {
     if (pglite && sqlite) {
       out.push(
         '',
-        `Decision recorded here: the embedded default moved from PGlite to SQLite FTS5 (better-sqlite3; searches on a worker thread), because in this run PGlite answered ${fmt(pglite.rps)} req/s at p99 ${fmt(pglite.p99_ms)} ms and SQLite ${fmt(sqlite.rps)} req/s at p99 ${fmt(sqlite.p99_ms)} ms on the same 10,000 notes. PostgreSQL (\`DATABASE_URL\`) is unchanged as the shared backend. The connector's \`search\` asks for no highlighted snippets (it returns ids, titles and urls), and PostgreSQL runs the search as a named prepared statement.`,
+        `Decision recorded here: the embedded default moved from PGlite to SQLite FTS5 (better-sqlite3; searches on a worker thread), because in this run PGlite answered ${fmt(pglite.rps)} req/s at p99 ${fmt(pglite.p99_ms)} ms and SQLite ${fmt(sqlite.rps)} req/s at p99 ${fmt(sqlite.p99_ms)} ms on the same 10,000 notes. PostgreSQL (\`DATABASE_URL\`) is unchanged as the shared backend. The connector's \`search\` asks for no highlighted snippets (it returns ids, titles and urls), and PostgreSQL runs the search as a named prepared statement, ranks with \`ts_rank\` (not \`ts_rank_cd\`) and keeps its search index's GIN pending list at 64 kB (docs/intelligence-chatgpt.md, "PostgreSQL search cost").`,
       );
     }
     for (const x of sr.rows.filter((row) => row.store !== 'pglite')) targets.push([`search p99 at 16 connections, ${fmt(sr.documents)} documents, ${x.backend} (${x.store})`, '≤ 50 ms', `${x.p99_ms} ms`, verdict(x.p99_ms <= 50)]);
