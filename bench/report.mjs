@@ -35,7 +35,7 @@ export function writeResults(r, baseline = null) {
     out.push(
       table(
         ['server', 'req/s', 'p50 ms', 'p90 ms', 'p99 ms', 'mean ms', 'main-thread CPU µs/request', '% of bare req/s', 'p99 ÷ bare p99', 'non-2xx', 'errors', 'all rounds: req/s (p99 ms)'],
-        g.rows.map((x) => [x.label, x.rps, x.p50_ms, x.p90_ms, x.p99_ms, x.mean_ms, x.main_thread_us ?? '—', bare ? `${Math.round((100 * x.rps) / bare.rps)}%` : '—', bare ? `${Math.round((10 * x.p99_ms) / Math.max(bare.p99_ms, 1)) / 10}×` : '—', x.non2xx, x.errors, (x.rounds ?? []).map((r) => `${fmt(r.rps)} (${fmt(r.p99_ms)})`).join(', ')]),
+        g.rows.map((x) => [x.label, x.rps, x.p50_ms, x.p90_ms, x.p99_ms, x.mean_ms, x.main_thread_us ?? '—', bare ? percent(x.rps / bare.rps) : '—', bare ? times(x.p99_ms / Math.max(bare.p99_ms, 1)) : '—', x.non2xx, x.errors, (x.rounds ?? []).map((r) => `${fmt(r.rps)} (${fmt(r.p99_ms)})`).join(', ')]),
       ),
     );
     const hub = at('hub_stateless');
@@ -55,13 +55,13 @@ export function writeResults(r, baseline = null) {
       );
     }
     if (hub && bare) {
-      targets.push(['gateway: hub stateless ≥ 50% of the bare proxy req/s (16 connections)', '≥ 50%', `${Math.round((100 * hub.rps) / bare.rps)}%`, verdict(hub.rps / bare.rps >= 0.5)]);
+      targets.push(['gateway: hub stateless ≥ 50% of the bare proxy req/s (16 connections)', '≥ 50%', percent(hub.rps / bare.rps), verdict(hub.rps / bare.rps >= 0.5)]);
       targets.push(['gateway: hub stateless p99 ≤ 2× the bare proxy p99', `≤ ${2 * bare.p99_ms} ms`, `${hub.p99_ms} ms`, verdict(hub.p99_ms <= 2 * bare.p99_ms)]);
     }
-    if (hub && session) targets.push(['gateway: hub in a session ≥ 80% of hub stateless', '≥ 80%', `${Math.round((100 * session.rps) / hub.rps)}%`, verdict(session.rps / hub.rps >= 0.8)]);
-    if (hub && sdk) targets.push(['gateway: hub stateless ≥ 5× the SDK stateless server (same upstream client)', '≥ 5×', `${Math.round((10 * hub.rps) / sdk.rps) / 10}×`, verdict(hub.rps / sdk.rps >= 5)]);
+    if (hub && session) targets.push(['gateway: hub in a session ≥ 80% of hub stateless', '≥ 80%', percent(session.rps / hub.rps), verdict(session.rps / hub.rps >= 0.8)]);
+    if (hub && sdk) targets.push(['gateway: hub stateless ≥ 5× the SDK stateless server (same upstream client)', '≥ 5×', times(hub.rps / sdk.rps), verdict(hub.rps / sdk.rps >= 5)]);
     const sdkFetch = at('sdk_fetch');
-    if (hub && sdkFetch) targets.push(['gateway: hub stateless vs the SDK stateless server calling the upstream with fetch (reference)', '≥ 5×', `${Math.round((10 * hub.rps) / sdkFetch.rps) / 10}×`, verdict(hub.rps / sdkFetch.rps >= 5)]);
+    if (hub && sdkFetch) targets.push(['gateway: hub stateless vs the SDK stateless server calling the upstream with fetch (reference)', '≥ 5×', times(hub.rps / sdkFetch.rps), verdict(hub.rps / sdkFetch.rps >= 5)]);
   }
   if (r.search) {
     const sr = r.search;
@@ -131,16 +131,16 @@ export function writeResults(r, baseline = null) {
       for (const id of ['hub_fast', 'hub_sdk_path', 'hub_stateful']) {
         const h = at(id, c);
         if (!h) continue;
-        ratioRows.push([h.label, c, bare ? `${Math.round((100 * h.rps) / bare.rps)}%` : '—', sdk ? `${Math.round((10 * h.rps) / sdk.rps) / 10}×` : '—']);
+        ratioRows.push([h.label, c, bare ? percent(h.rps / bare.rps) : '—', sdk ? times(h.rps / sdk.rps) : '—']);
       }
     }
     out.push(table(['hub', 'connections', 'hub / bare Fastify', 'hub / SDK minimal server'], ratioRows));
     const hub16 = at('hub_fast', 16);
     const bare16 = at('bare', 16);
     const sdk16 = at('sdk', 16);
-    if (hub16 && bare16) targets.push(['hub (fast path) ≥ 25% of bare Fastify at 16 connections', '≥ 25%', `${Math.round((100 * hub16.rps) / bare16.rps)}%`, verdict(hub16.rps / bare16.rps >= 0.25)]);
+    if (hub16 && bare16) targets.push(['hub (fast path) ≥ 25% of bare Fastify at 16 connections', '≥ 25%', percent(hub16.rps / bare16.rps), verdict(hub16.rps / bare16.rps >= 0.25)]);
     if (hub16) targets.push(['hub (fast path) p99 at 16 connections', '≤ 5 ms', `${hub16.p99_ms} ms`, verdict(hub16.p99_ms <= 5)]);
-    if (hub16 && sdk16) targets.push(['hub with governance vs the SDK minimal server, 16 connections', '≥ 5×', `${Math.round((10 * hub16.rps) / sdk16.rps) / 10}×`, verdict(hub16.rps / sdk16.rps >= 5)]);
+    if (hub16 && sdk16) targets.push(['hub with governance vs the SDK minimal server, 16 connections', '≥ 5×', times(hub16.rps / sdk16.rps), verdict(hub16.rps / sdk16.rps >= 5)]);
   }
 
   if (r.profile) {
