@@ -41,8 +41,9 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   {
     // New documents wait in the search index's pending list until it reaches this size (kB), and every search reads
-    // the whole list: with the 4 MB default, a search after an ingest burst cost about half as much again. 64 kB (the
-    // least PostgreSQL takes) keeps that read small; ingest speed did not change measurably (docs/benchmarks.md).
+    // the whole list: with the 4 MB default, after an ingest burst a search cost 20–30% more in psql and ≈ 45% more
+    // PostgreSQL CPU under load. 64 kB (the least PostgreSQL takes) keeps that read small; ingest speed did not change
+    // measurably (docs/intelligence-chatgpt.md, "PostgreSQL search cost").
     version: 2,
     name: 'small search pending list',
     sql: `

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MIGRATIONS } from '../../../src/adapters/intelligence/migrations.js';
-import { SQLITE_MIGRATIONS } from '../../../src/adapters/intelligence/sqlite-store.js';
+import { LATEST_VERSION, MIGRATIONS } from '../../../src/adapters/intelligence/migrations.js';
+import { SQLITE_LATEST_VERSION, SQLITE_MIGRATIONS } from '../../../src/adapters/intelligence/sqlite-store.js';
 import type { IntelligenceStore } from '../../../src/adapters/intelligence/store.js';
 import { backends, type StoreEnv } from './store-env.js';
 
@@ -8,7 +8,7 @@ for (const backend of backends()) {
   describe(`Intelligence store on ${backend.name}`, () => {
     let env: StoreEnv;
     let store: IntelligenceStore;
-    const migrations = backend.name === 'SQLite' ? SQLITE_MIGRATIONS : MIGRATIONS;
+    const [migrations, latest] = backend.name === 'SQLite' ? [SQLITE_MIGRATIONS, SQLITE_LATEST_VERSION] : [MIGRATIONS, LATEST_VERSION];
 
     beforeAll(async () => {
       env = await backend.make('store');
@@ -26,6 +26,7 @@ for (const backend of backends()) {
         `SELECT version, name FROM "${env.schema}".schema_migrations ORDER BY version`,
       );
       expect(rows.map((r) => r.version)).toEqual(migrations.map((m) => m.version));
+      expect(rows.at(-1)?.version).toBe(latest);
     });
 
     it('stores and reads back a document with tags, url and metadata', async () => {
