@@ -9,10 +9,11 @@
 // Environment: BENCH_AB_ROOTS (comma-separated checkouts; default this one), BENCH_AB_ROUNDS (default 6),
 // BENCH_AB_S (seconds per round, default 5), BENCH_AB_WARMUP_S (default 3), BENCH_AB_BARE=false (hubs only),
 // BENCH_AB_PIN=1 (Linux, 2+ cores: the servers under test on the last CPU, everything else on the others; on a
-// shared 2-core machine this cut the spread between rounds several times over, see docs/benchmarks.md).
+// shared 2-core machine this cut the spread between rounds several times over, see docs/benchmarks.md),
+// BENCH_AB_SESSION=1 (each hub also runs MCP_SESSION_MODE=stateful, measured inside one session: the session target).
 import path from 'node:path';
 import { availableParallelism } from 'node:os';
-import { MAPS_KEY, MCP_HEADERS, ROOT, SERVERS, gatewayRound, geocodeCall, loadUnique, median, pinProcess, realHubEnv, startProcess, startRedis } from './lib.mjs';
+import { MAPS_KEY, MCP_HEADERS, ROOT, SERVERS, gatewayRound, geocodeCall, loadUnique, median, openSession, pinProcess, realHubEnv, startProcess, startRedis } from './lib.mjs';
 
 const roots = (process.env.BENCH_AB_ROOTS ?? ROOT).split(',').filter(Boolean);
 const rounds = Number(process.env.BENCH_AB_ROUNDS ?? 6);
@@ -27,21 +28,26 @@ if (pin) for (const pid of [process.pid, redis.pid, standin.proc.pid]) pinProces
 const upstream = { GOOGLE_API_BASE_URL: standin.url, GOOGLE_API_KEY: MAPS_KEY };
 const targets = [];
 if (process.env.BENCH_AB_BARE !== 'false') targets.push({ label: 'bare Fastify route', script: path.join(SERVERS, 'bare-proxy-server.js'), env: upstream });
+const modes = process.env.BENCH_AB_SESSION === '1' ? ['stateless', 'stateful'] : ['stateless'];
 for (const root of roots) {
-  const env = realHubEnv({ MCP_SESSION_MODE: 'stateless', REDIS_URL: redis.url, ...upstream });
-  targets.push({ label: `hub ${root}`, hub: true, script: path.join(root, 'dist-bench/bench/servers/hub-server.js'), env });
+  for (const mode of modes) {
+    const env = realHubEnv({ MCP_SESSION_MODE: mode, REDIS_URL: redis.url, ...upstream });
+    const label = mode === 'stateful' ? `hub ${root}, in a session` : `hub ${root}`;
+    targets.push({ label, hub: true, session: mode === 'stateful', script: path.join(root, 'dist-bench/bench/servers/hub-server.js'), env });
+  }
 }
 
 try {
   for (const t of targets) {
     t.server = await startProcess(t.script, t.env);
     if (pin) pinProcess(t.server.proc.pid, pin.servers);
+    t.headers = t.session ? await openSession(t.server.url) : MCP_HEADERS;
   }
-  for (const t of targets) await loadUnique({ url: `${t.server.url}/mcp`, headers: MCP_HEADERS, body: geocodeCall, connections: 16, duration: warmup });
+  for (const t of targets) await loadUnique({ url: `${t.server.url}/mcp`, headers: t.headers, body: geocodeCall, connections: 16, duration: warmup });
   let firstId = 1;
   for (let round = 0; round < rounds; round++) {
     for (const t of round % 2 ? [...targets].reverse() : targets) {
-      const r = await gatewayRound({ server: t.server, headers: MCP_HEADERS, redis, duration: seconds, firstId: (firstId += 10_000_000) });
+      const r = await gatewayRound({ server: t.server, headers: t.headers, redis, duration: seconds, firstId: (firstId += 10_000_000) });
       if (r.non2xx || r.errors) throw new Error(`${t.label}: ${r.non2xx} non-2xx answers, ${r.errors} errors`);
       (t.us ??= []).push(r.main_thread_us);
       (t.redisUs ??= []).push(r.redis_us);

@@ -158,6 +158,22 @@ export const MCP_HEADERS = {
   accept: 'application/json, text/event-stream',
 };
 
+/** initialize + notifications/initialized; returns the headers a client sends on later requests of the session. */
+export async function openSession(base) {
+  const res = await fetch(`${base}/mcp`, {
+    method: 'POST',
+    headers: MCP_HEADERS,
+    body: JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'bench', version: '1' } } }),
+  });
+  await res.text();
+  const sid = res.headers.get('mcp-session-id');
+  if (res.status !== 200 || !sid) throw new Error(`initialize failed: ${res.status}`);
+  const headers = { ...MCP_HEADERS, 'mcp-session-id': sid, 'mcp-protocol-version': '2025-06-18' };
+  const n = await fetch(`${base}/mcp`, { method: 'POST', headers, body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }) });
+  await n.text();
+  return headers;
+}
+
 export const echoCall = (id = 1) => ({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'fixture_echo', arguments: { message: 'hello' } } });
 export const listCall = (id = 1) => ({ jsonrpc: '2.0', id, method: 'tools/list', params: {} });
 

@@ -24,6 +24,7 @@ import {
   loadSplit,
   loadUnique,
   median,
+  openSession,
   quantile,
   realHubEnv,
   rssBytes,
@@ -94,22 +95,6 @@ async function verify(url, headers, body, expect) {
   const text = await res.text();
   if (res.status !== 200 || !text.includes(expect)) throw new Error(`unexpected answer from ${url}: ${res.status} ${text.slice(0, 300)}`);
   return text;
-}
-
-/** initialize + notifications/initialized; returns the headers a client sends on later requests of the session. */
-async function openSession(base) {
-  const res = await fetch(`${base}/mcp`, {
-    method: 'POST',
-    headers: MCP_HEADERS,
-    body: JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'bench', version: '1' } } }),
-  });
-  await res.text();
-  const sid = res.headers.get('mcp-session-id');
-  if (res.status !== 200 || !sid) throw new Error(`initialize failed: ${res.status}`);
-  const headers = { ...MCP_HEADERS, 'mcp-session-id': sid, 'mcp-protocol-version': '2025-06-18' };
-  const n = await fetch(`${base}/mcp`, { method: 'POST', headers, body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }) });
-  await n.text();
-  return headers;
 }
 
 async function throughputMatrix() {

@@ -1,3 +1,5 @@
+// First: V8 settings must be in place before the rest of the hub is loaded and compiled.
+import './runtime-flags.js';
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createDeps } from './deps-factory.js';

@@ -1,3 +1,5 @@
+// As in src/main.ts: the hub's V8 settings before anything else, so the benchmark measures what production runs.
+import '../../src/runtime-flags.js';
 import pino from 'pino';
 import { buildApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';

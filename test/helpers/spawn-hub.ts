@@ -29,14 +29,17 @@ export interface HubProcess {
 }
 
 /** Starts the built server (dist/main.js, as `npm start` runs it) and waits until /readyz answers 200. */
-export async function startHubProcess(env: Record<string, string>, opts: { node?: string; cwd?: string; main?: string } = {}): Promise<HubProcess> {
+export async function startHubProcess(
+  env: Record<string, string>,
+  opts: { node?: string; cwd?: string; main?: string; nodeArgs?: string[] } = {},
+): Promise<HubProcess> {
   const main = opts.main ?? MAIN;
   if (!existsSync(main)) throw new Error(`${main} is missing: run npm run build first (npm test does)`);
   const port = await freePort();
   const dataDir = mkdtempSync(path.join(tmpdir(), 'omni-hub-e2e-'));
   let out = '';
   let err = '';
-  const proc = spawn(opts.node ?? process.execPath, [main], {
+  const proc = spawn(opts.node ?? process.execPath, [...(opts.nodeArgs ?? []), main], {
     cwd: opts.cwd ?? ROOT,
     env: {
       PATH: process.env.PATH ?? '',

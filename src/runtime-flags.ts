@@ -1,0 +1,14 @@
+import { setFlagsFromString } from 'node:v8';
+
+/**
+ * V8 settings for a request-serving process, applied when this module is evaluated: the entry points import it before
+ * anything else, so no code has been compiled and few allocation sites exist yet.
+ *
+ * `--no-allocation-site-pretenuring`: V8 may decide that an allocation site's objects are long-lived from the few
+ * hundred it saw survive one scavenge, and from then on allocate them straight into the old generation; that decision
+ * sticks. Under concurrent load a scavenge always catches every call in flight, so the hot per-call sites (request
+ * objects, promises, the answer's buffers) can be judged long-lived in the first second of load. A hub process where
+ * that happened promoted ≈ 13–14 KB per call instead of ≈ 4–5 KB, and spent about three times as long in GC per call
+ * (docs/benchmarks.md, "Seventh round"). Without pretenuring a long-lived object is copied once more before promotion.
+ */
+setFlagsFromString('--no-allocation-site-pretenuring');
