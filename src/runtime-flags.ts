@@ -1,8 +1,9 @@
 import { setFlagsFromString } from 'node:v8';
 
 /**
- * V8 settings for a request-serving process, applied when this module is evaluated: the entry points import it before
- * anything else, so no code has been compiled and few allocation sites exist yet.
+ * V8 settings for a request-serving process, applied when this module is evaluated. The entry points import it before
+ * anything else, so it runs before any other module of the hub does: Node has parsed the module graph by then, but no
+ * call has been served (the decisions V8 took while loading are about the modules' own, long-lived objects).
  *
  * `--no-allocation-site-pretenuring`: V8 may decide that an allocation site's objects are long-lived from the few
  * hundred it saw survive one scavenge, and from then on allocate them straight into the old generation; that decision

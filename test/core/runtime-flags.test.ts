@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { MCP_HEADERS, TEST_KEY } from '../helpers/app.js';
 import { MAIN, startHubProcess } from '../helpers/spawn-hub.js';
 
 const run = promisify(execFile);
@@ -26,18 +27,16 @@ describe.skipIf(!built)('V8 settings of the hub process (src/runtime-flags.ts)',
   // Decisions V8 takes while Node loads the hub's modules (before src/runtime-flags.ts is evaluated) are about the
   // loader's and the modules' own objects; the ones that matter are taken about the sites serving calls.
   it('the hub, started as npm start starts it, makes no pretenuring decision once it serves calls', async () => {
-    const key = 'runtime-flags-key-0123456789';
-    const hub = await startHubProcess({ MCP_API_KEY: key, MCP_SESSION_MODE: 'stateless', LOG_LEVEL: 'warn' }, { nodeArgs: [TRACE] });
+    const hub = await startHubProcess({ MCP_API_KEY: TEST_KEY, MCP_SESSION_MODE: 'stateless', LOG_LEVEL: 'warn' }, { nodeArgs: [TRACE] });
     const ready = hub.stdout().length;
     try {
-      const headers = { authorization: `Bearer ${key}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
       // 16 calls in flight at a time, as the benchmark runs: every scavenge then finds calls alive.
       for (let batch = 0; batch < 40; batch++) {
         const answers = await Promise.all(
           Array.from({ length: 16 }, (_, i) =>
             fetch(`${hub.url}/mcp`, {
               method: 'POST',
-              headers,
+              headers: MCP_HEADERS,
               body: JSON.stringify({ jsonrpc: '2.0', id: batch * 16 + i, method: 'tools/call', params: { name: 'search', arguments: { query: 'gateway notes' } } }),
             }).then(async (res) => [res.status, await res.text()] as const),
           ),
