@@ -12,15 +12,13 @@
 // shared 2-core machine this cut the spread between rounds several times over, see docs/benchmarks.md),
 // BENCH_AB_SESSION=1 (each hub also runs MCP_SESSION_MODE=stateful, measured inside one session: the session target).
 import path from 'node:path';
-import { availableParallelism } from 'node:os';
-import { MAPS_KEY, MCP_HEADERS, ROOT, SERVERS, gatewayRound, geocodeCall, loadUnique, median, openSession, pinProcess, realHubEnv, startProcess, startRedis } from './lib.mjs';
+import { MAPS_KEY, MCP_HEADERS, ROOT, SERVERS, cpuSplit, gatewayRound, geocodeCall, loadUnique, median, openSession, pinProcess, realHubEnv, startProcess, startRedis } from './lib.mjs';
 
 const roots = (process.env.BENCH_AB_ROOTS ?? ROOT).split(',').filter(Boolean);
 const rounds = Number(process.env.BENCH_AB_ROUNDS ?? 6);
 const seconds = Number(process.env.BENCH_AB_S ?? 5);
 const warmup = Number(process.env.BENCH_AB_WARMUP_S ?? 3);
-const cpus = availableParallelism();
-const pin = process.env.BENCH_AB_PIN === '1' && cpus > 1 ? { servers: String(cpus - 1), rest: `0-${cpus - 2}` } : null;
+const pin = process.env.BENCH_AB_PIN === '1' ? cpuSplit() : null;
 
 const redis = await startRedis();
 const standin = await startProcess(path.join(SERVERS, 'maps-standin.js'), { BENCH_MAPS_KEY: MAPS_KEY });

@@ -2,7 +2,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
@@ -64,16 +64,20 @@ export async function gatewayRound({ server, headers, redis, duration, firstId }
   if (redis?.del) await redis.del('omni:quota:google_maps_geocode');
   const cpuBefore = mainThreadCpuMs(server.proc.pid);
   const redisBefore = redis?.pid ? mainThreadCpuMs(redis.pid) : NaN;
-  const r = await loadUnique({ url: `${server.url}/mcp`, headers, body: geocodeCall, connections: 16, duration, firstId });
+  const latencies = [];
+  const r = await loadUnique({ url: `${server.url}/mcp`, headers, body: geocodeCall, connections: 16, duration, firstId, latencies });
   const perRequest = (ms) => Math.round((ms * 1000) / Math.max(1, r.total));
-  const round = { ...r, main_thread_us: perRequest(mainThreadCpuMs(server.proc.pid) - cpuBefore) };
+  const cpuMs = mainThreadCpuMs(server.proc.pid) - cpuBefore;
+  // The round's percentiles from every response time (0.1 ms) instead of autocannon's 1 ms histogram.
+  const round = { ...r, ...latencyFigures(latencies), main_thread_ms: Math.round(cpuMs), main_thread_us: perRequest(cpuMs), latencies };
   if (redis?.pid) round.redis_us = perRequest(mainThreadCpuMs(redis.pid) - redisBefore);
   return round;
 }
 
 /**
- * Pins a process, all its threads, to the given CPUs (`taskset`, Linux): the A/B harness gives the servers under test
- * one core and the load generator, the upstream stand-in and Redis the other, so they do not take turns on one core.
+ * Pins a process, all its threads, to the given CPUs (`taskset`, Linux): the gateway comparison and the A/B harness
+ * give the servers under test one core and the load generator, the upstream stand-in and Redis the other, so they do
+ * not take turns on one core.
  */
 export function pinProcess(pid, cpus) {
   const r = spawnSync('taskset', ['-a', '-cp', cpus, String(pid)], { stdio: 'ignore' });
@@ -81,13 +85,23 @@ export function pinProcess(pid, cpus) {
 }
 
 /**
- * Starts `node [nodeArgs] script` in its own process (so the load generator never shares its event loop) and waits
+ * The CPU split for pinned runs: the servers under test on the last CPU, everything else (load generator, upstream
+ * stand-in, Redis) on the others; `all` undoes it. Null with fewer than two CPUs or without `taskset`.
+ */
+export function cpuSplit() {
+  const cpus = availableParallelism();
+  if (cpus < 2 || !hasCommand('taskset')) return null;
+  return { servers: String(cpus - 1), rest: cpus === 2 ? '0' : `0-${cpus - 2}`, all: `0-${cpus - 1}` };
+}
+
+/**
+ * Starts `node [nodeArgs] script` in its own process (`node`: this runner's Node unless another binary is given) (so the load generator never shares its event loop) and waits
  * for `readyPath` to answer 200. stdout (the hub's JSON log, one line per call at LOG_LEVEL=info) goes to /dev/null.
  */
-export async function startProcess(script, env, { nodeArgs = [], readyPath = '/healthz', port } = {}) {
+export async function startProcess(script, env, { nodeArgs = [], readyPath = '/healthz', port, node = process.execPath } = {}) {
   port ??= await freePort();
   const started = process.hrtime.bigint();
-  const proc = spawn(process.execPath, [...nodeArgs, script], {
+  const proc = spawn(node, [...nodeArgs, script], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', PORT: String(port), ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
@@ -189,6 +203,7 @@ function figures(r, connections) {
     connections,
     rps: Math.round(r.requests.average),
     total: r.requests.total,
+    duration_s: r.duration,
     p50_ms: r.latency.p50,
     p90_ms: r.latency.p90,
     p99_ms: r.latency.p99,
@@ -200,11 +215,12 @@ function figures(r, connections) {
 
 /**
  * Like load(), but every request gets its own JSON-RPC id (`body(id)` builds it): what a real client sends, and what
- * a stateful session needs (a reused id inside one session is a protocol error).
+ * a stateful session needs (a reused id inside one session is a protocol error). With `latencies`, every response's
+ * time (ms, autocannon's high-resolution measure) is pushed to it, so several runs can be pooled (poolRounds).
  */
-export async function loadUnique({ url, headers, body, connections, duration, firstId = 1 }) {
+export async function loadUnique({ url, headers, body, connections, duration, firstId = 1, latencies }) {
   let next = firstId;
-  const r = await autocannon({
+  const run = autocannon({
     url,
     method: 'POST',
     headers,
@@ -213,7 +229,8 @@ export async function loadUnique({ url, headers, body, connections, duration, fi
     pipelining: 1,
     requests: [{ setupRequest: (req) => ({ ...req, body: JSON.stringify(body(next++)) }) }],
   });
-  return figures(r, connections);
+  if (latencies) run.on('response', (_client, _status, _bytes, ms) => latencies.push(ms));
+  return figures(await run, connections);
 }
 
 /** Several autocannon runs at once (one per target URL), summed: the load of a multi-process deployment. */
@@ -228,6 +245,34 @@ export async function loadSplit(targets, { headers, body, connections, duration 
     non2xx: runs.reduce((a, r) => a + r.non2xx, 0),
     errors: runs.reduce((a, r) => a + r.errors, 0),
   };
+}
+
+/** p50, p90, p99 (0.1 ms) and mean (0.01 ms) of response times in ms. */
+export function latencyFigures(latencies) {
+  const sorted = Float64Array.from(latencies).sort();
+  const at = (q) => Math.round(10 * quantile(sorted, q)) / 10;
+  const mean = sorted.reduce((a, v) => a + v, 0) / Math.max(1, sorted.length);
+  return { p50_ms: at(0.5), p90_ms: at(0.9), p99_ms: at(0.99), mean_ms: Math.round(100 * mean) / 100 };
+}
+
+/**
+ * One row from the rounds (gatewayRound) of one scenario: req/s is every answered request over the rounds' summed
+ * time, the latency percentiles are over every response of every round, CPU per request is the main thread's CPU over
+ * all rounds divided by their requests.
+ */
+export function poolRounds(rounds) {
+  const sum = (key) => rounds.reduce((a, r) => a + (r[key] ?? 0), 0);
+  const total = sum('total');
+  const pooled = {
+    connections: rounds[0]?.connections,
+    rps: Math.round(total / Math.max(sum('duration_s'), 1e-9)),
+    total,
+    ...latencyFigures(rounds.flatMap((r) => r.latencies)),
+    non2xx: sum('non2xx'),
+    errors: sum('errors'),
+  };
+  if (rounds.every((r) => r.main_thread_ms !== undefined)) pooled.main_thread_us = Math.round((1000 * sum('main_thread_ms')) / Math.max(1, total));
+  return pooled;
 }
 
 export function median(values) {

@@ -1,6 +1,6 @@
 // The benchmark: `npm run bench` (builds dist/ and dist-bench/, then runs this). Writes bench/RESULTS.md.
 // BENCH_DURATION_S (default 5) sets the length of each load run; BENCH_ONLY=load,profile,... runs a subset.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
@@ -14,6 +14,7 @@ import {
   MCP_HEADERS,
   ROOT,
   SERVERS,
+  cpuSplit,
   echoCall,
   gatewayRound,
   geocodeCall,
@@ -25,6 +26,8 @@ import {
   loadUnique,
   median,
   openSession,
+  pinProcess,
+  poolRounds,
   quantile,
   realHubEnv,
   rssBytes,
@@ -38,9 +41,14 @@ import { summariseProfile } from './profile.mjs';
 import { writeResults } from './report.mjs';
 
 const DURATION = Number(process.env.BENCH_DURATION_S ?? 5);
-// The gateway and search comparisons: 10 s per scenario unless BENCH_GATEWAY_S says otherwise.
-const GATEWAY_DURATION = Number(process.env.BENCH_GATEWAY_S ?? 10);
-const GATEWAY_ROUNDS = Number(process.env.BENCH_GATEWAY_ROUNDS ?? 3);
+// The gateway comparison: 10 interleaved rounds of 3 s per scenario. The search comparison's rounds and the profiled
+// gateway run: 10 s each.
+const GATEWAY_DURATION = Number(process.env.BENCH_GATEWAY_S ?? 3);
+const GATEWAY_ROUNDS = Number(process.env.BENCH_GATEWAY_ROUNDS ?? 10);
+const GATEWAY_PROCESSES = Math.max(1, Number(process.env.BENCH_GATEWAY_PROCESSES ?? 2));
+// The gateway comparison's servers on another Node binary (e.g. the production image's Node 24), the rest unchanged.
+const GATEWAY_NODE = process.env.BENCH_GATEWAY_NODE || process.execPath;
+const SEARCH_DURATION = Number(process.env.BENCH_SEARCH_S ?? 10);
 // Unrecorded load on every gateway server before the rounds (s).
 const GATEWAY_WARMUP = Number(process.env.BENCH_GATEWAY_WARMUP_S ?? 5);
 const SEARCH_ROUNDS = Number(process.env.BENCH_SEARCH_ROUNDS ?? 2);
@@ -153,44 +161,64 @@ async function gatewayComparison() {
     { id: 'sdk', label: "SDK's documented stateless server, same tool and upstream client", script: path.join(SERVERS, 'sdk-server.js'), env: { ...upstream, BENCH_TOOL: 'geocode' } },
     { id: 'sdk_fetch', label: "SDK's documented stateless server, same tool, upstream through fetch", script: path.join(SERVERS, 'sdk-server.js'), env: { ...upstream, BENCH_TOOL: 'geocode', BENCH_UPSTREAM_CLIENT: 'fetch' } },
   ];
-  // Every server runs for the whole section and the scenarios are measured in interleaved rounds (bare, hub, session,
-  // SDK, SDK+fetch, then again): on a machine shared with other work, a burst of someone else's load then hurts one
-  // round of each scenario rather than all rounds of one. Each scenario reports its best round (contention only ever
-  // slows a run down), and every round is kept in results.json.
+  // Every server runs for the whole section and the scenarios are measured in short interleaved rounds (bare, hub,
+  // session, SDK, SDK+fetch, then again): the machine's speed drifts by tens of percent over minutes (other work on
+  // it), and a cycle of 15 s lets every scenario sample the same drift. Each row pools all of its scenario's rounds
+  // (poolRounds); every round is kept in results.json.
+  // Pinned (unless BENCH_PIN=0): the server under test alone on the last CPU, the load generator, the stand-in and
+  // Redis on the others, as a deployed gateway's client, upstream API and Redis run on other machines. Unpinned, the
+  // hub's rounds also paid for the Redis server's CPU and swung by up to 40% with the scheduler (docs/benchmarks.md).
+  const pin = process.env.BENCH_PIN === '0' ? null : cpuSplit();
+  const environment = [process.pid, standin.proc.pid, ...(redis?.pid ? [redis.pid] : [])];
+  if (pin) for (const pid of environment) pinProcess(pid, pin.rest);
   const servers = [];
   try {
     await freshRedis();
     // BENCH_GATEWAY_TARGETS=bare,hub_stateless runs only those scenarios (ids above); RESULTS.md then lists only them.
     const only = process.env.BENCH_GATEWAY_TARGETS?.split(',');
     if (only) targets.splice(0, targets.length, ...targets.filter((t) => only.includes(t.id)));
+    // Each scenario runs in GATEWAY_PROCESSES processes that take the rounds in turn: two processes of one build have
+    // differed by 15% for their whole lives (docs/benchmarks.md), so one process would stand for its scenario by luck.
     for (const t of targets) {
-      const server = await startProcess(t.script, t.env);
-      servers.push(server);
-      t.server = server;
-      const headers = t.session ? await openSession(server.url) : MCP_HEADERS;
-      await verify(`${server.url}/mcp`, headers, geocodeCall(1_000_000_000), 'Amphitheatre');
-      t.run = { url: `${server.url}/mcp`, headers, rounds: [] };
+      t.run = { instances: [], rounds: [] };
+      for (let i = 0; i < GATEWAY_PROCESSES; i++) {
+        const server = await startProcess(t.script, t.env, { node: GATEWAY_NODE });
+        servers.push(server);
+        if (pin) pinProcess(server.proc.pid, pin.servers);
+        const headers = t.session ? await openSession(server.url) : MCP_HEADERS;
+        await verify(`${server.url}/mcp`, headers, geocodeCall(1_000_000_000), 'Amphitheatre');
+        t.run.instances.push({ server, headers });
+      }
     }
-    // Every server gets the same unrecorded warm-up first, so no round measures a JIT compiler still at work.
+    // Every process gets the same unrecorded warm-up first, so no round measures a JIT compiler still at work.
     for (const t of targets) {
-      log(`gateway warm-up: ${t.label}, 16 connections, ${GATEWAY_WARMUP} s`);
-      await loadUnique({ url: t.run.url, headers: t.run.headers, body: geocodeCall, connections: 16, duration: GATEWAY_WARMUP, firstId: 1 });
+      log(`gateway warm-up: ${t.label}, ${GATEWAY_PROCESSES} process(es), 16 connections, ${GATEWAY_WARMUP} s each`);
+      for (const { server, headers } of t.run.instances) {
+        await loadUnique({ url: `${server.url}/mcp`, headers, body: geocodeCall, connections: 16, duration: GATEWAY_WARMUP, firstId: 1 });
+      }
     }
     for (let round = 1; round <= GATEWAY_ROUNDS; round++) {
       for (const t of targets) {
+        const { server, headers } = t.run.instances[(round - 1) % GATEWAY_PROCESSES];
         log(`gateway round ${round}/${GATEWAY_ROUNDS}: ${t.label}, 16 connections, ${GATEWAY_DURATION} s`);
-        t.run.rounds.push(await gatewayRound({ server: t.server, headers: t.run.headers, redis, duration: GATEWAY_DURATION, firstId: round * 10_000_000 }));
+        t.run.rounds.push(await gatewayRound({ server, headers, redis, duration: GATEWAY_DURATION, firstId: round * 10_000_000 }));
       }
     }
     for (const t of targets) {
-      const best = t.run.rounds.reduce((a, b) => (b.rps > a.rps ? b : a));
-      rows.push({ id: t.id, label: t.label, ...best, rounds: t.run.rounds.map((r) => ({ rps: r.rps, p99_ms: r.p99_ms, main_thread_us: r.main_thread_us })) });
+      const rounds = t.run.rounds.map((r) => ({ rps: r.rps, p99_ms: r.p99_ms, main_thread_us: r.main_thread_us }));
+      rows.push({ id: t.id, label: t.label, ...poolRounds(t.run.rounds), rounds });
     }
   } finally {
     await Promise.all(servers.map((s) => s.stop()));
     await standin.stop();
+    if (pin) for (const pid of [process.pid, ...(redis?.pid ? [redis.pid] : [])]) pinProcess(pid, pin.all);
   }
-  results.gateway = { tool: 'google_maps_geocode', duration_s: GATEWAY_DURATION, rounds: GATEWAY_ROUNDS, warmup_s: GATEWAY_WARMUP, rows };
+  results.gateway = { tool: 'google_maps_geocode', node: nodeVersion(GATEWAY_NODE), duration_s: GATEWAY_DURATION, rounds: GATEWAY_ROUNDS, processes: GATEWAY_PROCESSES, warmup_s: GATEWAY_WARMUP, pinned: pin, rows };
+}
+
+/** The version a Node binary reports (`v24.1.0`). */
+function nodeVersion(binary) {
+  return binary === process.execPath ? process.version : execFileSync(binary, ['--version'], { encoding: 'utf8' }).trim();
 }
 
 /** POSTs `count` bodies to /mcp with `concurrency` keep-alive connections; fails on any non-result answer. */
@@ -260,8 +288,8 @@ async function searchBench() {
     }
     for (let round = 1; round <= SEARCH_ROUNDS; round++) {
       for (const row of rows) {
-        log(`search round ${round}/${SEARCH_ROUNDS} (${row.backend}, ${row.store}): 16 connections, ${GATEWAY_DURATION} s`);
-        row.rounds.push(await loadUnique({ url: row.url, headers: MCP_HEADERS, body: searchCall(corpus.queries), connections: 16, duration: GATEWAY_DURATION }));
+        log(`search round ${round}/${SEARCH_ROUNDS} (${row.backend}, ${row.store}): 16 connections, ${SEARCH_DURATION} s`);
+        row.rounds.push(await loadUnique({ url: row.url, headers: MCP_HEADERS, body: searchCall(corpus.queries), connections: 16, duration: SEARCH_DURATION }));
       }
     }
   } finally {
@@ -269,7 +297,7 @@ async function searchBench() {
   }
   if (process.env.DATABASE_URL) await dropIntelligenceSchema(process.env.DATABASE_URL);
   const measured = rows.map(({ url: _url, rounds, ...row }) => ({ ...row, ...rounds.reduce((a, b) => (b.rps > a.rps ? b : a)), rounds: rounds.map((r) => ({ rps: r.rps, p99_ms: r.p99_ms })) }));
-  results.search = { documents: corpus.docs.length, words_per_document: 80, vocabulary: 4000, queries: corpus.queries, duration_s: GATEWAY_DURATION, rounds: SEARCH_ROUNDS, rows: measured };
+  results.search = { documents: corpus.docs.length, words_per_document: 80, vocabulary: 4000, queries: corpus.queries, duration_s: SEARCH_DURATION, rounds: SEARCH_ROUNDS, rows: measured };
 }
 
 /** Inserts the corpus into a PGlite Intelligence store (schema `intelligence`) in one transaction; returns the ms. */
@@ -340,7 +368,7 @@ async function gatewayProfile() {
     const server = await startProcess(HUB, env, { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dir}`] });
     try {
       log('profiled hub run: google_maps_geocode, 16 connections');
-      run = { ...(await loadUnique({ url: `${server.url}/mcp`, headers: MCP_HEADERS, body: geocodeCall, connections: 16, duration: GATEWAY_DURATION })), duration_s: GATEWAY_DURATION };
+      run = await loadUnique({ url: `${server.url}/mcp`, headers: MCP_HEADERS, body: geocodeCall, connections: 16, duration: SEARCH_DURATION });
     } finally {
       await server.stop();
     }
