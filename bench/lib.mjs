@@ -95,8 +95,9 @@ export function cpuSplit() {
 }
 
 /**
- * Starts `node [nodeArgs] script` in its own process (`node`: this runner's Node unless another binary is given) (so the load generator never shares its event loop) and waits
- * for `readyPath` to answer 200. stdout (the hub's JSON log, one line per call at LOG_LEVEL=info) goes to /dev/null.
+ * Starts `node [nodeArgs] script` in its own process, so the load generator never shares its event loop (`node`: this
+ * runner's Node unless another binary is given), and waits for `readyPath` to answer 200. stdout (the hub's JSON log,
+ * one line per call at LOG_LEVEL=info) goes to /dev/null.
  */
 export async function startProcess(script, env, { nodeArgs = [], readyPath = '/healthz', port, node = process.execPath } = {}) {
   port ??= await freePort();

@@ -164,7 +164,7 @@ async function gatewayComparison() {
   // Every server runs for the whole section and the scenarios are measured in short interleaved rounds (bare, hub,
   // session, SDK, SDK+fetch, then again): the machine's speed drifts by tens of percent over minutes (other work on
   // it), and a cycle of 15 s lets every scenario sample the same drift. Each row pools all of its scenario's rounds
-  // (poolRounds); every round is kept in results.json.
+  // (poolRounds); every round is kept in results.json, and the targets are judged on the paired rounds (report.mjs).
   // Pinned (unless BENCH_PIN=0): the server under test alone on the last CPU, the load generator, the stand-in and
   // Redis on the others, as a deployed gateway's client, upstream API and Redis run on other machines. Unpinned, the
   // hub's rounds also paid for the Redis server's CPU and swung by up to 40% with the scheduler (docs/benchmarks.md).
