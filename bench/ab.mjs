@@ -10,7 +10,8 @@
 // BENCH_AB_S (seconds per round, default 5), BENCH_AB_WARMUP_S (default 3), BENCH_AB_BARE=false (hubs only),
 // BENCH_AB_PIN=1 (Linux, 2+ cores: the servers under test on the last CPU, everything else on the others; on a
 // shared 2-core machine this cut the spread between rounds several times over, see docs/benchmarks.md),
-// BENCH_AB_SESSION=1 (each hub also runs MCP_SESSION_MODE=stateful, measured inside one session: the session target).
+// BENCH_AB_SESSION=1 (each hub also runs MCP_SESSION_MODE=stateful, measured inside one session: the session target),
+// BENCH_AB_PROCESSES (default 2: processes per server, taking the rounds in turn).
 import path from 'node:path';
 import { MAPS_KEY, MCP_HEADERS, ROOT, SERVERS, cpuSplit, gatewayRound, geocodeCall, loadUnique, median, openSession, pinProcess, realHubEnv, startProcess, startRedis } from './lib.mjs';
 
@@ -18,6 +19,7 @@ const roots = (process.env.BENCH_AB_ROOTS ?? ROOT).split(',').filter(Boolean);
 const rounds = Number(process.env.BENCH_AB_ROUNDS ?? 6);
 const seconds = Number(process.env.BENCH_AB_S ?? 5);
 const warmup = Number(process.env.BENCH_AB_WARMUP_S ?? 3);
+const processes = Math.max(1, Number(process.env.BENCH_AB_PROCESSES ?? 2));
 const pin = process.env.BENCH_AB_PIN === '1' ? cpuSplit() : null;
 
 const redis = await startRedis();
@@ -36,16 +38,26 @@ for (const root of roots) {
 }
 
 try {
+  // Each server in `processes` processes taking the rounds in turn: two processes of one build can differ by 15% for
+  // their whole lives (docs/benchmarks.md, "Eighth round"), which one process per build would read as the change.
   for (const t of targets) {
-    t.server = await startProcess(t.script, t.env);
-    if (pin) pinProcess(t.server.proc.pid, pin.servers);
-    t.headers = t.session ? await openSession(t.server.url) : MCP_HEADERS;
+    t.instances = [];
+    for (let i = 0; i < processes; i++) {
+      const instance = { server: await startProcess(t.script, t.env), headers: MCP_HEADERS };
+      t.instances.push(instance);
+      if (pin) pinProcess(instance.server.proc.pid, pin.servers);
+      if (t.session) instance.headers = await openSession(instance.server.url);
+    }
   }
-  for (const t of targets) await loadUnique({ url: `${t.server.url}/mcp`, headers: t.headers, body: geocodeCall, connections: 16, duration: warmup });
+  for (const t of targets) {
+    for (const { server, headers } of t.instances) await loadUnique({ url: `${server.url}/mcp`, headers, body: geocodeCall, connections: 16, duration: warmup });
+  }
   let firstId = 1;
   for (let round = 0; round < rounds; round++) {
     for (const t of round % 2 ? [...targets].reverse() : targets) {
-      const r = await gatewayRound({ server: t.server, headers: t.headers, redis, duration: seconds, firstId: (firstId += 10_000_000) });
+      // Each process gets rounds of both orders (A B and B A).
+      const { server, headers } = t.instances[Math.floor(round / 2) % processes];
+      const r = await gatewayRound({ server, headers, redis, duration: seconds, firstId: (firstId += 10_000_000) });
       if (r.non2xx || r.errors) throw new Error(`${t.label}: ${r.non2xx} non-2xx answers, ${r.errors} errors`);
       (t.us ??= []).push(r.main_thread_us);
       (t.redisUs ??= []).push(r.redis_us);
@@ -71,7 +83,7 @@ try {
     console.log(`  ${t.label} − ${hubs[0].label}: ${mean(diffs).toFixed(0)} ± ${half.toFixed(0)} µs (95%), cheaper in ${fewer} of ${diffs.length} rounds`);
   }
 } finally {
-  await Promise.all(targets.map((t) => t.server?.stop()));
+  await Promise.all(targets.flatMap((t) => (t.instances ?? []).map(({ server }) => server.stop())));
   await standin.stop();
   await redis.stop();
 }
