@@ -10,6 +10,7 @@ import { RefusalLimiter } from '../governance/refusal-limiter.js';
 import { scrubbedErrorText, scrubError } from '../governance/scrub.js';
 import type { Metrics } from '../metrics.js';
 import { HubError, toHubError } from './errors.js';
+import { CallTracker } from './call-tracker.js';
 import { capResult, type ResultTruncation } from './limits.js';
 import { operationOutcome } from './operations.js';
 import type { RegisteredTool, ToolRegistry } from './registry.js';
@@ -70,9 +71,8 @@ interface Call {
  * MCP (SDK path and fast path) and REST both call invoke(); exactly one audit record is written per call.
  */
 export class InvokePipeline {
-  private readonly inFlight = new Set<Promise<unknown>>();
-  /** The controllers of running tools: shutdown aborts them all (a Set costs less per call than an abort listener). */
-  private readonly running = new Set<AbortController>();
+  /** Calls in flight and the controllers of running tools, for graceful shutdown. */
+  private readonly calls = new CallTracker();
   private shuttingDown = false;
   private refusals?: RefusalLimiter;
   /**
@@ -93,9 +93,9 @@ export class InvokePipeline {
   }
 
   invoke(name: string, rawArgs: unknown, origin: CallOrigin): Promise<InvokeResult> {
+    this.calls.started();
     const p = this.run(name, rawArgs, origin);
-    this.inFlight.add(p);
-    void p.finally(() => this.inFlight.delete(p));
+    void p.finally(this.calls.settled);
     return p;
   }
 
@@ -103,9 +103,9 @@ export class InvokePipeline {
   async drain(graceMs: number): Promise<void> {
     const timer = setTimeout(() => {
       this.shuttingDown = true;
-      for (const controller of this.running) controller.abort(new HubError('timeout', 'the hub is shutting down'));
+      this.calls.abortAll(new HubError('timeout', 'the hub is shutting down'));
     }, graceMs);
-    await Promise.allSettled([...this.inFlight]);
+    await this.calls.whenIdle();
     clearTimeout(timer);
   }
 
@@ -237,7 +237,7 @@ export class InvokePipeline {
     const abort = () => controller.abort(new HubError('timeout', `${tool.def.name} ran out of time`));
     const timer = setTimeout(abort, this.config.toolWaitMs + 5_000);
     if (this.shuttingDown) controller.abort(new HubError('timeout', 'the hub is shutting down'));
-    this.running.add(controller);
+    const running = this.calls.run(controller);
     const parent = origin.signal;
     if (parent?.aborted) abort();
     else parent?.addEventListener('abort', abort, { once: true });
@@ -265,7 +265,7 @@ export class InvokePipeline {
       return this.finish(call, 'error', { ok: false, error, governance, callId });
     } finally {
       clearTimeout(timer);
-      this.running.delete(controller);
+      this.calls.finish(running);
       parent?.removeEventListener('abort', abort);
     }
   }
