@@ -13,7 +13,7 @@
 // BENCH_AB_SESSION=1 (each hub also runs MCP_SESSION_MODE=stateful, measured inside one session: the session target),
 // BENCH_AB_PROCESSES (default 2: processes per server, taking the rounds in turn).
 import path from 'node:path';
-import { MAPS_KEY, MCP_HEADERS, ROOT, SERVERS, cpuSplit, gatewayRound, geocodeCall, loadUnique, median, openSession, pinProcess, realHubEnv, startProcess, startRedis } from './lib.mjs';
+import { MAPS_KEY, ROOT, SERVERS, cpuSplit, gatewayRound, median, pinProcess, realHubEnv, startInstances, startProcess, startRedis, warmUp } from './lib.mjs';
 
 const roots = (process.env.BENCH_AB_ROOTS ?? ROOT).split(',').filter(Boolean);
 const rounds = Number(process.env.BENCH_AB_ROUNDS ?? 6);
@@ -37,21 +37,12 @@ for (const root of roots) {
   }
 }
 
+const started = [];
 try {
   // Each server in `processes` processes taking the rounds in turn: two processes of one build can differ by 15% for
   // their whole lives (docs/benchmarks.md, "Eighth round"), which one process per build would read as the change.
-  for (const t of targets) {
-    t.instances = [];
-    for (let i = 0; i < processes; i++) {
-      const instance = { server: await startProcess(t.script, t.env), headers: MCP_HEADERS };
-      t.instances.push(instance);
-      if (pin) pinProcess(instance.server.proc.pid, pin.servers);
-      if (t.session) instance.headers = await openSession(instance.server.url);
-    }
-  }
-  for (const t of targets) {
-    for (const { server, headers } of t.instances) await loadUnique({ url: `${server.url}/mcp`, headers, body: geocodeCall, connections: 16, duration: warmup });
-  }
+  for (const t of targets) t.instances = await startInstances(t, processes, { pin, started });
+  for (const t of targets) await warmUp(t.instances, warmup);
   let firstId = 1;
   for (let round = 0; round < rounds; round++) {
     for (const t of round % 2 ? [...targets].reverse() : targets) {
@@ -83,7 +74,7 @@ try {
     console.log(`  ${t.label} − ${hubs[0].label}: ${mean(diffs).toFixed(0)} ± ${half.toFixed(0)} µs (95%), cheaper in ${fewer} of ${diffs.length} rounds`);
   }
 } finally {
-  await Promise.all(targets.flatMap((t) => (t.instances ?? []).map(({ server }) => server.stop())));
+  await Promise.all(started.map((server) => server.stop()));
   await standin.stop();
   await redis.stop();
 }

@@ -173,6 +173,27 @@ export const MCP_HEADERS = {
   accept: 'application/json, text/event-stream',
 };
 
+/**
+ * Starts `count` processes of one gateway server (`node` as startProcess takes it), each pinned to `pin.servers` when
+ * given and, with `session`, inside its own MCP session. Each process is pushed to `started` as soon as it runs, so
+ * the caller stops every one of them whatever fails later. Returns `[{ server, headers }]`, the headers to call it with.
+ */
+export async function startInstances({ script, env, session = false }, count, { pin = null, node, started }) {
+  const instances = [];
+  for (let i = 0; i < count; i++) {
+    const server = await startProcess(script, env, { node });
+    started.push(server);
+    if (pin) pinProcess(server.proc.pid, pin.servers);
+    instances.push({ server, headers: session ? await openSession(server.url) : MCP_HEADERS });
+  }
+  return instances;
+}
+
+/** The same unrecorded gateway load on every instance first, so no measured round meets a JIT compiler at work. */
+export async function warmUp(instances, seconds) {
+  for (const { server, headers } of instances) await loadUnique({ url: `${server.url}/mcp`, headers, body: geocodeCall, connections: 16, duration: seconds });
+}
+
 /** initialize + notifications/initialized; returns the headers a client sends on later requests of the session. */
 export async function openSession(base) {
   const res = await fetch(`${base}/mcp`, {

@@ -32,9 +32,11 @@ import {
   realHubEnv,
   rssBytes,
   sleep,
+  startInstances,
   startProcess,
   startRedis,
   tempDir,
+  warmUp,
 } from './lib.mjs';
 import { makeCorpus } from './corpus.mjs';
 import { summariseProfile } from './profile.mjs';
@@ -180,22 +182,12 @@ async function gatewayComparison() {
     // Each scenario runs in GATEWAY_PROCESSES processes that take the rounds in turn: two processes of one build have
     // differed by 15% for their whole lives (docs/benchmarks.md), so one process would stand for its scenario by luck.
     for (const t of targets) {
-      t.run = { instances: [], rounds: [] };
-      for (let i = 0; i < GATEWAY_PROCESSES; i++) {
-        const server = await startProcess(t.script, t.env, { node: GATEWAY_NODE });
-        servers.push(server);
-        if (pin) pinProcess(server.proc.pid, pin.servers);
-        const headers = t.session ? await openSession(server.url) : MCP_HEADERS;
-        await verify(`${server.url}/mcp`, headers, geocodeCall(1_000_000_000), 'Amphitheatre');
-        t.run.instances.push({ server, headers });
-      }
+      t.run = { instances: await startInstances(t, GATEWAY_PROCESSES, { pin, node: GATEWAY_NODE, started: servers }), rounds: [] };
+      for (const { server, headers } of t.run.instances) await verify(`${server.url}/mcp`, headers, geocodeCall(1_000_000_000), 'Amphitheatre');
     }
-    // Every process gets the same unrecorded warm-up first, so no round measures a JIT compiler still at work.
     for (const t of targets) {
       log(`gateway warm-up: ${t.label}, ${GATEWAY_PROCESSES} process(es), 16 connections, ${GATEWAY_WARMUP} s each`);
-      for (const { server, headers } of t.run.instances) {
-        await loadUnique({ url: `${server.url}/mcp`, headers, body: geocodeCall, connections: 16, duration: GATEWAY_WARMUP, firstId: 1 });
-      }
+      await warmUp(t.run.instances, GATEWAY_WARMUP);
     }
     for (let round = 1; round <= GATEWAY_ROUNDS; round++) {
       for (const t of targets) {
