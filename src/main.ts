@@ -1,4 +1,5 @@
-// First: V8 settings must be in place before the rest of the hub is loaded and compiled.
+// First: an older Node stops with one clear line; then V8 settings, before the rest of the hub is loaded and compiled.
+import './require-node.js';
 import './runtime-flags.js';
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';

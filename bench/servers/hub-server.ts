@@ -6,11 +6,6 @@ import { loadConfig } from '../../src/config.js';
 import { createDeps } from '../../src/deps-factory.js';
 import type { AuditRecord } from '../../src/governance/audit.js';
 import type { SystemDefinition } from '../../src/tools/types.js';
-import { migrate } from '../../src/adapters/intelligence/migrations.js';
-import { DEFAULT_SCHEMA } from '../../src/adapters/intelligence/open-store.js';
-import { openPgliteDriver, pgliteDir } from '../../src/adapters/intelligence/sql-driver.js';
-import { SqlIntelligenceStore } from '../../src/adapters/intelligence/sql-store.js';
-import type { IntelligenceStore } from '../../src/adapters/intelligence/store.js';
 import { fixtureSystem } from '../../test/helpers/fixture-system.js';
 import { syntheticTools } from './synthetic-tools.js';
 
@@ -22,8 +17,6 @@ import { syntheticTools } from './synthetic-tools.js';
  *   BENCH_EXTRA_TOOLS=<n>      register n synthetic tools next to the fixtures (cost curve)
  *   BENCH_AUDIT_PREFILL=<n>    append n audit records before listening (audit store at its cap)
  *   BENCH_SYSTEMS=all          serve the hub's real systems (google_maps_geocode, search, ...) instead of the fixtures
- *   BENCH_INTELLIGENCE=pglite  serve the Intelligence store from the earlier embedded engine, PGlite in DATA_DIR/pglite
- *                              (already populated by the runner), for the search comparison
  * SIGTERM closes the app and exits 0, so `node --cpu-prof` writes its profile.
  */
 async function main(): Promise<void> {
@@ -31,10 +24,6 @@ async function main(): Promise<void> {
   const extra = Number(process.env.BENCH_EXTRA_TOOLS ?? 0);
   const system: SystemDefinition = { ...fixtureSystem, tools: [...fixtureSystem.tools, ...syntheticTools(extra)] };
   const deps = await createDeps(config, pino({ level: 'warn' }));
-  if (process.env.BENCH_INTELLIGENCE === 'pglite') {
-    const store = openPgliteStore(pgliteDir(config));
-    deps.intelligence = () => store;
-  }
   const prefill = Number(process.env.BENCH_AUDIT_PREFILL ?? 0);
   for (let i = 0; i < prefill; i++) deps.audit.append(prefillRecord(i));
   await deps.audit.flush();
@@ -47,13 +36,6 @@ async function main(): Promise<void> {
       .then(() => deps.close())
       .then(() => process.exit(0));
   });
-}
-
-/** The Intelligence store on PGlite, as the hub opened it before the embedded default moved to SQLite. */
-async function openPgliteStore(dir: string): Promise<IntelligenceStore> {
-  const driver = await openPgliteDriver(dir);
-  await migrate(driver, DEFAULT_SCHEMA);
-  return new SqlIntelligenceStore(driver, DEFAULT_SCHEMA);
 }
 
 function prefillRecord(i: number): AuditRecord {

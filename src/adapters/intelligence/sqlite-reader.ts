@@ -1,4 +1,3 @@
-import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 
 /**
@@ -9,8 +8,8 @@ import { Worker } from 'node:worker_threads';
  */
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
-const Database = require(workerData.module);
-const db = new Database(workerData.file, { readonly: true, fileMustExist: true, timeout: workerData.busyTimeoutMs });
+const { DatabaseSync } = require('node:sqlite');
+const db = new DatabaseSync(workerData.file, { readOnly: true, timeout: workerData.busyTimeoutMs });
 const prepared = new Map();
 parentPort.on('message', ({ id, name, params }) => {
   try {
@@ -64,7 +63,7 @@ export class SqliteReader<Name extends string> {
   private start(): Worker {
     const worker = new Worker(WORKER_SOURCE, {
       eval: true,
-      workerData: { module: createRequire(import.meta.url).resolve('better-sqlite3'), file: this.file, statements: this.statements, busyTimeoutMs: this.busyTimeoutMs },
+      workerData: { file: this.file, statements: this.statements, busyTimeoutMs: this.busyTimeoutMs },
     });
     // Idle, the worker must not keep the process alive; close() terminates it.
     worker.unref();
