@@ -65,21 +65,31 @@ function dockerfileNodeImageDefault() {
   return m[1];
 }
 
+/**
+ * The Debian mirror to debootstrap from: DEBIAN_MIRROR, else the first apt source of this machine that serves the
+ * base image's suite (a `deb <uri> bookworm ...` line or a deb822 stanza whose Suites include bookworm). Third-party
+ * repositories (their suites have other names) and security mirrors are never taken. No mirror is built in.
+ */
 function debianMirror() {
   if (process.env.DEBIAN_MIRROR) return process.env.DEBIAN_MIRROR;
   const files = ['/etc/apt/sources.list'];
   if (existsSync('/etc/apt/sources.list.d')) {
-    for (const f of readdirSync('/etc/apt/sources.list.d')) if (/\.(list|sources)$/.test(f)) files.push(join('/etc/apt/sources.list.d', f));
+    for (const f of readdirSync('/etc/apt/sources.list.d').sort()) if (/\.(list|sources)$/.test(f)) files.push(join('/etc/apt/sources.list.d', f));
   }
   for (const f of files) {
     if (!existsSync(f)) continue;
     const text = readFileSync(f, 'utf8');
-    const uris = [...text.matchAll(/^\s*URIs:\s*(\S+)/gm), ...text.matchAll(/^\s*deb\s+(?:\[[^\]]*\]\s+)?(\S+)\s+\S+/gm)]
-      .map((m) => m[1])
-      .filter((u) => !u.includes('security'));
-    if (uris.length > 0) return uris[0];
+    const sources = [];
+    for (const m of text.matchAll(/^\s*deb\s+(?:\[[^\]]*\]\s+)?(\S+)\s+(\S+)/gm)) sources.push({ uri: m[1], suites: [m[2]] });
+    for (const stanza of text.split(/\n\s*\n/)) {
+      const field = (name) => new RegExp(`^${name}:\\s*(.+)$`, 'mi').exec(stanza)?.[1].trim().split(/\s+/) ?? [];
+      if (!field('Types').includes('deb')) continue;
+      for (const uri of field('URIs')) sources.push({ uri, suites: field('Suites') });
+    }
+    const mirror = sources.find((x) => x.suites.includes(SUITE) && !x.uri.includes('security'));
+    if (mirror) return mirror.uri;
   }
-  fail('no Debian mirror to assemble the base image from: set DEBIAN_MIRROR, or configure one in /etc/apt/sources.list(.d)');
+  fail(`no Debian ${SUITE} mirror to assemble the base image from: set DEBIAN_MIRROR, or configure one in /etc/apt/sources.list(.d)`);
 }
 
 /** The newest published version matching `spec` (one metadata request to the npm registry). */
