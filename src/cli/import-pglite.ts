@@ -8,7 +8,8 @@ const USAGE = `usage: npm run import:pglite
 
 Imports, once, the embedded Intelligence store of an earlier version (PGlite, in \${DATA_DIR}/pglite) into the
 embedded SQLite store (\${DATA_DIR}/intelligence.sqlite). Stop the hub first. Needs @electric-sql/pglite installed
-(a checkout's \`npm ci\` installs it; elsewhere: npm install --no-save @electric-sql/pglite@0.5).
+(a checkout's \`npm ci\` installs it; elsewhere: npm install --no-save @electric-sql/pglite@0.5, in the hub's
+directory or the current one).
 The PGlite directory is only read; once the import succeeded it can be deleted.
 `;
 

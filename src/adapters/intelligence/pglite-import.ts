@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { PGlite } from '@electric-sql/pglite';
 import { INDEXED_TEXT_CHARS } from './migrations.js';
@@ -33,14 +34,23 @@ interface LegacyRow {
 
 const BATCH = 500;
 
+/**
+ * PGlite from the hub's own dependencies (a checkout with dev dependencies), else from the current directory's
+ * node_modules, so an operator can add it next to an installed hub without touching the hub's own packages.
+ */
 async function loadPglite(): Promise<typeof PGlite> {
   try {
     return (await import('@electric-sql/pglite')).PGlite;
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND') {
-      throw new Error(`${PGLITE_PACKAGE} is not installed: install it for the import (npm install --no-save ${PGLITE_PACKAGE}@0.5), then run the import again`);
-    }
-    throw err;
+    if ((err as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND') throw err;
+  }
+  try {
+    return (createRequire(path.join(process.cwd(), 'package.json'))(PGLITE_PACKAGE) as { PGlite: typeof PGlite }).PGlite;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') throw err;
+    throw new Error(
+      `${PGLITE_PACKAGE} is not installed: install it for the import (npm install --no-save ${PGLITE_PACKAGE}@0.5, in the hub's directory or the current one), then run the import again`,
+    );
   }
 }
 
