@@ -49,7 +49,8 @@ describe('OAuth end to end with the MCP SDK client', () => {
   const provider = new MemoryProvider();
 
   beforeAll(async () => {
-    hub = await testHub({}, { systems: [fixtureSystem] });
+    // The 401 challenge names OAUTH_DEFAULT_SCOPE; the SDK asks for exactly that.
+    hub = await testHub({ OAUTH_DEFAULT_SCOPE: 'tools:medium' }, { systems: [fixtureSystem] });
     await hub.app.listen({ host: '127.0.0.1', port: 0 });
     const addr = hub.app.server.address();
     base = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
@@ -65,6 +66,7 @@ describe('OAuth end to end with the MCP SDK client', () => {
     expect(url.origin + url.pathname).toBe(`${base}/authorize`);
     expect(url.searchParams.get('code_challenge_method')).toBe('S256');
     expect(url.searchParams.get('resource')).toBe(`${base}/mcp`);
+    expect(url.searchParams.get('scope')).toBe('tools:medium');
 
     const consent = await submitConsent(url.href, { key: TEST_KEY, level: 'tools:medium', action: 'approve' });
     expect(consent.status).toBe(303);
@@ -107,12 +109,15 @@ describe('OAuth end to end with the MCP SDK client', () => {
     const fresh = rotated.body.access_token as string;
     const ok = await fetch(`${base}/v1/tools/fixture_echo`, { method: 'POST', headers: { authorization: `Bearer ${fresh}`, 'content-type': 'application/json' }, body: '{"message":"x"}' });
     expect(ok.status).toBe(200);
+    // Once the new refresh token has been used, the grace window no longer covers the old one: its reuse is an attack.
+    const third = await postForm(`${base}/token`, { grant_type: 'refresh_token', refresh_token: rotated.body.refresh_token as string, client_id: provider.info!.client_id });
+    expect(third.status).toBe(200);
 
     const reuse = await postForm(`${base}/token`, { grant_type: 'refresh_token', refresh_token: before.refresh_token!, client_id: provider.info!.client_id });
     expect(reuse.status).toBe(400);
     expect(reuse.body.error).toBe('invalid_grant');
-    // The family is gone: the newest refresh token and its access token no longer work either.
-    const next = await postForm(`${base}/token`, { grant_type: 'refresh_token', refresh_token: rotated.body.refresh_token as string, client_id: provider.info!.client_id });
+    // The family is gone: the newest refresh token and every access token of the grant no longer work either.
+    const next = await postForm(`${base}/token`, { grant_type: 'refresh_token', refresh_token: third.body.refresh_token as string, client_id: provider.info!.client_id });
     expect(next.body.error).toBe('invalid_grant');
     const dead = await fetch(`${base}/v1/tools/fixture_echo`, { method: 'POST', headers: { authorization: `Bearer ${fresh}`, 'content-type': 'application/json' }, body: '{"message":"x"}' });
     expect(dead.status).toBe(401);
