@@ -1,5 +1,6 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { UnauthorizedError, type OAuthClientProvider } from '@modelcontextprotocol/sdk/client/auth.js';
+import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { OAuthClientInformationMixed, OAuthClientMetadata, OAuthTokens } from '@modelcontextprotocol/sdk/shared/auth.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -143,6 +144,22 @@ describe('OAuth end to end with the MCP SDK client', () => {
     expect(call.status).toBe(403);
     expect(call.headers.get('www-authenticate')).toContain('error="insufficient_scope", scope="tools:low tools:medium"');
     await fetch(`${base}/mcp`, { method: 'DELETE', headers: { authorization: `Bearer ${access}`, 'mcp-session-id': session } });
+  });
+
+  it('a legacy SSE client completes discovery for /sse (its own resource metadata) and calls a tool', async () => {
+    const sse = new MemoryProvider();
+    const first = new SSEClientTransport(new URL(`${base}/sse`), { authProvider: sse });
+    await expect(new Client({ name: 'sdk-sse', version: '1' }).connect(first)).rejects.toBeInstanceOf(UnauthorizedError);
+    const url = sse.authorizationUrl!;
+    expect(url.searchParams.get('resource')).toBe(`${base}/sse`);
+    const consent = await submitConsent(url.href, { key: TEST_KEY, action: 'approve' });
+    expect(consent.status).toBe(303);
+    await first.finishAuth(new URL(consent.location!).searchParams.get('code')!);
+    const client = new Client({ name: 'sdk-sse', version: '1' });
+    await client.connect(new SSEClientTransport(new URL(`${base}/sse`), { authProvider: sse }));
+    const call = await client.callTool({ name: 'fixture_echo', arguments: { message: 'legacy' } });
+    expect(call.isError).toBeFalsy();
+    await client.close();
   });
 
   it('hub keys keep working on every route', async () => {
