@@ -155,7 +155,6 @@ export class TokenService {
     const scopes = p.scope !== undefined ? narrow(fam.scopes) : rt.scopes;
     // The atomic take decides between two concurrent uses: the loser is a retry or a reuse.
     if (!(await this.store.take(`rt:${hash}`))) return this.retryOrReuse(p.refresh_token, clientId);
-    await this.store.set(`rtused:${hash}`, rt.family, this.lifetimes.refreshS);
     const grant: Grant = { client_id: rt.client_id, scopes, resource: rt.resource, ...(rt.subject ? { subject: rt.subject } : {}) };
     const answer = await this.issuePair(rt.family, { ...grant, scopes: fam.scopes }, fam.created, scopes);
     if (this.lifetimes.refreshGraceS > 0) {
@@ -163,6 +162,9 @@ export class TokenService {
       const record: GraceRecord = { pair, next: sha256(answer.refresh_token) };
       await this.store.set(`rtgrace:${hash}`, JSON.stringify(record), this.lifetimes.refreshGraceS);
     }
+    // Marked used only once the grace answer exists: a concurrent second use in between finds neither and is refused
+    // without revoking the grant, instead of being taken for a reuse.
+    await this.store.set(`rtused:${hash}`, rt.family, this.lifetimes.refreshS);
     return answer;
   }
 

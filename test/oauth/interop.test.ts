@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MCP_HEADERS, TEST_KEY, testHub, type TestHub } from '../helpers/app.js';
 import { fixtureSystem } from '../helpers/fixture-system.js';
-import { authorizeUrl, pkce, postForm, register, submitConsent } from './helpers.js';
+import { authorizeUrl, obtainTokens, pkce, postForm, register, submitConsent } from './helpers.js';
 
 /** The smaller interoperability points: discovery paths, `/mcp/`, the redirect URI at /token, resource spelling. */
 describe('OAuth interoperability details', () => {
@@ -66,6 +66,16 @@ describe('OAuth interoperability details', () => {
     expect(token.status).toBe(200);
     const use = await fetch(`${base}/v1/tools/fixture_echo`, { method: 'POST', headers: { authorization: `Bearer ${token.body.access_token as string}`, 'content-type': 'application/json' }, body: '{"message":"x"}' });
     expect(use.status).toBe(200);
+  });
+
+  it('a refresh sent twice at once (a retry racing the original) never costs the client its grant', async () => {
+    const t = await obtainTokens(base, TEST_KEY, 'tools:low');
+    const both = await Promise.all([0, 1].map(() => postForm(`${base}/token`, { grant_type: 'refresh_token', refresh_token: t.refresh, client_id: t.client.client_id })));
+    const ok = both.filter((r) => r.status === 200);
+    expect(ok.length).toBeGreaterThanOrEqual(1);
+    for (const r of ok) expect(r.body.refresh_token).toBe(ok[0]!.body.refresh_token);
+    const next = await postForm(`${base}/token`, { grant_type: 'refresh_token', refresh_token: ok[0]!.body.refresh_token as string, client_id: t.client.client_id });
+    expect(next.status).toBe(200);
   });
 
   it('the 403 for a tool beyond the token names the union of held and needed levels', async () => {

@@ -212,8 +212,8 @@ export async function authorizeEndpoint(app: FastifyInstance, opts: OAuthEndpoin
     if (!operator.sameBrowser(request, tx.signin)) {
       // Someone else's consent (a link sent to the operator): show it, as a new consent, to decide on here.
       request.log.warn({ client_id: tx.client_id }, 'oauth consent: sign-in returned to a browser that did not start it');
-      const { csrf: _csrf, key_failures: _failures, granted: _granted, signin: _signin, ...request_ } = tx;
-      return showConsent(request, reply, { ...request_, checked: 'LOW' }, 'This sign-in was not started in this browser. Review the request below before you approve it.');
+      const { csrf: _csrf, key_failures: _failures, granted: _granted, signin: _signin, ...authRequest } = tx;
+      return showConsent(request, reply, { ...authRequest, checked: 'LOW' }, 'This sign-in was not started in this browser. Review the request below before you approve it.');
     }
     if (typeof q.error === 'string') {
       return redirectTo(reply, tx.redirect_uri, { error: 'access_denied', error_description: `sign-in at ${operator.upstream.label} ended: ${q.error.slice(0, 100)}`, state: tx.state, iss: base });
