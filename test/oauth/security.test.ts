@@ -6,7 +6,7 @@ import { FileOAuthStore } from '../../src/oauth/store.js';
 import { AUTH, TEST_KEY, testHub, type TestHub } from '../helpers/app.js';
 import { fixtureSystem } from '../helpers/fixture-system.js';
 import { REDIS_URL, useRedisAdmin, warnIfNoRedis } from '../governance/redis-helpers.js';
-import { authorizeUrl, obtainTokens, pkce, postForm, readConsentForm, register, submitConsent } from './helpers.js';
+import { authorizeUrl, obtainTokens, pkce, postForm, readConsentForm, register } from './helpers.js';
 
 /**
  * Regressions of the security review of the authorization server: each test here failed before its fix. (The OIDC
@@ -139,18 +139,29 @@ describe('the consent key field counts in the failed-key limiter', () => {
 
 describe.skipIf(!REDIS_URL)('the consent key limiter across instances (REDIS_URL)', () => {
   warnIfNoRedis('the cross-instance consent key limiter test');
-  useRedisAdmin('omni-hub:');
+  // A documentation address of its own (through TRUST_PROXY), so the block touches no other test sharing this Redis.
+  const ip = `198.51.100.${1 + (process.pid % 250)}`;
+  useRedisAdmin(`omni:authfail:${ip}`);
 
   it('failures on one instance block the consent page of another', async () => {
-    const a = await testHub({ REDIS_URL: REDIS_URL! }, { systems: [fixtureSystem] });
-    const b = await testHub({ REDIS_URL: REDIS_URL! }, { systems: [fixtureSystem] });
+    const env = { REDIS_URL: REDIS_URL!, TRUST_PROXY: '1' };
+    const a = await testHub(env, { systems: [fixtureSystem] });
+    const b = await testHub(env, { systems: [fixtureSystem] });
     try {
       const baseA = await a.app.listen({ port: 0, host: '127.0.0.1' });
       const baseB = await b.app.listen({ port: 0, host: '127.0.0.1' });
-      for (let i = 0; i < 30; i++) await fetch(`${baseA}/v1/tools`, { headers: { authorization: 'Bearer wrong-key' } });
+      const from = { 'x-forwarded-for': ip };
       const c = await register(baseB);
-      const res = await submitConsent(authorizeUrl(baseB, c, pkce().challenge), { key: TEST_KEY, action: 'approve' });
-      expect({ status: res.status, location: res.location }).toEqual({ status: 429, location: null });
+      const page = await fetch(authorizeUrl(baseB, c, pkce().challenge), { headers: from });
+      const consent = { status: page.status, html: '', cookie: (page.headers.get('set-cookie') ?? '').split(';', 1)[0]!, form: readConsentForm(await page.text()) };
+      for (let i = 0; i < 30; i++) await fetch(`${baseA}/v1/tools`, { headers: { authorization: 'Bearer wrong-key', ...from } });
+      const res = await fetch(`${baseB}/authorize`, {
+        method: 'POST',
+        redirect: 'manual',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: consent.cookie, ...from },
+        body: new URLSearchParams({ ...consent.form.hidden, action: 'approve', level: 'tools:low', key: TEST_KEY }),
+      });
+      expect({ status: res.status, location: res.headers.get('location') }).toEqual({ status: 429, location: null });
     } finally {
       await Promise.all([a.close(), b.close()]);
     }
