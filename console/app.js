@@ -439,11 +439,12 @@ async function loadOAuth() {
   const { clients } = await getJson('/v1/oauth/clients');
   $('#oauth-table tbody').replaceChildren(
     ...clients.map((c) => h('tr', { 'data-client': c.client_id },
-      h('th', { scope: 'row' }, c.client_name || c.client_id, h('small', {}, `${c.client_id} · returns to ${c.redirect_hosts.join(', ') || '—'}`)),
+      // Who the client is (its document's host, or where it returns to) first: the name is its own choice.
+      h('th', { scope: 'row' }, c.identity || c.client_id, h('small', {}, `calls itself ${c.client_name || '—'} · ${c.client_id} · returns to ${c.redirect_hosts.join(', ') || '—'}`)),
       h('td', {}, c.principals.map((p) => h('code', {}, p))),
       h('td', {}, c.granted.length ? c.granted.join(' ') : h('span', { class: 'muted' }, 'no live grant')),
       h('td', {}, c.last_used ? new Date(c.last_used).toLocaleString() : 'never'),
-      h('td', {}, h('button', { type: 'button', class: 'small secondary', 'aria-label': `Revoke ${c.client_name || c.client_id}`, onclick: () => revokeClient(c) }, 'Revoke')))),
+      h('td', {}, h('button', { type: 'button', class: 'small secondary', 'aria-label': `Revoke ${c.client_name || c.client_id} (${c.identity || c.client_id})`, onclick: () => revokeClient(c) }, 'Revoke')))),
   );
   setStatus('oauth', clients.length ? `${clients.length} client${clients.length === 1 ? '' : 's'}.` : 'No OAuth client yet: connect one through /mcp (see docs/chatgpt-setup.md).');
 }

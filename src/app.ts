@@ -58,6 +58,11 @@ export async function buildApp(config: Config, deps: HubDeps, options: AppOption
     // Typed as Fastify's base logger so the instance keeps the FastifyInstance type every plugin is written against.
     loggerInstance: (options.logger ?? createLogger(config)) as FastifyBaseLogger,
     bodyLimit: config.bodyLimit,
+    // `/mcp/` is the MCP endpoint too: clients keep the trailing slash of a URL as it was pasted into them.
+    rewriteUrl: (req) => {
+      const url = req.url ?? '/';
+      return url.startsWith('/mcp/') && (url.length === 5 || url[5] === '?') ? `/mcp${url.slice(5)}` : url;
+    },
     // Per-request lines are off: every tool call already writes one audit line.
     logController: new LogController({ disableRequestLogging: true }),
     childLoggerFactory: requestLogger,
@@ -108,7 +113,7 @@ export async function buildApp(config: Config, deps: HubDeps, options: AppOption
   await app.register(restRoutes, { config, deps, registry, governor, pipeline });
   await app.register(callbackRoutes, { deps, maxBytes: config.callbackMaxBytes });
   await app.register(consoleRoutes, { config });
-  await app.register(oauthRoutes, { config, oauth });
+  await app.register(oauthRoutes, { config, oauth, failedAuth: deps.failedAuth });
   await app.register(mcpRoutes, { config, surface, fastPath: options.fastPath ?? true, events: deps.events, sessions: deps.sessions });
   return app;
 }

@@ -164,6 +164,9 @@ const EnvSchema = z.object({
   OAUTH_ACCESS_TOKEN_TTL_S: z.coerce.number().int().min(60).max(86_400).default(900),
   OAUTH_REFRESH_TOKEN_TTL_S: z.coerce.number().int().min(300).max(365 * 86_400).default(30 * 86_400),
   OAUTH_CODE_TTL_S: z.coerce.number().int().min(10).max(600).default(60),
+  OAUTH_REFRESH_GRACE_S: z.coerce.number().int().min(0).max(300).default(60),
+  OAUTH_UNUSED_CLIENT_TTL_S: z.coerce.number().int().min(300).max(365 * 86_400).default(86_400),
+  OAUTH_DEFAULT_SCOPE: z.enum(['tools:low', 'tools:medium', 'tools:high', 'tools:critical']).default('tools:low'),
   OAUTH_OIDC_ISSUER: urlString.optional(),
   OAUTH_OIDC_CLIENT_ID: z.string().optional(),
   OAUTH_OIDC_CLIENT_SECRET: z.string().optional(),
@@ -241,8 +244,12 @@ export interface Config {
    * or proxy addresses/CIDRs. The client address is the right-most untrusted entry, so a client cannot choose it.
    */
   trustProxy: false | number | string[];
-  /** OAuth authorization server lifetimes (seconds): access tokens, refresh tokens, authorization codes. */
-  oauth: { accessS: number; refreshS: number; codeS: number };
+  /**
+   * OAuth authorization server: lifetimes in seconds (access tokens, refresh tokens, authorization codes, the window in
+   * which a retried refresh gets the same answer, an unapproved registration), and the level a client is told to ask
+   * for (the 401 challenge's scope) and the consent page preselects.
+   */
+  oauth: { accessS: number; refreshS: number; codeS: number; refreshGraceS: number; unusedClientS: number; defaultScope: string };
   /** Upstream OpenID Connect sign-in for the consent page; allowedEmails holds addresses and `@domain` entries, lower-cased. */
   oidc?: { issuer: string; clientId: string; clientSecret: string; allowedEmails: string[] };
   /** Upstream MCP servers whose tools the hub serves under its governance (UPSTREAMS); empty when unset. */
@@ -449,7 +456,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     callbackMaxBytes: e.CALLBACK_MAX_BYTES,
     bodyShape: { maxKeys: e.BODY_MAX_KEYS, maxDepth: e.BODY_MAX_DEPTH },
     trustProxy: parseTrustProxy(e.TRUST_PROXY),
-    oauth: { accessS: e.OAUTH_ACCESS_TOKEN_TTL_S, refreshS: e.OAUTH_REFRESH_TOKEN_TTL_S, codeS: e.OAUTH_CODE_TTL_S },
+    oauth: {
+      accessS: e.OAUTH_ACCESS_TOKEN_TTL_S,
+      refreshS: e.OAUTH_REFRESH_TOKEN_TTL_S,
+      codeS: e.OAUTH_CODE_TTL_S,
+      refreshGraceS: e.OAUTH_REFRESH_GRACE_S,
+      unusedClientS: e.OAUTH_UNUSED_CLIENT_TTL_S,
+      defaultScope: e.OAUTH_DEFAULT_SCOPE,
+    },
     ...(e.OAUTH_OIDC_ISSUER
       ? { oidc: { issuer: e.OAUTH_OIDC_ISSUER.replace(/\/$/, ''), clientId: e.OAUTH_OIDC_CLIENT_ID!, clientSecret: e.OAUTH_OIDC_CLIENT_SECRET!, allowedEmails } }
       : {}),
