@@ -147,7 +147,7 @@ export class InvokePipeline {
     if (governance?.degraded || governance?.warning) record.governance = { degraded: governance.degraded, warning: governance.warning };
     if (call.dryRun) record.dry_run = true;
     this.deps.audit.append(record);
-    this.auditLog.info({ audit: record }, 'tool call');
+    if (this.config.audit.log) this.auditLog.info({ type: 'audit', audit: record }, 'tool call');
     this.metrics.recordCall(tool ? tool.def.name : '(unknown)', outcome, duration / 1000);
     return result;
   }
@@ -214,6 +214,15 @@ export class InvokePipeline {
           new HubError('confirmation_required', `${name} needs confirm: true. It would: ${action}`, { action, how: 'call again with "confirm": true, or "dry_run": true to preview' }),
         );
       }
+    }
+
+    // No record could be kept for this call (Redis down, queue and spill full): above LOW it is not run unrecorded.
+    if (this.deps.audit.saturated && this.config.audit.failure === 'refuse' && rule.level !== 'LOW') {
+      return this.fail(
+        call,
+        'denied_audit_unavailable',
+        new HubError('audit_unavailable', `the audit store can take no more records and AUDIT_FAILURE=refuse refuses ${rule.level} calls; try again shortly`, { level: rule.level, retry_after_s: 5 }),
+      );
     }
 
     const admission = await this.governor.admit(tool.def, origin.principal, rule);
