@@ -117,7 +117,6 @@ export class RedisAuditStore implements AuditStore {
 
   /** Neither the queue nor the spill can take more records: AUDIT_FAILURE decides what calls do. */
   get saturated(): boolean {
-    if (this.full && this.spill && this.spill.pendingBytes < this.spill.maxBytes / 2) this.full = false;
     return this.full;
   }
 
@@ -144,10 +143,8 @@ export class RedisAuditStore implements AuditStore {
     const written = spill.append(this.queue);
     const lost = this.queue.length - written;
     this.queue = [];
-    if (lost > 0) {
-      this.full = true;
-      this.drop(0, lost);
-    }
+    this.full = lost > 0;
+    if (lost > 0) this.drop(0, lost);
   }
 
   async list(query: AuditQuery): Promise<{ records: AuditRecord[]; next_cursor: string | null }> {
@@ -268,12 +265,15 @@ export class RedisAuditStore implements AuditStore {
         if (!chunk) continue; // every file written: the spill is no longer active
         if (chunk.records.length > 0) await this.send(chunk.records);
         chunk.commit();
+        // Room again once half the spill is replayed (not at the first freed byte, so the state does not flap).
+        if (this.full && this.spill.pendingBytes <= this.spill.maxBytes / 2) this.full = false;
         continue;
       }
       if (this.queue.length === 0) return;
       const batch = this.queue.splice(0, this.batchSize);
       try {
         await this.send(batch);
+        this.full = false;
       } catch (err) {
         // Put them back in front so they are retried first; beyond the bound they go to the spill (or the oldest go).
         this.queue.unshift(...batch);
