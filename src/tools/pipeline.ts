@@ -9,6 +9,7 @@ import { redactArgs } from '../governance/redact.js';
 import { RefusalLimiter } from '../governance/refusal-limiter.js';
 import { scrubbedErrorText, scrubError } from '../governance/scrub.js';
 import type { Metrics } from '../metrics.js';
+import { tracing, type TraceContextMeta } from '../telemetry/tracing.js';
 import { CallTracker } from './call-tracker.js';
 import { HubError, toHubError } from './errors.js';
 import { capResult, type ResultTruncation } from './limits.js';
@@ -24,6 +25,8 @@ export interface CallOrigin {
   signal?: AbortSignal;
   /** Set when the client asked for progress notifications (MCP `progressToken`). */
   onProgress?: ToolContext['progress'];
+  /** W3C trace context from the MCP request's `params._meta`: the parent of the call's span when tracing is on. */
+  traceContext?: TraceContextMeta;
 }
 
 export interface GovernanceMeta {
@@ -94,7 +97,8 @@ export class InvokePipeline {
 
   invoke(name: string, rawArgs: unknown, origin: CallOrigin): Promise<InvokeResult> {
     this.calls.started();
-    const p = this.run(name, rawArgs, origin);
+    const traced = tracing();
+    const p = traced ? traced.call(name, origin, () => this.run(name, rawArgs, origin)) : this.run(name, rawArgs, origin);
     void p.finally(this.calls.settled);
     return p;
   }
@@ -146,6 +150,9 @@ export class InvokePipeline {
     if (!result.ok) record.error = { code: result.error.code, message: result.error.message };
     if (governance?.degraded || governance?.warning) record.governance = { degraded: governance.degraded, warning: governance.warning };
     if (call.dryRun) record.dry_run = true;
+    const traced = tracing();
+    const traceId = traced?.annotate(record);
+    if (traceId) record.trace_id = traceId;
     this.deps.audit.append(record);
     if (this.config.audit.log) this.auditLog.info({ type: 'audit', audit: record }, 'tool call');
     this.metrics.recordCall(tool ? tool.def.name : '(unknown)', outcome, duration / 1000);
@@ -225,7 +232,11 @@ export class InvokePipeline {
       );
     }
 
-    const admission = await this.governor.admit(tool.def, origin.principal, rule);
+    const traced = tracing();
+    const admit = () => this.governor.admit(tool.def, origin.principal, rule);
+    const admission = await (traced
+      ? traced.child('quota check', admit, (a) => ({ 'omni.quota.allowed': a.allowed, 'omni.quota.used': a.quota?.used, 'omni.quota.limit': a.quota?.limit, 'omni.quota.degraded': a.degraded }))
+      : admit());
     call.governance = { level: rule.level, quota: quotaMeta(admission.quota), degraded: admission.degraded, warning: admission.warning };
     if (admission.degraded || admission.error?.code === 'governance_unavailable') this.metrics.storeErrors.inc();
     if (!admission.allowed) {
