@@ -261,6 +261,8 @@ export class RedisAuditStore implements AuditStore {
         // Catching up after an outage: records newer than the spill join it behind the older ones, so Redis receives
         // every record in the order it was made.
         if (this.queue.length > 0) this.spillQueue();
+        // Appends during an outage schedule writes every few milliseconds: no file read for a write that cannot go.
+        if (!this.connection.isHealthy()) throw unavailable(new Error('not connected'));
         const chunk = this.spill.read(this.batchSize);
         if (!chunk) continue; // every file written: the spill is no longer active
         if (chunk.records.length > 0) await this.send(chunk.records);

@@ -27,6 +27,7 @@ function withoutQuery(url: string): string {
 export async function startSdk(env: Record<string, string | undefined>): Promise<Tracing> {
   // ES modules loaded from now on (ioredis, imported lazily) can be instrumented: CommonJS ones are hooked anyway.
   register('@opentelemetry/instrumentation/hook.mjs', import.meta.url);
+  // The SDK reads its settings from process.env itself: defaults for the two signals the hub does not export.
   process.env.OTEL_METRICS_EXPORTER ??= 'none';
   process.env.OTEL_LOGS_EXPORTER ??= 'none';
   const sdk = new NodeSDK({
