@@ -31,9 +31,34 @@ function attribute(span: OtlpSpan, key: string): unknown {
   return value && Object.values(value)[0];
 }
 
+/**
+ * An upstream MCP server over Streamable HTTP, hand-written to the wire format (JSON answers) so the test sees each
+ * request's headers and `params` exactly as the hub sent them: one tool, `echo`.
+ */
+function startRecordingUpstream(): Promise<FakeServer> {
+  return startFakeServer((req, res) => {
+    if (req.method !== 'POST') return sendJson(res, 405, { error: 'POST only' });
+    const msg = JSON.parse(req.body) as { id?: number; method: string; params?: { protocolVersion?: string; arguments?: { text?: string } } };
+    if (msg.id === undefined) {
+      res.writeHead(202).end();
+      return;
+    }
+    const answer = (result: unknown) => sendJson(res, 200, { jsonrpc: '2.0', id: msg.id, result });
+    if (msg.method === 'initialize') {
+      return answer({ protocolVersion: msg.params?.protocolVersion, capabilities: { tools: {} }, serverInfo: { name: 'recording-upstream', version: '1.0.0' } });
+    }
+    if (msg.method === 'tools/list') {
+      return answer({ tools: [{ name: 'echo', description: 'Echoes text', inputSchema: { type: 'object', properties: { text: { type: 'string' } } } }] });
+    }
+    if (msg.method === 'tools/call') return answer({ content: [{ type: 'text', text: msg.params?.arguments?.text ?? '' }] });
+    return sendJson(res, 200, { jsonrpc: '2.0', id: msg.id, error: { code: -32601, message: `no method ${msg.method}` } });
+  });
+}
+
 describe('OpenTelemetry traces', () => {
   let receiver: FakeServer;
   let maps: FakeMaps;
+  let upstreamMcp: FakeServer;
   let hub: HubProcess;
   const spans: OtlpSpan[] = [];
 
@@ -46,6 +71,7 @@ describe('OpenTelemetry traces', () => {
       sendJson(res, 200, {});
     });
     maps = await startFakeMaps({ apiKey: API_KEY });
+    upstreamMcp = await startRecordingUpstream();
     maps.state.geocode.push({ address: 'Brandenburger Tor', formatted_address: 'Pariser Platz, 10117 Berlin, Germany', lat: 52.5163, lng: 13.3777, place_id: 'ChIJiQnyVcZRqEcRY0xnhE77uyY' });
     hub = await startHubProcess({
       MCP_API_KEY: TEST_KEY,
@@ -56,11 +82,13 @@ describe('OpenTelemetry traces', () => {
       OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
       OTEL_BSP_SCHEDULE_DELAY: '50',
       OTEL_SERVICE_NAME: 'omni-hub-test',
+      UPSTREAMS: JSON.stringify([{ name: 'rec', url: `${upstreamMcp.url}/mcp` }]),
     });
   });
   afterAll(async () => {
     await hub?.stop();
     await maps?.close();
+    await upstreamMcp?.close();
     await receiver?.close();
   });
 
@@ -130,5 +158,19 @@ describe('OpenTelemetry traces', () => {
     expect(tool.parentSpanId).toBe('b7ad6b7169203331');
     const audit = (await (await fetch(`${hub.url}/v1/audit?tool=google_maps_geocode&limit=1`, { headers: { authorization: `Bearer ${TEST_KEY}` } })).json()) as { records: AuditRecord[] };
     expect(audit.records[0]?.trace_id).toBe(traceId);
+  });
+
+  it('sends the trace context to an upstream MCP server, as a header and in _meta', async () => {
+    const traceId = '5b8efff798038103d269b633813fc60c';
+    const res = await fetch(`${hub.url}/v1/tools/rec_echo`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TEST_KEY}`, 'content-type': 'application/json', traceparent: `00-${traceId}-eee19b7ec3c1b174-01` },
+      body: JSON.stringify({ text: 'traced' }),
+    });
+    expect(res.status).toBe(200);
+    const call = upstreamMcp.requests.find((r) => r.body.includes('"tools/call"'));
+    expect(call?.headers.traceparent).toMatch(new RegExp(`^00-${traceId}-[\\da-f]{16}-01$`));
+    const params = (JSON.parse(call!.body) as { params: { _meta?: { traceparent?: string } } }).params;
+    expect(params._meta?.traceparent).toMatch(new RegExp(`^00-${traceId}-[\\da-f]{16}-01$`));
   });
 });
