@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { outsideTraces } from '../telemetry/tracing.js';
 import { HubError } from '../tools/errors.js';
 import { isExecutedRecord, type AuditQuery, type AuditRecord, type AuditStatus, type AuditStore } from './audit.js';
 import { matches, pageSize } from './audit-query.js';
@@ -229,7 +230,8 @@ export class RedisAuditStore implements AuditStore {
     if (this.scheduled && (!full || this.scheduledAtOnce)) return;
     if (this.scheduled) clearTimeout(this.scheduled);
     this.scheduledAtOnce = full;
-    this.scheduled = setTimeout(this.write, full ? 0 : this.lingerMs);
+    // A batch holds records of many calls: its write is traced as none of them.
+    this.scheduled = outsideTraces(() => setTimeout(this.write, full ? 0 : this.lingerMs));
     this.scheduled.unref();
   }
 

@@ -118,6 +118,8 @@ export async function startSdk(env: Record<string, string | undefined>): Promise
       return carrier;
     },
 
+    outside: (fn) => context.with(ROOT_CONTEXT, fn),
+
     shutdown: () => sdk.shutdown(),
   };
 }

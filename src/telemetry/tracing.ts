@@ -26,6 +26,8 @@ export interface Tracing {
   annotate(record: AuditRecord): string | undefined;
   /** The active trace context, to send in an upstream MCP request's `_meta`. */
   meta(): TraceContextMeta;
+  /** Runs `fn` outside any trace: what it schedules (a timer, a write) belongs to no call's trace. */
+  outside<T>(fn: () => T): T;
   shutdown(): Promise<void>;
 }
 
@@ -65,6 +67,14 @@ export async function stopTracing(): Promise<void> {
   const current = active;
   active = null;
   await current?.shutdown();
+}
+
+/**
+ * Runs `fn` outside any trace when tracing is on (else just runs it). For background work a call merely triggers, such
+ * as the audit store's batched writes, which would otherwise appear in the trace of whichever call scheduled them.
+ */
+export function outsideTraces<T>(fn: () => T): T {
+  return active ? active.outside(fn) : fn();
 }
 
 const TRACEPARENT = /^[\da-f]{2}-[\da-f]{32}-[\da-f]{16}-[\da-f]{2}$/;

@@ -154,7 +154,12 @@ export class InvokePipeline {
     const traceId = traced?.annotate(record);
     if (traceId) record.trace_id = traceId;
     this.deps.audit.append(record);
-    if (this.config.audit.log) this.auditLog.info({ type: 'audit', audit: record }, 'tool call');
+    if (this.config.audit.log) {
+      // On Google Cloud, Cloud Logging shows a line with this field under its trace in Cloud Trace.
+      const project = record.trace_id && this.config.google.project;
+      if (project) this.auditLog.info({ type: 'audit', audit: record, 'logging.googleapis.com/trace': `projects/${project}/traces/${record.trace_id}` }, 'tool call');
+      else this.auditLog.info({ type: 'audit', audit: record }, 'tool call');
+    }
     this.metrics.recordCall(tool ? tool.def.name : '(unknown)', outcome, duration / 1000);
     return result;
   }

@@ -82,6 +82,7 @@ describe('OpenTelemetry traces', () => {
       OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
       OTEL_BSP_SCHEDULE_DELAY: '50',
       OTEL_SERVICE_NAME: 'omni-hub-test',
+      GOOGLE_CLOUD_PROJECT: 'trace-test',
       UPSTREAMS: JSON.stringify([{ name: 'rec', url: `${upstreamMcp.url}/mcp` }]),
     });
   });
@@ -137,7 +138,11 @@ describe('OpenTelemetry traces', () => {
     expect(audit.records[0]?.trace_id).toBe(traceId);
     await waitFor(() => hub.stdout().includes(`"trace_id":"${traceId}"`), 5_000, 'the audit log line');
     const line = hub.stdout().split('\n').find((l) => l.includes(`"trace_id":"${traceId}"`))!;
-    expect(JSON.parse(line)).toMatchObject({ type: 'audit', audit: { tool: 'google_maps_geocode', trace_id: traceId } });
+    expect(JSON.parse(line)).toMatchObject({
+      type: 'audit',
+      audit: { tool: 'google_maps_geocode', trace_id: traceId },
+      'logging.googleapis.com/trace': `projects/trace-test/traces/${traceId}`,
+    });
   });
 
   it('takes the trace context from the MCP request’s _meta', async () => {
