@@ -93,11 +93,23 @@ export class AuditSpill {
     }
     if (lines.length === 0) return 0;
     const data = Buffer.from(lines.join(''));
-    const fd = openSync(this.own.path, 'a');
+    let written = 0;
     try {
-      writeSync(fd, data);
-    } finally {
-      closeSync(fd);
+      const fd = openSync(this.own.path, 'a');
+      try {
+        written = writeSync(fd, data);
+      } finally {
+        closeSync(fd);
+      }
+    } catch {
+      // A full or failing disk: nothing counts as spilled (the caller drops and counts the records); a part written
+      // before the failure ends in a torn line, which replay skips.
+      this.resync();
+      return 0;
+    }
+    if (written < data.length) {
+      this.resync();
+      return 0;
     }
     this.own.size += data.length;
     this.bytes += data.length;
@@ -153,6 +165,13 @@ export class AuditSpill {
     }
   }
 
+  /** After a failed append: the file's size (and the unreplayed bytes) as they are on disk. */
+  private resync(): void {
+    const size = fileSize(this.own.path);
+    this.bytes += size - this.own.size;
+    this.own.size = size;
+  }
+
   /** A file fully written to the store: an adopted one is removed, this process's own is emptied for reuse. */
   private finish(file: SpillFile): void {
     if (file === this.own) {
@@ -161,8 +180,21 @@ export class AuditSpill {
       file.size = 0;
       return;
     }
-    unlinkSync(file.path);
+    // Already gone (another process replayed and removed it) is as good as removed.
+    try {
+      unlinkSync(file.path);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
     this.files.shift();
+  }
+}
+
+function fileSize(file: string): number {
+  try {
+    return statSync(file).size;
+  } catch {
+    return 0;
   }
 }
 

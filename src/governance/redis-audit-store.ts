@@ -89,7 +89,7 @@ export class RedisAuditStore implements AuditStore {
     this.lingerMs = Math.max(0, options.lingerMs ?? LINGER_MS);
     this.log = options.log ?? silentLog;
     this.writer = options.writer ?? randomUUID();
-    this.spill = options.spill ? new AuditSpill(options.spill.dir, options.spill.maxBytes, this.writer) : null;
+    this.spill = options.spill ? this.openSpill(options.spill) : null;
     connection.acquire();
     // Registered once per client; then sent as EVALSHA (ioredis falls back to EVAL on NOSCRIPT).
     if (!(SELF_BATCHED_SCRIPTS.audit in connection.client)) connection.client.defineCommand(SELF_BATCHED_SCRIPTS.audit, { numberOfKeys: 4, lua: APPEND_SCRIPT });
@@ -101,7 +101,17 @@ export class RedisAuditStore implements AuditStore {
     if (this.spill?.active) this.schedule();
   }
 
-  /** Records waiting in memory to be written. */
+  /** The spill directory; one that cannot be created or read leaves the store without a spill (said once). */
+  private openSpill({ dir, maxBytes }: { dir: string; maxBytes: number }): AuditSpill | null {
+    try {
+      return new AuditSpill(dir, maxBytes, this.writer);
+    } catch (err) {
+      this.log.error({ store: 'redis', spill_dir: dir, err: (err as Error).message }, 'audit spill directory unusable: records beyond the queue will be dropped while redis is down');
+      return null;
+    }
+  }
+
+    /** Records waiting in memory to be written. */
   get pending(): number {
     return this.queue.length;
   }
