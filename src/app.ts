@@ -82,6 +82,7 @@ export async function buildApp(config: Config, deps: HubDeps, options: AppOption
   upstreams?.onToolsChanged(() => registry.refresh());
   if (upstreams) app.addHook('onClose', () => upstreams.close());
   const metrics = new Metrics();
+  metrics.watchAudit(deps.audit);
   const governor = new Governor(config, deps.quota);
   const pipeline = new InvokePipeline(registry, governor, config, deps, app.log, metrics);
   const surface = new McpSurface(registry, pipeline);

@@ -153,6 +153,10 @@ const EnvSchema = z.object({
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(6000),
   AUDIT_CAP: z.coerce.number().int().positive().default(10_000),
   AUDIT_REFUSED_CAP: z.coerce.number().int().positive().default(2_000),
+  AUDIT_QUEUE_MAX: z.coerce.number().int().positive().optional(),
+  AUDIT_SPILL_MAX_BYTES: z.coerce.number().int().min(0).default(64 * 1024 * 1024),
+  AUDIT_FAILURE: z.enum(['refuse', 'drop']).default('refuse'),
+  AUDIT_LOG: z.enum(['on', 'off']).default('on'),
   REFUSED_CALLS_PER_MINUTE: z.coerce.number().int().positive().default(120),
   RESULT_MAX_CHARS: z.coerce.number().int().min(1_000).default(90_000),
   MCP_EVENT_STREAM_MAX_BYTES: z.coerce.number().int().min(1_024).default(4 * 1024 * 1024),
@@ -229,6 +233,12 @@ export interface Config {
   auditCap: number;
   /** Records of refused (not executed) calls kept apart from executed ones, so refusals cannot evict them. */
   auditRefusedCap: number;
+  /**
+   * Audit durability with Redis: records held in memory while Redis cannot take them (`queueMax`), then an append-only
+   * spill under `spillDir` of at most `spillMaxBytes` (0: no spill), replayed in order; when both are full `failure`
+   * decides (`refuse` calls above LOW, or `drop` records). `log`: every record also as one `type: "audit"` log line.
+   */
+  audit: { queueMax: number; spillDir: string; spillMaxBytes: number; failure: 'refuse' | 'drop'; log: boolean };
   /** Refused calls (unknown tool, invalid arguments, denials) one principal may make per minute before `rate_limited`. */
   refusedCallsPerMinute: number;
   /** Bound on one tool result's JSON (structuredContent and its text copy; REST body). */
@@ -450,6 +460,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,
     auditCap: e.AUDIT_CAP,
     auditRefusedCap: e.AUDIT_REFUSED_CAP,
+    audit: {
+      queueMax: e.AUDIT_QUEUE_MAX ?? Math.min(e.AUDIT_CAP, 10_000),
+      spillDir: path.resolve(e.DATA_DIR, 'audit-spill'),
+      spillMaxBytes: e.AUDIT_SPILL_MAX_BYTES,
+      failure: e.AUDIT_FAILURE,
+      log: e.AUDIT_LOG === 'on',
+    },
     refusedCallsPerMinute: e.REFUSED_CALLS_PER_MINUTE,
     resultMaxChars: e.RESULT_MAX_CHARS,
     eventStore: { streamMaxBytes: e.MCP_EVENT_STREAM_MAX_BYTES, totalMaxBytes: Math.max(e.MCP_EVENT_STORE_MAX_BYTES, e.MCP_EVENT_STREAM_MAX_BYTES) },
