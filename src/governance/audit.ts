@@ -10,7 +10,17 @@ export type AuditOutcome =
   | 'denied_quota'
   | 'denied_store_unavailable'
   /** An OAuth token below the tool's level (src/oauth): refused before the pipeline. */
-  | 'denied_scope';
+  | 'denied_scope'
+  /** A gated call without a person's approval: asked for one, denied, or its approval expired (src/tools/approval.ts). */
+  | 'denied_approval';
+
+/** Who answered a call's approval, through which channel, and when (ISO time). */
+export interface ApprovalMark {
+  who: string;
+  via: 'page' | 'elicitation';
+  at: string;
+  approval_id: string;
+}
 
 export interface AuditRecord {
   id: string;
@@ -29,6 +39,10 @@ export interface AuditRecord {
   error?: { code: string; message: string };
   governance?: { degraded?: boolean; warning?: string };
   dry_run?: boolean;
+  /** The person who approved this call (gated calls under APPROVAL=person). */
+  approved_by?: ApprovalMark;
+  /** The person who denied this call's approval. */
+  denied_by?: ApprovalMark;
 }
 
 export interface AuditQuery {

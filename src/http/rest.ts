@@ -9,6 +9,7 @@ import type { Governor } from '../governance/governor.js';
 import { HubError, toHubError } from '../tools/errors.js';
 import type { InvokePipeline, InvokeResult } from '../tools/pipeline.js';
 import type { ToolRegistry } from '../tools/registry.js';
+import { baseUrl } from '../oauth/discovery.js';
 import { sendHubError } from './errors.js';
 import { upstreamRestBody } from './upstream-result.js';
 
@@ -33,6 +34,7 @@ const AUDIT_OUTCOMES = [
   'denied_quota',
   'denied_store_unavailable',
   'denied_scope',
+  'denied_approval',
 ] as const satisfies readonly AuditOutcome[];
 
 const AuditQuerySchema = z
@@ -95,6 +97,7 @@ export async function restRoutes(app: FastifyInstance, opts: RestOptions): Promi
       principal: request.principal,
       transport: 'rest',
       signal: controller.signal,
+      baseUrl: () => baseUrl(request, config),
     });
     setQuotaHeaders(reply, result);
     reply.header('x-omni-hub-call-id', result.callId);

@@ -13,6 +13,8 @@ export type ErrorCode =
   | 'tool_disabled'
   | 'not_configured'
   | 'confirmation_required'
+  | 'approval_required'
+  | 'approval_denied'
   | 'quota_exceeded'
   | 'governance_unavailable'
   | 'auth_error'
@@ -33,6 +35,8 @@ const STATUS: Record<ErrorCode, number> = {
   tool_disabled: 403,
   not_configured: 503,
   confirmation_required: 428,
+  approval_required: 428,
+  approval_denied: 403,
   quota_exceeded: 429,
   governance_unavailable: 503,
   auth_error: 502,
