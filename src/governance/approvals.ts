@@ -58,6 +58,11 @@ export interface ApprovalStore {
   decide(id: string, decision: ApprovalDecision): Promise<ApprovalRecord | null>;
   /** Looks the id up for a call with this binding; an answered approval with the same binding is removed and returned once. */
   consume(id: string, binding: ApprovalBinding, now?: number): Promise<ConsumeResult>;
+  /**
+   * The open approval (pending, or approved and not yet used) of this exact call, if one has not expired: a call made
+   * again before the person answered gets the same approval instead of a second one.
+   */
+  findOpen(binding: ApprovalBinding, now?: number): Promise<ApprovalRecord | null>;
   /** Pending approvals that have not expired, oldest first. */
   pending(now?: number): Promise<ApprovalRecord[]>;
   /** Removes and returns the approvals that expired unused; each is returned to exactly one caller (any instance). */
@@ -90,6 +95,9 @@ export function canonicalArgsHash(args: Record<string, unknown>): string {
   return createHash('sha256').update(JSON.stringify(canonical(kept))).digest('hex');
 }
 
+/** One string per binding, for the lookup of an open approval by call. */
+export const bindingKey = (b: ApprovalBinding) => createHash('sha256').update(`${b.principal}\n${b.tool}\n${b.args_hash}`).digest('hex');
+
 /** An unguessable approval id (it names the approval page; approving still needs an operator's sign-in). */
 export const newApprovalId = () => `apr_${randomBytes(18).toString('base64url')}`;
 
@@ -102,11 +110,14 @@ const MAX_MEMORY_APPROVALS = 10_000;
 export class MemoryApprovalStore implements ApprovalStore {
   readonly kind = 'memory' as const;
   private readonly records = new Map<string, ApprovalRecord>();
+  /** bindingKey → id of the newest approval of that call. */
+  private readonly byBinding = new Map<string, string>();
   private readonly stashed = new Map<string, { value: string; expiresAt: number }>();
 
   create(record: ApprovalRecord): Promise<void> {
     if (this.records.size >= MAX_MEMORY_APPROVALS) throw new Error(`more than ${MAX_MEMORY_APPROVALS} approvals are open`);
     this.records.set(record.id, structuredClone(record));
+    this.byBinding.set(bindingKey(record), record.id);
     return Promise.resolve();
   }
 
@@ -130,8 +141,20 @@ export class MemoryApprovalStore implements ApprovalStore {
     if (r.principal !== binding.principal || r.tool !== binding.tool || r.args_hash !== binding.args_hash) return Promise.resolve({ status: 'mismatch', record });
     if (r.expires_at <= now) return Promise.resolve({ status: 'expired', record });
     if (r.state === 'pending') return Promise.resolve({ status: 'pending', record });
-    this.records.delete(id);
+    this.forget(r);
     return Promise.resolve({ status: 'used', record });
+  }
+
+  findOpen(binding: ApprovalBinding, now = Date.now()): Promise<ApprovalRecord | null> {
+    const id = this.byBinding.get(bindingKey(binding));
+    const r = id === undefined ? undefined : this.records.get(id);
+    return Promise.resolve(r && r.state !== 'denied' && r.expires_at > now ? structuredClone(r) : null);
+  }
+
+  private forget(r: ApprovalRecord): void {
+    this.records.delete(r.id);
+    const key = bindingKey(r);
+    if (this.byBinding.get(key) === r.id) this.byBinding.delete(key);
   }
 
   pending(now = Date.now()): Promise<ApprovalRecord[]> {
@@ -141,9 +164,9 @@ export class MemoryApprovalStore implements ApprovalStore {
 
   takeExpired(now = Date.now()): Promise<ApprovalRecord[]> {
     const out: ApprovalRecord[] = [];
-    for (const [id, r] of this.records) {
+    for (const r of this.records.values()) {
       if (r.expires_at > now) continue;
-      this.records.delete(id);
+      this.forget(r);
       out.push(r);
     }
     for (const [k, s] of this.stashed) if (s.expiresAt <= now) this.stashed.delete(k);
@@ -163,6 +186,7 @@ export class MemoryApprovalStore implements ApprovalStore {
 
   close(): Promise<void> {
     this.records.clear();
+    this.byBinding.clear();
     this.stashed.clear();
     return Promise.resolve();
   }

@@ -1,11 +1,12 @@
 import type { Redis } from 'ioredis';
-import type { ApprovalBinding, ApprovalDecision, ApprovalRecord, ApprovalStore, ConsumeResult } from './approvals.js';
+import { bindingKey, type ApprovalBinding, type ApprovalDecision, type ApprovalRecord, type ApprovalStore, type ConsumeResult } from './approvals.js';
 import type { RedisConnection } from './redis-connection.js';
 
 /**
  * Approvals in Redis (REDIS_URL set), so a person may approve on one instance and the call run on another. One hash
  * per approval (`<prefix><id>`: the record as created, its state, its decision, and the binding fields the scripts
- * compare) and one sorted set of open approvals scored by expiry (`<prefix>open`). Answering and consuming are each
+ * compare), one sorted set of open approvals scored by expiry (`<prefix>open`), and per call the id of its newest
+ * approval (`<prefix>call:<hash of the binding>`, expiring with it). Answering and consuming are each
  * one Lua script, so two instances can neither both answer nor both use one approval.
  */
 
@@ -83,6 +84,7 @@ export class RedisApprovalStore implements ApprovalStore {
       })
       .pexpireat(key, record.expires_at + GRACE_MS)
       .zadd(this.open, record.expires_at, record.id)
+      .set(`${this.prefix}call:${bindingKey(record)}`, record.id, 'PXAT', record.expires_at)
       .exec();
   }
 
@@ -100,6 +102,14 @@ export class RedisApprovalStore implements ApprovalStore {
     const [status, body, state, decision] = await this.client.omniApprovalConsume(this.key(id), this.open, binding.principal, binding.tool, binding.args_hash, now, id);
     if (status === 'missing' || !body) return { status: 'missing' };
     return { status: status as Exclude<ConsumeResult['status'], 'missing'>, record: restore(body, state, decision) };
+  }
+
+  async findOpen(binding: ApprovalBinding, now = Date.now()): Promise<ApprovalRecord | null> {
+    const id = await this.client.get(`${this.prefix}call:${bindingKey(binding)}`);
+    const r = id ? await this.get(id) : null;
+    if (!r || r.state === 'denied' || r.expires_at <= now) return null;
+    // The index only points at approvals of this binding; checked anyway, the lookup must never hand out another call's.
+    return r.principal === binding.principal && r.tool === binding.tool && r.args_hash === binding.args_hash ? r : null;
   }
 
   async pending(now = Date.now()): Promise<ApprovalRecord[]> {

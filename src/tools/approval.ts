@@ -84,6 +84,14 @@ export class ApprovalPageAsker implements PersonAsker {
           break;
       }
     }
+    const open = await this.store.findOpen({ principal: request.principal, tool: request.tool, args_hash: hash });
+    if (open) {
+      const state =
+        open.state === 'approved'
+          ? `${note}A person already approved this call: call again with "approval_id": "${open.id}". `
+          : `${note}This call already waits for a person's approval. `;
+      return { state: 'pending', error: this.required(request, open, state) };
+    }
     return this.open(request, hash, note);
   }
 

@@ -112,6 +112,24 @@ function approvalContract(name: string, open: () => Promise<ApprovalStore>) {
       expect(await store.get(r.id)).toBeNull();
     });
 
+    it('finds the open approval of a call until it is denied, used or expired', async () => {
+      const r = record({ args_hash: canonicalArgsHash({ thing: `find-${Math.random()}` }) });
+      expect(await store.findOpen(r)).toBeNull();
+      await store.create(r);
+      expect((await store.findOpen(r))?.id).toBe(r.id);
+      expect(await store.findOpen({ ...r, principal: 'key:other' })).toBeNull();
+      expect(await store.findOpen(r, r.expires_at)).toBeNull();
+      await store.decide(r.id, decision('approved'));
+      expect(await store.findOpen(r)).toMatchObject({ id: r.id, state: 'approved' });
+      await store.consume(r.id, r);
+      expect(await store.findOpen(r)).toBeNull();
+
+      const d = record({ args_hash: canonicalArgsHash({ thing: `deny-${Math.random()}` }) });
+      await store.create(d);
+      await store.decide(d.id, decision('denied'));
+      expect(await store.findOpen(d)).toBeNull();
+    });
+
     it('stashes a sign-in value for one read', async () => {
       await store.stash('state-1', '{"id":"x"}', 60_000);
       expect(await store.unstash('state-1')).toBe('{"id":"x"}');

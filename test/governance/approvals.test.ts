@@ -123,6 +123,19 @@ describe('approval by a person (APPROVAL=person, the default for CRITICAL)', () 
     expect(rec).toMatchObject({ outcome: 'denied_approval', denied_by: { who: keyId(TEST_KEY) } });
   });
 
+  it('asks once per call: the same call again gets the same approval, until it is answered and used', async () => {
+    const first = (await call(hub, { thing: 'twice' })).json().error;
+    const again = (await call(hub, { thing: 'twice', confirm: true })).json().error;
+    expect(again.approval_id).toBe(first.approval_id);
+    expect(again.message).toMatch(/already waits for a person's approval/);
+    await answerApproval(hub.app, pathOf(first.approval_url), 'approve', TEST_KEY);
+    const approvedAgain = (await call(hub, { thing: 'twice' })).json().error;
+    expect(approvedAgain).toMatchObject({ code: 'approval_required', approval_id: first.approval_id });
+    expect(approvedAgain.message).toMatch(/already approved this call/);
+    expect((await call(hub, { thing: 'twice', approval_id: first.approval_id })).statusCode).toBe(200);
+    expect((await call(hub, { thing: 'twice' })).json().error.approval_id).not.toBe(first.approval_id);
+  });
+
   it('does not answer while pending, and refuses a wrong key or a forged form', async () => {
     const first = (await call(hub, { thing: 'x' })).json().error;
     const pending = await call(hub, { thing: 'x', approval_id: first.approval_id });
