@@ -296,7 +296,7 @@ async function loadTools(quiet) {
     ...state.tools.filter(match).map((t) => {
       const a = t.annotations || {};
       const hints = HINTS.filter(([k]) => a[k]).map(([, label]) => h('span', { class: `hint h-${label}` }, label));
-      if (t.needs_confirmation) hints.push(h('span', { class: 'hint h-confirm' }, 'needs confirm'));
+      if (t.needs_confirmation && t.approval !== 'off') hints.push(h('span', { class: 'hint h-confirm' }, t.approval === 'person' ? 'needs a person' : 'needs confirm'));
       const status = !t.enabled ? 'disabled' : t.configured ? '✓ ready' : `⊘ needs ${t.needs}`;
       return h('tr', { 'data-tool': t.name },
         h('th', { scope: 'row' }, h('code', {}, t.name), h('small', {}, `${t.title} · ${t.system}`)),

@@ -79,6 +79,8 @@ export async function restRoutes(app: FastifyInstance, opts: RestOptions): Promi
         configured: missing === null,
         ...(missing ? { needs: missing } : {}),
         needs_confirmation: t.needsConfirmation,
+        // Who approves the tool's calls (APPROVAL): only tools that describe a deploy/delete/remove action are gated.
+        ...(t.needsConfirmation ? { approval: rule.approval } : {}),
         annotations: t.annotations,
         input_schema: t.inputSchema,
         ...(t.outputSchema ? { output_schema: t.outputSchema } : {}),
@@ -136,6 +138,8 @@ export async function restRoutes(app: FastifyInstance, opts: RestOptions): Promi
     store: deps.quota.kind,
     store_healthy: deps.quota.isHealthy(),
     levels: config.governance.limits,
+    approval: config.governance.approval,
+    approval_ttl_s: config.governance.approvalTtlMs / 1000,
     overrides: config.governance.overrides,
     tools: await governor.usage(
       registry.list().map((t) => t.def),

@@ -166,6 +166,14 @@ describe('approval by a person (APPROVAL=person, the default for CRITICAL)', () 
     expect((await call(hub, { thing: 'later', approval_id: first.approval_id })).statusCode).toBe(428);
   });
 
+  it('states the policy at GET /v1/tools and GET /v1/governance', async () => {
+    const tools = (await hub.app.inject({ method: 'GET', url: '/v1/tools', headers: AUTH })).json().tools as { name: string; approval?: string }[];
+    expect(tools.find((t) => t.name === 'fixture_delete')?.approval).toBe('person');
+    expect(tools.find((t) => t.name === 'fixture_echo')).not.toHaveProperty('approval');
+    const governance = (await hub.app.inject({ method: 'GET', url: '/v1/governance', headers: AUTH })).json();
+    expect(governance).toMatchObject({ approval: { CRITICAL: 'person', HIGH: 'model' }, approval_ttl_s: 600 });
+  });
+
   it('filters the audit log by the new outcome', async () => {
     const res = await hub.app.inject({ method: 'GET', url: '/v1/audit?outcome=denied_approval', headers: AUTH });
     expect(res.statusCode).toBe(200);
