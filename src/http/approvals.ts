@@ -1,4 +1,4 @@
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config.js';
 import type { HubDeps } from '../deps.js';
@@ -29,6 +29,10 @@ export interface ApprovalRoutesOptions {
 }
 
 const CSRF_COOKIE = 'omni_approval_csrf';
+/** Binds an identity provider sign-in to the browser that started it (Lax: the provider's return is cross-site). */
+const SIGN_IN_COOKIE = 'omni_approval_signin';
+const CALLBACK_PATH = '/approvals/callback';
+const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 const FORM_LIMIT = 16 * 1024;
 const SIGN_IN_TTL_MS = 10 * 60_000;
 const SWEEP_MS = 30_000;
@@ -188,21 +192,29 @@ export async function approvalRoutes(app: FastifyInstance, opts: ApprovalRoutesO
       if (!upstream) return showForm(request, reply, record, 400, targets, 'No identity provider is configured; sign in with a hub key.');
       let started;
       try {
-        started = await upstream.start(`${baseUrl(request, config)}/approvals/callback`);
+        started = await upstream.start(`${baseUrl(request, config)}${CALLBACK_PATH}`);
       } catch (err) {
         if (!(err instanceof OAuthError)) throw err;
         return showForm(request, reply, record, 503, targets, err.description);
       }
-      const pending = { id: record.id, state: choice === 'oidc-approve' ? 'approved' : 'denied', checks: started.checks };
+      // The return counts only in this browser: a provider URL passed to someone else's browser answers nothing.
+      const binding = randomBytes(24).toString('base64url');
+      const pending = { id: record.id, state: choice === 'oidc-approve' ? 'approved' : 'denied', checks: started.checks, binding: sha256(binding) };
       await store.stash(started.checks.state, JSON.stringify(pending), SIGN_IN_TTL_MS);
+      const secure = baseUrl(request, config).startsWith('https:') ? '; Secure' : '';
+      reply.header('set-cookie', `${SIGN_IN_COOKIE}=${binding}; Path=${CALLBACK_PATH}; HttpOnly; SameSite=Lax; Max-Age=${SIGN_IN_TTL_MS / 1000}${secure}`);
       return reply.code(303).header('cache-control', 'no-store').header('location', started.url).send();
     }
     if (choice !== 'approve' && choice !== 'deny') return showForm(request, reply, record, 400, targets, 'Choose Approve or Deny.');
     let by: string | null;
     if (config.auth === 'none') by = 'anonymous';
     else {
+      // Wrong keys count in the API's failed-key limiter (per address, shared through Redis): the page is no way around it.
+      const retry = await deps.failedAuth.blocked(request.ip);
+      if (retry > 0) return showForm(request, reply, record, 429, targets, `Too many wrong keys from this address; try again in ${retry} s.`);
       const key = formField(body, 'key');
       by = key ? keys.match(key) : null;
+      if (!by) await deps.failedAuth.fail(request.ip);
     }
     if (!by) {
       request.log.warn({ approval: record.id }, 'approval page: wrong hub key');
@@ -211,11 +223,16 @@ export async function approvalRoutes(app: FastifyInstance, opts: ApprovalRoutesO
     return decide(reply, record, { state: choice === 'approve' ? 'approved' : 'denied', by, via: 'page', at: Date.now() });
   });
 
-  app.get<{ Querystring: Record<string, string | string[] | undefined> }>('/approvals/callback', async (request, reply) => {
+  app.get<{ Querystring: Record<string, string | string[] | undefined> }>(CALLBACK_PATH, async (request, reply) => {
     const state = typeof request.query.state === 'string' ? request.query.state : undefined;
     const text = state && upstream ? await store.unstash(state) : null;
     if (!text || !upstream) return html(reply, 400, answeredPage('Sign-in expired', 'This sign-in expired or was already used; open the approval link again.'));
-    const pending = JSON.parse(text) as { id: string; state: 'approved' | 'denied'; checks: UpstreamChecks };
+    const pending = JSON.parse(text) as { id: string; state: 'approved' | 'denied'; checks: UpstreamChecks; binding: string };
+    reply.header('set-cookie', `${SIGN_IN_COOKIE}=; Path=${CALLBACK_PATH}; HttpOnly; SameSite=Lax; Max-Age=0`);
+    const presented = cookie(request, SIGN_IN_COOKIE);
+    if (!presented || !sameToken(sha256(presented), pending.binding)) {
+      return html(reply, 403, answeredPage('Sign-in refused', 'The sign-in finished in a browser that did not start it; nothing was answered.'));
+    }
     const record = await answerable(reply, pending.id);
     if (!record) return reply;
     if (typeof request.query.error === 'string') {

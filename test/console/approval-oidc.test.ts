@@ -60,10 +60,12 @@ describe.skipIf(!hasChromium)('approval with an OpenID Connect sign-in', () => {
     return { status: res.status, body: (await res.json()) as { error?: { approval_id: string; approval_url: string } } };
   };
 
-  async function answerAs(login: string, url: string, button: RegExp) {
+  async function answerAs(login: string, url: string, button: RegExp, otherBrowser = false) {
     await context.clearCookies();
     await page.goto(url);
     await page.getByRole('button', { name: button }).click();
+    // Another browser finishing the sign-in is one without the hub's sign-in cookie (the provider's stay).
+    if (otherBrowser) await context.clearCookies({ name: 'omni_approval_signin' });
     await page.locator('input[name="login"]').fill(login);
     await page.locator('input[name="password"]').fill('any');
     await page.getByRole('button', { name: 'Sign-in' }).click();
@@ -82,6 +84,14 @@ describe.skipIf(!hasChromium)('approval with an OpenID Connect sign-in', () => {
     await hub.deps.audit.flush();
     const { records } = await hub.deps.audit.list({ tool: 'fixture_delete', outcome: 'ok', limit: 1 });
     expect(records[0]?.approved_by).toMatchObject({ who: 'operator@example.com', via: 'page', approval_id: id });
+  });
+
+  it('a sign-in finished in another browser than the one that started it answers nothing', async () => {
+    const asked = await gptCall({ thing: 'bound' });
+    const { approval_id: id, approval_url: url } = asked.body.error!;
+    await answerAs('operator@example.com', url, /^Sign in and approve/, true);
+    expect(await page.locator('body').innerText()).toContain('did not start it');
+    expect((await gptCall({ thing: 'bound', approval_id: id })).status).toBe(428);
   });
 
   it('an e-mail outside OAUTH_ALLOWED_EMAILS answers nothing', async () => {

@@ -156,6 +156,30 @@ describe('approval by a person (APPROVAL=person, the default for CRITICAL)', () 
     expect((await call(hub, { thing: 'x', approval_id: first.approval_id })).statusCode).toBe(428);
   });
 
+  it('counts wrong keys in the failed-key limiter of the API: a blocked address is refused on the page too', async () => {
+    const first = (await call(hub, { thing: 'guarded' })).json().error;
+    const path = pathOf(first.approval_url);
+    const remoteAddress = '192.0.2.31';
+    const page = await hub.app.inject({ method: 'GET', url: path, remoteAddress });
+    const csrf = /name="csrf" value="([^"]+)"/.exec(page.body)![1]!;
+    const cookie = String(page.headers['set-cookie']).split(';', 1)[0]!;
+    const post = (key: string) =>
+      hub.app.inject({
+        method: 'POST',
+        url: path,
+        remoteAddress,
+        headers: { 'content-type': 'application/x-www-form-urlencoded', cookie },
+        payload: new URLSearchParams({ csrf, key, decision: 'approve' }).toString(),
+      });
+    let status = 401;
+    for (let i = 0; i < 40 && status === 401; i++) status = (await post(`wrong-key-${i}-0123456789`)).statusCode;
+    expect(status).toBe(429);
+    // The right key from that address waits too, and so does the API.
+    expect((await post(TEST_KEY)).statusCode).toBe(429);
+    expect((await hub.app.inject({ method: 'GET', url: '/v1/approvals', headers: AUTH, remoteAddress })).statusCode).toBe(429);
+    expect((await call(hub, { thing: 'guarded', approval_id: first.approval_id })).statusCode).toBe(428);
+  });
+
   it('audits approvals that expire unused, once', async () => {
     const first = (await call(hub, { thing: 'later' })).json().error;
     const later = Date.parse(first.expires_at) + 1;
