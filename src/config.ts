@@ -21,6 +21,12 @@ export const SYSTEM_IDS = [
   'connector',
 ] as const;
 export type BuiltinSystemId = (typeof SYSTEM_IDS)[number];
+/**
+ * The first segments of built-in tool names (`google_drive_search`, `docker_ps`, ...) and the unprefixed ones. An
+ * upstream under one of these names would serve tools named like built-in ones (and inherit their overrides) whenever
+ * that toolset is off, so such names are refused at start. A test checks every built-in tool against this list.
+ */
+export const BUILTIN_TOOL_PREFIXES = ['google', 'docker', 'github', 'chatgpt', 'intelligence', 'search', 'fetch'] as const;
 /** A built-in system, or the name of an upstream MCP server (UPSTREAMS): upstream names are only known at start. */
 export type SystemId = BuiltinSystemId | (string & {});
 
@@ -169,6 +175,7 @@ const EnvSchema = z.object({
   OAUTH_OIDC_CLIENT_SECRET: z.string().optional(),
   OAUTH_ALLOWED_EMAILS: z.string().optional(),
   UPSTREAMS: z.string().optional(),
+  UPSTREAM_RESULT_MAX_BYTES: z.coerce.number().int().min(64 * 1024).default(8 * 1024 * 1024),
 });
 
 export interface GovernanceConfig {
@@ -247,6 +254,8 @@ export interface Config {
   oidc?: { issuer: string; clientId: string; clientSecret: string; allowedEmails: string[] };
   /** Upstream MCP servers whose tools the hub serves under its governance (UPSTREAMS); empty when unset. */
   upstreams: UpstreamConfig[];
+  /** Bound on one message read from an upstream (a tool result, a list), enforced while it is read; MCP and REST alike. */
+  upstreamResultMaxBytes: number;
 }
 
 export class ConfigError extends Error {
@@ -285,6 +294,9 @@ function parseUpstreams(value: string | undefined): UpstreamConfig[] {
   const seen = new Set<string>();
   for (const u of result.data) {
     if ((SYSTEM_IDS as readonly string[]).includes(u.name)) throw new ConfigError(`invalid UPSTREAMS: name "${u.name}" is a built-in system`);
+    if ((BUILTIN_TOOL_PREFIXES as readonly string[]).includes(u.name)) {
+      throw new ConfigError(`invalid UPSTREAMS: name "${u.name}" is the prefix of built-in tool names (${u.name}_...); choose another name`);
+    }
     if (seen.has(u.name)) throw new ConfigError(`invalid UPSTREAMS: name "${u.name}" appears twice`);
     seen.add(u.name);
   }
@@ -454,6 +466,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       ? { oidc: { issuer: e.OAUTH_OIDC_ISSUER.replace(/\/$/, ''), clientId: e.OAUTH_OIDC_CLIENT_ID!, clientSecret: e.OAUTH_OIDC_CLIENT_SECRET!, allowedEmails } }
       : {}),
     upstreams,
+    upstreamResultMaxBytes: e.UPSTREAM_RESULT_MAX_BYTES,
   };
 }
 
