@@ -113,3 +113,13 @@ export function toolInView(registry: ToolRegistry, config: Config, view: Catalog
   const tool = registry.get(name);
   return tool && inView(tool, view, config) ? tool : undefined;
 }
+
+/**
+ * Whether a view lets its caller see an upstream's resources and prompts: a profile selecting the upstream by
+ * toolset or upstream, or naming one of its tools (`<upstream>_...` patterns); any view without a profile selection.
+ */
+export function upstreamInView(upstream: string, view: CatalogView): boolean {
+  const p = view.profile;
+  if (!p || (!p.toolsets && !p.upstreams && !p.tools)) return true;
+  return p.toolsets?.includes(upstream) === true || p.upstreams?.includes(upstream) === true || p.tools?.some((t) => t.startsWith(`${upstream}_`)) === true;
+}

@@ -1,5 +1,5 @@
 import { createInterface } from 'node:readline';
-import type { CallToolResult, Client, jsonSchemaValidator, JsonSchemaValidatorResult, OAuthClientProvider, Tool, Transport } from '@modelcontextprotocol/client';
+import type { CallToolResult, Client, jsonSchemaValidator, JsonSchemaValidatorResult, OAuthClientProvider, ServerCapabilities, Tool, Transport } from '@modelcontextprotocol/client';
 import type { FastifyBaseLogger } from 'fastify';
 import type { UpstreamConfig } from '../config.js';
 import { SecretScrubber, upstreamSecrets } from '../governance/scrub.js';
@@ -21,6 +21,13 @@ export type UpstreamStatus =
 export interface UpstreamCallOptions {
   signal: AbortSignal;
   onProgress?: (p: ProgressUpdate) => void;
+}
+
+/** The bounds every upstream request carries. */
+export interface UpstreamRequestOptions {
+  signal: AbortSignal;
+  timeout: number;
+  maxTotalTimeout: number;
 }
 
 export interface ConnectionTimings extends RefreshLimits {
@@ -171,66 +178,80 @@ export class UpstreamConnection {
     await client?.close().catch(() => undefined);
   }
 
-  private tooLarge(tool: string): HubError {
+  private tooLarge(what: string): HubError {
     const max = this.timings.resultMaxBytes;
-    return new HubError('upstream_error', `upstream "${this.name}" answered ${tool} with more than ${max} bytes (UPSTREAM_RESULT_MAX_BYTES); the answer was dropped`, {
+    return new HubError('upstream_error', `upstream "${this.name}" answered ${what} with more than ${max} bytes (UPSTREAM_RESULT_MAX_BYTES); the answer was dropped`, {
       upstream: this.name,
       limit_bytes: max,
     });
   }
 
   async callTool(tool: string, args: Record<string, unknown>, opts: UpstreamCallOptions): Promise<CallToolResult> {
+    return this.request(
+      tool,
+      (client, options) =>
+        client.callTool(
+          { name: tool, arguments: args },
+          {
+            ...options,
+            // The SDK sends its own progressToken upstream only when a handler is given, and maps the answers back.
+            ...(opts.onProgress ? { onprogress: (p: ProgressUpdate) => opts.onProgress!({ progress: p.progress, total: p.total, message: p.message }) } : {}),
+          },
+        ),
+      opts.signal,
+    );
+  }
+
+  /** What the upstream declared it serves (tools, resources, prompts, ...), while connected. */
+  get capabilities(): ServerCapabilities | undefined {
+    return this.status.state === 'connected' ? this.client?.getServerCapabilities() : undefined;
+  }
+
+  /**
+   * One request to the upstream (a tool call, a resource read, a list) under a tool call's bounds: the call timeout,
+   * the byte cap on its answer, the caller's cancellation; failures become HubErrors naming `what`.
+   */
+  async request<T>(what: string, send: (client: Client, options: UpstreamRequestOptions) => Promise<T>, signal: AbortSignal = new AbortController().signal): Promise<T> {
     const client = this.client;
     const sdk = this.sdk;
     if (!client || !sdk || this.status.state !== 'connected') {
       throw new HubError('upstream_error', `upstream "${this.name}" is not connected: ${this.describeDown()}`, { upstream: this.name });
     }
     const timeout = this.callTimeoutMs;
-    // Aborted by the caller, or by the HTTP transport when this call's answer passes the byte cap.
+    // Aborted by the caller, or by the HTTP transport when this request's answer passes the byte cap.
     const controller = new AbortController();
-    const forward = () => controller.abort(opts.signal.reason);
-    if (opts.signal.aborted) forward();
-    else opts.signal.addEventListener('abort', forward, { once: true });
+    const forward = () => controller.abort(signal.reason);
+    if (signal.aborted) forward();
+    else signal.addEventListener('abort', forward, { once: true });
     let overflow = false;
     const target = {
       overflow: () => {
         overflow = true;
-        controller.abort(this.tooLarge(tool));
+        controller.abort(this.tooLarge(what));
       },
     };
     try {
-      return await currentCall.run(target, () =>
-        client.callTool(
-          { name: tool, arguments: args },
-          {
-            signal: controller.signal,
-            timeout,
-            maxTotalTimeout: timeout,
-            // The SDK sends its own progressToken upstream only when a handler is given, and maps the answers back.
-            ...(opts.onProgress ? { onprogress: (p: ProgressUpdate) => opts.onProgress!({ progress: p.progress, total: p.total, message: p.message }) } : {}),
-          },
-        ),
-      );
+      return await currentCall.run(target, () => send(client, { signal: controller.signal, timeout, maxTotalTimeout: timeout }));
     } catch (err) {
-      if (overflow || err instanceof ResultTooLargeError) throw this.tooLarge(tool);
-      if (opts.signal.aborted) throw opts.signal.reason instanceof HubError ? opts.signal.reason : new HubError('timeout', `${this.name}_${tool} was cancelled`);
+      if (overflow || err instanceof ResultTooLargeError) throw this.tooLarge(what);
+      if (signal.aborted) throw signal.reason instanceof HubError ? signal.reason : new HubError('timeout', `${this.name}_${what} was cancelled`);
       if (sdk.ProtocolError.isInstance(err)) {
-        throw new HubError('upstream_error', `upstream "${this.name}" refused ${tool}: ${this.scrub(clip(err.message))}`, { upstream: this.name, upstream_code: err.code });
+        throw new HubError('upstream_error', `upstream "${this.name}" refused ${what}: ${this.scrub(clip(err.message))}`, { upstream: this.name, upstream_code: err.code });
       }
       if (sdk.SdkError.isInstance(err)) {
         if (err.code === sdk.SdkErrorCode.RequestTimeout) {
-          throw new HubError('timeout', `upstream "${this.name}" did not answer ${tool} within ${timeout} ms`, { upstream: this.name, timeout_ms: timeout });
+          throw new HubError('timeout', `upstream "${this.name}" did not answer ${what} within ${timeout} ms`, { upstream: this.name, timeout_ms: timeout });
         }
         if (err.code === sdk.SdkErrorCode.ConnectionClosed) {
-          if (this.overflowed) throw this.tooLarge(tool);
-          throw new HubError('upstream_error', `upstream "${this.name}" closed the connection during ${tool}`, { upstream: this.name });
+          if (this.overflowed) throw this.tooLarge(what);
+          throw new HubError('upstream_error', `upstream "${this.name}" closed the connection during ${what}`, { upstream: this.name });
         }
       }
       // A transport failure (connection refused, malformed answer): the session is suspect, so reconnect in the background.
       this.lost(client, err);
-      throw new HubError('upstream_error', `upstream "${this.name}" failed during ${tool}: ${this.scrub(reasonOf(err))}`, { upstream: this.name });
+      throw new HubError('upstream_error', `upstream "${this.name}" failed during ${what}: ${this.scrub(reasonOf(err))}`, { upstream: this.name });
     } finally {
-      opts.signal.removeEventListener('abort', forward);
+      signal.removeEventListener('abort', forward);
     }
   }
 
