@@ -191,7 +191,7 @@ const EnvSchema = z.object({
   UPSTREAMS: z.string().optional(),
   PROFILES: z.string().optional(),
   MCP_API_KEY_PROFILES: z.string().optional(),
-  UPSTREAM_RESULT_MAX_BYTES: z.coerce.number().int().min(64 * 1024).default(8 * 1024 * 1024),
+  UPSTREAM_RESULT_MAX_BYTES: z.coerce.number().int().min(64 * 1024).default(4 * 1024 * 1024),
 });
 
 export interface GovernanceConfig {

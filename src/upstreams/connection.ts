@@ -46,7 +46,7 @@ export const DEFAULT_TIMINGS: Omit<ConnectionTimings, 'callTimeoutMs'> = {
   connectTimeoutMs: 10_000,
   minBackoffMs: 500,
   maxBackoffMs: 30_000,
-  resultMaxBytes: 8 * 1024 * 1024,
+  resultMaxBytes: 4 * 1024 * 1024,
   minRefreshIntervalMs: 1_000,
   maxRefreshesPerMinute: 10,
 };

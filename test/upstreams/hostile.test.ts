@@ -70,7 +70,7 @@ describe('hostile upstream over stdio', () => {
     const res = await call;
     expect(res.status).toBe(502);
     const error = (await errorOf(res));
-    expect(error).toMatchObject({ code: 'upstream_error', upstream: 'bad', limit_bytes: 8 * MB });
+    expect(error).toMatchObject({ code: 'upstream_error', upstream: 'bad', limit_bytes: 4 * MB });
     expect(error.message).toContain('UPSTREAM_RESULT_MAX_BYTES');
     expect(probe.bad).toBe(0);
     expect(probe.during).toBeGreaterThan(0);
