@@ -172,7 +172,7 @@ export class RedisAuditStore implements AuditStore {
     // Both streams share one id sequence (see APPEND_SCRIPT): merging by id gives one newest-first order.
     const readers = [new StreamReader(this.connection, this.key, start, chunk), new StreamReader(this.connection, this.refusedKey, start, chunk)];
     let scanned = 0;
-    let last: string | null = null;
+    let last: string;
     for (;;) {
       const heads = await Promise.all(readers.map((r) => r.peek()));
       const pick = newestOf(heads);

@@ -5,7 +5,7 @@ import type { Governor } from '../governance/governor.js';
 import { HubError } from '../tools/errors.js';
 import type { InvokePipeline } from '../tools/pipeline.js';
 import type { ToolRegistry } from '../tools/registry.js';
-import { unauthorized } from '../http/auth.js';
+import { unauthorized, type TokenCheck } from '../http/auth.js';
 import { hubErrorStatus, sendHubError } from '../http/errors.js';
 import { ClientRegistry, type ClientRegistryOptions } from './clients.js';
 import { baseUrl, bearerChallenge, isHubResource, resourcePathOf } from './discovery.js';
@@ -20,10 +20,6 @@ declare module 'fastify' {
     oauth?: { clientId: string; subject?: string; scopes: string[]; maxLevel: Level | null };
   }
 }
-
-/** What the auth hook asks about a bearer value that is not a hub key. */
-export type TokenVerdict = 'accepted' | 'refused' | 'not_ours';
-export type TokenCheck = (request: FastifyRequest, reply: FastifyReply, token: string) => Promise<TokenVerdict>;
 
 /** Routes an OAuth access token may reach: the tools (MCP and REST). Operator routes stay with hub keys. */
 const TOKEN_PATHS = /^\/(mcp|sse|messages|v1\/tools)(\/|\?|$)/;

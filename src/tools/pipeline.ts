@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Config, Level, ProfileConfig } from '../config.js';
-import type { HubDeps } from '../deps.js';
+import { toolServices, type HubDeps } from '../deps.js';
 import { auditTimestamp, type AuditOutcome, type AuditRecord } from '../governance/audit.js';
 import type { Governor } from '../governance/governor.js';
 import type { QuotaDecision } from '../governance/quota-store.js';
@@ -17,7 +17,7 @@ import { HubError, toHubError } from './errors.js';
 import { capResult, type ResultTruncation } from './limits.js';
 import { operationOutcome } from './operations.js';
 import type { RegisteredTool, ToolRegistry } from './registry.js';
-import type { MediaContent, ToolContext } from './types.js';
+import type { MediaContent, ToolContext, ToolServices } from './types.js';
 
 export interface CallOrigin {
   /** Key id ("key:ab12cd34"), never the key. */
@@ -106,6 +106,8 @@ export class InvokePipeline {
    * text are already redacted and scrubbed (that pass cost a deep clone per call).
    */
   private readonly auditLog: FastifyBaseLogger;
+  /** What a tool's context carries: never the governance stores. */
+  private readonly services: ToolServices;
 
   constructor(
     private readonly registry: ToolRegistry,
@@ -116,6 +118,7 @@ export class InvokePipeline {
     private readonly metrics: Metrics,
   ) {
     this.auditLog = log.child({}, { redact: [] });
+    this.services = toolServices(deps);
   }
 
   invoke(name: string, rawArgs: unknown, origin: CallOrigin): Promise<InvokeResult> {
@@ -323,7 +326,7 @@ export class InvokePipeline {
     try {
       const data = await tool.def.run(args, {
         config: this.config,
-        deps: this.deps,
+        services: this.services,
         log: this.log,
         signal: controller.signal,
         deadline: Date.now() + this.config.toolWaitMs,
