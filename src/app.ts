@@ -11,6 +11,7 @@ import { callbackRoutes } from './http/callbacks.js';
 import { consoleRoutes } from './http/console.js';
 import { installErrorHandlers } from './http/errors.js';
 import { hostGuardHook } from './http/host-guard.js';
+import { mcpClassifyHook } from './http/mcp-request.js';
 import { openApiRoute } from './http/openapi.js';
 import { opsRoutes } from './http/ops.js';
 import { trustProxyOption } from './http/proxy-trust.js';
@@ -101,6 +102,8 @@ export async function buildApp(config: Config, deps: HubDeps, options: AppOption
   // DNS-rebinding guard on every authenticated route, before auth so a foreign Host never reaches key checks.
   app.addHook('onRequest', hostGuardHook(config));
   app.addHook('onRequest', authHook(config, deps.failedAuth, oauth.checkToken));
+  // The protocol era of each POST /mcp, decided by the SDK's classification before any guard reads the request.
+  app.addHook('preValidation', mcpClassifyHook);
   app.addHook('preHandler', oauth.scopeGuard(registry, governor, pipeline));
 
   await app.register(opsRoutes, { config, deps, metrics });
@@ -109,6 +112,6 @@ export async function buildApp(config: Config, deps: HubDeps, options: AppOption
   await app.register(callbackRoutes, { deps, maxBytes: config.callbackMaxBytes });
   await app.register(consoleRoutes, { config });
   await app.register(oauthRoutes, { config, oauth });
-  await app.register(mcpRoutes, { config, surface, fastPath: options.fastPath ?? true, events: deps.events, sessions: deps.sessions });
+  await app.register(mcpRoutes, { config, surface, fastPath: options.fastPath ?? true, events: deps.events, sessions: deps.sessions, metrics });
   return app;
 }

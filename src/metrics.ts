@@ -34,6 +34,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly degradedSessions = new Counter({
+    name: 'omni_hub_mcp_sessions_degraded_total',
+    help: 'Legacy MCP sessions opened while the session store was unavailable (served by this instance alone)',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
+
   recordCall(tool: string, outcome: string, seconds: number): void {
     this.calls.inc({ tool, outcome });
     this.latency.observe({ tool }, seconds);

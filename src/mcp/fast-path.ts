@@ -1,3 +1,4 @@
+import type { StandardSchemaV1Sync } from '@modelcontextprotocol/server';
 import { boundedUnknownKeys } from '../tools/limits.js';
 import { loadSdk, sdkIfLoaded } from './sdk.js';
 import { callToolAnswer, toCallToolResult } from './results.js';
@@ -43,15 +44,19 @@ function isSimpleRequest(body: Json, method: string): boolean {
 const ENVELOPE_KEYS = { jsonrpc: true, id: true, method: true, params: true } as const;
 const CALL_PARAM_KEYS = { name: true, arguments: true } as const;
 
+/** The value when the SDK's own schema accepts it (the spec schemas validate synchronously), else null. */
+function parsed<T>(schema: StandardSchemaV1Sync<unknown, T>, value: unknown): T | null {
+  const result = schema['~standard'].validate(value);
+  return 'then' in result || result.issues !== undefined ? null : result.value;
+}
+
 export async function tryFastPath(surface: McpSurface, req: FastPathRequest): Promise<string | null> {
   const { body } = req;
   if (!isObject(body)) return null;
   const method = body.method;
   if (method !== 'tools/call' && method !== 'tools/list') return null;
   if (!req.accept?.includes('application/json') || !req.accept.includes('text/event-stream')) return null;
-  const { CallToolRequestSchema, CallToolResultSchema, ErrorCode, JSONRPCRequestSchema, ListToolsRequestSchema, McpError, SUPPORTED_PROTOCOL_VERSIONS } = (
-    sdkIfLoaded() ?? (await loadSdk())
-  ).types;
+  const { ProtocolError, ProtocolErrorCode, SUPPORTED_PROTOCOL_VERSIONS, specTypeSchemas } = (sdkIfLoaded() ?? (await loadSdk())).server;
   const pv = req.protocolVersion;
   if (pv !== undefined && (typeof pv !== 'string' || !SUPPORTED_PROTOCOL_VERSIONS.includes(pv))) return null;
 
@@ -66,17 +71,18 @@ export async function tryFastPath(surface: McpSurface, req: FastPathRequest): Pr
       args = params.arguments ?? {};
     }
   } else {
-    const envelope = JSONRPCRequestSchema.safeParse(body);
-    if (!envelope.success) return null;
-    id = envelope.data.id;
+    const envelope = parsed(specTypeSchemas.JSONRPCRequest, body);
+    if (!envelope) return null;
+    id = envelope.id;
+    // A per-request `_meta` envelope makes it a 2026-07-28 request: those are classified before they get here.
     if (method === 'tools/list') {
-      if (!ListToolsRequestSchema.safeParse(body).success) return null;
+      if (!parsed(specTypeSchemas.ListToolsRequest, body)) return null;
     } else {
-      const call = CallToolRequestSchema.safeParse(body);
-      // Progress needs the SDK's SSE answer, and tasks its task machinery: both take the SDK path.
-      if (!call.success || call.data.params.task || call.data.params._meta?.progressToken !== undefined) return null;
-      name = call.data.params.name;
-      args = call.data.params.arguments ?? {};
+      const call = parsed(specTypeSchemas.CallToolRequest, body);
+      // Progress needs the SDK's SSE answer, and tasks their extension: both take the SDK path.
+      if (!call || call.params.task || call.params._meta?.progressToken !== undefined) return null;
+      name = call.params.name;
+      args = call.params.arguments ?? {};
     }
   }
 
@@ -89,11 +95,11 @@ export async function tryFastPath(surface: McpSurface, req: FastPathRequest): Pr
     const answer = callToolAnswer(invoked, id);
     if (answer !== null) return answer;
     // Media or other shapes: built and checked as the SDK's Server checks a tools/call result.
-    const checked = CallToolResultSchema.safeParse(toCallToolResult(invoked));
-    if (!checked.success) throw new McpError(ErrorCode.InvalidParams, `Invalid tools/call result: ${checked.error.message}`);
-    return JSON.stringify({ result: checked.data, jsonrpc: '2.0', id });
+    const checked = specTypeSchemas.CallToolResult['~standard'].validate(toCallToolResult(invoked));
+    if ('then' in checked || checked.issues !== undefined) throw new ProtocolError(ProtocolErrorCode.InvalidParams, 'Invalid tools/call result');
+    return JSON.stringify({ result: checked.value, jsonrpc: '2.0', id });
   } catch (err) {
-    if (!(err instanceof McpError)) throw err;
-    return JSON.stringify({ jsonrpc: '2.0', id, error: { code: err.code ?? ErrorCode.InternalError, message: err.message } });
+    if (!(err instanceof ProtocolError)) throw err;
+    return JSON.stringify({ jsonrpc: '2.0', id, error: { code: err.code ?? ProtocolErrorCode.InternalError, message: err.message } });
   }
 }

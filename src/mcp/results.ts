@@ -1,4 +1,4 @@
-import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
+import type { CallToolResult, Tool } from '@modelcontextprotocol/server';
 import type { InvokeResult } from '../tools/pipeline.js';
 import type { RegisteredTool } from '../tools/registry.js';
 

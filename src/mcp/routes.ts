@@ -1,9 +1,12 @@
 import type { IncomingMessage } from 'node:http';
+import type { AuthInfo, McpHttpHandler, ServerEventBus } from '@modelcontextprotocol/server';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config.js';
+import { mcpRoute } from '../http/mcp-request.js';
+import type { Metrics } from '../metrics.js';
 import type { McpEventStore } from './event-store.js';
 import { tryFastPath } from './fast-path.js';
-import { loadSdk } from './sdk.js';
+import { loadSdk, type SdkRuntime } from './sdk.js';
 import type { McpSurface } from './server.js';
 import type { McpSessionStore, SessionRecord } from './session-store.js';
 import { SessionManager, type Lookup } from './sessions.js';
@@ -17,13 +20,32 @@ export interface McpRoutesOptions {
   events: McpEventStore;
   /** Stateful session records: process memory, or Redis so any instance serves any session. */
   sessions: McpSessionStore;
+  /** Where `subscriptions/listen` streams get their change events: Redis pub/sub with REDIS_URL, else this process. */
+  bus?: ServerEventBus;
+  metrics?: Metrics;
 }
 
 /** The SDK reads the caller's identity from `req.auth`; we pass the key id, never the key. */
-function withAuth(request: FastifyRequest): IncomingMessage {
-  const raw = request.raw as IncomingMessage & { auth?: { token: string; clientId: string; scopes: string[] } };
+function withAuth(request: FastifyRequest): IncomingMessage & { auth: AuthInfo } {
+  const raw = request.raw as IncomingMessage & { auth: AuthInfo };
   raw.auth = { token: '', clientId: request.principal ?? 'anonymous', scopes: [] };
   return raw;
+}
+
+/**
+ * The SDK's own HTTP entry for everything that needs no session: every 2026-07-28 request, and (with
+ * MCP_SESSION_MODE=stateless) 2025-era requests too, each answered by a fresh protocol Server from the surface. In
+ * stateful mode 2025-era requests never reach it (the session routes take them), so it refuses them as the SDK's
+ * strict posture does.
+ */
+function modernHandler(sdk: SdkRuntime, opts: McpRoutesOptions, onerror: (err: Error) => void): { handler: McpHttpHandler; node: ReturnType<SdkRuntime['node']['toNodeHandler']> } {
+  const handler = sdk.server.createMcpHandler(() => opts.surface.createServer(), {
+    legacy: opts.config.sessionMode === 'stateless' ? 'stateless' : 'reject',
+    ...(opts.bus ? { bus: opts.bus } : {}),
+    maxRequestBodySize: opts.config.bodyLimit,
+    onerror,
+  });
+  return { handler, node: sdk.node.toNodeHandler(handler, { onerror }) };
 }
 
 function jsonRpcError(reply: FastifyReply, status: number, code: number, message: string): FastifyReply {
@@ -33,7 +55,14 @@ function jsonRpcError(reply: FastifyReply, status: number, code: number, message
 /** MCP over Streamable HTTP (`/mcp`, stateful or stateless) and the legacy HTTP+SSE transport (`/sse`, `/messages`). */
 export async function mcpRoutes(app: FastifyInstance, opts: McpRoutesOptions): Promise<void> {
   const { config, surface } = opts;
-  const sessions = new SessionManager({ store: opts.sessions, events: opts.events, surface, limits: config.sessions, log: app.log });
+  const sessions = new SessionManager({
+    store: opts.sessions,
+    events: opts.events,
+    surface,
+    limits: config.sessions,
+    log: app.log,
+    onDegraded: (kind) => opts.metrics?.degradedSessions.inc({ kind }),
+  });
 
   const sweep = setInterval(() => sessions.sweep(), Math.min(60_000, Math.max(250, Math.floor(config.sessions.idleMs / 4))));
   sweep.unref();
@@ -41,10 +70,23 @@ export async function mcpRoutes(app: FastifyInstance, opts: McpRoutesOptions): P
   app.addHook('onListen', async () => {
     void loadSdk();
   });
+  let entry: ReturnType<typeof modernHandler> | undefined;
+  const onerror = (err: Error) => app.log.debug({ err: err.message }, 'MCP request refused by the SDK');
+  const sdkEntry = async () => (entry ??= modernHandler(await loadSdk(), opts, onerror));
+  // A changed tool list reaches every open `subscriptions/listen` stream through the bus (any instance's, with Redis).
+  surface.onToolsChanged(() => void sdkEntry().then((e) => e.handler.notify.toolsChanged()));
   app.addHook('onClose', async () => {
     clearInterval(sweep);
-    await sessions.closeAll();
+    await Promise.allSettled([sessions.closeAll(), entry?.handler.close()]);
   });
+
+  /** Hands the request to the SDK's entry (no session: 2026-07-28, or any request of a stateless hub). */
+  const served = async (request: FastifyRequest, reply: FastifyReply) => {
+    const { node } = await sdkEntry();
+    reply.hijack();
+    await node(withAuth(request), reply.raw, request.body);
+    return reply;
+  };
 
   /** The session a request names, or the error it gets (already sent). */
   const lookup = async (request: FastifyRequest, reply: FastifyReply, id: string | undefined): Promise<Exclude<Lookup, 'unknown' | 'unavailable'> | null> => {
@@ -66,7 +108,6 @@ export async function mcpRoutes(app: FastifyInstance, opts: McpRoutesOptions): P
   };
 
   const tooMany = (reply: FastifyReply) => jsonRpcError(reply, 503, -32000, 'Too many open sessions; try again later');
-  const storeDown = (reply: FastifyReply) => jsonRpcError(reply, 503, -32000, 'Session store unavailable; try again shortly');
 
   const sessionHeader = (request: FastifyRequest): string | undefined => {
     const h = request.headers['mcp-session-id'];
@@ -95,29 +136,16 @@ export async function mcpRoutes(app: FastifyInstance, opts: McpRoutesOptions): P
   };
 
   app.post('/mcp', async (request, reply) => {
-    if (config.sessionMode === 'stateless') {
-      if (opts.fastPath && (await answeredFast(request, reply))) return reply;
-      const sdk = await loadSdk();
-      const server = await surface.createServer();
-      const transport = new sdk.StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
-      reply.raw.on('close', () => {
-        void transport.close();
-        void server.close();
-      });
-      await server.connect(transport);
-      reply.hijack();
-      await transport.handleRequest(withAuth(request), reply.raw, request.body);
-      return reply;
+    const legacy = mcpRoute(request)?.era !== 'modern';
+    if (!legacy || config.sessionMode === 'stateless') {
+      // The fast path answers only 2025-era requests: it knows no per-request envelope, cache fields or `resultType`.
+      if (legacy && opts.fastPath && (await answeredFast(request, reply))) return reply;
+      return served(request, reply);
     }
 
     const id = sessionHeader(request);
     if (id === undefined && isInitialize(request.body)) {
-      let opened: Awaited<ReturnType<SessionManager['openStreamable']>>;
-      try {
-        opened = await sessions.openStreamable(request.principal, request.body);
-      } catch {
-        return storeDown(reply);
-      }
+      const opened = await sessions.openStreamable(request.principal, request.body);
       if (!opened) return tooMany(reply);
       reply.hijack();
       await opened.transport.handleRequest(withAuth(request), reply.raw, request.body);
@@ -161,15 +189,10 @@ export async function mcpRoutes(app: FastifyInstance, opts: McpRoutesOptions): P
   app.get('/sse', async (request, reply) => {
     const sdk = await loadSdk();
     const transport = new sdk.SSEServerTransport('/messages', reply.raw);
-    let opened: boolean;
-    try {
-      opened = await sessions.openSse(request.principal, transport);
-    } catch {
-      return storeDown(reply);
-    }
+    const opened = await sessions.openSse(request.principal, transport);
     if (!opened) return tooMany(reply);
     reply.hijack();
-    const server = await surface.createServer();
+    const server = await surface.createServer(true);
     await server.connect(transport);
     return reply;
   });
@@ -194,6 +217,6 @@ const SSE_ELSEWHERE =
 /** The level of a single valid `logging/setLevel` request, to persist with the session. */
 async function setLevelOf(body: unknown): Promise<SessionRecord['logLevel'] | undefined> {
   if (!body || typeof body !== 'object' || (body as { method?: unknown }).method !== 'logging/setLevel') return undefined;
-  const parsed = (await loadSdk()).types.SetLevelRequestSchema.safeParse(body);
-  return parsed.success ? parsed.data.params.level : undefined;
+  const parsed = (await loadSdk()).server.specTypeSchemas.SetLevelRequest['~standard'].validate(body);
+  return 'then' in parsed || parsed.issues !== undefined ? undefined : parsed.value.params.level;
 }
