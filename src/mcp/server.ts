@@ -61,10 +61,13 @@ export class McpSurface {
    * (scopes limit what a token may call, not what it sees), so shared caches may keep them; a federated hub's tool list
    * changes with its upstreams, so it is cached briefly and `subscriptions/listen` announces changes.
    */
-  private cacheHints(): Partial<Record<'tools/list' | 'prompts/list', CacheHint>> {
+  private cacheHints(): Partial<Record<'tools/list' | 'prompts/list' | 'resources/list' | 'resources/templates/list', CacheHint>> {
+    const fixed: CacheHint = { ttlMs: LIST_TTL_MS, cacheScope: 'public' };
     return {
       'tools/list': { ttlMs: this.registry.federated ? FEDERATED_LIST_TTL_MS : LIST_TTL_MS, cacheScope: 'public' },
-      'prompts/list': { ttlMs: LIST_TTL_MS, cacheScope: 'public' },
+      'prompts/list': fixed,
+      'resources/list': fixed,
+      'resources/templates/list': fixed,
     };
   }
 
@@ -73,9 +76,9 @@ export class McpSurface {
    * only. The SDK serves both eras from it; tool calls all go through the one invoke pipeline.
    */
   async createServer(session = false): Promise<Server> {
-    const { Server, ProtocolError, ProtocolErrorCode } = (await loadSdk()).server;
+    const { Server, ProtocolError, ProtocolErrorCode, ResourceNotFoundError } = (await loadSdk()).server;
     const server = new Server(SERVER_INFO, {
-      capabilities: { tools: { listChanged: this.registry.federated }, prompts: { listChanged: false }, logging: {} },
+      capabilities: { tools: { listChanged: this.registry.federated }, prompts: { listChanged: false }, resources: {}, logging: {} },
       instructions: INSTRUCTIONS,
       cacheHints: this.cacheHints(),
     });
@@ -98,6 +101,13 @@ export class McpSurface {
       });
     });
     server.setRequestHandler('prompts/list', () => ({ prompts: PROMPTS }));
+    // The hub serves tools and prompts, no resources: clients that list resources learn so from empty (cacheable) lists,
+    // and a read names the unknown URI (-32602, as the spec asks) instead of failing as an unknown method.
+    server.setRequestHandler('resources/list', () => ({ resources: [] }));
+    server.setRequestHandler('resources/templates/list', () => ({ resourceTemplates: [] }));
+    server.setRequestHandler('resources/read', (req) => {
+      throw new ResourceNotFoundError(req.params.uri);
+    });
     server.setRequestHandler('prompts/get', (req) => {
       try {
         return getPrompt(req.params.name, req.params.arguments ?? {});
