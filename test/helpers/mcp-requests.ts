@@ -25,6 +25,7 @@ export const MODERN_VERSION = '2026-07-28';
 export function modernRequest(id: number | string, method: string, params: Record<string, unknown> = {}) {
   const meta = { 'io.modelcontextprotocol/protocolVersion': MODERN_VERSION, 'io.modelcontextprotocol/clientCapabilities': {} };
   const body = { jsonrpc: '2.0', id, method, params: { ...params, _meta: { ...(params._meta as object | undefined), ...meta } } };
-  const name = typeof params.name === 'string' ? { 'mcp-name': params.name } : {};
-  return { headers: { 'mcp-protocol-version': MODERN_VERSION, 'mcp-method': method, ...name }, payload: JSON.stringify(body) };
+  const headers: Record<string, string> = { 'mcp-protocol-version': MODERN_VERSION, 'mcp-method': method };
+  if (typeof params.name === 'string') headers['mcp-name'] = params.name;
+  return { headers, payload: JSON.stringify(body) };
 }
