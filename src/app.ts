@@ -112,6 +112,6 @@ export async function buildApp(config: Config, deps: HubDeps, options: AppOption
   await app.register(callbackRoutes, { deps, maxBytes: config.callbackMaxBytes });
   await app.register(consoleRoutes, { config });
   await app.register(oauthRoutes, { config, oauth });
-  await app.register(mcpRoutes, { config, surface, fastPath: options.fastPath ?? true, events: deps.events, sessions: deps.sessions, metrics });
+  await app.register(mcpRoutes, { config, surface, fastPath: options.fastPath ?? true, events: deps.events, sessions: deps.sessions, bus: deps.mcpEvents, metrics });
   return app;
 }
