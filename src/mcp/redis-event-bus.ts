@@ -33,7 +33,7 @@ export class RedisServerEventBus implements ServerEventBus {
     private readonly connection: RedisConnection,
     options: { prefix?: string; log?: GovernanceLog } = {},
   ) {
-    this.channel = `${options.prefix ?? 'omni:mcp:'}events`;
+    this.channel = `${options.prefix ?? 'omni:mcp:'}changes`;
     this.log = options.log ?? silentLog;
     connection.acquire();
     // A subscribed connection can run nothing else: a second socket, subscribing again on every (re)connection.
