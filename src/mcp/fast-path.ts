@@ -1,8 +1,8 @@
 import type { StandardSchemaV1Sync } from '@modelcontextprotocol/server';
 import { boundedUnknownKeys } from '../tools/limits.js';
 import { loadSdk, sdkIfLoaded } from './sdk.js';
-import { callToolAnswer, toCallToolResult } from './results.js';
-import type { McpSurface } from './server.js';
+import { callToolAnswer, toCallToolResult, toModernResult, type ModernResultMeta } from './results.js';
+import { SERVER_INFO, type McpSurface } from './server.js';
 
 /**
  * The one measured fast path DESIGN.md §7 allows: a POST /mcp carrying a single `tools/call` or `tools/list` request,
@@ -101,5 +101,56 @@ export async function tryFastPath(surface: McpSurface, req: FastPathRequest): Pr
   } catch (err) {
     if (!(err instanceof ProtocolError)) throw err;
     return JSON.stringify({ jsonrpc: '2.0', id, error: { code: err.code ?? ProtocolErrorCode.InternalError, message: err.message } });
+  }
+}
+
+/** The envelope keys a plain 2026-07-28 call carries; any other `_meta` entry (progress, log level...) takes the SDK path. */
+const MODERN_META_KEYS = {
+  'io.modelcontextprotocol/protocolVersion': true,
+  'io.modelcontextprotocol/clientCapabilities': true,
+  'io.modelcontextprotocol/clientInfo': true,
+} as const;
+const MODERN_CALL_KEYS = { name: true, arguments: true, _meta: true } as const;
+const MODERN_VERSION = '2026-07-28';
+
+export interface ModernFastPathRequest {
+  body: unknown;
+  accept: string | undefined;
+  principal: string;
+}
+
+/**
+ * The 2026-07-28 counterpart: a single plain `tools/call` the SDK's classification has already accepted as modern
+ * (envelope valid, `Mcp-Method`/`Mcp-Name` equal to the body) is answered here, exactly as the SDK's entry answers it
+ * in JSON (its result plus `resultType` and the server's identity in `_meta`; `test/mcp/modern-fast-path.test.ts`
+ * compares both byte for byte). Anything beyond the plain shape — progress, a log level, other `_meta`, an odd id, a
+ * federated tool (its cancellation needs the SDK's stream) — returns null and goes to the SDK.
+ */
+export async function tryModernFastPath(surface: McpSurface, req: ModernFastPathRequest): Promise<string | null> {
+  const { body } = req;
+  if (!isObject(body) || body.method !== 'tools/call' || body.jsonrpc !== '2.0' || !onlyKeys(body, ENVELOPE_KEYS)) return null;
+  if (!req.accept?.includes('application/json') || !req.accept.includes('text/event-stream')) return null;
+  const id = body.id;
+  if (typeof id !== 'string' && !Number.isSafeInteger(id)) return null;
+  const params = body.params;
+  if (!isObject(params) || typeof params.name !== 'string' || !onlyKeys(params, MODERN_CALL_KEYS)) return null;
+  const meta = params._meta;
+  if (!isObject(meta) || !onlyKeys(meta, MODERN_META_KEYS) || meta['io.modelcontextprotocol/protocolVersion'] !== MODERN_VERSION) return null;
+  const args = params.arguments ?? {};
+  if (!isObject(args) || Object.hasOwn(args, '__proto__')) return null;
+  if (surface.registry.get(params.name)?.def.passthrough) return null;
+  const sdk = (sdkIfLoaded() ?? (await loadSdk())).server;
+  const modern: ModernResultMeta = { key: sdk.SERVER_INFO_META_KEY, serverInfo: SERVER_INFO };
+  const rid = id as string | number;
+  try {
+    const invoked = await surface.invoke(params.name, args, req.principal);
+    const answer = callToolAnswer(invoked, rid, modern);
+    if (answer !== null) return answer;
+    const checked = sdk.specTypeSchemas.CallToolResult['~standard'].validate(toCallToolResult(invoked));
+    if ('then' in checked || checked.issues !== undefined) throw new sdk.ProtocolError(sdk.ProtocolErrorCode.InvalidParams, 'Invalid tools/call result');
+    return JSON.stringify({ result: toModernResult(checked.value, modern), jsonrpc: '2.0', id: rid });
+  } catch (err) {
+    if (!(err instanceof sdk.ProtocolError)) throw err;
+    return JSON.stringify({ jsonrpc: '2.0', id: rid, error: { code: err.code ?? sdk.ProtocolErrorCode.InternalError, message: err.message } });
   }
 }

@@ -5,7 +5,7 @@ import type { Config } from '../config.js';
 import { mcpRoute } from '../http/mcp-request.js';
 import type { Metrics } from '../metrics.js';
 import type { McpEventStore } from './event-store.js';
-import { tryFastPath } from './fast-path.js';
+import { tryFastPath, tryModernFastPath } from './fast-path.js';
 import { loadSdk, type SdkRuntime } from './sdk.js';
 import type { McpSurface } from './server.js';
 import type { McpSessionStore, SessionRecord } from './session-store.js';
@@ -33,14 +33,13 @@ function withAuth(request: FastifyRequest): IncomingMessage & { auth: AuthInfo }
 }
 
 /**
- * The SDK's own HTTP entry for everything that needs no session: every 2026-07-28 request, and (with
- * MCP_SESSION_MODE=stateless) 2025-era requests too, each answered by a fresh protocol Server from the surface. In
- * stateful mode 2025-era requests never reach it (the session routes take them), so it refuses them as the SDK's
- * strict posture does.
+ * The SDK's own HTTP entry for 2026-07-28 requests, each answered by a fresh protocol Server from the surface. 2025-era
+ * requests never reach it (the routes classify first and serve them with sessions, or statelessly with JSON answers
+ * as before), so it runs in the SDK's strict posture.
  */
 function modernHandler(sdk: SdkRuntime, opts: McpRoutesOptions, onerror: (err: Error) => void): { handler: McpHttpHandler; node: ReturnType<SdkRuntime['node']['toNodeHandler']> } {
   const handler = sdk.server.createMcpHandler(() => opts.surface.createServer(), {
-    legacy: opts.config.sessionMode === 'stateless' ? 'stateless' : 'reject',
+    legacy: 'reject',
     ...(opts.bus ? { bus: opts.bus } : {}),
     maxRequestBodySize: opts.config.bodyLimit,
     onerror,
@@ -80,7 +79,25 @@ export async function mcpRoutes(app: FastifyInstance, opts: McpRoutesOptions): P
     await Promise.allSettled([sessions.closeAll(), entry?.handler.close()]);
   });
 
-  /** Hands the request to the SDK's entry (no session: 2026-07-28, or any request of a stateless hub). */
+  /**
+   * A 2025-era request on a stateless hub: a fresh Server and a session-less SDK transport for this one request, with
+   * a JSON answer as stateless 2025 clients of this hub always got (the SDK's own stateless fallback streams SSE).
+   */
+  const servedStateless = async (request: FastifyRequest, reply: FastifyReply) => {
+    const sdk = await loadSdk();
+    const server = await surface.createServer();
+    const transport = new sdk.node.NodeStreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
+    reply.raw.on('close', () => {
+      void transport.close();
+      void server.close();
+    });
+    await server.connect(transport);
+    reply.hijack();
+    await transport.handleRequest(withAuth(request), reply.raw, request.body);
+    return reply;
+  };
+
+  /** Hands a 2026-07-28 request to the SDK's entry (no session). */
   const served = async (request: FastifyRequest, reply: FastifyReply) => {
     const { node } = await sdkEntry();
     reply.hijack();
@@ -135,12 +152,27 @@ export async function mcpRoutes(app: FastifyInstance, opts: McpRoutesOptions): P
     return true;
   };
 
+  /** A plain 2026-07-28 `tools/call` the classification accepted, answered like the SDK entry's JSON answer. */
+  const answeredModernFast = async (request: FastifyRequest, reply: FastifyReply): Promise<boolean> => {
+    const route = mcpRoute(request);
+    // Only when the standard headers agree with the body: any other case is the SDK entry's to answer or refuse.
+    if (route?.era !== 'modern' || 'rejected' in route || !route.headersAgree || route.method !== 'tools/call') return false;
+    const answer = await tryModernFastPath(surface, { body: request.body, accept: request.headers.accept, principal: request.principal });
+    if (answer === null) return false;
+    reply.hijack();
+    reply.raw.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(answer) }).end(answer);
+    return true;
+  };
+
   app.post('/mcp', async (request, reply) => {
     const legacy = mcpRoute(request)?.era !== 'modern';
-    if (!legacy || config.sessionMode === 'stateless') {
-      // The fast path answers only 2025-era requests: it knows no per-request envelope, cache fields or `resultType`.
-      if (legacy && opts.fastPath && (await answeredFast(request, reply))) return reply;
+    if (!legacy) {
+      if (opts.fastPath && (await answeredModernFast(request, reply))) return reply;
       return served(request, reply);
+    }
+    if (config.sessionMode === 'stateless') {
+      if (opts.fastPath && (await answeredFast(request, reply))) return reply;
+      return servedStateless(request, reply);
     }
 
     const id = sessionHeader(request);

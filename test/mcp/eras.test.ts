@@ -97,10 +97,14 @@ describe('2026-07-28 requests: headers checked against the body, then read by th
     expect(res.json()).toMatchObject({ id: 31, error: { code: -32001 } });
   });
 
-  it('an Mcp-Name naming another tool than the body is refused by the SDK (-32020, HTTP 400), not by the guard', async () => {
-    const res = await post(lowToken, modernRequest(32, 'tools/call', DELETE), { 'mcp-name': 'fixture_echo' });
-    expect(res.statusCode).toBe(400);
-    expect(res.json()).toMatchObject({ id: 32, error: { code: -32020 } });
+  it('an Mcp-Name naming another tool than the body: the guard decides on the body, the SDK refuses the mismatch', async () => {
+    // The header names a LOW tool, the body a CRITICAL one: the guard never trusts a header the body contradicts.
+    const guarded = await post(lowToken, modernRequest(32, 'tools/call', DELETE), { 'mcp-name': 'fixture_echo' });
+    expect(guarded.statusCode).toBe(403);
+    expect(guarded.json()).toMatchObject({ id: 32, error: { message: expect.stringContaining('fixture_delete') } });
+    const refused = await post(TEST_KEY, modernRequest(32, 'tools/call', DELETE), { 'mcp-name': 'fixture_echo' });
+    expect(refused.statusCode).toBe(400);
+    expect(refused.json()).toMatchObject({ id: 32, error: { code: -32020 } });
   });
 
   it('a request without its _meta envelope is refused with -32602 carrying the request id', async () => {
