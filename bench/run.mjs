@@ -158,7 +158,7 @@ async function gatewayComparison() {
   const rows = [];
   const targets = [
     { id: 'bare', label: 'bare Fastify route, one upstream GET (undici, keep-alive)', script: path.join(SERVERS, 'bare-proxy-server.js'), env: upstream },
-    { id: 'hub_modern', label: 'hub, 2026-07-28 request (stateless, SDK v2 entry), full pipeline (Redis quota + audit)', script: HUB, env: realHubEnv({ ...redisEnv, ...upstream, MCP_SESSION_MODE: 'stateful' }), modern: true },
+    { id: 'hub_modern', label: 'hub, 2026-07-28 request (stateless, modern fast path), full pipeline (Redis quota + audit)', script: HUB, env: realHubEnv({ ...redisEnv, ...upstream, MCP_SESSION_MODE: 'stateful' }), modern: true },
     { id: 'hub_stateless', label: 'hub, 2025-era stateless request (fast path), full pipeline', script: HUB, env: realHubEnv({ ...redisEnv, ...upstream, MCP_SESSION_MODE: 'stateless' }) },
     { id: 'hub_session', label: 'hub, 2025-era, inside one MCP session (unique request ids)', script: HUB, env: realHubEnv({ ...redisEnv, ...upstream, MCP_SESSION_MODE: 'stateful' }), session: true },
     { id: 'sdk', label: "SDK v2's documented stateless server (createMcpHandler), 2026-07-28 request, same tool and upstream client", script: path.join(SERVERS, 'sdk-server.js'), env: { ...upstream, BENCH_TOOL: 'geocode' }, modern: true },

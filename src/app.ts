@@ -30,7 +30,7 @@ import { Upstreams } from './upstreams/index.js';
 export interface AppOptions {
   /** Systems to serve (default: every system of src/adapters). Tests pass small sets. */
   systems?: readonly SystemDefinition[];
-  /** The stateless MCP fast path (DESIGN.md §7); on by default. */
+  /** The MCP fast paths (docs/mcp-sessions.md, "The fast paths"); on by default. */
   fastPath?: boolean;
   /** The process's logger (main.ts shares one with the stores); a new one from the config otherwise. */
   logger?: Logger;

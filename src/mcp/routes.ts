@@ -14,7 +14,7 @@ import { SessionManager, type Lookup } from './sessions.js';
 export interface McpRoutesOptions {
   config: Config;
   surface: McpSurface;
-  /** The fast paths, stateless and in-session (DESIGN.md §7); tests turn them off to compare with the SDK path. */
+  /** The fast paths (2026-07-28, 2025 stateless and in-session); tests turn them off to compare with the SDK path. */
   fastPath: boolean;
   /** Keeps stateful streams' events so a client can resume with Last-Event-ID. */
   events: McpEventStore;
@@ -187,7 +187,7 @@ export async function mcpRoutes(app: FastifyInstance, opts: McpRoutesOptions): P
     const s = await lookup(request, reply, id);
     if (!s) return reply;
     if (s.kind !== 'streamable') return jsonRpcError(reply, 400, -32000, 'Bad Request: that session uses the SSE transport');
-    // The session fast path (DESIGN.md §7): a tools/call or tools/list in a known session needs only its record.
+    // The session fast path: a tools/call or tools/list in a known session needs only its record.
     if (opts.fastPath && (await answeredFast(request, reply, { 'mcp-session-id': s.id }))) return reply;
     const transport = await sessions.transportFor(s);
     if (!transport) return tooMany(reply);
