@@ -1,4 +1,12 @@
 import { defineConfig } from 'vitest/config';
+import { unsupportedNodeMessage } from './src/node-version.js';
+
+// The tests run on the Node the hub requires (the embedded store needs `node:sqlite`): an older one stops here.
+const unsupported = unsupportedNodeMessage(process.version);
+if (unsupported) {
+  process.stderr.write(`${unsupported}\n`);
+  process.exit(1);
+}
 
 export default defineConfig({
   test: {

@@ -1,6 +1,6 @@
 // The hub's container image, measured in a real Docker Engine: `npm run bench:image` (after `npm run image`).
 // Size (unpacked, and gzip-compressed as a registry stores it), cold start (container create+start → first /readyz
-// 200, median of 5), the hub's RSS inside the container, the first Intelligence call (PGlite opened on first use)
+// 200, median of 5), the hub's RSS inside the container, the first Intelligence call (the embedded SQLite store opened on first use)
 // and `docker stop` (SIGTERM → exit). Writes bench/image-results.json and the "Container image" section of
 // bench/RESULTS.md (between its markers; the rest of the file is bench/run.mjs's).
 //
@@ -167,7 +167,7 @@ these 2 cores, so absolute times are pessimistic.
 | cold start: container create + start → first \`/readyz\` 200, median of ${r.runs.length} | ${r.median_ready_ms} ms |
 | hub RSS inside the container after start (\`VmRSS\` of PID 1), median of ${r.runs.length} | ${r.median_rss_ready_mb} MB |
 | hub RSS after the first Intelligence call and 200 REST calls (run 1) | ${first.rssAfterCalls} MB |
-| first Intelligence call (opens PGlite in \`DATA_DIR\`), run 1 | ${Math.round(first.firstIntelligenceMs)} ms |
+| first Intelligence call (opens the embedded SQLite store in \`DATA_DIR\`), run 1 | ${Math.round(first.firstIntelligenceMs)} ms |
 | \`docker stop\` (SIGTERM → exit), median of ${r.runs.length} | ${r.median_stop_ms} ms (exit codes: ${[...new Set(r.runs.map((x) => x.exitCode))].join(', ')}) |
 
 | run | create + start → /readyz 200 (ms) | RSS after start (MB) | docker stop (ms) | exit code |

@@ -74,7 +74,7 @@ export function writeResults(r, baseline = null) {
     const sr = r.search;
     out.push('', `## Search (issue 18): ${fmt(sr.documents)} documents, \`search\` over MCP at 16 connections`, '');
     out.push(
-      `${fmt(sr.documents)} notes of ${sr.words_per_document} words drawn from a Zipf-distributed vocabulary of ${fmt(sr.vocabulary)} invented words (\`bench/corpus.mjs\`, fixed seed), ingested over MCP with \`intelligence_ingest\` (16 concurrent calls, timed; PGlite: see the "ingested" column), then the ChatGPT connector's \`search\` tool (up to 20 results) over MCP, ${sr.rounds ?? 1} interleaved round(s) of ${sr.duration_s} s per backend (each row is the backend's best round), cycling through ${sr.queries.length} two-word queries that each match ${Math.min(...sr.queries.map((q) => q.matches))}–${Math.max(...sr.queries.map((q) => q.matches))} documents (≈ 1.5%).`,
+      `${fmt(sr.documents)} notes of ${sr.words_per_document} words drawn from a Zipf-distributed vocabulary of ${fmt(sr.vocabulary)} invented words (\`bench/corpus.mjs\`, fixed seed), ingested over MCP with \`intelligence_ingest\` (16 concurrent calls, timed), then the ChatGPT connector's \`search\` tool (up to 20 results) over MCP, ${sr.rounds ?? 1} interleaved round(s) of ${sr.duration_s} s per backend (each row is the backend's best round), cycling through ${sr.queries.length} two-word queries that each match ${Math.min(...sr.queries.map((q) => q.matches))}–${Math.max(...sr.queries.map((q) => q.matches))} documents (≈ 1.5%).`,
       '',
     );
     out.push(
@@ -83,15 +83,11 @@ export function writeResults(r, baseline = null) {
         sr.rows.map((x) => [x.backend, x.store, Math.round(x.ingest_ms / 100) / 10, x.ingest_per_s, x.ingest_how ?? 'over MCP', x.rps, x.p50_ms, x.p90_ms, x.p99_ms, x.non2xx, x.errors, (x.rounds ?? []).map((r) => `${fmt(r.rps)} (${fmt(r.p99_ms)})`).join(', ')]),
       ),
     );
-    const pglite = sr.rows.find((x) => x.store === 'pglite');
-    const sqlite = sr.rows.find((x) => x.store === 'sqlite');
-    if (pglite && sqlite) {
-      out.push(
-        '',
-        `Decision recorded here: the embedded default moved from PGlite to SQLite FTS5 (better-sqlite3; searches on a worker thread), because in this run PGlite answered ${fmt(pglite.rps)} req/s at p99 ${fmt(pglite.p99_ms)} ms and SQLite ${fmt(sqlite.rps)} req/s at p99 ${fmt(sqlite.p99_ms)} ms on the same 10,000 notes. PostgreSQL (\`DATABASE_URL\`) is unchanged as the shared backend. The connector's \`search\` asks for no highlighted snippets (it returns ids, titles and urls), and PostgreSQL runs the search as a named prepared statement, ranks with \`ts_rank\` (not \`ts_rank_cd\`) and keeps its search index's GIN pending list at 64 kB (docs/intelligence-chatgpt.md, "PostgreSQL search cost").`,
-      );
-    }
-    for (const x of sr.rows.filter((row) => row.store !== 'pglite')) targets.push([`search p99 at 16 connections, ${fmt(sr.documents)} documents, ${x.backend} (${x.store})`, '≤ 50 ms', `${x.p99_ms} ms`, verdict(x.p99_ms <= 50)]);
+    out.push(
+      '',
+      `The embedded store is SQLite FTS5 on Node's built-in \`node:sqlite\` (searches on a worker thread); PostgreSQL (\`DATABASE_URL\`) is the shared backend. The connector's \`search\` asks for no highlighted snippets (it returns ids, titles and urls), and PostgreSQL runs the search as a named prepared statement, ranks with \`ts_rank\` (not \`ts_rank_cd\`) and keeps its search index's GIN pending list at 64 kB (docs/intelligence-chatgpt.md, "PostgreSQL search cost").`,
+    );
+    for (const x of sr.rows) targets.push([`search p99 at 16 connections, ${fmt(sr.documents)} documents, ${x.backend} (${x.store})`, '≤ 50 ms', `${x.p99_ms} ms`, verdict(x.p99_ms <= 50)]);
   }
   if (r.profile_gateway) {
     const p = r.profile_gateway;

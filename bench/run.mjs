@@ -247,7 +247,7 @@ async function postMany(url, headers, bodies, concurrency) {
 async function searchBench() {
   const corpus = makeCorpus();
   const rows = [];
-  const backends = [['embedded default', {}], ['PGlite (the earlier embedded default)', { BENCH_INTELLIGENCE: 'pglite' }]];
+  const backends = [['embedded default', {}]];
   if (process.env.DATABASE_URL) backends.push(['PostgreSQL', { DATABASE_URL: process.env.DATABASE_URL }]);
   else log('search: DATABASE_URL unset, PostgreSQL skipped');
   // Each backend's hub ingests and then stays up; the search load runs in interleaved rounds across the backends and
@@ -258,15 +258,8 @@ async function searchBench() {
     for (const [backend, env] of backends) {
       if (env.DATABASE_URL) await dropIntelligenceSchema(env.DATABASE_URL);
       const hubEnvironment = realHubEnv({ ...redisEnv, ...env, MCP_SESSION_MODE: 'stateless' });
-      // PGlite ingests too slowly over MCP to stay in the time bound (91 s for 10k here): its documents go in through
-      // the store's own SQL in one transaction before the hub starts, and that time is reported instead.
       let ingestMs = null;
-      let ingestHow = 'over MCP';
-      if (env.BENCH_INTELLIGENCE === 'pglite') {
-        log(`search (${backend}): ingesting ${corpus.docs.length} documents in one PGlite transaction`);
-        ingestMs = await ingestPglite(path.join(hubEnvironment.DATA_DIR, 'pglite'), corpus.docs);
-        ingestHow = 'one SQL transaction, before the hub starts';
-      }
+      const ingestHow = 'over MCP';
       const hub = await startProcess(HUB, hubEnvironment);
       hubs.push(hub);
       const bodies = corpus.docs.map((d, i) => ({ jsonrpc: '2.0', id: i + 1, method: 'tools/call', params: { name: 'intelligence_ingest', arguments: { title: d.title, text: d.text } } }));
@@ -293,30 +286,10 @@ async function searchBench() {
   results.search = { documents: corpus.docs.length, words_per_document: 80, vocabulary: 4000, queries: corpus.queries, duration_s: SEARCH_DURATION, rounds: SEARCH_ROUNDS, rows: measured };
 }
 
-/** Inserts the corpus into a PGlite Intelligence store (schema `intelligence`) in one transaction; returns the ms. */
-async function ingestPglite(dir, docs) {
-  const dist = (f) => import(pathToFileURL(path.join(ROOT, 'dist/adapters/intelligence', f)).href);
-  const { openPgliteDriver } = await dist('sql-driver.js');
-  const { migrate } = await dist('migrations.js');
-  const driver = await openPgliteDriver(dir);
-  try {
-    await migrate(driver, 'intelligence');
-    const t0 = Date.now();
-    await driver.transaction(async (tx) => {
-      for (const d of docs) await tx.query(`INSERT INTO intelligence.documents (id, title, text, source) VALUES ($1, $2, $3, 'ingest')`, [d.id, d.title, d.text]);
-    });
-    return Date.now() - t0;
-  } finally {
-    await driver.close();
-  }
-}
-
 /** Which engine served the hub's Intelligence store: PostgreSQL with DATABASE_URL, else what DATA_DIR holds. */
 function storeKind(env) {
   if (env.DATABASE_URL) return 'postgres';
-  if (env.BENCH_INTELLIGENCE === 'pglite') return 'pglite';
-  if (readdirSync(env.DATA_DIR).some((f) => f.startsWith('intelligence.sqlite'))) return 'sqlite';
-  return existsSync(path.join(env.DATA_DIR, 'pglite')) ? 'pglite' : 'unknown';
+  return readdirSync(env.DATA_DIR).some((f) => f.startsWith('intelligence.sqlite')) ? 'sqlite' : 'unknown';
 }
 
 async function dropIntelligenceSchema(databaseUrl) {
@@ -474,7 +447,7 @@ async function coldStart() {
     await hub.stop();
     runs.push({ ready_ms: Math.round(hub.readyMs), rss_mb: Math.round(rss / 1024 / 102.4) / 10 });
   }
-  results.cold_start = { runs, median_ready_ms: median(runs.map((r) => r.ready_ms)), median_rss_mb: median(runs.map((r) => r.rss_mb)), store: 'memory quota + audit (no REDIS_URL), PGlite not opened until first use' };
+  results.cold_start = { runs, median_ready_ms: median(runs.map((r) => r.ready_ms)), median_rss_mb: median(runs.map((r) => r.rss_mb)), store: 'memory quota + audit (no REDIS_URL), the embedded Intelligence store not opened until first use' };
 }
 
 /** Opens `n` sessions with `open(i)`, returns RSS of the hub before and after (after 20 warm-up sessions). */

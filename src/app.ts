@@ -59,6 +59,11 @@ export async function buildApp(config: Config, deps: HubDeps, options: AppOption
     // Typed as Fastify's base logger so the instance keeps the FastifyInstance type every plugin is written against.
     loggerInstance: (options.logger ?? createLogger(config)) as FastifyBaseLogger,
     bodyLimit: config.bodyLimit,
+    // `/mcp/` is the MCP endpoint too: clients keep the trailing slash of a URL as it was pasted into them.
+    rewriteUrl: (req) => {
+      const url = req.url ?? '/';
+      return url.startsWith('/mcp/') && (url.length === 5 || url[5] === '?') ? `/mcp${url.slice(5)}` : url;
+    },
     // Per-request lines are off: every tool call already writes one audit line.
     logController: new LogController({ disableRequestLogging: true }),
     childLoggerFactory: requestLogger,
@@ -78,6 +83,7 @@ export async function buildApp(config: Config, deps: HubDeps, options: AppOption
   upstreams?.onToolsChanged(() => registry.refresh());
   if (upstreams) app.addHook('onClose', () => upstreams.close());
   const metrics = new Metrics();
+  metrics.watchAudit(deps.audit);
   const governor = new Governor(config, deps.quota);
   const pipeline = new InvokePipeline(registry, governor, config, deps, app.log, metrics);
   const surface = new McpSurface(registry, pipeline);
@@ -111,7 +117,7 @@ export async function buildApp(config: Config, deps: HubDeps, options: AppOption
   await app.register(restRoutes, { config, deps, registry, governor, pipeline });
   await app.register(callbackRoutes, { deps, maxBytes: config.callbackMaxBytes });
   await app.register(consoleRoutes, { config });
-  await app.register(oauthRoutes, { config, oauth });
+  await app.register(oauthRoutes, { config, oauth, failedAuth: deps.failedAuth });
   await app.register(mcpRoutes, { config, surface, fastPath: options.fastPath ?? true, events: deps.events, sessions: deps.sessions, bus: deps.mcpEvents, metrics });
   return app;
 }

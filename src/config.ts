@@ -153,6 +153,10 @@ const EnvSchema = z.object({
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(6000),
   AUDIT_CAP: z.coerce.number().int().positive().default(10_000),
   AUDIT_REFUSED_CAP: z.coerce.number().int().positive().default(2_000),
+  AUDIT_QUEUE_MAX: z.coerce.number().int().positive().optional(),
+  AUDIT_SPILL_MAX_BYTES: z.coerce.number().int().min(0).default(64 * 1024 * 1024),
+  AUDIT_FAILURE: z.enum(['refuse', 'drop']).default('refuse'),
+  AUDIT_LOG: z.enum(['on', 'off']).default('on'),
   REFUSED_CALLS_PER_MINUTE: z.coerce.number().int().positive().default(120),
   RESULT_MAX_CHARS: z.coerce.number().int().min(1_000).default(90_000),
   MCP_EVENT_STREAM_MAX_BYTES: z.coerce.number().int().min(1_024).default(4 * 1024 * 1024),
@@ -164,6 +168,9 @@ const EnvSchema = z.object({
   OAUTH_ACCESS_TOKEN_TTL_S: z.coerce.number().int().min(60).max(86_400).default(900),
   OAUTH_REFRESH_TOKEN_TTL_S: z.coerce.number().int().min(300).max(365 * 86_400).default(30 * 86_400),
   OAUTH_CODE_TTL_S: z.coerce.number().int().min(10).max(600).default(60),
+  OAUTH_REFRESH_GRACE_S: z.coerce.number().int().min(0).max(300).default(60),
+  OAUTH_UNUSED_CLIENT_TTL_S: z.coerce.number().int().min(300).max(365 * 86_400).default(86_400),
+  OAUTH_DEFAULT_SCOPE: z.enum(['tools:low', 'tools:medium', 'tools:high', 'tools:critical']).default('tools:low'),
   OAUTH_OIDC_ISSUER: urlString.optional(),
   OAUTH_OIDC_CLIENT_ID: z.string().optional(),
   OAUTH_OIDC_CLIENT_SECRET: z.string().optional(),
@@ -226,6 +233,12 @@ export interface Config {
   auditCap: number;
   /** Records of refused (not executed) calls kept apart from executed ones, so refusals cannot evict them. */
   auditRefusedCap: number;
+  /**
+   * Audit durability with Redis: records held in memory while Redis cannot take them (`queueMax`), then an append-only
+   * spill under `spillDir` of at most `spillMaxBytes` (0: no spill), replayed in order; when both are full `failure`
+   * decides (`refuse` calls above LOW, or `drop` records). `log`: every record also as one `type: "audit"` log line.
+   */
+  audit: { queueMax: number; spillDir: string; spillMaxBytes: number; failure: 'refuse' | 'drop'; log: boolean };
   /** Refused calls (unknown tool, invalid arguments, denials) one principal may make per minute before `rate_limited`. */
   refusedCallsPerMinute: number;
   /** Bound on one tool result's JSON (structuredContent and its text copy; REST body). */
@@ -241,8 +254,12 @@ export interface Config {
    * or proxy addresses/CIDRs. The client address is the right-most untrusted entry, so a client cannot choose it.
    */
   trustProxy: false | number | string[];
-  /** OAuth authorization server lifetimes (seconds): access tokens, refresh tokens, authorization codes. */
-  oauth: { accessS: number; refreshS: number; codeS: number };
+  /**
+   * OAuth authorization server: lifetimes in seconds (access tokens, refresh tokens, authorization codes, the window in
+   * which a retried refresh gets the same answer, an unapproved registration), and the level a client is told to ask
+   * for (the 401 challenge's scope) and the consent page preselects.
+   */
+  oauth: { accessS: number; refreshS: number; codeS: number; refreshGraceS: number; unusedClientS: number; defaultScope: string };
   /** Upstream OpenID Connect sign-in for the consent page; allowedEmails holds addresses and `@domain` entries, lower-cased. */
   oidc?: { issuer: string; clientId: string; clientSecret: string; allowedEmails: string[] };
   /** Upstream MCP servers whose tools the hub serves under its governance (UPSTREAMS); empty when unset. */
@@ -443,13 +460,27 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,
     auditCap: e.AUDIT_CAP,
     auditRefusedCap: e.AUDIT_REFUSED_CAP,
+    audit: {
+      queueMax: e.AUDIT_QUEUE_MAX ?? Math.min(e.AUDIT_CAP, 10_000),
+      spillDir: path.resolve(e.DATA_DIR, 'audit-spill'),
+      spillMaxBytes: e.AUDIT_SPILL_MAX_BYTES,
+      failure: e.AUDIT_FAILURE,
+      log: e.AUDIT_LOG === 'on',
+    },
     refusedCallsPerMinute: e.REFUSED_CALLS_PER_MINUTE,
     resultMaxChars: e.RESULT_MAX_CHARS,
     eventStore: { streamMaxBytes: e.MCP_EVENT_STREAM_MAX_BYTES, totalMaxBytes: Math.max(e.MCP_EVENT_STORE_MAX_BYTES, e.MCP_EVENT_STREAM_MAX_BYTES) },
     callbackMaxBytes: e.CALLBACK_MAX_BYTES,
     bodyShape: { maxKeys: e.BODY_MAX_KEYS, maxDepth: e.BODY_MAX_DEPTH },
     trustProxy: parseTrustProxy(e.TRUST_PROXY),
-    oauth: { accessS: e.OAUTH_ACCESS_TOKEN_TTL_S, refreshS: e.OAUTH_REFRESH_TOKEN_TTL_S, codeS: e.OAUTH_CODE_TTL_S },
+    oauth: {
+      accessS: e.OAUTH_ACCESS_TOKEN_TTL_S,
+      refreshS: e.OAUTH_REFRESH_TOKEN_TTL_S,
+      codeS: e.OAUTH_CODE_TTL_S,
+      refreshGraceS: e.OAUTH_REFRESH_GRACE_S,
+      unusedClientS: e.OAUTH_UNUSED_CLIENT_TTL_S,
+      defaultScope: e.OAUTH_DEFAULT_SCOPE,
+    },
     ...(e.OAUTH_OIDC_ISSUER
       ? { oidc: { issuer: e.OAUTH_OIDC_ISSUER.replace(/\/$/, ''), clientId: e.OAUTH_OIDC_CLIENT_ID!, clientSecret: e.OAUTH_OIDC_CLIENT_SECRET!, allowedEmails } }
       : {}),

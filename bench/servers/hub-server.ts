@@ -1,16 +1,10 @@
 // As in src/main.ts: the hub's V8 settings before anything else, so the benchmark measures what production runs.
 import '../../src/runtime-flags.js';
 import pino from 'pino';
-import { buildApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
-import { createDeps } from '../../src/deps-factory.js';
+import { startTracing, stopTracing } from '../../src/telemetry/tracing.js';
 import type { AuditRecord } from '../../src/governance/audit.js';
 import type { SystemDefinition } from '../../src/tools/types.js';
-import { migrate } from '../../src/adapters/intelligence/migrations.js';
-import { DEFAULT_SCHEMA } from '../../src/adapters/intelligence/open-store.js';
-import { openPgliteDriver, pgliteDir } from '../../src/adapters/intelligence/sql-driver.js';
-import { SqlIntelligenceStore } from '../../src/adapters/intelligence/sql-store.js';
-import type { IntelligenceStore } from '../../src/adapters/intelligence/store.js';
 import { fixtureSystem } from '../../test/helpers/fixture-system.js';
 import { syntheticTools } from './synthetic-tools.js';
 
@@ -22,19 +16,16 @@ import { syntheticTools } from './synthetic-tools.js';
  *   BENCH_EXTRA_TOOLS=<n>      register n synthetic tools next to the fixtures (cost curve)
  *   BENCH_AUDIT_PREFILL=<n>    append n audit records before listening (audit store at its cap)
  *   BENCH_SYSTEMS=all          serve the hub's real systems (google_maps_geocode, search, ...) instead of the fixtures
- *   BENCH_INTELLIGENCE=pglite  serve the Intelligence store from the earlier embedded engine, PGlite in DATA_DIR/pglite
- *                              (already populated by the runner), for the search comparison
+ *   OTEL_*                     tracing, as src/main.ts starts it (before the app's modules load)
  * SIGTERM closes the app and exits 0, so `node --cpu-prof` writes its profile.
  */
 async function main(): Promise<void> {
   const config = loadConfig(process.env);
+  await startTracing(process.env);
+  const [{ buildApp }, { createDeps }] = await Promise.all([import('../../src/app.js'), import('../../src/deps-factory.js')]);
   const extra = Number(process.env.BENCH_EXTRA_TOOLS ?? 0);
   const system: SystemDefinition = { ...fixtureSystem, tools: [...fixtureSystem.tools, ...syntheticTools(extra)] };
   const deps = await createDeps(config, pino({ level: 'warn' }));
-  if (process.env.BENCH_INTELLIGENCE === 'pglite') {
-    const store = openPgliteStore(pgliteDir(config));
-    deps.intelligence = () => store;
-  }
   const prefill = Number(process.env.BENCH_AUDIT_PREFILL ?? 0);
   for (let i = 0; i < prefill; i++) deps.audit.append(prefillRecord(i));
   await deps.audit.flush();
@@ -45,15 +36,9 @@ async function main(): Promise<void> {
     void app
       .close()
       .then(() => deps.close())
+      .then(() => stopTracing())
       .then(() => process.exit(0));
   });
-}
-
-/** The Intelligence store on PGlite, as the hub opened it before the embedded default moved to SQLite. */
-async function openPgliteStore(dir: string): Promise<IntelligenceStore> {
-  const driver = await openPgliteDriver(dir);
-  await migrate(driver, DEFAULT_SCHEMA);
-  return new SqlIntelligenceStore(driver, DEFAULT_SCHEMA);
 }
 
 function prefillRecord(i: number): AuditRecord {

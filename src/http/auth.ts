@@ -1,7 +1,7 @@
 import { hash, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config.js';
-import { baseUrl, bearerChallenge, isOAuthPublicPath } from '../oauth/discovery.js';
+import { baseUrl, bearerChallenge, isOAuthPublicPath, resourcePathOf } from '../oauth/discovery.js';
 import type { TokenCheck } from '../oauth/server.js';
 import { MemoryFailedAuthLimiter, type FailedAuthLimiter } from './failed-auth.js';
 
@@ -53,9 +53,15 @@ export function isOpenPath(url: string, config: Config): boolean {
   return path === '/metrics' && config.metricsPublic;
 }
 
-/** The challenge names the protected resource metadata (RFC 9728) so an MCP client can discover how to get a token. */
+/**
+ * The challenge names the protected resource metadata (RFC 9728) of the endpoint asked (`/sse` has its own) so an MCP
+ * client can discover how to get a token, and the scope to ask for (OAUTH_DEFAULT_SCOPE): a client following the MCP
+ * scope selection asks for it instead of every level the metadata lists.
+ */
 export function unauthorized(reply: FastifyReply, message: string, error?: 'invalid_token'): FastifyReply {
-  const challenge = bearerChallenge(baseUrl(reply.request, reply.server.hub.config), error ? { error, error_description: message } : {});
+  const config = reply.server.hub.config;
+  const params = { ...(error ? { error, error_description: message } : {}), scope: config.oauth.defaultScope };
+  const challenge = bearerChallenge(baseUrl(reply.request, config), params, resourcePathOf(reply.request.url));
   return reply
     .code(401)
     .header('www-authenticate', challenge)

@@ -33,6 +33,7 @@ const AUDIT_OUTCOMES = [
   'denied_quota',
   'denied_store_unavailable',
   'denied_scope',
+  'denied_audit_unavailable',
 ] as const satisfies readonly AuditOutcome[];
 
 const AuditQuerySchema = z
@@ -144,7 +145,8 @@ export async function restRoutes(app: FastifyInstance, opts: RestOptions): Promi
     const q = AuditQuerySchema.safeParse(request.query);
     if (!q.success) return sendHubError(reply, queryError(q.error));
     try {
-      return await deps.audit.list(q.data);
+      // `status` says whether records of this replica are still on their way (queued, spilled) or were lost.
+      return { ...(await deps.audit.list(q.data)), status: deps.audit.status() };
     } catch (err) {
       return sendHubError(reply, toHubError(err));
     }

@@ -1,4 +1,5 @@
 import type { StandardSchemaV1Sync } from '@modelcontextprotocol/server';
+import { traceContextOf, type TraceContextMeta } from '../telemetry/tracing.js';
 import { boundedUnknownKeys } from '../tools/limits.js';
 import { loadSdk, sdkIfLoaded } from './sdk.js';
 import { callToolAnswer, toCallToolResult, toModernResult, type ModernResultMeta } from './results.js';
@@ -63,6 +64,7 @@ export async function tryFastPath(surface: McpSurface, req: FastPathRequest): Pr
   let id: string | number;
   let name = '';
   let args: Json = {};
+  let traceContext: TraceContextMeta | undefined;
   if (isSimpleRequest(body, method)) {
     id = body.id as string | number;
     if (method === 'tools/call') {
@@ -83,6 +85,7 @@ export async function tryFastPath(surface: McpSurface, req: FastPathRequest): Pr
       if (!call || call.params.task || call.params._meta?.progressToken !== undefined) return null;
       name = call.params.name;
       args = call.params.arguments ?? {};
+      traceContext = traceContextOf(call.params._meta);
     }
   }
 
@@ -91,7 +94,7 @@ export async function tryFastPath(surface: McpSurface, req: FastPathRequest): Pr
   // calls the SDK transport runs: those take the SDK path.
   if (surface.registry.get(name)?.def.passthrough) return null;
   try {
-    const invoked = await surface.invoke(name, args, req.principal);
+    const invoked = await surface.invoke(name, args, req.principal, { traceContext });
     const answer = callToolAnswer(invoked, id);
     if (answer !== null) return answer;
     // Media or other shapes: built and checked as the SDK's Server checks a tools/call result.

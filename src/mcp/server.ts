@@ -1,4 +1,5 @@
 import type { CacheHint, ListToolsResult, Server } from '@modelcontextprotocol/server';
+import { traceContextOf } from '../telemetry/tracing.js';
 import { HubError } from '../tools/errors.js';
 import type { CallOrigin, InvokePipeline, InvokeResult } from '../tools/pipeline.js';
 import type { ToolRegistry } from '../tools/registry.js';
@@ -43,8 +44,8 @@ export class McpSurface {
   }
 
   /** Unknown tools are a JSON-RPC error (-32602) naming the tool, as the MCP spec asks; the call is still audited. */
-  async invoke(name: string, args: unknown, principal: string, call: Pick<CallOrigin, 'signal' | 'onProgress'> = {}): Promise<InvokeResult> {
-    const result = await this.pipeline.invoke(name, args, { principal, transport: 'mcp', signal: call.signal, onProgress: call.onProgress });
+  async invoke(name: string, args: unknown, principal: string, call: Pick<CallOrigin, 'signal' | 'onProgress' | 'traceContext'> = {}): Promise<InvokeResult> {
+    const result = await this.pipeline.invoke(name, args, { principal, transport: 'mcp', signal: call.signal, onProgress: call.onProgress, traceContext: call.traceContext });
     if (!result.ok && result.error.code === 'unknown_tool') {
       const { ProtocolError, ProtocolErrorCode } = (await loadSdk()).server;
       throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown tool: ${name}`);
@@ -52,7 +53,7 @@ export class McpSurface {
     return result;
   }
 
-  async callTool(name: string, args: unknown, principal: string, call: Pick<CallOrigin, 'signal' | 'onProgress'> = {}) {
+  async callTool(name: string, args: unknown, principal: string, call: Pick<CallOrigin, 'signal' | 'onProgress' | 'traceContext'> = {}) {
     return toCallToolResult(await this.invoke(name, args, principal, call));
   }
 
@@ -96,7 +97,8 @@ export class McpSurface {
               if (open) void ctx.mcpReq.notify({ method: 'notifications/progress', params: { progressToken: token, ...p } }).catch(() => undefined);
             };
       const principal = ctx.http?.authInfo?.clientId ?? 'anonymous';
-      return this.callTool(req.params.name, req.params.arguments ?? {}, principal, { signal: ctx.mcpReq.signal, onProgress }).finally(() => {
+      const call = { signal: ctx.mcpReq.signal, onProgress, traceContext: traceContextOf(req.params._meta) };
+      return this.callTool(req.params.name, req.params.arguments ?? {}, principal, call).finally(() => {
         open = false;
       });
     });

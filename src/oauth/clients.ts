@@ -8,7 +8,7 @@ import { OAuthError } from './errors.js';
 import { parseScope } from './scopes.js';
 import type { OAuthStore } from './store.js';
 
-export type ClientAuthMethod = 'none' | 'client_secret_post' | 'client_secret_basic';
+export type ClientAuthMethod = 'none' | 'client_secret_post' | 'client_secret_basic' | 'private_key_jwt';
 
 export interface ClientRecord {
   client_id: string;
@@ -16,6 +16,10 @@ export interface ClientRecord {
   client_uri?: string;
   redirect_uris: string[];
   token_endpoint_auth_method: ClientAuthMethod;
+  /** Where the client's public keys are (private_key_jwt); fetched with the same bounds as a metadata document. */
+  jwks_uri?: string;
+  /** `native` (desktop and command-line apps) may also use private-use URI schemes; both may use loopback http. */
+  application_type: 'web' | 'native';
   grant_types: string[];
   response_types: string[];
   scope?: string;
@@ -24,6 +28,17 @@ export interface ClientRecord {
   client_id_issued_at: number;
   /** `registered` through /register, `metadata_document` when the client id is the URL of its metadata. */
   source: 'registered' | 'metadata_document';
+  /** Epoch s of the first approval by an operator; until then a registration expires unused. */
+  approved_at?: number;
+}
+
+/**
+ * What identifies a client to a person: the host its metadata document is served from, or the hosts it returns to,
+ * never only the name it chose for itself (anyone can register as "ChatGPT").
+ */
+export function clientIdentity(client: Pick<ClientRecord, 'client_id' | 'source' | 'redirect_uris'>): string {
+  if (client.source === 'metadata_document') return new URL(client.client_id).host;
+  return [...new Set(client.redirect_uris.map((u) => new URL(u).host || new URL(u).protocol))].join(', ');
 }
 
 const MAX_REDIRECT_URIS = 10;
@@ -35,10 +50,16 @@ const CIMD_TIMEOUT_MS = 5_000;
 const CIMD_CACHE_S = 300;
 
 const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
+/** A private-use URI scheme of a native app: reverse domain name notation (RFC 8252 §7.1), e.g. `com.example.app:`. */
+const PRIVATE_USE_SCHEME = /^[a-z][a-z0-9+-]*(\.[a-z0-9+-]+)+:$/;
+const isLoopbackHttp = (u: URL) => u.protocol === 'http:' && LOOPBACK.has(u.hostname);
 export const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
-/** https anywhere, http on loopback only; no fragment, no credentials, bounded length. Null when acceptable. */
-export function redirectUriProblem(uri: string): string | null {
+/**
+ * https anywhere, http on loopback only, and for native apps a private-use scheme; no fragment, no credentials,
+ * bounded length. Null when acceptable.
+ */
+export function redirectUriProblem(uri: string, applicationType: ClientRecord['application_type'] = 'web'): string | null {
   if (uri.length > MAX_URI_LENGTH) return `redirect URI longer than ${MAX_URI_LENGTH} characters`;
   let u: URL;
   try {
@@ -49,8 +70,29 @@ export function redirectUriProblem(uri: string): string | null {
   if (u.hash || uri.includes('#')) return 'redirect URI must not contain a fragment';
   if (u.username || u.password) return 'redirect URI must not contain credentials';
   if (u.protocol === 'https:') return null;
-  if (u.protocol === 'http:' && LOOPBACK.has(u.hostname)) return null;
-  return `redirect URI ${JSON.stringify(uri.slice(0, 100))} must use https (http only on localhost/127.0.0.1/[::1])`;
+  if (isLoopbackHttp(u)) return null;
+  if (applicationType === 'native' && PRIVATE_USE_SCHEME.test(u.protocol)) return null;
+  return `redirect URI ${JSON.stringify(uri.slice(0, 100))} must use https (http only on localhost/127.0.0.1/[::1]${applicationType === 'native' ? ', or a reverse-domain private-use scheme' : ''})`;
+}
+
+/**
+ * Whether a presented redirect URI is one the client registered: exactly, except that the port of a loopback http
+ * URI is not compared (RFC 8252 §7.3: a native app listens on whatever port is free when it asks).
+ */
+export function redirectUriRegistered(client: Pick<ClientRecord, 'redirect_uris'>, presented: string): boolean {
+  if (client.redirect_uris.includes(presented)) return true;
+  let p: URL;
+  try {
+    p = new URL(presented);
+  } catch {
+    return false;
+  }
+  if (!isLoopbackHttp(p)) return false;
+  const withoutPort = (u: URL) => `${u.protocol}//${u.hostname}${u.pathname}${u.search}`;
+  return client.redirect_uris.some((r) => {
+    const u = new URL(r);
+    return isLoopbackHttp(u) && withoutPort(u) === withoutPort(p);
+  });
 }
 
 const isCimdUrl = (clientId: string) => clientId.startsWith('https://');
@@ -62,13 +104,23 @@ export interface ClientRegistryOptions {
   addressAllowed?: (ip: string) => boolean;
   /** Extra trusted CA certificates (PEM) for metadata document hosts. */
   ca?: string;
+  /** Seconds a registration lives until an operator first approves it (OAUTH_UNUSED_CLIENT_TTL_S). */
+  unusedTtlS?: number;
 }
+
+/** The registration metadata this server reads beyond the SDK's schema. */
+const applicationTypeOf = (body: unknown): ClientRecord['application_type'] | 'invalid' => {
+  const t = body && typeof body === 'object' ? (body as { application_type?: unknown }).application_type : undefined;
+  if (t === undefined) return 'web';
+  return t === 'web' || t === 'native' ? t : 'invalid';
+};
 
 /** Registered clients and Client ID Metadata Documents, behind one `find(client_id)`. */
 export class ClientRegistry {
   private readonly resolve: (host: string) => Promise<string[]>;
   private readonly addressAllowed: (ip: string) => boolean;
   private readonly ca?: string;
+  private readonly unusedTtlS: number;
 
   constructor(
     private readonly store: OAuthStore,
@@ -77,6 +129,7 @@ export class ClientRegistry {
     this.resolve = options.resolve ?? (async (host) => (await lookup(host, { all: true })).map((a) => a.address));
     this.addressAllowed = options.addressAllowed ?? isPublicAddress;
     this.ca = options.ca;
+    this.unusedTtlS = options.unusedTtlS ?? 86_400;
   }
 
   /** RFC 7591 registration: validates the metadata, stores the client, returns the registration response. */
@@ -89,13 +142,14 @@ export class ClientRegistry {
       throw new OAuthError(code, `${field}: ${issue?.message ?? 'invalid'}`);
     }
     const m = parsed.data;
-    const record = this.validate(m, `c_${randomBytes(16).toString('base64url')}`, 'registered');
+    const record = this.validate(m, applicationTypeOf(body), `c_${randomBytes(16).toString('base64url')}`, 'registered');
     let secret: string | undefined;
     if (record.token_endpoint_auth_method !== 'none') {
       secret = randomBytes(32).toString('base64url');
       record.secret_hash = sha256(secret);
     }
-    await this.store.set(`client:${record.client_id}`, JSON.stringify(record));
+    // Unused registrations expire: anyone may register, only an operator's approval makes a client stay.
+    await this.store.set(`client:${record.client_id}`, JSON.stringify(record), this.unusedTtlS);
     await this.store.setAdd('clients', record.client_id);
     const { secret_hash: _hidden, source: _source, ...pub } = record;
     return { ...pub, ...(secret ? { client_secret: secret, client_secret_expires_at: 0 } : {}) };
@@ -103,21 +157,26 @@ export class ClientRegistry {
 
   private validate(
     m: ReturnType<typeof OAuthClientMetadataSchema.parse>,
+    applicationType: ClientRecord['application_type'] | 'invalid',
     clientId: string,
     source: ClientRecord['source'],
   ): ClientRecord {
+    if (applicationType === 'invalid') throw new OAuthError('invalid_client_metadata', 'application_type must be "web" or "native"');
     if (m.redirect_uris.length === 0) throw new OAuthError('invalid_redirect_uri', 'redirect_uris must name at least one URI');
     if (m.redirect_uris.length > MAX_REDIRECT_URIS) throw new OAuthError('invalid_redirect_uri', `at most ${MAX_REDIRECT_URIS} redirect_uris`);
     for (const uri of m.redirect_uris) {
-      const problem = redirectUriProblem(uri);
+      const problem = redirectUriProblem(uri, applicationType);
       if (problem) throw new OAuthError('invalid_redirect_uri', problem);
     }
     const method = (m.token_endpoint_auth_method ?? (source === 'registered' ? 'client_secret_basic' : 'none')) as ClientAuthMethod;
-    if (!['none', 'client_secret_post', 'client_secret_basic'].includes(method)) {
-      throw new OAuthError('invalid_client_metadata', `token_endpoint_auth_method ${JSON.stringify(method)} is not supported (none, client_secret_post, client_secret_basic)`);
+    const methods: ClientAuthMethod[] = source === 'registered' ? ['none', 'client_secret_post', 'client_secret_basic'] : ['none', 'private_key_jwt'];
+    if (!methods.includes(method)) {
+      const why = source === 'registered' ? '' : ' for a client metadata document (no secret can be shared with it)';
+      throw new OAuthError('invalid_client_metadata', `token_endpoint_auth_method ${JSON.stringify(method)} is not supported${why}; use ${methods.join(', ')}`);
     }
-    if (source === 'metadata_document' && method !== 'none') {
-      throw new OAuthError('invalid_client_metadata', 'a client metadata document client authenticates with "none" (no secret can be shared)');
+    if (method === 'private_key_jwt') {
+      if (!m.jwks_uri) throw new OAuthError('invalid_client_metadata', 'private_key_jwt needs a jwks_uri (the keys are fetched from it)');
+      if (!m.jwks_uri.startsWith('https://') || m.jwks_uri.length > MAX_URI_LENGTH) throw new OAuthError('invalid_client_metadata', 'jwks_uri must be an https URL');
     }
     // RFC 7591 §2 lets the server replace values it does not support: unsupported grant types and scopes are left
     // out of the registration (and the answer says so by omission) rather than refusing a client that asked for more.
@@ -133,6 +192,8 @@ export class ClientRegistry {
       ...(m.client_uri ? { client_uri: m.client_uri } : {}),
       redirect_uris: m.redirect_uris,
       token_endpoint_auth_method: method,
+      ...(method === 'private_key_jwt' ? { jwks_uri: m.jwks_uri! } : {}),
+      application_type: applicationType,
       grant_types: grants,
       response_types: ['code'],
       ...(scope ? { scope } : {}),
@@ -145,16 +206,46 @@ export class ClientRegistry {
   async find(clientId: string): Promise<ClientRecord | null> {
     if (!clientId || clientId.length > MAX_URI_LENGTH) return null;
     const stored = await this.store.get(isCimdUrl(clientId) ? `cimd:${clientId}` : `client:${clientId}`);
-    if (stored) return JSON.parse(stored) as ClientRecord;
+    if (stored) return withDefaults(JSON.parse(stored) as ClientRecord);
     if (!isCimdUrl(clientId)) return null;
     const record = await this.fetchMetadataDocument(clientId);
+    const approved = await this.approval(clientId);
+    if (approved) record.approved_at = approved.at;
     await this.store.set(`cimd:${clientId}`, JSON.stringify(record), CIMD_CACHE_S);
-    await this.store.setAdd('clients', clientId);
     return record;
   }
 
+  /**
+   * Records an operator's approval at `redirect`: a registration then stays (no longer expires unused), a metadata
+   * document client is listed in the console, and errors of its later requests may be sent back to its redirect URI.
+   */
+  async markApproved(client: ClientRecord, redirect: string): Promise<void> {
+    const now = Math.floor(Date.now() / 1000);
+    if (client.source === 'metadata_document') {
+      const previous = await this.approval(client.client_id);
+      if (previous?.redirect_uris.includes(redirect)) return;
+      const approval: Approval = { at: previous?.at ?? now, redirect_uris: [...(previous?.redirect_uris ?? []), redirect].slice(-MAX_REDIRECT_URIS) };
+      await this.store.set(`approved:${client.client_id}`, JSON.stringify(approval));
+      await this.store.set(`cimd:${client.client_id}`, JSON.stringify({ ...client, approved_at: approval.at }), CIMD_CACHE_S);
+    } else {
+      if (client.approved_at) return;
+      await this.store.set(`client:${client.client_id}`, JSON.stringify({ ...client, approved_at: now }));
+    }
+    await this.store.setAdd('clients', client.client_id);
+  }
+
+  /** The redirect URIs at which an operator approved this metadata document client (empty when never). */
+  async approvedRedirects(clientId: string): Promise<string[]> {
+    return (await this.approval(clientId))?.redirect_uris ?? [];
+  }
+
+  private async approval(clientId: string): Promise<Approval | null> {
+    const text = await this.store.get(`approved:${clientId}`);
+    return text ? (JSON.parse(text) as Approval) : null;
+  }
+
   async remove(clientId: string): Promise<void> {
-    await this.store.del([`client:${clientId}`, `cimd:${clientId}`]);
+    await this.store.del([`client:${clientId}`, `cimd:${clientId}`, `approved:${clientId}`]);
     await this.store.setRemove('clients', clientId);
   }
 
@@ -163,13 +254,17 @@ export class ClientRegistry {
     const out: ClientRecord[] = [];
     for (const id of ids) {
       const text = await this.store.get(isCimdUrl(id) ? `cimd:${id}` : `client:${id}`);
-      out.push(text ? (JSON.parse(text) as ClientRecord) : { client_id: id, redirect_uris: [], token_endpoint_auth_method: 'none', grant_types: [], response_types: [], client_id_issued_at: 0, source: 'metadata_document' });
+      if (text) out.push(withDefaults(JSON.parse(text) as ClientRecord));
+      else if (isCimdUrl(id)) out.push({ client_id: id, redirect_uris: [], token_endpoint_auth_method: 'none', application_type: 'web', grant_types: [], response_types: [], client_id_issued_at: 0, source: 'metadata_document' });
+      // A registration that expired unused: gone from the list too.
+      else await this.store.setRemove('clients', id);
     }
     return out;
   }
 
-  /** Client authentication at /token and /revoke; throws invalid_client. */
+  /** Secret-based client authentication at /token and /revoke (private_key_jwt: see ClientAssertions); throws invalid_client. */
   authenticate(client: ClientRecord, secret: string | undefined, method: 'none' | 'client_secret_post' | 'client_secret_basic'): void {
+    if (client.token_endpoint_auth_method === 'private_key_jwt') throw new OAuthError('invalid_client', 'this client authenticates with private_key_jwt: send client_assertion_type and client_assertion');
     if (client.token_endpoint_auth_method === 'none') {
       if (secret !== undefined) throw new OAuthError('invalid_client', 'this client is public: send no client_secret');
       return;
@@ -209,7 +304,7 @@ export class ClientRegistry {
     const parsed = OAuthClientMetadataSchema.safeParse(doc);
     if (!parsed.success) throw fail(`invalid metadata: ${parsed.error.issues[0]?.path.join('.')} ${parsed.error.issues[0]?.message}`);
     try {
-      return this.validate(parsed.data, url, 'metadata_document');
+      return this.validate(parsed.data, applicationTypeOf(doc), url, 'metadata_document');
     } catch (err) {
       if (err instanceof OAuthError) throw fail(err.description);
       throw err;
@@ -221,7 +316,7 @@ export class ClientRegistry {
    * public address for the check and a private one for the connection), no redirects, a total time bound and a size
    * bound on the body.
    */
-  private download(u: URL): Promise<string> {
+  download(u: URL): Promise<string> {
     const host = u.hostname.replace(/^\[|\]$/g, '');
     if (isIP(host) && !this.addressAllowed(host)) return Promise.reject(new Error('host is a private address'));
     return new Promise((resolve, reject) => {
@@ -268,4 +363,15 @@ export class ClientRegistry {
       req.end();
     });
   }
+}
+
+/** An operator's approval of a metadata document client, kept beyond the document's cache lifetime. */
+interface Approval {
+  at: number;
+  redirect_uris: string[];
+}
+
+/** Records stored before application_type existed read as web clients. */
+function withDefaults(record: ClientRecord): ClientRecord {
+  return record.application_type ? record : { ...record, application_type: 'web' };
 }

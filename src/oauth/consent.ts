@@ -26,9 +26,11 @@ export interface ConsentView {
   csrf: string;
   clientName: string;
   clientId: string;
+  /** Who the client is, as far as the hub can tell: its metadata document's host, or the hosts it returns to. */
+  identity: string;
   redirectHost: string;
   requested: Level;
-  /** The level preselected: the one asked for, or the lowest when the client asked for none. */
+  /** The level preselected: the lowest offered, so approving without a choice grants the least. */
   checked: Level;
   /** The identity provider's name when the operator may sign in with it instead of typing a key. */
   upstream?: string;
@@ -51,9 +53,9 @@ export function consentPage(v: ConsentView): string {
     .join('');
   return page(
     'Authorize access to Omni Hub',
-    `<main><h1>Authorize ${esc(v.clientName)} to use Omni Hub</h1>` +
+    `<main><h1>Authorize ${esc(v.identity)} to use Omni Hub</h1>` +
       (v.error ? `<p class="error" role="alert">${esc(v.error)}</p>` : '') +
-      `<dl><dt>Application</dt><dd>${esc(v.clientName)}</dd><dt>Client id</dt><dd>${esc(v.clientId)}</dd>` +
+      `<dl><dt>Client</dt><dd>${esc(v.identity)}</dd><dt>Calls itself</dt><dd>${esc(v.clientName)}</dd><dt>Client id</dt><dd>${esc(v.clientId)}</dd>` +
       `<dt>Returns to</dt><dd>${esc(v.redirectHost)}</dd><dt>Requested</dt><dd>tools up to ${esc(scopeForLevel(v.requested))}</dd></dl>` +
       `<form method="post" action="/authorize">` +
       `<input type="hidden" name="tx" value="${esc(v.tx)}"><input type="hidden" name="csrf" value="${esc(v.csrf)}">` +

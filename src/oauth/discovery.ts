@@ -1,5 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import type { Config } from '../config.js';
+import { CLIENT_ASSERTION_ALGORITHMS } from './client-assertion.js';
 import { SCOPES } from './scopes.js';
 
 /**
@@ -11,18 +12,37 @@ export function baseUrl(request: FastifyRequest, config: Config): string {
   return `${request.protocol}://${request.host}`;
 }
 
-export const resourceUrl = (base: string) => `${base}/mcp`;
-export const resourceMetadataUrl = (base: string) => `${base}/.well-known/oauth-protected-resource/mcp`;
+/** The MCP endpoints a client may name as the protected resource: Streamable HTTP and the legacy SSE transport. */
+export type ResourcePath = '/mcp' | '/sse';
 
-/** The resource identifiers a token may be bound to: the MCP endpoint (what MCP clients send) or the hub's origin, with or without a trailing slash. */
-export function acceptedResources(base: string): string[] {
-  return [resourceUrl(base), `${resourceUrl(base)}/`, base, `${base}/`];
+export const resourceUrl = (base: string, path: ResourcePath = '/mcp') => `${base}${path}`;
+export const resourceMetadataUrl = (base: string, path: ResourcePath = '/mcp') => `${base}/.well-known/oauth-protected-resource${path}`;
+
+/** The resource a request's path belongs to: the legacy SSE transport's own, or the MCP endpoint's (everything else). */
+export const resourcePathOf = (url: string): ResourcePath => (/^\/(sse|messages)(\/|\?|$)/.test(url) ? '/sse' : '/mcp');
+
+/** URL comparison form: scheme and host lower-cased (RFC 3986 §6.2.2.1), so `HTTPS://Hub.Example/mcp` is the hub's. */
+export function normalizeResource(uri: string): string {
+  try {
+    return new URL(uri).href;
+  } catch {
+    return uri;
+  }
 }
 
-/** RFC 9728 protected resource metadata. */
-export function protectedResourceMetadata(base: string) {
+/**
+ * Whether a resource indicator names this hub: one of its MCP endpoints (what MCP clients send) or its origin, with or
+ * without a trailing slash. A token bound to any of them reaches every tool route of the hub.
+ */
+export function isHubResource(base: string, resource: string): boolean {
+  const r = normalizeResource(resource);
+  return [resourceUrl(base), `${resourceUrl(base)}/`, resourceUrl(base, '/sse'), `${resourceUrl(base, '/sse')}/`, base].some((a) => normalizeResource(a) === r);
+}
+
+/** RFC 9728 protected resource metadata of `/mcp` or of `/sse`. */
+export function protectedResourceMetadata(base: string, path: ResourcePath = '/mcp') {
   return {
-    resource: resourceUrl(base),
+    resource: resourceUrl(base, path),
     authorization_servers: [base],
     scopes_supported: SCOPES,
     bearer_methods_supported: ['header'],
@@ -30,7 +50,10 @@ export function protectedResourceMetadata(base: string) {
   };
 }
 
-/** RFC 8414 authorization server metadata (also served at the OpenID discovery path). */
+/**
+ * RFC 8414 authorization server metadata. Not served at the OpenID discovery path: this server issues no ID tokens, so
+ * it would not be valid OpenID Provider metadata.
+ */
 export function authorizationServerMetadata(base: string) {
   return {
     issuer: base,
@@ -38,12 +61,16 @@ export function authorizationServerMetadata(base: string) {
     token_endpoint: `${base}/token`,
     registration_endpoint: `${base}/register`,
     revocation_endpoint: `${base}/revoke`,
-    scopes_supported: SCOPES,
+    // offline_access is listed for clients that ask for it to get a refresh token (every grant has one anyway); the
+    // protected resource's metadata and challenges leave it out.
+    scopes_supported: [...SCOPES, 'offline_access'],
     response_types_supported: ['code'],
     response_modes_supported: ['query'],
     grant_types_supported: ['authorization_code', 'refresh_token'],
-    token_endpoint_auth_methods_supported: ['none', 'client_secret_post', 'client_secret_basic'],
-    revocation_endpoint_auth_methods_supported: ['none', 'client_secret_post', 'client_secret_basic'],
+    token_endpoint_auth_methods_supported: ['none', 'client_secret_post', 'client_secret_basic', 'private_key_jwt'],
+    token_endpoint_auth_signing_alg_values_supported: CLIENT_ASSERTION_ALGORITHMS,
+    revocation_endpoint_auth_methods_supported: ['none', 'client_secret_post', 'client_secret_basic', 'private_key_jwt'],
+    revocation_endpoint_auth_signing_alg_values_supported: CLIENT_ASSERTION_ALGORITHMS,
     code_challenge_methods_supported: ['S256'],
     authorization_response_iss_parameter_supported: true,
     client_id_metadata_document_supported: true,
@@ -52,19 +79,18 @@ export function authorizationServerMetadata(base: string) {
 }
 
 /** A `WWW-Authenticate` value for a 401/403: the challenge names where the client discovers how to get a token. */
-export function bearerChallenge(base: string, extra: Record<string, string> = {}): string {
-  const params = { realm: 'omni-hub', ...extra, resource_metadata: resourceMetadataUrl(base) };
+export function bearerChallenge(base: string, extra: Record<string, string> = {}, path: ResourcePath = '/mcp'): string {
+  const params = { realm: 'omni-hub', ...extra, resource_metadata: resourceMetadataUrl(base, path) };
   return `Bearer ${Object.entries(params)
     .map(([k, v]) => `${k}="${v.replace(/["\\]/g, '')}"`)
     .join(', ')}`;
 }
 
-/** Routes that must answer without a bearer token (discovery, registration, authorization, token, revocation). */
+/**
+ * Routes that must answer without a bearer token (registration, authorization, token, revocation), and every
+ * `/.well-known/` path: discovery is public, and a document this hub does not serve is a 404, not a 401.
+ */
 const PUBLIC_PATHS = new Set([
-  '/.well-known/oauth-protected-resource',
-  '/.well-known/oauth-protected-resource/mcp',
-  '/.well-known/oauth-authorization-server',
-  '/.well-known/openid-configuration',
   '/authorize',
   '/authorize/callback',
   '/token',
@@ -73,5 +99,5 @@ const PUBLIC_PATHS = new Set([
 ]);
 
 export function isOAuthPublicPath(path: string): boolean {
-  return PUBLIC_PATHS.has(path);
+  return PUBLIC_PATHS.has(path) || path.startsWith('/.well-known/');
 }

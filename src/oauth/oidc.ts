@@ -86,7 +86,8 @@ export class UpstreamSignIn {
       throw new OAuthError('access_denied', `sign-in with ${this.label} failed: ${(err as Error).message.slice(0, 200)}`);
     }
     const email = typeof claims?.email === 'string' ? claims.email.toLowerCase() : null;
-    if (!email || claims?.email_verified === false) throw new OAuthError('access_denied', `${this.label} did not confirm an e-mail address`);
+    // Only an address the provider has verified counts: an unverified one may belong to anyone who typed it.
+    if (!email || claims?.email_verified !== true) throw new OAuthError('access_denied', `${this.label} did not confirm a verified e-mail address (email_verified must be true)`);
     const domain = email.slice(email.lastIndexOf('@'));
     if (!this.settings.allowedEmails.some((a) => a === email || a === domain)) {
       throw new OAuthError('access_denied', `${email} is not allowed to approve access (OAUTH_ALLOWED_EMAILS)`);

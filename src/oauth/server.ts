@@ -9,7 +9,7 @@ import { unauthorized } from '../http/auth.js';
 import { hubErrorStatus, sendHubError } from '../http/errors.js';
 import { mcpToolCalls } from '../http/mcp-request.js';
 import { ClientRegistry, type ClientRegistryOptions } from './clients.js';
-import { acceptedResources, baseUrl, bearerChallenge } from './discovery.js';
+import { baseUrl, bearerChallenge, isHubResource, resourcePathOf } from './discovery.js';
 import { levelAllowed, maxLevel, scopeForLevel, scopesUpTo } from './scopes.js';
 import { UpstreamSignIn } from './oidc.js';
 import { FileOAuthStore, RedisOAuthStore, type OAuthStore } from './store.js';
@@ -45,7 +45,7 @@ export class OAuthServer {
     readonly store: OAuthStore,
     options: OAuthOptions,
   ) {
-    this.clients = new ClientRegistry(store, options.clients);
+    this.clients = new ClientRegistry(store, { unusedTtlS: config.oauth.unusedClientS, ...options.clients });
     this.tokens = new TokenService(store, config.oauth);
     this.upstream = config.oidc ? new UpstreamSignIn(config.oidc) : null;
   }
@@ -80,14 +80,14 @@ export class OAuthServer {
       await unauthorized(reply, 'the access token is invalid, expired or revoked', 'invalid_token');
       return 'refused';
     }
-    if (!acceptedResources(baseUrl(request, this.config)).includes(grant.resource)) {
+    if (!isHubResource(baseUrl(request, this.config), grant.resource)) {
       await unauthorized(reply, 'the access token was issued for another resource', 'invalid_token');
       return 'refused';
     }
     if (!TOKEN_PATHS.test(request.url)) {
       await reply
         .code(403)
-        .header('www-authenticate', bearerChallenge(baseUrl(request, this.config), { error: 'insufficient_scope', error_description: 'OAuth tokens reach the tool routes only' }))
+        .header('www-authenticate', bearerChallenge(baseUrl(request, this.config), { error: 'insufficient_scope', error_description: 'OAuth tokens reach the tool routes only' }, resourcePathOf(request.url)))
         .send({ error: { code: 'insufficient_scope', message: 'OAuth access tokens reach /mcp and /v1/tools only; operator routes need a hub key' } });
       return 'refused';
     }
@@ -128,6 +128,8 @@ export class OAuthServer {
         }
       }
       if (!refusal) return done();
+      // The levels are cumulative: the union of what the token holds and what the call needs is every level up to the
+      // higher of the two, which is the call's (the token's is lower, or there would be no refusal).
       const scope = scopesUpTo(refusal.level).join(' ');
       const message = `${refusal.tool} is a ${refusal.level} tool: it needs scope ${scopeForLevel(refusal.level)}; this token holds ${auth.scopes.join(' ') || 'no level'}`;
       // The refused call gets its one audit record from the pipeline, as any refusal, though it never runs there.
@@ -142,7 +144,7 @@ export class OAuthServer {
       }
       reply
         .code(403)
-        .header('www-authenticate', bearerChallenge(baseUrl(request, this.config), { error: 'insufficient_scope', scope, error_description: message }));
+        .header('www-authenticate', bearerChallenge(baseUrl(request, this.config), { error: 'insufficient_scope', scope, error_description: message }, resourcePathOf(path)));
       if (rest) {
         void reply.send({ error: { code: 'insufficient_scope', message, required_scope: scopeForLevel(refusal.level) } });
       } else {

@@ -1,5 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { CompactEncrypt, compactDecrypt } from 'jose';
 import { sha256 } from './clients.js';
+import { normalizeResource } from './discovery.js';
 import { OAuthError } from './errors.js';
 import type { OAuthStore } from './store.js';
 
@@ -22,6 +24,8 @@ export interface Grant {
 
 interface CodeRecord extends Grant {
   redirect_uri: string;
+  /** Whether the authorization request named the redirect URI; only then must the token request repeat it. */
+  redirect_sent: boolean;
   code_challenge: string;
   /** Epoch ms; checked as well as the store's TTL so every store expires codes alike. */
   exp: number;
@@ -37,10 +41,19 @@ interface RefreshRecord extends Grant {
   family: string;
 }
 
+/**
+ * A grant: every access and refresh token of it names it, and each use checks that it still exists, so deleting it
+ * (revocation, reuse detection, the console) ends every token it issued at once.
+ */
 interface FamilyRecord extends Grant {
-  /** Hashes of the access tokens this family issued that may still be live. */
-  access: string[];
   created: number;
+}
+
+/** What a refresh token that was just rotated may still answer, within the grace window. */
+interface GraceRecord {
+  /** The new pair, encrypted with a key derived from the rotated refresh token (a copy of the store cannot read it). */
+  pair: string;
+  next: string;
 }
 
 export interface TokenResponse {
@@ -55,7 +68,12 @@ export interface TokenLifetimes {
   accessS: number;
   refreshS: number;
   codeS: number;
+  /** Seconds in which a retried refresh (the answer was lost) gets the same new pair instead of revoking the grant. */
+  refreshGraceS: number;
 }
+
+/** The scope a refresh asks for, checked against the grant: returns the scopes to issue or throws invalid_scope. */
+export type ScopeCheck = (held: string[]) => string[];
 
 const ACCESS_PREFIX = 'oha_';
 const REFRESH_PREFIX = 'ohr_';
@@ -82,9 +100,9 @@ export class TokenService {
     readonly lifetimes: TokenLifetimes,
   ) {}
 
-  async issueCode(grant: Grant, redirectUri: string, codeChallenge: string): Promise<string> {
+  async issueCode(grant: Grant, redirectUri: string, redirectSent: boolean, codeChallenge: string): Promise<string> {
     const code = token();
-    const record: CodeRecord = { ...grant, redirect_uri: redirectUri, code_challenge: codeChallenge, exp: Date.now() + this.lifetimes.codeS * 1000 };
+    const record: CodeRecord = { ...grant, redirect_uri: redirectUri, redirect_sent: redirectSent, code_challenge: codeChallenge, exp: Date.now() + this.lifetimes.codeS * 1000 };
     await this.store.set(`code:${sha256(code)}`, JSON.stringify(record), this.lifetimes.codeS);
     return code;
   }
@@ -107,60 +125,82 @@ export class TokenService {
     if (code.exp <= Date.now()) throw new OAuthError('invalid_grant', 'authorization code is invalid or expired');
     if (code.client_id !== clientId) throw new OAuthError('invalid_grant', 'authorization code was issued to another client');
     if (p.redirect_uri !== undefined && p.redirect_uri !== code.redirect_uri) throw new OAuthError('invalid_grant', 'redirect_uri does not match the authorization request');
-    if (p.redirect_uri === undefined) throw new OAuthError('invalid_request', 'redirect_uri is required');
+    if (p.redirect_uri === undefined && code.redirect_sent) throw new OAuthError('invalid_request', 'redirect_uri is required (the authorization request named one)');
     if (!pkceMatches(p.code_verifier, code.code_challenge)) throw new OAuthError('invalid_grant', 'code_verifier does not match the code_challenge');
-    if (p.resource !== undefined && p.resource !== code.resource) throw new OAuthError('invalid_target', 'resource differs from the one authorized');
+    if (p.resource !== undefined && !sameResource(p.resource, code.resource)) throw new OAuthError('invalid_target', 'resource differs from the one authorized');
     const family = token();
     await this.store.set(`codeused:${hash}`, family, this.lifetimes.refreshS);
     const grant: Grant = { client_id: code.client_id, scopes: code.scopes, resource: code.resource, ...(code.subject ? { subject: code.subject } : {}) };
     await this.store.setAdd(`clientfam:${clientId}`, family);
-    return this.issuePair(family, grant, { access: [], created: Date.now() });
+    return this.issuePair(family, grant, Date.now());
   }
 
-  /** refresh_token grant: the token rotates; presenting a rotated one again revokes the whole family. */
-  async refresh(clientId: string, p: { refresh_token?: string; scope?: string; resource?: string }, narrow: (s: string[]) => string[]): Promise<TokenResponse> {
+  /**
+   * refresh_token grant: the token rotates. Presenting the rotated token again within the grace window (the client
+   * never saw the answer) returns the same new pair, as long as that pair has not been used; any other reuse revokes
+   * the whole grant.
+   */
+  async refresh(clientId: string, p: { refresh_token?: string; scope?: string; resource?: string }, narrow: ScopeCheck): Promise<TokenResponse> {
     if (!p.refresh_token) throw new OAuthError('invalid_request', 'refresh_token is required');
     const hash = sha256(p.refresh_token);
     const text = await this.store.get(`rt:${hash}`);
-    if (!text) {
-      const family = await this.store.get(`rtused:${hash}`);
-      if (family) {
-        await this.revokeFamily(family);
-        throw new OAuthError('invalid_grant', 'refresh token was already used; every token of this grant is revoked');
-      }
-      throw new OAuthError('invalid_grant', 'refresh token is invalid, expired or revoked');
-    }
+    if (!text) return this.retryOrReuse(p.refresh_token, clientId);
     const rt = JSON.parse(text) as RefreshRecord;
     if (rt.client_id !== clientId) throw new OAuthError('invalid_grant', 'refresh token was issued to another client');
-    if (p.resource !== undefined && p.resource !== rt.resource) throw new OAuthError('invalid_target', 'resource differs from the one authorized');
+    if (p.resource !== undefined && !sameResource(p.resource, rt.resource)) throw new OAuthError('invalid_target', 'resource differs from the one authorized');
     // Checked before the token is spent, so a bad request does not cost the client its grant.
-    const scopes = p.scope !== undefined ? narrow(rt.scopes) : rt.scopes;
-    // The atomic take decides between two concurrent uses: the loser is a reuse.
-    if (!(await this.store.take(`rt:${hash}`))) {
-      await this.revokeFamily(rt.family);
-      throw new OAuthError('invalid_grant', 'refresh token was already used; every token of this grant is revoked');
-    }
-    await this.store.set(`rtused:${hash}`, rt.family, this.lifetimes.refreshS);
     const famText = await this.store.get(`fam:${rt.family}`);
     if (!famText) throw new OAuthError('invalid_grant', 'refresh token is revoked');
     const fam = JSON.parse(famText) as FamilyRecord;
+    const scopes = p.scope !== undefined ? narrow(fam.scopes) : rt.scopes;
+    // The atomic take decides between two concurrent uses: the loser is a retry or a reuse.
+    if (!(await this.store.take(`rt:${hash}`))) return this.retryOrReuse(p.refresh_token, clientId);
     const grant: Grant = { client_id: rt.client_id, scopes, resource: rt.resource, ...(rt.subject ? { subject: rt.subject } : {}) };
-    return this.issuePair(rt.family, grant, fam);
+    const answer = await this.issuePair(rt.family, { ...grant, scopes: fam.scopes }, fam.created, scopes);
+    if (this.lifetimes.refreshGraceS > 0) {
+      const pair = await new CompactEncrypt(new TextEncoder().encode(JSON.stringify(answer))).setProtectedHeader({ alg: 'dir', enc: 'A256GCM' }).encrypt(graceKey(p.refresh_token));
+      const record: GraceRecord = { pair, next: sha256(answer.refresh_token) };
+      await this.store.set(`rtgrace:${hash}`, JSON.stringify(record), this.lifetimes.refreshGraceS);
+    }
+    // Marked used only once the grace answer exists: a concurrent second use in between finds neither and is refused
+    // without revoking the grant, instead of being taken for a reuse.
+    await this.store.set(`rtused:${hash}`, rt.family, this.lifetimes.refreshS);
+    return answer;
   }
 
-  private async issuePair(family: string, grant: Grant, fam: Pick<FamilyRecord, 'access' | 'created'>): Promise<TokenResponse> {
+  /** A refresh token that is no longer live: the grace answer when it was rotated moments ago, otherwise a reuse. */
+  private async retryOrReuse(refreshToken: string, clientId: string): Promise<TokenResponse> {
+    const hash = sha256(refreshToken);
+    const graceText = await this.store.get(`rtgrace:${hash}`);
+    const family = await this.store.get(`rtused:${hash}`);
+    if (graceText && family) {
+      const grace = JSON.parse(graceText) as GraceRecord;
+      const nextLive = await this.store.get(`rt:${grace.next}`);
+      const famLive = await this.store.get(`fam:${family}`);
+      if (nextLive && famLive && (JSON.parse(nextLive) as RefreshRecord).client_id === clientId) {
+        const { plaintext } = await compactDecrypt(grace.pair, graceKey(refreshToken));
+        return JSON.parse(new TextDecoder().decode(plaintext)) as TokenResponse;
+      }
+    }
+    if (family) {
+      await this.revokeFamily(family);
+      throw new OAuthError('invalid_grant', 'refresh token was already used; every token of this grant is revoked');
+    }
+    throw new OAuthError('invalid_grant', 'refresh token is invalid, expired or revoked');
+  }
+
+  /** Issues an access and a refresh token of `family`; `grant.scopes` is the whole grant, `scopes` this pair's. */
+  private async issuePair(family: string, grant: Grant, created: number, scopes = grant.scopes): Promise<TokenResponse> {
     const access = token(ACCESS_PREFIX);
     const refresh = token(REFRESH_PREFIX);
-    const accessHash = sha256(access);
     const exp = Date.now() + this.lifetimes.accessS * 1000;
-    const a: AccessRecord = { ...grant, family, exp };
-    const r: RefreshRecord = { ...grant, family };
-    // Access tokens of a family are few at a time (one per rotation within the access lifetime): keep the last ten.
-    const f: FamilyRecord = { ...grant, access: [...fam.access.slice(-9), accessHash], created: fam.created };
-    await this.store.set(`at:${accessHash}`, JSON.stringify(a), this.lifetimes.accessS);
-    await this.store.set(`rt:${sha256(refresh)}`, JSON.stringify(r), this.lifetimes.refreshS);
+    const a: AccessRecord = { ...grant, scopes, family, exp };
+    const r: RefreshRecord = { ...grant, scopes, family };
+    const f: FamilyRecord = { ...grant, created };
     await this.store.set(`fam:${family}`, JSON.stringify(f), this.lifetimes.refreshS);
-    return { access_token: access, token_type: 'Bearer', expires_in: this.lifetimes.accessS, refresh_token: refresh, scope: grant.scopes.join(' ') };
+    await this.store.set(`at:${sha256(access)}`, JSON.stringify(a), this.lifetimes.accessS);
+    await this.store.set(`rt:${sha256(refresh)}`, JSON.stringify(r), this.lifetimes.refreshS);
+    return { access_token: access, token_type: 'Bearer', expires_in: this.lifetimes.accessS, refresh_token: refresh, scope: scopes.join(' ') };
   }
 
   /** The live grant behind an access token, or null (unknown, expired or revoked). */
@@ -169,6 +209,8 @@ export class TokenService {
     if (!text) return null;
     const a = JSON.parse(text) as AccessRecord;
     if (a.exp <= Date.now()) return null;
+    // The token lives only as long as its grant: revoking the grant ends every access token it issued.
+    if (!(await this.store.get(`fam:${a.family}`))) return null;
     this.noteUse(a.client_id);
     return a;
   }
@@ -205,7 +247,7 @@ export class TokenService {
     const text = await this.store.get(`fam:${family}`);
     if (!text) return;
     const f = JSON.parse(text) as FamilyRecord;
-    await this.store.del([`fam:${family}`, ...f.access.map((h) => `at:${h}`)]);
+    await this.store.del([`fam:${family}`]);
     await this.store.setRemove(`clientfam:${f.client_id}`, family);
   }
 
@@ -231,3 +273,8 @@ export class TokenService {
     return families.length;
   }
 }
+
+/** The key that encrypts a grace answer: derived from the refresh token it answers, which the store never holds. */
+const graceKey = (refreshToken: string): Uint8Array => createHash('sha256').update(`omni-hub:refresh-grace:${refreshToken}`).digest();
+
+export const sameResource = (a: string, b: string): boolean => normalizeResource(a) === normalizeResource(b);

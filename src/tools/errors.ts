@@ -15,6 +15,7 @@ export type ErrorCode =
   | 'confirmation_required'
   | 'quota_exceeded'
   | 'governance_unavailable'
+  | 'audit_unavailable'
   | 'auth_error'
   | 'upstream_error'
   | 'timeout'
@@ -35,6 +36,7 @@ const STATUS: Record<ErrorCode, number> = {
   confirmation_required: 428,
   quota_exceeded: 429,
   governance_unavailable: 503,
+  audit_unavailable: 503,
   auth_error: 502,
   upstream_error: 502,
   timeout: 504,

@@ -9,6 +9,7 @@ import { redactArgs } from '../governance/redact.js';
 import { RefusalLimiter } from '../governance/refusal-limiter.js';
 import { scrubbedErrorText, scrubError } from '../governance/scrub.js';
 import type { Metrics } from '../metrics.js';
+import { tracing, type TraceContextMeta } from '../telemetry/tracing.js';
 import { CallTracker } from './call-tracker.js';
 import { HubError, toHubError } from './errors.js';
 import { capResult, type ResultTruncation } from './limits.js';
@@ -24,6 +25,8 @@ export interface CallOrigin {
   signal?: AbortSignal;
   /** Set when the client asked for progress notifications (MCP `progressToken`). */
   onProgress?: ToolContext['progress'];
+  /** W3C trace context from the MCP request's `params._meta`: the parent of the call's span when tracing is on. */
+  traceContext?: TraceContextMeta;
 }
 
 export interface GovernanceMeta {
@@ -94,7 +97,8 @@ export class InvokePipeline {
 
   invoke(name: string, rawArgs: unknown, origin: CallOrigin): Promise<InvokeResult> {
     this.calls.started();
-    const p = this.run(name, rawArgs, origin);
+    const traced = tracing();
+    const p = traced ? traced.call(name, origin, () => this.run(name, rawArgs, origin)) : this.run(name, rawArgs, origin);
     void p.finally(this.calls.settled);
     return p;
   }
@@ -146,8 +150,16 @@ export class InvokePipeline {
     if (!result.ok) record.error = { code: result.error.code, message: result.error.message };
     if (governance?.degraded || governance?.warning) record.governance = { degraded: governance.degraded, warning: governance.warning };
     if (call.dryRun) record.dry_run = true;
+    const traced = tracing();
+    const traceId = traced?.annotate(record);
+    if (traceId) record.trace_id = traceId;
     this.deps.audit.append(record);
-    this.auditLog.info({ audit: record }, 'tool call');
+    if (this.config.audit.log) {
+      // On Google Cloud, Cloud Logging shows a line with this field under its trace in Cloud Trace.
+      const project = record.trace_id && this.config.google.project;
+      if (project) this.auditLog.info({ type: 'audit', audit: record, 'logging.googleapis.com/trace': `projects/${project}/traces/${record.trace_id}` }, 'tool call');
+      else this.auditLog.info({ type: 'audit', audit: record }, 'tool call');
+    }
     this.metrics.recordCall(tool ? tool.def.name : '(unknown)', outcome, duration / 1000);
     return result;
   }
@@ -216,7 +228,20 @@ export class InvokePipeline {
       }
     }
 
-    const admission = await this.governor.admit(tool.def, origin.principal, rule);
+    // No record could be kept for this call (Redis down, queue and spill full): above LOW it is not run unrecorded.
+    if (this.deps.audit.saturated && this.config.audit.failure === 'refuse' && rule.level !== 'LOW') {
+      return this.fail(
+        call,
+        'denied_audit_unavailable',
+        new HubError('audit_unavailable', `the audit store can take no more records and AUDIT_FAILURE=refuse refuses ${rule.level} calls; try again shortly`, { level: rule.level, retry_after_s: 5 }),
+      );
+    }
+
+    const traced = tracing();
+    const admit = () => this.governor.admit(tool.def, origin.principal, rule);
+    const admission = await (traced
+      ? traced.child('quota check', admit, (a) => ({ 'omni.quota.allowed': a.allowed, 'omni.quota.used': a.quota?.used, 'omni.quota.limit': a.quota?.limit, 'omni.quota.degraded': a.degraded }))
+      : admit());
     call.governance = { level: rule.level, quota: quotaMeta(admission.quota), degraded: admission.degraded, warning: admission.warning };
     if (admission.degraded || admission.error?.code === 'governance_unavailable') this.metrics.storeErrors.inc();
     if (!admission.allowed) {

@@ -135,9 +135,39 @@ describe.skipIf(skipReason)(`the hub image ${IMAGE} in a real Docker Engine${ski
     expect(res).toEqual({ exitCode: 0, output: '/app/data:ok' });
   });
 
+  it("serves the Intelligence store from the same embedded SQLite as development; the first calls stay under 200 MB RSS", async () => {
+    const post = (tool: string, body: unknown) =>
+      fetch(`${base}/v1/tools/${tool}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    // The first Intelligence calls of this container: an ingest opens the store, a query starts its search worker.
+    const ingest = await post('intelligence_ingest', { title: 'Container note', text: 'the wombat census runs in the image' });
+    expect(ingest.status).toBe(200);
+    const query = await post('intelligence_query', { query: 'wombat census' });
+    expect(query.status).toBe(200);
+    expect(JSON.stringify(await query.json())).toContain('Container note');
+
+    const connections = (await (await fetch(`${base}/v1/connections`, { headers: { authorization: `Bearer ${KEY}` } })).json()) as {
+      systems: { system: string; status: string; detail: string }[];
+    };
+    expect(connections.systems.find((s) => s.system === 'intelligence')).toMatchObject({ status: 'connected', detail: 'embedded SQLite' });
+    const files = await exec(container, ['ls', '/app/data']);
+    expect(files.output.split('\n')).toContain('intelligence.sqlite');
+    expect(files.output).not.toContain('pglite');
+
+    // The hub is PID 1 (CMD node dist/main.js); VmRSS counts every thread, the search worker's included.
+    const status = await exec(container, ['cat', '/proc/1/status']);
+    const rssKb = Number(/^VmRSS:\s+(\d+) kB$/m.exec(status.output)?.[1]);
+    console.info(`hub RSS in the container after its first Intelligence calls: ${Math.round(rssKb / 1024)} MB`);
+    expect(rssKb).toBeGreaterThan(0);
+    expect(rssKb).toBeLessThan(200 * 1024);
+  }, 60_000);
+
   it('on docker stop (SIGTERM) completes the call in flight and exits 0 within the grace period', async () => {
-    // The Auto Builder tool stores its answer in the Intelligence store: open it (PGlite in DATA_DIR, which takes
-    // seconds on first use) before the call, so that the call in flight is the upstream wait and nothing else.
+    // The Auto Builder tool stores its answer in the Intelligence store: open it (SQLite in DATA_DIR) before the call,
+    // so that the call in flight is the upstream wait and nothing else.
     const warm = await fetch(`${base}/v1/tools/intelligence_ingest`, {
       method: 'POST',
       headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },

@@ -14,7 +14,7 @@ describe('bearer auth', () => {
     for (const headers of [{}, { authorization: 'Bearer wrong-key-0000000000000' }, { authorization: 'Basic abc' }]) {
       const res = await hub.app.inject({ method: 'GET', url: '/v1/tools', headers });
       expect(res.statusCode).toBe(401);
-      expect(res.headers['www-authenticate']).toBe('Bearer realm="omni-hub", resource_metadata="http://localhost:80/.well-known/oauth-protected-resource/mcp"');
+      expect(res.headers['www-authenticate']).toBe('Bearer realm="omni-hub", scope="tools:low", resource_metadata="http://localhost:80/.well-known/oauth-protected-resource/mcp"');
       expect(res.json()).toMatchObject({ error: { code: 'unauthorized' } });
       expect(res.body).not.toContain(TEST_KEY);
     }

@@ -59,7 +59,7 @@ describe.each(['stateful', 'stateless'] as const)('built server, MCP_SESSION_MOD
     const h = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
     const none = await fetch(`${hub.url}/mcp`, { method: 'POST', headers: h, body: JSON.stringify(init) });
     expect(none.status).toBe(401);
-    expect(none.headers.get('www-authenticate')).toBe(`Bearer realm="omni-hub", resource_metadata="${hub.url}/.well-known/oauth-protected-resource/mcp"`);
+    expect(none.headers.get('www-authenticate')).toBe(`Bearer realm="omni-hub", scope="tools:low", resource_metadata="${hub.url}/.well-known/oauth-protected-resource/mcp"`);
     const wrong = await fetch(`${hub.url}/mcp`, { method: 'POST', headers: { ...h, authorization: 'Bearer nope-nope-nope-nope' }, body: JSON.stringify(init) });
     expect(wrong.status).toBe(401);
     const { request } = await import('node:http');

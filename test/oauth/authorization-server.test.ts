@@ -34,12 +34,13 @@ describe('OAuth authorization server', () => {
       for (const [path, init] of [['/mcp', { method: 'POST' }], ['/v1/tools', {}], ['/v1/tools/fixture_echo', { method: 'POST' }]] as const) {
         const res = await fetch(base + path, init);
         expect(res.status).toBe(401);
-        expect(res.headers.get('www-authenticate')).toBe(`Bearer realm="omni-hub", resource_metadata="${base}/.well-known/oauth-protected-resource/mcp"`);
+        expect(res.headers.get('www-authenticate')).toBe(`Bearer realm="omni-hub", scope="tools:low", resource_metadata="${base}/.well-known/oauth-protected-resource/mcp"`);
       }
     });
 
-    it('serves RFC 8414 metadata and the OpenID discovery alias', async () => {
-      for (const path of ['/.well-known/oauth-authorization-server', '/.well-known/openid-configuration']) {
+    it('serves RFC 8414 metadata (and no OpenID discovery document, which it could not fill)', async () => {
+      expect((await fetch(`${base}/.well-known/openid-configuration`)).status).toBe(404);
+      for (const path of ['/.well-known/oauth-authorization-server']) {
         const meta = (await (await fetch(base + path)).json()) as Record<string, unknown>;
         expect(meta).toMatchObject({
           issuer: base,
@@ -49,7 +50,7 @@ describe('OAuth authorization server', () => {
           revocation_endpoint: `${base}/revoke`,
           code_challenge_methods_supported: ['S256'],
           grant_types_supported: ['authorization_code', 'refresh_token'],
-          token_endpoint_auth_methods_supported: ['none', 'client_secret_post', 'client_secret_basic'],
+          token_endpoint_auth_methods_supported: ['none', 'client_secret_post', 'client_secret_basic', 'private_key_jwt'],
         });
       }
       const pre = await fetch(`${base}/token`, { method: 'OPTIONS', headers: { origin: 'https://inspector.example', 'access-control-request-method': 'POST' } });
@@ -131,7 +132,8 @@ describe('OAuth authorization server', () => {
       expect(html).toContain('127.0.0.1:9');
       const form = readConsentForm(html);
       expect(form.levels).toEqual(['tools:low', 'tools:medium', 'tools:high']);
-      expect(form.checked).toBe('tools:high');
+      // The lowest level is preselected: approving without a choice grants the least.
+      expect(form.checked).toBe('tools:low');
       expect(html).toContain('>Approve</button>');
       expect(html).toContain('>Deny</button>');
       // offline_access is accepted and ignored: refresh tokens are always issued.
@@ -195,9 +197,13 @@ describe('OAuth authorization server', () => {
       }
     });
 
-    it('redirects protocol errors to the registered URI with the RFC code', async () => {
+    it('redirects protocol errors to the registered URI with the RFC code once an operator has approved the client', async () => {
       const c = await register(base);
       const { challenge } = pkce();
+      // Before any approval, an error is a page: a self-registered redirect URI is no one's word yet.
+      const first = await fetch(authorizeUrl(base, c, challenge, { response_type: 'token' }), { redirect: 'manual' });
+      expect({ status: first.status, location: first.headers.get('location') }).toEqual({ status: 400, location: null });
+      await obtainTokens(base, TEST_KEY, 'tools:low', c);
       const cases: [Record<string, string>, string][] = [
         [{ code_challenge_method: 'plain' }, 'invalid_request'],
         [{ code_challenge: '' }, 'invalid_request'],
@@ -205,6 +211,7 @@ describe('OAuth authorization server', () => {
         [{ response_type: 'token' }, 'unsupported_response_type'],
         [{ scope: 'tools:low admin' }, 'invalid_scope'],
         [{ scope: 'openid' }, 'invalid_scope'],
+        [{ resource: 'HTTP://OTHER.example/mcp' }, 'invalid_target'],
         [{ resource: 'https://other.example/mcp' }, 'invalid_target'],
       ];
       for (const [extra, error] of cases) {
@@ -290,14 +297,19 @@ describe('OAuth authorization server', () => {
       expect(other.headers.get('www-authenticate')).toContain('another resource');
     });
 
-    it('refresh may narrow but not widen the levels; bad refresh input is an RFC error', async () => {
+    it('refresh may narrow but never widen the levels; a re-sent wider scope or offline_access gets the grant; bad input is an RFC error', async () => {
       const t = await obtainTokens(base, TEST_KEY, 'tools:medium');
-      const wider = await postForm(`${base}/token`, { grant_type: 'refresh_token', refresh_token: t.refresh, client_id: t.client.client_id, scope: 'tools:high' });
-      expect(wider.body.error).toBe('invalid_scope');
+      expect((await postForm(`${base}/token`, { grant_type: 'refresh_token', refresh_token: t.refresh, client_id: t.client.client_id, scope: 'tools:low admin' })).body.error).toBe('invalid_scope');
+      // What the client first asked for (every level) is capped at what the operator granted.
+      const wider = await postForm(`${base}/token`, { grant_type: 'refresh_token', refresh_token: t.refresh, client_id: t.client.client_id, scope: 'tools:low tools:medium tools:high tools:critical offline_access' });
+      expect(wider).toMatchObject({ status: 200, body: { scope: 'tools:low tools:medium' } });
+      const offline = await postForm(`${base}/token`, { grant_type: 'refresh_token', refresh_token: wider.body.refresh_token as string, client_id: t.client.client_id, scope: 'offline_access' });
+      expect(offline).toMatchObject({ status: 200, body: { scope: 'tools:low tools:medium' } });
+      const current = offline.body.refresh_token as string;
       const other = await register(base);
-      const stolen = await postForm(`${base}/token`, { grant_type: 'refresh_token', refresh_token: t.refresh, client_id: other.client_id });
+      const stolen = await postForm(`${base}/token`, { grant_type: 'refresh_token', refresh_token: current, client_id: other.client_id });
       expect(stolen.body.error).toBe('invalid_grant');
-      const narrower = await postForm(`${base}/token`, { grant_type: 'refresh_token', refresh_token: t.refresh, client_id: t.client.client_id, scope: 'tools:low' });
+      const narrower = await postForm(`${base}/token`, { grant_type: 'refresh_token', refresh_token: current, client_id: t.client.client_id, scope: 'tools:low' });
       expect(narrower.status).toBe(200);
       expect(narrower.body.scope).toBe('tools:low');
       expect((await postForm(`${base}/token`, { grant_type: 'refresh_token', client_id: t.client.client_id })).body.error).toBe('invalid_request');

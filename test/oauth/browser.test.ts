@@ -53,8 +53,9 @@ describe.skipIf(!hasChromium)('consent page and console "OAuth clients" in headl
     });
 
     await page.goto(authorizeUrl(base, client, challenge, { scope: 'tools:high' }));
-    await page.getByRole('heading', { name: /Authorize Browser Connector/ }).waitFor();
-    expect(await page.getByLabel('tools:high').isChecked()).toBe(true);
+    // The heading names who the client is (where it returns to), not the name it chose for itself.
+    await page.getByRole('heading', { name: /Authorize 127\.0\.0\.1:9 to use/ }).waitFor();
+    expect(await page.getByLabel('tools:low').isChecked()).toBe(true);
     await page.getByLabel('tools:medium').check();
     await page.getByLabel(/key/i).fill(TEST_KEY);
     await page.getByRole('button', { name: 'Approve' }).click();
@@ -76,6 +77,7 @@ describe.skipIf(!hasChromium)('consent page and console "OAuth clients" in headl
     await row.waitFor();
     const text = await row.innerText();
     expect(text).toContain('Browser Connector');
+    expect(text).toContain('127.0.0.1:9');
     expect(text).toContain(`oauth:${client.client_id}`);
     expect(text).toContain('tools:low tools:medium');
     expect(text).not.toContain('never');

@@ -94,7 +94,7 @@ describe.skipIf(!hasOpenssl)('Client ID Metadata Documents', () => {
       ['https://10.0.0.8/clients/good.json', /private address/],
       [`${origin}/clients/big.json`, /larger than/],
       [`${origin}/clients/mismatch.json`, /client_id must equal the URL/],
-      [`${origin}/clients/secret.json`, /authenticates with &quot;none&quot;/],
+      [`${origin}/clients/secret.json`, /no secret can be shared/],
       [`${origin}/clients/not-json.json`, /not JSON/],
       [`${origin}/clients/missing.json`, /HTTP 404/],
       ['https://nowhere.example/clients/x.json', /does not resolve/],

@@ -6,7 +6,7 @@ import { loadConfig } from '../../src/config.js';
 import { AUTH, testHub, type TestHub } from '../helpers/app.js';
 import { CHROMIUM, hasChromium, launchChromium, type HeadlessChromium } from '../helpers/chromium.js';
 import { fixtureSystem } from '../helpers/fixture-system.js';
-import { authorizeUrl, pkce, postForm, register } from './helpers.js';
+import { authorizeUrl, pkce, postForm, readConsentForm, register } from './helpers.js';
 
 /**
  * The consent page's upstream sign-in against a real OpenID Connect provider (`oidc-provider` from npm, with its
@@ -36,13 +36,14 @@ describe.skipIf(!hasChromium)('consent with an OpenID Connect sign-in', () => {
     idp = createServer();
     await new Promise<void>((r) => idp.listen(0, '127.0.0.1', r));
     issuer = `http://127.0.0.1:${(idp.address() as { port: number }).port}`;
-    hub = await testHub({ OAUTH_OIDC_ISSUER: issuer, OAUTH_OIDC_CLIENT_ID: 'omni-hub', OAUTH_OIDC_CLIENT_SECRET: 'hub-secret-at-the-idp', OAUTH_ALLOWED_EMAILS: 'operator@example.com' }, { systems: [fixtureSystem] });
+    hub = await testHub({ OAUTH_OIDC_ISSUER: issuer, OAUTH_OIDC_CLIENT_ID: 'omni-hub', OAUTH_OIDC_CLIENT_SECRET: 'hub-secret-at-the-idp', OAUTH_ALLOWED_EMAILS: 'operator@example.com,unverified@example.com' }, { systems: [fixtureSystem] });
     base = await hub.app.listen({ port: 0, host: '127.0.0.1' });
     const provider = new Provider(issuer, {
       clients: [{ client_id: 'omni-hub', client_secret: 'hub-secret-at-the-idp', redirect_uris: [`${base}/authorize/callback`], grant_types: ['authorization_code'], response_types: ['code'] }],
       claims: { openid: ['sub'], email: ['email', 'email_verified'] },
       // The development login accepts any login name; it becomes the account's e-mail address.
-      findAccount: async (_ctx, id) => ({ accountId: id, claims: async () => ({ sub: id, email: id, email_verified: true }) }),
+      // `unverified@example.com` is an account whose provider never verified its address (no email_verified claim).
+      findAccount: async (_ctx, id) => ({ accountId: id, claims: async () => ({ sub: id, email: id, ...(id === 'unverified@example.com' ? {} : { email_verified: true }) }) }),
     });
     idp.on('request', provider.callback());
     browser = await launchChromium('oidc');
@@ -92,6 +93,48 @@ describe.skipIf(!hasChromium)('consent with an OpenID Connect sign-in', () => {
     expect(records[0]?.principal).toBe(`oauth:${client.client_id}:operator@example.com`);
     const list = (await hub.app.inject({ method: 'GET', url: '/v1/oauth/clients', headers: AUTH })).json() as { clients: { client_id: string; principals: string[] }[] };
     expect(list.clients.find((c) => c.client_id === client.client_id)?.principals).toEqual([`oauth:${client.client_id}:operator@example.com`]);
+  });
+
+  it('an allowed address the provider has not verified (no email_verified: true) is refused', async () => {
+    const { callback } = await signInAs('unverified@example.com', 'tools:low');
+    expect(callback).toBeUndefined();
+    expect(await page.locator('body').innerText()).toContain('email_verified must be true');
+  });
+
+  it('a sign-in started in another browser (a link sent to the operator) issues no code: the consent is shown again', async () => {
+    // The attacker starts a consent for their own client in their own "browser" (fetch with its own cookies) and
+    // presses "Sign in with ..." at tools:critical.
+    const client = await register(base, { client_name: 'Innocent Connector', redirect_uris: ['http://127.0.0.1:8765/callback'] });
+    const first = await fetch(authorizeUrl(base, client, pkce().challenge, { scope: 'tools:critical' }));
+    const csrfCookie = (first.headers.get('set-cookie') ?? '').split(';', 1)[0]!;
+    const form = readConsentForm(await first.text());
+    const started = await fetch(`${base}/authorize`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: csrfCookie },
+      body: new URLSearchParams({ ...form.hidden, action: 'oidc', level: 'tools:critical' }),
+    });
+    expect(started.status).toBe(303);
+    const providerUrl = started.headers.get('location')!;
+    // The operator opens that link and signs in at the provider: the hub's callback gets a valid provider answer,
+    // but from a browser without the cookie the hub set for the attacker's sign-in.
+    await context.clearCookies();
+    let callback: URL | undefined;
+    await context.route('http://127.0.0.1:8765/**', async (route) => {
+      callback = new URL(route.request().url());
+      await route.fulfill({ status: 200, contentType: 'text/plain', body: 'done' });
+    });
+    await page.goto(providerUrl);
+    await page.locator('input[name="login"]').fill('operator@example.com');
+    await page.locator('input[name="password"]').fill('any');
+    await page.getByRole('button', { name: 'Sign-in' }).click();
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await page.waitForURL((u) => u.port === '8765' || u.pathname === '/authorize/callback');
+    await context.unroute('http://127.0.0.1:8765/**');
+    expect(callback).toBeUndefined();
+    // The operator sees the request as a consent page of their own, lowest level preselected, and decides there.
+    expect(await page.locator('body').innerText()).toContain('not started in this browser');
+    expect(await page.getByLabel('tools:low').isChecked()).toBe(true);
   });
 
   it('an e-mail outside OAUTH_ALLOWED_EMAILS is refused with a page, and no code is issued', async () => {

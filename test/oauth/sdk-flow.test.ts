@@ -1,5 +1,6 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { UnauthorizedError, type OAuthClientProvider } from '@modelcontextprotocol/sdk/client/auth.js';
+import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { OAuthClientInformationMixed, OAuthClientMetadata, OAuthTokens } from '@modelcontextprotocol/sdk/shared/auth.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -49,7 +50,8 @@ describe('OAuth end to end with the MCP SDK client', () => {
   const provider = new MemoryProvider();
 
   beforeAll(async () => {
-    hub = await testHub({}, { systems: [fixtureSystem] });
+    // The 401 challenge names OAUTH_DEFAULT_SCOPE; the SDK asks for exactly that.
+    hub = await testHub({ OAUTH_DEFAULT_SCOPE: 'tools:medium' }, { systems: [fixtureSystem] });
     await hub.app.listen({ host: '127.0.0.1', port: 0 });
     const addr = hub.app.server.address();
     base = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
@@ -65,6 +67,7 @@ describe('OAuth end to end with the MCP SDK client', () => {
     expect(url.origin + url.pathname).toBe(`${base}/authorize`);
     expect(url.searchParams.get('code_challenge_method')).toBe('S256');
     expect(url.searchParams.get('resource')).toBe(`${base}/mcp`);
+    expect(url.searchParams.get('scope')).toBe('tools:medium');
 
     const consent = await submitConsent(url.href, { key: TEST_KEY, level: 'tools:medium', action: 'approve' });
     expect(consent.status).toBe(303);
@@ -107,12 +110,15 @@ describe('OAuth end to end with the MCP SDK client', () => {
     const fresh = rotated.body.access_token as string;
     const ok = await fetch(`${base}/v1/tools/fixture_echo`, { method: 'POST', headers: { authorization: `Bearer ${fresh}`, 'content-type': 'application/json' }, body: '{"message":"x"}' });
     expect(ok.status).toBe(200);
+    // Once the new refresh token has been used, the grace window no longer covers the old one: its reuse is an attack.
+    const third = await postForm(`${base}/token`, { grant_type: 'refresh_token', refresh_token: rotated.body.refresh_token as string, client_id: provider.info!.client_id });
+    expect(third.status).toBe(200);
 
     const reuse = await postForm(`${base}/token`, { grant_type: 'refresh_token', refresh_token: before.refresh_token!, client_id: provider.info!.client_id });
     expect(reuse.status).toBe(400);
     expect(reuse.body.error).toBe('invalid_grant');
-    // The family is gone: the newest refresh token and its access token no longer work either.
-    const next = await postForm(`${base}/token`, { grant_type: 'refresh_token', refresh_token: rotated.body.refresh_token as string, client_id: provider.info!.client_id });
+    // The family is gone: the newest refresh token and every access token of the grant no longer work either.
+    const next = await postForm(`${base}/token`, { grant_type: 'refresh_token', refresh_token: third.body.refresh_token as string, client_id: provider.info!.client_id });
     expect(next.body.error).toBe('invalid_grant');
     const dead = await fetch(`${base}/v1/tools/fixture_echo`, { method: 'POST', headers: { authorization: `Bearer ${fresh}`, 'content-type': 'application/json' }, body: '{"message":"x"}' });
     expect(dead.status).toBe(401);
@@ -138,6 +144,22 @@ describe('OAuth end to end with the MCP SDK client', () => {
     expect(call.status).toBe(403);
     expect(call.headers.get('www-authenticate')).toContain('error="insufficient_scope", scope="tools:low tools:medium"');
     await fetch(`${base}/mcp`, { method: 'DELETE', headers: { authorization: `Bearer ${access}`, 'mcp-session-id': session } });
+  });
+
+  it('a legacy SSE client completes discovery for /sse (its own resource metadata) and calls a tool', async () => {
+    const sse = new MemoryProvider();
+    const first = new SSEClientTransport(new URL(`${base}/sse`), { authProvider: sse });
+    await expect(new Client({ name: 'sdk-sse', version: '1' }).connect(first)).rejects.toBeInstanceOf(UnauthorizedError);
+    const url = sse.authorizationUrl!;
+    expect(url.searchParams.get('resource')).toBe(`${base}/sse`);
+    const consent = await submitConsent(url.href, { key: TEST_KEY, action: 'approve' });
+    expect(consent.status).toBe(303);
+    await first.finishAuth(new URL(consent.location!).searchParams.get('code')!);
+    const client = new Client({ name: 'sdk-sse', version: '1' });
+    await client.connect(new SSEClientTransport(new URL(`${base}/sse`), { authProvider: sse }));
+    const call = await client.callTool({ name: 'fixture_echo', arguments: { message: 'legacy' } });
+    expect(call.isError).toBeFalsy();
+    await client.close();
   });
 
   it('hub keys keep working on every route', async () => {

@@ -81,7 +81,7 @@ describe('file storage (no REDIS_URL)', () => {
     const reloaded = new FileOAuthStore(d);
     expect(await reloaded.get('short')).toBeNull();
     expect(await reloaded.get('long')).toBe('y');
-    expect(statSync(path.join(d, 'oauth', 'state.json')).mode & 0o077).toBe(0);
+    expect(statSync(path.join(d, 'oauth', 'state.log')).mode & 0o077).toBe(0);
   });
 
   it('clients and tokens survive a restart of the hub', async () => {
@@ -116,7 +116,8 @@ describe.skipIf(!REDIS_URL)('Redis storage (REDIS_URL)', () => {
   });
 
   it('two instances share clients, codes and tokens; reuse detected on one revokes on the other', async () => {
-    const env = { REDIS_URL: REDIS_URL!, MCP_API_KEY: TEST_KEY, PUBLIC_URL: 'http://127.0.0.1:1' };
+    // No grace window: the second use of the refresh token right after its rotation is a reuse here.
+    const env = { REDIS_URL: REDIS_URL!, MCP_API_KEY: TEST_KEY, PUBLIC_URL: 'http://127.0.0.1:1', OAUTH_REFRESH_GRACE_S: '0' };
     const [a, b] = [await startHub({ ...env, DATA_DIR: mkdtempSync(path.join(tmpdir(), 'oh-a-')) }), await startHub({ ...env, DATA_DIR: mkdtempSync(path.join(tmpdir(), 'oh-b-')) })];
     try {
       // PUBLIC_URL makes both instances one issuer and one resource, as behind a load balancer.

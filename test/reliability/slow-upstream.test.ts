@@ -83,12 +83,12 @@ describe.each(['hang', 'trickle', 'trickle-headers'] as const)('slow upstream: %
     expect(elapsed).toBeGreaterThanOrEqual(TIMEOUT_MS - 50);
     expect(elapsed).toBeLessThan(BOUND_MS);
     expect(fake.requests.some((r) => r.url === '/execute')).toBe(true);
-    // Liveness, not performance: the typical /healthz answer during the stalled call is well under 100 ms.
+    // Liveness, not performance (no timing threshold): /healthz answered again and again while the call was stalled,
+    // so the stalled upstream held no part of the event loop. The latencies are printed for a reader, not judged.
     const sorted = [...health].sort((a, b) => a - b);
     const median = sorted[sorted.length >> 1]!;
     console.info(`${behaviour}: /healthz during the stalled call: ${health.length} samples, median ${median.toFixed(1)} ms, max ${sorted.at(-1)!.toFixed(1)} ms`);
-    expect(health.length).toBeGreaterThan(0);
-    expect(median).toBeLessThan(100);
+    expect(health.length).toBeGreaterThanOrEqual(3);
   });
 
   it('MCP tools/call ends with an isError timeout result, not a dropped connection', async () => {

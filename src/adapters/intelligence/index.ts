@@ -6,7 +6,7 @@ export const system: SystemDefinition = {
   id: 'intelligence',
   title: 'Intelligence',
   tools: [intelligenceIngest, intelligenceQuery],
-  // The embedded PGlite default always works, so there is nothing to configure.
+  // The embedded SQLite default needs no configuration.
   missingConfig: () => null,
   check: (_config, deps, signal) => probeStore(deps, signal),
 };

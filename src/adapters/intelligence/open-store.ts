@@ -1,7 +1,7 @@
 import type { Config } from '../../config.js';
 import { migrate } from './migrations.js';
-import { openPgDriver, openPgliteDriver, pgliteDir } from './sql-driver.js';
-import { openSqliteStore, SqliteUnavailableError, sqliteFile } from './sqlite-open.js';
+import { openPgDriver } from './sql-driver.js';
+import { openSqliteStore, pgliteDir, sqliteFile } from './sqlite-open.js';
 import { SqlIntelligenceStore } from './sql-store.js';
 import type { IntelligenceStore } from './store.js';
 
@@ -12,27 +12,19 @@ export interface OpenStoreOptions {
   schema?: string;
   /** The embedded database file when DATABASE_URL is unset; default `${DATA_DIR}/intelligence.sqlite`. */
   sqliteFile?: string;
-  /** A PGlite directory of an earlier version to import once into a new embedded store; default `${DATA_DIR}/pglite`. */
+  /** Where an earlier version's PGlite store would be (an unimported one fails the open); default `${DATA_DIR}/pglite`. */
   pgliteDir?: string;
 }
 
 /**
  * Opens the Intelligence store: PostgreSQL at DATABASE_URL when set, otherwise the embedded SQLite FTS5 store in
- * DATA_DIR (which imports an earlier embedded PGlite store once, see sqlite-open.ts).
+ * DATA_DIR (an earlier version's PGlite store there is imported once by the operator, see pglite-import.ts).
  * Pending migrations are applied before this resolves, so every returned store is ready for queries.
  */
 export async function openIntelligenceStore(config: Config, opts: OpenStoreOptions = {}): Promise<IntelligenceStore> {
   const schema = opts.schema ?? DEFAULT_SCHEMA;
-  if (!config.databaseUrl) {
-    try {
-      return await openSqliteStore(opts.sqliteFile ?? sqliteFile(config), opts.pgliteDir ?? pgliteDir(config));
-    } catch (err) {
-      // Without better-sqlite3's native module (an install with --ignore-scripts, as the container image does), the
-      // embedded store stays the earlier PGlite one, slower but working.
-      if (!(err instanceof SqliteUnavailableError)) throw err;
-    }
-  }
-  const driver = config.databaseUrl ? await openPgDriver(config.databaseUrl) : await openPgliteDriver(opts.pgliteDir ?? pgliteDir(config));
+  if (!config.databaseUrl) return openSqliteStore(opts.sqliteFile ?? sqliteFile(config), opts.pgliteDir ?? pgliteDir(config));
+  const driver = await openPgDriver(config.databaseUrl);
   try {
     await migrate(driver, schema);
   } catch (err) {

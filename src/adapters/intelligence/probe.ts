@@ -6,7 +6,7 @@ export async function probeStore(deps: HubDeps, signal: AbortSignal): Promise<Co
   try {
     const store = await abortable(deps.intelligence(), signal);
     await abortable(store.ping(), signal);
-    return { state: 'connected', detail: store.kind === 'postgres' ? 'PostgreSQL' : store.kind === 'sqlite' ? 'embedded SQLite' : 'embedded PGlite' };
+    return { state: 'connected', detail: store.kind === 'postgres' ? 'PostgreSQL' : 'embedded SQLite' };
   } catch (err) {
     return { state: 'failed', reason: err instanceof Error ? err.message : String(err) };
   }

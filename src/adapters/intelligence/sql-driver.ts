@@ -1,18 +1,12 @@
-import type { Config } from '../../config.js';
 import { createHash } from 'node:crypto';
-import path from 'node:path';
-import { mkdir } from 'node:fs/promises';
 
-/**
- * The few database operations the Intelligence store needs, implemented once for `pg` (PostgreSQL) and once for
- * embedded PGlite, so both run the same SQL and the same migrations.
- */
+/** The few database operations the PostgreSQL Intelligence store needs, over a `pg` pool. */
 export interface Queryable {
   query<T>(sql: string, params?: unknown[]): Promise<T[]>;
 }
 
 export interface SqlDriver extends Queryable {
-  readonly kind: 'pglite' | 'postgres';
+  readonly kind: 'postgres';
   /** A hot query as a named prepared statement (parsed and planned once per connection); same results as query(). */
   queryPrepared<T>(sql: string, params: unknown[]): Promise<T[]>;
   /** Runs `fn` inside BEGIN/COMMIT on one connection; rolls back when it throws. */
@@ -69,35 +63,4 @@ export async function openPgDriver(databaseUrl: string): Promise<SqlDriver> {
     },
     close: () => pool.end(),
   };
-}
-
-/** Embedded PostgreSQL (WASM) persisted in `dataDir`; imported lazily so cold start stays small. */
-export async function openPgliteDriver(dataDir: string): Promise<SqlDriver> {
-  await mkdir(dataDir, { recursive: true });
-  const { PGlite } = await import('@electric-sql/pglite');
-  const db = await PGlite.create(dataDir);
-  return {
-    kind: 'pglite',
-    async query<T>(sql: string, params: unknown[] = []) {
-      return (await db.query<T>(sql, params)).rows;
-    },
-    async queryPrepared<T>(sql: string, params: unknown[]) {
-      return (await db.query<T>(sql, params)).rows;
-    },
-    transaction<T>(fn: (tx: Queryable) => Promise<T>) {
-      return db.transaction((tx) =>
-        fn({
-          async query<R>(sql: string, params: unknown[] = []) {
-            return (await tx.query<R>(sql, params)).rows;
-          },
-        }),
-      );
-    },
-    close: () => db.close(),
-  };
-}
-
-/** Where the embedded database lives: `${DATA_DIR}/pglite`. */
-export function pgliteDir(config: Config): string {
-  return path.resolve(config.dataDir, 'pglite');
 }

@@ -66,7 +66,7 @@ function toDocument(row: DocumentRow): IntelligenceDocument {
   };
 }
 
-/** The Intelligence store over any SqlDriver (pg or PGlite): one SQL text for both. */
+/** The Intelligence store on PostgreSQL (DATABASE_URL). */
 export class SqlIntelligenceStore implements IntelligenceStore {
   private readonly table: string;
   private readonly schemaQ: string;
@@ -79,7 +79,7 @@ export class SqlIntelligenceStore implements IntelligenceStore {
     this.table = `${this.schemaQ}.documents`;
   }
 
-  get kind(): 'pglite' | 'postgres' {
+  get kind(): 'postgres' {
     return this.driver.kind;
   }
 

@@ -1,16 +1,17 @@
-import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 
 /**
  * Runs the store's read queries on a worker thread with its own read-only connection to the SQLite file, so a search
  * never blocks the hub's event loop and runs in parallel with request handling (on 2 cores the worker and the main
  * thread each get one). WAL mode lets it read while the main connection writes; every statement sees the latest
- * commit. A crashed worker fails its pending queries and is replaced on the next one.
+ * commit. A crashed worker fails its pending queries and is replaced on the next one. The source takes Node's modules
+ * from process.getBuiltinModule, not require, so it runs whether Node evaluates it as CommonJS or, in a process
+ * started with --input-type=module (workers inherit it), as an ES module.
  */
 const WORKER_SOURCE = `
-const { parentPort, workerData } = require('node:worker_threads');
-const Database = require(workerData.module);
-const db = new Database(workerData.file, { readonly: true, fileMustExist: true, timeout: workerData.busyTimeoutMs });
+const { parentPort, workerData } = process.getBuiltinModule('node:worker_threads');
+const { DatabaseSync } = process.getBuiltinModule('node:sqlite');
+const db = new DatabaseSync(workerData.file, { readOnly: true, timeout: workerData.busyTimeoutMs });
 const prepared = new Map();
 parentPort.on('message', ({ id, name, params }) => {
   try {
@@ -64,7 +65,7 @@ export class SqliteReader<Name extends string> {
   private start(): Worker {
     const worker = new Worker(WORKER_SOURCE, {
       eval: true,
-      workerData: { module: createRequire(import.meta.url).resolve('better-sqlite3'), file: this.file, statements: this.statements, busyTimeoutMs: this.busyTimeoutMs },
+      workerData: { file: this.file, statements: this.statements, busyTimeoutMs: this.busyTimeoutMs },
     });
     // Idle, the worker must not keep the process alive; close() terminates it.
     worker.unref();

@@ -1,4 +1,4 @@
-import type BetterSqlite3 from 'better-sqlite3';
+import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { INDEXED_TEXT_CHARS } from './migrations.js';
 import { HIGHLIGHT_START, HIGHLIGHT_STOP, documentIdOf, searchLimitOf } from './sql-store.js';
 import { toFtsQuery } from './fts-query.js';
@@ -90,43 +90,59 @@ function toDocument(row: DocumentRow): IntelligenceDocument {
   };
 }
 
+/**
+ * Runs `fn` in one IMMEDIATE transaction (the write lock is taken at BEGIN, so a second process waits for it up to the
+ * busy timeout instead of failing on a lock upgrade); rolls back when `fn` throws. `fn` is synchronous: nothing else
+ * runs on this connection in between.
+ */
+export function immediateTransaction<T>(db: DatabaseSync, fn: () => T): T {
+  db.exec('BEGIN IMMEDIATE');
+  try {
+    const result = fn();
+    db.exec('COMMIT');
+    return result;
+  } catch (err) {
+    if (db.isTransaction) db.exec('ROLLBACK');
+    throw err;
+  }
+}
+
 /** Applies every pending migration in one immediate transaction (a second process waits on the lock, then sees them). */
-export function migrateSqlite(db: BetterSqlite3.Database): number[] {
-  return db
-    .transaction(() => {
-      db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
-        version    INTEGER PRIMARY KEY,
-        name       TEXT NOT NULL,
-        applied_at TEXT NOT NULL
-      )`);
-      const done = new Set((db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map((r) => r.version));
-      const applied: number[] = [];
-      const record = db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)');
-      for (const m of SQLITE_MIGRATIONS) {
-        if (done.has(m.version)) continue;
-        db.exec(m.sql);
-        record.run(m.version, m.name, new Date().toISOString());
-        applied.push(m.version);
-      }
-      return applied;
-    })
-    .immediate();
+export function migrateSqlite(db: DatabaseSync): number[] {
+  return immediateTransaction(db, () => {
+    db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+      version    INTEGER PRIMARY KEY,
+      name       TEXT NOT NULL,
+      applied_at TEXT NOT NULL
+    )`);
+    const done = new Set((db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map((r) => r.version));
+    const applied: number[] = [];
+    const record = db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)');
+    for (const m of SQLITE_MIGRATIONS) {
+      if (done.has(m.version)) continue;
+      db.exec(m.sql);
+      record.run(m.version, m.name, new Date().toISOString());
+      applied.push(m.version);
+    }
+    return applied;
+  });
 }
 
 /**
- * The embedded Intelligence store: SQLite with an FTS5 index through better-sqlite3, one file in DATA_DIR. Writes and
- * reads by id run on the main connection (short, synchronous); searches run on a worker thread (sqlite-reader.ts).
+ * The embedded Intelligence store: SQLite with an FTS5 index through Node's built-in `node:sqlite`, one file in
+ * DATA_DIR. Writes and reads by id run on the main connection (short, synchronous); searches run on a worker thread
+ * (sqlite-reader.ts).
  */
 export class SqliteIntelligenceStore implements IntelligenceStore {
   readonly kind = 'sqlite' as const;
-  private readonly insertDoc: BetterSqlite3.Statement;
-  private readonly insertFts: BetterSqlite3.Statement;
-  private readonly getDoc: BetterSqlite3.Statement;
+  private readonly insertDoc: StatementSync;
+  private readonly insertFts: StatementSync;
+  private readonly getDoc: StatementSync;
   private readonly reader: SqliteReader<SearchStatement>;
-  private readonly insertTx: (doc: Omit<DocumentRow, 'tags' | 'metadata'> & { tags: string; metadata: string }) => boolean;
 
   constructor(
-    private readonly db: BetterSqlite3.Database,
+    private readonly db: DatabaseSync,
+    file: string,
     busyTimeoutMs: number,
   ) {
     this.insertDoc = db.prepare(
@@ -136,12 +152,6 @@ export class SqliteIntelligenceStore implements IntelligenceStore {
     );
     this.insertFts = db.prepare('INSERT INTO documents_fts (rowid, title, body) VALUES (?, ?, ?)');
     this.getDoc = db.prepare('SELECT id, title, text, url, tags, source, created_at, metadata FROM documents WHERE id = ?');
-    this.insertTx = db.transaction((row) => {
-      const info = this.insertDoc.run(row);
-      if (info.changes === 0) return false;
-      this.insertFts.run(info.lastInsertRowid, row.title, row.text.slice(0, INDEXED_TEXT_CHARS));
-      return true;
-    });
     const filters = `(@tags IS NULL OR (SELECT count(DISTINCT t.value) FROM json_each(d.tags) t WHERE t.value IN (SELECT value FROM json_each(@tags))) = @tagCount)
            AND (@source IS NULL OR d.source = @source)
            AND (@since IS NULL OR julianday(d.created_at) >= julianday(@since))
@@ -178,7 +188,7 @@ export class SqliteIntelligenceStore implements IntelligenceStore {
     };
     // Checked here, on the main connection, so a bad statement fails the open rather than the first search.
     for (const sql of Object.values(statements)) db.prepare(sql);
-    this.reader = new SqliteReader(db.name, statements, busyTimeoutMs);
+    this.reader = new SqliteReader(file, statements, busyTimeoutMs);
   }
 
   async ingest(doc: NewDocument): Promise<IntelligenceDocument> {
@@ -197,7 +207,12 @@ export class SqliteIntelligenceStore implements IntelligenceStore {
       created_at: new Date().toISOString(),
       metadata: JSON.stringify(doc.metadata ?? {}),
     };
-    const created = this.insertTx(row);
+    const created = immediateTransaction(this.db, () => {
+      const info = this.insertDoc.run(row);
+      if (info.changes === 0) return false;
+      this.insertFts.run(info.lastInsertRowid, row.title, row.text.slice(0, INDEXED_TEXT_CHARS));
+      return true;
+    });
     const stored = await this.get(id);
     if (!stored) throw new Error(`document ${id} conflicted but cannot be read back`);
     return { document: stored, created };
@@ -245,6 +260,6 @@ export class SqliteIntelligenceStore implements IntelligenceStore {
 
   async close(): Promise<void> {
     await this.reader.close();
-    if (this.db.open) this.db.close();
+    if (this.db.isOpen) this.db.close();
   }
 }

@@ -1,6 +1,6 @@
 /**
- * The Intelligence store: documents with ranked full-text search (PostgreSQL via pg, or the embedded SQLite FTS5 store;
- * PGlite remains only to import an older embedded store).
+ * The Intelligence store: documents with ranked full-text search (PostgreSQL via pg, or the embedded SQLite FTS5 store
+ * on Node's built-in `node:sqlite`).
  */
 
 export type DocumentSource = 'ingest' | 'autobuilder' | 'callback';
@@ -56,7 +56,7 @@ export interface IngestOutcome {
 }
 
 export interface IntelligenceStore {
-  readonly kind: 'sqlite' | 'pglite' | 'postgres';
+  readonly kind: 'sqlite' | 'postgres';
   /** Stores a document. With an `id` that already exists, the stored document is returned unchanged (idempotent). */
   ingest(doc: NewDocument): Promise<IntelligenceDocument>;
   /** Like ingest, and says whether the document was created by this call (false: the id existed already). */

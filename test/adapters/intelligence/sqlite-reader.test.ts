@@ -1,10 +1,14 @@
+import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openIntelligenceStore } from '../../../src/adapters/intelligence/open-store.js';
 import type { IntelligenceStore } from '../../../src/adapters/intelligence/store.js';
 import { testConfig } from '../../../src/config.js';
+import { ROOT } from '../../helpers/spawn-hub.js';
 
 describe('embedded store search worker', () => {
   let dir: string;
@@ -42,5 +46,18 @@ describe('embedded store search worker', () => {
     const other = await openIntelligenceStore(testConfig({ DATA_DIR: path.join(dir, 'closed') }));
     await other.close();
     await expect(other.search({ query: 'anything' })).rejects.toThrow(/closed/);
+  });
+
+  it('searches in a process started with --input-type=module, whose flag the worker inherits', async () => {
+    const module = (file: string) => JSON.stringify(pathToFileURL(path.join(ROOT, 'dist', file)).href);
+    const script = `
+      const { openIntelligenceStore } = await import(${module('adapters/intelligence/open-store.js')});
+      const { testConfig } = await import(${module('config.js')});
+      const store = await openIntelligenceStore(testConfig({ DATA_DIR: ${JSON.stringify(path.join(dir, 'esm'))} }));
+      await store.ingest({ title: 'ESM note', text: 'numbat sighting', source: 'ingest' });
+      process.stdout.write(JSON.stringify((await store.search({ query: 'numbat' })).map((h) => h.title)));
+      await store.close();`;
+    const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], { timeout: 30_000 });
+    expect(JSON.parse(stdout)).toEqual(['ESM note']);
   });
 });

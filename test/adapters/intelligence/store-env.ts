@@ -45,9 +45,9 @@ export async function sqliteEnv(label: string): Promise<StoreEnv> {
       // One SQLite file per environment: the schema qualifier of the shared SQL names nothing here.
       const store = opened.at(-1);
       if (!store) throw new Error('open a store first');
-      const db = (store as unknown as { db: import('better-sqlite3').Database }).db;
+      const db = (store as unknown as { db: import('node:sqlite').DatabaseSync }).db;
       const statement = db.prepare(text.replaceAll(`"${schema}".`, ''));
-      if (statement.reader) return statement.all() as T[];
+      if (statement.columns().length > 0) return statement.all() as T[];
       statement.run();
       return [];
     },

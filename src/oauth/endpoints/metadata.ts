@@ -1,0 +1,16 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { authorizationServerMetadata, baseUrl, protectedResourceMetadata } from '../discovery.js';
+import type { OAuthEndpointOptions } from './options.js';
+
+/**
+ * Discovery: protected resource metadata (RFC 9728) for `/mcp` (also at the bare well-known path) and for the legacy
+ * `/sse` transport, and the authorization server metadata (RFC 8414). Any other `/.well-known/` path is a 404.
+ */
+export async function metadataEndpoints(app: FastifyInstance, opts: OAuthEndpointOptions): Promise<void> {
+  const { config } = opts;
+  const mcp = async (request: FastifyRequest) => protectedResourceMetadata(baseUrl(request, config), '/mcp');
+  app.get('/.well-known/oauth-protected-resource', mcp);
+  app.get('/.well-known/oauth-protected-resource/mcp', mcp);
+  app.get('/.well-known/oauth-protected-resource/sse', async (request) => protectedResourceMetadata(baseUrl(request, config), '/sse'));
+  app.get('/.well-known/oauth-authorization-server', async (request) => authorizationServerMetadata(baseUrl(request, config)));
+}
