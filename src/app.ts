@@ -5,6 +5,7 @@ import { SYSTEMS } from './adapters/index.js';
 import type { Config } from './config.js';
 import type { HubDeps } from './deps.js';
 import { Governor } from './governance/governor.js';
+import { approvalRoutes } from './http/approvals.js';
 import { authHook } from './http/auth.js';
 import { BodyShapeError, bodyShapeViolation } from './http/body-shape.js';
 import { callbackRoutes } from './http/callbacks.js';
@@ -118,6 +119,7 @@ export async function buildApp(config: Config, deps: HubDeps, options: AppOption
   await app.register(callbackRoutes, { deps, maxBytes: config.callbackMaxBytes });
   await app.register(consoleRoutes, { config });
   await app.register(oauthRoutes, { config, oauth, failedAuth: deps.failedAuth });
+  await app.register(approvalRoutes, { config, deps, registry, upstream: oauth.upstream });
   await app.register(mcpRoutes, { config, surface, fastPath: options.fastPath ?? true, events: deps.events, sessions: deps.sessions, bus: deps.mcpEvents, metrics });
   return app;
 }

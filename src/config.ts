@@ -9,6 +9,12 @@ import { z } from 'zod';
 export const LEVELS = ['LOW', 'MEDIUM', 'HIGH', 'CRITICAL'] as const;
 export type Level = (typeof LEVELS)[number];
 
+/** Who approves a gated (deploy/delete/remove) call: a person on the hub, the model with `confirm: true`, or nobody. */
+export const APPROVAL_POLICIES = ['person', 'model', 'off'] as const;
+export type ApprovalPolicy = (typeof APPROVAL_POLICIES)[number];
+/** CRITICAL gated calls need a person; a gated tool moved to a lower level keeps the model's `confirm: true`. */
+export const DEFAULT_APPROVAL: Record<Level, ApprovalPolicy> = { LOW: 'model', MEDIUM: 'model', HIGH: 'model', CRITICAL: 'person' };
+
 export const SYSTEM_IDS = [
   'cloud_run',
   'workspace',
@@ -66,8 +72,32 @@ const override = z
     level: z.enum(LEVELS).optional(),
     limit: z.number().int().nonnegative().optional(),
     enabled: z.boolean().optional(),
+    approval: z.enum(APPROVAL_POLICIES).optional(),
   })
   .strict();
+
+const approvalByLevel = z.object({
+  LOW: z.enum(APPROVAL_POLICIES),
+  MEDIUM: z.enum(APPROVAL_POLICIES),
+  HIGH: z.enum(APPROVAL_POLICIES),
+  CRITICAL: z.enum(APPROVAL_POLICIES),
+}).partial().strict();
+
+/** APPROVAL: one policy (for CRITICAL, the level that asks by default) or a JSON object per level. */
+const approvalSetting = z.string().transform((text, ctx): Partial<Record<Level, ApprovalPolicy>> => {
+  const word = text.trim();
+  if ((APPROVAL_POLICIES as readonly string[]).includes(word)) return { CRITICAL: word as ApprovalPolicy };
+  if (!word.startsWith('{')) {
+    ctx.addIssue({ code: 'custom', message: 'must be person, model, off or a JSON object per level such as {"CRITICAL":"person","HIGH":"model"}' });
+    return z.NEVER;
+  }
+  const parsed = jsonText(approvalByLevel, 'APPROVAL').safeParse(word);
+  if (!parsed.success) {
+    ctx.addIssue({ code: 'custom', message: parsed.error.issues[0]?.message ?? 'is invalid' });
+    return z.NEVER;
+  }
+  return parsed.data;
+});
 
 const urlString = z.string().url();
 
@@ -122,6 +152,8 @@ const EnvSchema = z.object({
   GOVERNANCE_OVERRIDES: jsonText(z.record(z.string(), override), 'GOVERNANCE_OVERRIDES').optional(),
   GOVERNANCE_SCOPE: z.enum(['global', 'key']).default('global'),
   QUOTA_STORE_FAILURE: z.enum(['open', 'closed', 'closed-for-high']).default('closed-for-high'),
+  APPROVAL: approvalSetting.optional(),
+  APPROVAL_TTL_S: z.coerce.number().int().min(30).max(86_400).default(600),
   GOOGLE_OAUTH_TOKEN: z.string().optional(),
   GOOGLE_SERVICE_ACCOUNT_JSON: z.string().optional(),
   GOOGLE_APPLICATION_CREDENTIALS: z.string().optional(),
@@ -181,9 +213,13 @@ const EnvSchema = z.object({
 export interface GovernanceConfig {
   mode: 'enforce' | 'warn';
   limits: Record<Level, number>;
-  overrides: Record<string, { level?: Level; limit?: number; enabled?: boolean }>;
+  overrides: Record<string, { level?: Level; limit?: number; enabled?: boolean; approval?: ApprovalPolicy }>;
   scope: 'global' | 'key';
   failurePolicy: 'open' | 'closed' | 'closed-for-high';
+  /** Who approves gated calls at each level (APPROVAL); a tool's `approval` override wins. */
+  approval: Record<Level, ApprovalPolicy>;
+  /** How long an approval may be answered and then used (APPROVAL_TTL_S, in ms). */
+  approvalTtlMs: number;
 }
 
 export interface Config {
@@ -427,6 +463,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       overrides: e.GOVERNANCE_OVERRIDES ?? {},
       scope: e.GOVERNANCE_SCOPE,
       failurePolicy: e.QUOTA_STORE_FAILURE,
+      approval: { ...DEFAULT_APPROVAL, ...(e.APPROVAL ?? {}) },
+      approvalTtlMs: e.APPROVAL_TTL_S * 1000,
     },
     google: {
       oauthToken: e.GOOGLE_OAUTH_TOKEN,

@@ -12,7 +12,17 @@ export type AuditOutcome =
   /** An OAuth token below the tool's level (src/oauth): refused before the pipeline. */
   | 'denied_scope'
   /** The audit store could take no record and AUDIT_FAILURE=refuse: calls above LOW are refused. */
-  | 'denied_audit_unavailable';
+  | 'denied_audit_unavailable'
+  /** A gated call without a person's approval: asked for one, denied, or its approval expired (src/tools/approval.ts). */
+  | 'denied_approval';
+
+/** Who answered a call's approval, through which channel, and when (ISO time). */
+export interface ApprovalMark {
+  who: string;
+  via: 'page' | 'elicitation';
+  at: string;
+  approval_id: string;
+}
 
 export interface AuditRecord {
   id: string;
@@ -33,6 +43,10 @@ export interface AuditRecord {
   dry_run?: boolean;
   /** The W3C trace id of the call when tracing is on, so a record leads to its trace. */
   trace_id?: string;
+  /** The person who approved this call (gated calls under APPROVAL=person). */
+  approved_by?: ApprovalMark;
+  /** The person who denied this call's approval. */
+  denied_by?: ApprovalMark;
 }
 
 export interface AuditQuery {

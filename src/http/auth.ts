@@ -49,7 +49,8 @@ const OPEN_PATHS = new Set(['/healthz', '/readyz', '/openapi.json', '/console', 
 export function isOpenPath(url: string, config: Config): boolean {
   const q = url.indexOf('?');
   const path = q < 0 ? url : url.slice(0, q);
-  if (OPEN_PATHS.has(path) || path.startsWith('/console/assets/') || isOAuthPublicPath(path)) return true;
+  // The approval page is open: its form asks for the operator's key (or the OpenID Connect sign-in) itself.
+  if (OPEN_PATHS.has(path) || path.startsWith('/console/assets/') || path.startsWith('/approvals/') || isOAuthPublicPath(path)) return true;
   return path === '/metrics' && config.metricsPublic;
 }
 

@@ -13,6 +13,8 @@ export type ErrorCode =
   | 'tool_disabled'
   | 'not_configured'
   | 'confirmation_required'
+  | 'approval_required'
+  | 'approval_denied'
   | 'quota_exceeded'
   | 'governance_unavailable'
   | 'audit_unavailable'
@@ -34,6 +36,8 @@ const STATUS: Record<ErrorCode, number> = {
   tool_disabled: 403,
   not_configured: 503,
   confirmation_required: 428,
+  approval_required: 428,
+  approval_denied: 403,
   quota_exceeded: 429,
   governance_unavailable: 503,
   audit_unavailable: 503,

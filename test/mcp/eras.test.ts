@@ -71,7 +71,8 @@ describe('2026-07-28 requests: headers checked against the body, then read by th
   let base: string;
   let lowToken: string;
   beforeAll(async () => {
-    hub = await testHub({}, { systems: [fixtureSystem] });
+    // APPROVAL=model: the CRITICAL fixture tool runs on the model's confirm: true (no person to ask here).
+    hub = await testHub({ APPROVAL: 'model' }, { systems: [fixtureSystem] });
     await hub.app.listen({ port: 0, host: '127.0.0.1' });
     base = `http://127.0.0.1:${(hub.app.server.address() as AddressInfo).port}`;
     // A token is bound to the hub's URL as its resource, so these requests go over HTTP to that URL.

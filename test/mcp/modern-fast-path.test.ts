@@ -18,8 +18,9 @@ describe('2026-07-28 fast path: byte for byte what the SDK entry answers', () =>
   let fast: TestHub;
   let sdk: TestHub;
   beforeAll(async () => {
-    fast = await testHub({}, { systems: [fixtureSystem] });
-    sdk = await testHub({}, { systems: [fixtureSystem], fastPath: false });
+    // APPROVAL=model: a person's approval carries a fresh id per call, the model's confirmation answers alike.
+    fast = await testHub({ APPROVAL: 'model' }, { systems: [fixtureSystem] });
+    sdk = await testHub({ APPROVAL: 'model' }, { systems: [fixtureSystem], fastPath: false });
   });
   afterAll(async () => {
     await fast.close();
