@@ -5,6 +5,7 @@ import type { McpEventStore } from './mcp/event-store.js';
 import type { FailedAuthLimiter } from './http/failed-auth.js';
 import type { ToolServices } from './tools/types.js';
 import type { McpSessionStore } from './mcp/session-store.js';
+import type { ServerEventBus } from '@modelcontextprotocol/server';
 
 /**
  * Long-lived services built once by main.ts (or a test) and handed to buildApp: the tools' services (the only part a
@@ -21,6 +22,11 @@ export interface HubDeps extends ToolServices {
   failedAuth: FailedAuthLimiter;
   /** Stateful MCP session records (Redis when REDIS_URL is set: any instance serves any session). */
   sessions: McpSessionStore;
+  /**
+   * Change events for 2026-07-28 `subscriptions/listen` streams across instances (Redis pub/sub, when REDIS_URL is
+   * set and upstreams can change the tool list); absent: the SDK's in-process bus.
+   */
+  mcpEvents?: ServerEventBus & { close(): Promise<void> };
   /** Closes everything (graceful shutdown). */
   close(): Promise<void>;
 }
