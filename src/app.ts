@@ -75,7 +75,7 @@ export async function buildApp(config: Config, deps: HubDeps, options: AppOption
     forceCloseConnections: 'idle',
   });
 
-  // UPSTREAMS (DESIGN.md §9): each upstream MCP server is one more system of the same registry and pipeline.
+  // UPSTREAMS: each upstream MCP server is one more system of the same registry and pipeline.
   const upstreams = config.upstreams.some((u) => config.toolsets.includes(u.name)) ? new Upstreams(config, app.log) : undefined;
   await upstreams?.start();
   const registry = new ToolRegistry([...(options.systems ?? SYSTEMS), ...(upstreams?.systems ?? [])], config, (skipped) =>

@@ -4,7 +4,7 @@ import { isIP } from 'node:net';
 import path from 'node:path';
 import { z } from 'zod';
 
-/** The environment of DESIGN.md §1, parsed once at start. Every module reads this object, never process.env. */
+/** The hub's environment, parsed once at start. Every module reads this object, never process.env. */
 
 export const LEVELS = ['LOW', 'MEDIUM', 'HIGH', 'CRITICAL'] as const;
 export type Level = (typeof LEVELS)[number];
@@ -107,7 +107,7 @@ const approvalSetting = z.string().transform((text, ctx): Partial<Record<Level, 
 
 const urlString = z.string().url();
 
-/** One UPSTREAMS entry (DESIGN.md §9): a Streamable HTTP (or legacy SSE) server by `url`, or a stdio server by `command`. */
+/** One UPSTREAMS entry: a Streamable HTTP (or legacy SSE) server by `url`, or a stdio server by `command`. */
 const upstreamEntry = z
   .object({
     name: z.string().regex(/^[a-z][a-z0-9]{0,15}$/, 'must match ^[a-z][a-z0-9]{0,15}$ (it prefixes every tool name)'),

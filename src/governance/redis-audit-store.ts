@@ -38,9 +38,9 @@ interface AppendCommand {
 
 const RETRY_MS = 1_000;
 /**
- * Records wait up to this long for others to share their write. Written on the next turn instead, a gateway call at
- * 16 connections shared its script call with one or two others, and the Redis write, its reply and ioredis's work
- * per call were a tenth of the hub's own cost per call (bench/RESULTS.md, issue 18); the reply never waits for it.
+ * Records wait up to this long for others to share their write: under concurrent load one script call then carries
+ * many records instead of one or two, so the Redis work per call stays a small part of a call's cost. The reply never
+ * waits for it (an audit write is not part of a call's latency).
  */
 const LINGER_MS = 10;
 const CLOSE_FLUSH_MS = 2_000;

@@ -13,8 +13,8 @@ export interface RedisConnectionOptions {
 
 /**
  * The Lua scripts of the quota and audit stores (registered with defineCommand). Each store already sends one script call
- * per batch of calls, so auto-pipelining would only wrap every such call in a pipeline of its own: that wrapper cost
- * about 40 µs of client CPU per script call in a micro-benchmark (docs/benchmarks.md), so these go out directly.
+ * per batch of calls, so auto-pipelining would only wrap every such call in a pipeline of its own, client work that
+ * batches nothing: these go out directly.
  */
 export const SELF_BATCHED_SCRIPTS = { quota: 'omniHubQuotaBatch', audit: 'omniHubAuditAppend' } as const;
 
