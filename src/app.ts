@@ -119,7 +119,7 @@ export async function buildApp(config: Config, deps: HubDeps, options: AppOption
   await app.register(callbackRoutes, { deps, maxBytes: config.callbackMaxBytes });
   await app.register(consoleRoutes, { config });
   await app.register(oauthRoutes, { config, oauth, failedAuth: deps.failedAuth });
-  await app.register(approvalRoutes, { config, deps, registry, upstream: oauth.upstream });
+  await app.register(approvalRoutes, { config, deps, registry, identityProvider: oauth.identityProvider });
   await app.register(mcpRoutes, { config, surface, fastPath: options.fastPath ?? true, events: deps.events, sessions: deps.sessions, bus: deps.mcpEvents, metrics });
   return app;
 }

@@ -320,7 +320,8 @@ export interface Config {
    */
   oauth: { accessS: number; refreshS: number; codeS: number; refreshGraceS: number; unusedClientS: number; defaultScope: string };
   /** Upstream OpenID Connect sign-in for the consent page; allowedEmails holds addresses and `@domain` entries, lower-cased. */
-  oidc?: { issuer: string; clientId: string; clientSecret: string; allowedEmails: string[] };
+  /** The consent and approval pages' optional sign-in with an OpenID Connect identity provider (OAUTH_OIDC_*). */
+  identityProvider?: { issuer: string; clientId: string; clientSecret: string; allowedEmails: string[] };
   /** Upstream MCP servers whose tools the hub serves under its governance (UPSTREAMS); empty when unset. */
   upstreams: UpstreamConfig[];
   /** Named views of the catalog (PROFILES); empty when unset. */
@@ -599,7 +600,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       defaultScope: e.OAUTH_DEFAULT_SCOPE,
     },
     ...(e.OAUTH_OIDC_ISSUER
-      ? { oidc: { issuer: e.OAUTH_OIDC_ISSUER.replace(/\/$/, ''), clientId: e.OAUTH_OIDC_CLIENT_ID!, clientSecret: e.OAUTH_OIDC_CLIENT_SECRET!, allowedEmails } }
+      ? { identityProvider: { issuer: e.OAUTH_OIDC_ISSUER.replace(/\/$/, ''), clientId: e.OAUTH_OIDC_CLIENT_ID!, clientSecret: e.OAUTH_OIDC_CLIENT_SECRET!, allowedEmails } }
       : {}),
     upstreams,
     upstreamResultMaxBytes: e.UPSTREAM_RESULT_MAX_BYTES,

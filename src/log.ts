@@ -117,3 +117,12 @@ class RequestLogger implements FastifyBaseLogger {
 export function requestLogger(logger: FastifyBaseLogger, bindings: Bindings, options: ChildLoggerOptions): FastifyBaseLogger {
   return new RequestLogger(logger, bindings, options);
 }
+
+/** The slice of a pino/Fastify logger the stores (governance, Redis, sessions) use (tests pass pino({level: 'silent'})). */
+export interface StoreLog {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+export const silentLog: StoreLog = { info() {}, warn() {}, error() {} };

@@ -4,8 +4,8 @@ import { HubError } from '../tools/errors.js';
 import { isExecutedRecord, type AuditQuery, type AuditRecord, type AuditStatus, type AuditStore } from './audit.js';
 import { matches, pageSize } from './audit-query.js';
 import { AuditSpill, type NumberedRecord } from './audit-spill.js';
-import { silentLog, type GovernanceLog } from './log.js';
-import { SELF_BATCHED_SCRIPTS, type RedisConnection } from './redis-connection.js';
+import { silentLog, type StoreLog } from '../log.js';
+import { SELF_BATCHED_SCRIPTS, type RedisConnection } from '../redis/connection.js';
 
 export interface RedisAuditStoreOptions {
   /** Stream key; every replica sharing the Redis reads the same log. */
@@ -28,7 +28,7 @@ export interface RedisAuditStoreOptions {
   spill?: { dir: string; maxBytes: number };
   /** This process's writer id (see NumberedRecord); random by default. */
   writer?: string;
-  log?: GovernanceLog;
+  log?: StoreLog;
 }
 
 /** The append script registered with defineCommand (see APPEND_SCRIPT). */
@@ -60,7 +60,7 @@ export class RedisAuditStore implements AuditStore {
   private readonly maxQueue: number;
   private readonly batchSize: number;
   private readonly lingerMs: number;
-  private readonly log: GovernanceLog;
+  private readonly log: StoreLog;
   private queue: NumberedRecord[] = [];
   private readonly writer: string;
   private nextSeq = 1;

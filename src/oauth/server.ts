@@ -11,7 +11,7 @@ import { mcpToolCalls } from '../http/mcp-request.js';
 import { ClientRegistry, type ClientRegistryOptions } from './clients.js';
 import { baseUrl, bearerChallenge, isHubResource, resourcePathOf } from './discovery.js';
 import { levelAllowed, maxLevel, scopeForLevel, scopesUpTo } from './scopes.js';
-import { UpstreamSignIn } from './oidc.js';
+import { IdentityProviderSignIn } from './identity-provider.js';
 import { FileOAuthStore, RedisOAuthStore, type OAuthStore } from './store.js';
 import { TokenService, isAccessTokenShape } from './tokens.js';
 
@@ -34,7 +34,7 @@ export class OAuthServer {
   readonly clients: ClientRegistry;
   readonly tokens: TokenService;
   /** The OpenID Connect sign-in offered on the consent page, when OAUTH_OIDC_* is configured. */
-  readonly upstream: UpstreamSignIn | null;
+  readonly identityProvider: IdentityProviderSignIn | null;
 
   private constructor(
     readonly config: Config,
@@ -43,13 +43,13 @@ export class OAuthServer {
   ) {
     this.clients = new ClientRegistry(store, { unusedTtlS: config.oauth.unusedClientS, ...options.clients });
     this.tokens = new TokenService(store, config.oauth);
-    this.upstream = config.oidc ? new UpstreamSignIn(config.oidc) : null;
+    this.identityProvider = config.identityProvider ? new IdentityProviderSignIn(config.identityProvider) : null;
   }
 
   /** Redis when REDIS_URL is set (shared by every instance), otherwise a file under DATA_DIR. */
   static async open(config: Config, log: FastifyBaseLogger, options: OAuthOptions = {}): Promise<OAuthServer> {
     if (config.redisUrl) {
-      const { RedisConnection } = await import('../governance/redis-connection.js');
+      const { RedisConnection } = await import('../redis/connection.js');
       const connection = new RedisConnection({ url: config.redisUrl, log, commandTimeoutMs: 2_000 }).acquire();
       await connection.waitUntilReady(2_000);
       return new OAuthServer(config, new RedisOAuthStore(connection), options);

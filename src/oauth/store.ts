@@ -1,8 +1,8 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { appendFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { GovernanceLog } from '../governance/log.js';
-import type { RedisConnection } from '../governance/redis-connection.js';
+import type { StoreLog } from '../log.js';
+import type { RedisConnection } from '../redis/connection.js';
 
 /**
  * The small key/value surface the authorization server needs: clients, consent transactions, codes, tokens and token
@@ -110,7 +110,7 @@ export class FileOAuthStore implements OAuthStore {
   private logLines = 0;
   private readonly sweeper: NodeJS.Timeout;
 
-  constructor(dataDir: string, private readonly log?: GovernanceLog) {
+  constructor(dataDir: string, private readonly log?: StoreLog) {
     const dir = path.join(dataDir, 'oauth');
     this.file = path.join(dir, 'state.json');
     this.logFile = path.join(dir, 'state.log');

@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis';
-import { silentLog, type GovernanceLog } from './log.js';
+import { silentLog, type StoreLog } from '../log.js';
 
 export interface RedisConnectionOptions {
   url: string;
@@ -8,7 +8,7 @@ export interface RedisConnectionOptions {
   connectTimeoutMs?: number;
   /** PING interval (ms) that notices a Redis which stopped answering without closing the socket. */
   heartbeatMs?: number;
-  log?: GovernanceLog;
+  log?: StoreLog;
 }
 
 /**
@@ -35,7 +35,7 @@ export class RedisConnection {
   private closed = false;
   private lastErrorLog = 0;
   private readonly heartbeat: NodeJS.Timeout;
-  private readonly log: GovernanceLog;
+  private readonly log: StoreLog;
   private readonly readyListeners = new Set<() => void>();
 
   constructor(options: RedisConnectionOptions) {
