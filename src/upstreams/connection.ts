@@ -8,6 +8,7 @@ import type { UpstreamConfig } from '../config.js';
 import { SecretScrubber, upstreamSecrets } from '../governance/scrub.js';
 import { HubError } from '../tools/errors.js';
 import type { ProgressUpdate } from '../tools/types.js';
+import { UserTokenSource } from './user-tokens.js';
 
 export type UpstreamTransportKind = 'streamable-http' | 'sse' | 'stdio';
 
@@ -21,6 +22,8 @@ export type UpstreamStatus =
 
 export interface UpstreamCallOptions {
   signal: AbortSignal;
+  /** The caller: an `auth: "user"` upstream is called with this principal's own token. */
+  principal?: string;
   onProgress?: (p: ProgressUpdate) => void;
 }
 
@@ -108,6 +111,8 @@ export class UpstreamConnection {
     readonly config: UpstreamConfig,
     private readonly log: FastifyBaseLogger,
     timings: Partial<ConnectionTimings> & { callTimeoutMs: number },
+    /** Present for an `auth: "user"` upstream: per-call tokens from the vault. */
+    private readonly userTokens?: UserTokenSource,
   ) {
     this.timings = { ...DEFAULT_TIMINGS, ...timings };
     this.scrubber = new SecretScrubber(upstreamSecrets(config));
@@ -144,7 +149,31 @@ export class UpstreamConnection {
     await client?.close().catch(() => undefined);
   }
 
+  /** Connects again now instead of at the next backoff (an operator just connected their login, say). */
+  retryNow(): void {
+    if (this.closed || this.status.state === 'connected') return;
+    clearTimeout(this.retryTimer);
+    this.attempt = 0;
+    void this.connect();
+  }
+
   async callTool(tool: string, args: Record<string, unknown>, opts: UpstreamCallOptions): Promise<CallToolResult> {
+    if (this.userTokens) {
+      // The caller's own login first: without one the answer is how to connect, whatever the connection's state.
+      const source = this.userTokens;
+      const principal = opts.principal ?? 'anonymous';
+      const token = await source.forCall(principal);
+      try {
+        return await UserTokenSource.withToken(token, () => this.callAs(tool, args, opts));
+      } catch (err) {
+        if (err instanceof HubError && err.details.upstream_status === 401) throw await source.rejected(principal);
+        throw err;
+      }
+    }
+    return this.callAs(tool, args, opts);
+  }
+
+  private async callAs(tool: string, args: Record<string, unknown>, opts: UpstreamCallOptions): Promise<CallToolResult> {
     const client = this.client;
     if (!client || this.status.state !== 'connected') {
       throw new HubError('upstream_error', `upstream "${this.name}" is not connected: ${this.describeDown()}`, { upstream: this.name });
@@ -172,6 +201,10 @@ export class UpstreamConnection {
           throw new HubError('upstream_error', `upstream "${this.name}" closed the connection during ${tool}`, { upstream: this.name });
         }
         throw new HubError('upstream_error', `upstream "${this.name}" refused ${tool}: ${this.scrub(clip(err.message))}`, { upstream: this.name, upstream_code: err.code });
+      }
+      if (this.userTokens && httpStatusOf(err) === 401) {
+        // The caller's token was refused, not the connection's: the connection stays.
+        throw new HubError('upstream_error', `upstream "${this.name}" refused the caller's login`, { upstream: this.name, upstream_status: 401 });
       }
       // A transport failure (connection refused, malformed answer): the session is suspect, so reconnect in the background.
       this.lost(client, err);
@@ -225,7 +258,13 @@ export class UpstreamConnection {
   private failed(err: unknown): void {
     if (this.closed) return;
     const status = httpStatusOf(err);
-    if (status === 401 && this.config.oauth) {
+    if (status === 401 && this.userTokens) {
+      this.status = {
+        state: 'needs',
+        variable: `UPSTREAMS[${this.name}].auth`,
+        reason: `the upstream lists its tools only to a connected login: an operator (hub key) connects theirs in the console (Connections per user)`,
+      };
+    } else if (status === 401 && this.config.oauth) {
       this.status = { state: 'failed', reason: this.scrub(`OAuth client credentials were not accepted: ${reasonOf(err)}`) };
     } else if (status === 401) {
       const variable = `UPSTREAMS[${this.name}].headers.Authorization`;
@@ -290,10 +329,11 @@ export class UpstreamConnection {
     const url = new URL(this.config.url!);
     const requestInit = { headers: this.config.headers ?? {} };
     const authProvider = await this.oauthProvider();
+    const fetchFn = this.userTokens?.authorizedFetch();
     const { StreamableHTTPClientTransport } = await import('@modelcontextprotocol/sdk/client/streamableHttp.js');
     const client = await this.newClient();
     try {
-      await client.connect(new StreamableHTTPClientTransport(url, { requestInit, authProvider }), connectOpts);
+      await client.connect(new StreamableHTTPClientTransport(url, { requestInit, authProvider, ...(fetchFn ? { fetch: fetchFn } : {}) }), connectOpts);
       return { client, kind: 'streamable-http' };
     } catch (err) {
       await client.close().catch(() => undefined);
@@ -303,7 +343,7 @@ export class UpstreamConnection {
     }
     const { SSEClientTransport } = await import('@modelcontextprotocol/sdk/client/sse.js');
     const sseClient = await this.newClient();
-    await sseClient.connect(new SSEClientTransport(url, { requestInit, authProvider }), connectOpts);
+    await sseClient.connect(new SSEClientTransport(url, { requestInit, authProvider, ...(fetchFn ? { fetch: fetchFn } : {}) }), connectOpts);
     return { client: sseClient, kind: 'sse' };
   }
 

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { Config } from '../config.js';
 import type { GovernanceLog } from '../governance/log.js';
 import { FileOAuthStore, RedisOAuthStore, type OAuthStore } from '../oauth/store.js';
@@ -40,6 +40,8 @@ export interface UpstreamClient {
   metadata: Record<string, unknown>;
   /** The protected resource the tokens are for (RFC 8707). */
   resource: string;
+  /** The redirect URI the client was registered with (a dynamic registration is redone when the hub's address changes). */
+  redirect_uri: string;
   client_id: string;
   client_secret?: string;
 }
@@ -64,6 +66,7 @@ const LOCK_POLL_MAX_MS = 500;
 const grantKey = (upstream: string, principal: string) => `grant:${upstream}:${principal}`;
 const indexKey = (upstream: string) => `grants:${upstream}`;
 const clientKey = (upstream: string) => `client:${upstream}`;
+const onceKey = (kind: string, id: string) => `${kind}:${createHash('sha256').update(id).digest('base64url')}`;
 const lockKey = (upstream: string, principal: string) => `lock:${upstream}:${principal}`;
 /** Associated data of a sealed value: the slot it belongs to. */
 const grantSlot = (upstream: string, principal: string) => `grant\0${upstream}\0${principal}`;
@@ -78,6 +81,8 @@ const clientSlot = (upstream: string) => `client\0${upstream}`;
 export class CredentialVault {
   private readonly inFlight = new Map<string, Promise<Grant | undefined>>();
   private readonly instance = randomUUID();
+  /** Told when a refresh fails (the grant refused, or the server unreachable past expiry): for the audit log. */
+  onRefreshFailure?: (grant: GrantInfo, reason: string) => void;
 
   constructor(
     private readonly store: OAuthStore,
@@ -230,6 +235,8 @@ export class CredentialVault {
       });
       return { ...info, tokens };
     } catch (err) {
+      const { tokens: _tokens, ...info } = grant;
+      this.onRefreshFailure?.(info, err instanceof Error ? err.message.slice(0, 200) : 'refresh failed');
       if (err instanceof GrantRevokedError) {
         await this.delete(grant.upstream, grant.principal);
         return undefined;
@@ -237,6 +244,27 @@ export class CredentialVault {
       // A transient failure (network, server error): the old token serves while it is still valid.
       if (grant.expires_at !== undefined && grant.expires_at > this.now()) return grant;
       throw err;
+    }
+  }
+
+  /**
+   * A short-lived, single-use value (a connect ticket, a flow waiting for the browser's return), sealed and stored
+   * under a hash of its id: the store never holds an id that would redeem it.
+   */
+  async putOnce(kind: string, id: string, value: string, ttlS: number): Promise<void> {
+    const slot = `${kind}\0${id}`;
+    await this.store.set(onceKey(kind, id), this.cipher.seal(value, slot), ttlS);
+  }
+
+  /** Reads and deletes a value of putOnce (atomically: of two instances racing, one gets it). */
+  async takeOnce(kind: string, id: string): Promise<string | undefined> {
+    if (id.length > 200) return undefined;
+    const sealed = await this.store.take(onceKey(kind, id));
+    if (!sealed) return undefined;
+    try {
+      return this.cipher.open(sealed, `${kind}\0${id}`);
+    } catch {
+      return undefined;
     }
   }
 

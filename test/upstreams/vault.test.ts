@@ -37,7 +37,7 @@ function vaultContract(name: string, backend: () => Backend) {
       const tokens = { access_token: secret('at'), refresh_token: secret('rt'), token_type: 'Bearer' };
       const clientSecret = secret('cs');
       await vault.put({ upstream, principal, scope: 'mcp:read', expires_at: Date.now() + 3_600_000, tokens });
-      await vault.putClient(upstream, { issuer: 'https://as.example', metadata: {}, resource: 'https://u.example/mcp', client_id: 'hub', client_secret: clientSecret });
+      await vault.putClient(upstream, { issuer: 'https://as.example', metadata: {}, resource: 'https://u.example/mcp', redirect_uri: 'https://hub.example/connect/callback', client_id: 'hub', client_secret: clientSecret });
       expect((await vault.get(upstream, principal))?.tokens).toEqual(tokens);
       expect((await vault.getClient(upstream))?.client_secret).toBe(clientSecret);
       const listed = await vault.list(upstream);
