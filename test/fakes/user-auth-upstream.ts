@@ -59,8 +59,11 @@ export async function startUserAuthUpstream(): Promise<UserAuthUpstream> {
     if (ctx.oidc.params?.grant_type === 'refresh_token') refreshes += 1;
   });
   const revokedAccounts: string[] = [];
-  provider.on('access_token.destroyed', (token: { accountId?: string }) => {
-    if (token.accountId) revokedAccounts.push(token.accountId);
+  // Revoking a refresh or access token ends its grant (and every token of it); the revoked token names the account.
+  provider.on('grant.revoked', (ctx) => {
+    const entities = ctx.oidc.entities as { RefreshToken?: { accountId?: string }; AccessToken?: { accountId?: string } };
+    const account = entities.RefreshToken?.accountId ?? entities.AccessToken?.accountId;
+    if (account) revokedAccounts.push(account);
   });
   asServer.on('request', provider.callback());
 

@@ -143,12 +143,13 @@ describe.skipIf(!hasChromium)('upstream with auth "user"', () => {
       expect(atRest).not.toContain(g!.tokens.refresh_token);
     }
 
-    // Alice's access token is about to expire; two instances serve her next calls at the same moment.
-    const alice = grants.find((g) => g!.principal.startsWith('key:') && g!.subject === 'alice') ?? grants[0]!;
-    await vault.put({ ...alice!, expires_at: Date.now() - 1 });
     const second = await testHub(env(), { systems: [fixtureSystem] });
     try {
       await eventually(() => upstream(second.app, 'gh').connection.status.state === 'connected');
+      // Alice's access token is about to expire; two instances serve her next calls at the same moment.
+      const alice = (await Promise.all(principals.map((p) => vault.get('gh', p)))).find((g) => g?.subject === 'alice');
+      expect(alice).toBeDefined();
+      await vault.put({ ...alice!, expires_at: Date.now() - 1 });
       const before = up.refreshes();
       const [a, b] = await Promise.all([call(hub, ALICE_KEY), call(second, ALICE_KEY)]);
       expect(a.body).toContain('user:alice');
