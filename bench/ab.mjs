@@ -11,7 +11,10 @@
 // BENCH_AB_PIN=1 (Linux, 2+ cores: the servers under test on the last CPU, everything else on the others; on a
 // shared 2-core machine this cut the spread between rounds several times over, see docs/benchmarks.md),
 // BENCH_AB_SESSION=1 (each hub also runs MCP_SESSION_MODE=stateful, measured inside one session: the session target),
-// BENCH_AB_PROCESSES (default 2: processes per server, taking the rounds in turn).
+// BENCH_AB_PROCESSES (default 2: processes per server, taking the rounds in turn),
+// BENCH_AB_TRACING=1 (each hub also runs with OpenTelemetry tracing on, 10% of traces sampled and exported over
+// OTLP/HTTP to a local receiver: the cost of tracing; the hubs without it have tracing off).
+import http from 'node:http';
 import path from 'node:path';
 import { MAPS_KEY, ROOT, SERVERS, cpuSplit, gatewayRound, median, pinProcess, realHubEnv, startInstances, startProcess, startRedis, warmUp } from './lib.mjs';
 
@@ -29,11 +32,16 @@ const upstream = { GOOGLE_API_BASE_URL: standin.url, GOOGLE_API_KEY: MAPS_KEY };
 const targets = [];
 if (process.env.BENCH_AB_BARE !== 'false') targets.push({ label: 'bare Fastify route', script: path.join(SERVERS, 'bare-proxy-server.js'), env: upstream });
 const modes = process.env.BENCH_AB_SESSION === '1' ? ['stateless', 'stateful'] : ['stateless'];
+// The receiver of the traced hubs' spans: accepts every OTLP export and counts the bytes (a collector's part).
+const otlp = process.env.BENCH_AB_TRACING === '1' ? await startOtlpSink() : null;
+const tracings = otlp ? [null, otlp.env] : [null];
 for (const root of roots) {
   for (const mode of modes) {
-    const env = realHubEnv({ MCP_SESSION_MODE: mode, REDIS_URL: redis.url, ...upstream });
-    const label = mode === 'stateful' ? `hub ${root}, in a session` : `hub ${root}`;
-    targets.push({ label, hub: true, session: mode === 'stateful', script: path.join(root, 'dist-bench/bench/servers/hub-server.js'), env });
+    for (const tracing of tracings) {
+      const env = realHubEnv({ MCP_SESSION_MODE: mode, REDIS_URL: redis.url, ...upstream, ...(tracing ?? {}) });
+      const label = `hub ${root}${mode === 'stateful' ? ', in a session' : ''}${tracing ? ', tracing 10%' : ''}`;
+      targets.push({ label, hub: true, session: mode === 'stateful', script: path.join(root, 'dist-bench/bench/servers/hub-server.js'), env });
+    }
   }
 }
 
@@ -77,6 +85,30 @@ try {
   await Promise.all(started.map((server) => server.stop()));
   await standin.stop();
   await redis.stop();
+  if (otlp) {
+    console.log(`OTLP receiver: ${otlp.exports()} exports, ${otlp.bytes()} bytes`);
+    await otlp.close();
+  }
+}
+
+/** A local OTLP/HTTP endpoint that answers every export with 200, and the hub variables pointing at it. */
+async function startOtlpSink() {
+  let exports = 0;
+  let bytes = 0;
+  const server = http.createServer((req, res) => {
+    req.on('data', (chunk) => (bytes += chunk.length));
+    req.on('end', () => {
+      exports += 1;
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    });
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const env = {
+    OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${server.address().port}`,
+    OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
+    OTEL_TRACES_SAMPLER_ARG: '0.1',
+  };
+  return { env, exports: () => exports, bytes: () => bytes, close: () => new Promise((resolve) => server.close(resolve)) };
 }
 
 /** Two-sided 95% quantile of Student's t with `df` degrees of freedom (1.96 beyond the table). */

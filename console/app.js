@@ -1,7 +1,7 @@
 // Omni Hub operator console: plain DOM, no framework. Every value shown comes from the hub's authenticated REST
 // routes and is inserted as text (never as HTML). The key lives in sessionStorage for this tab and is never rendered.
 const KEY = 'omni-hub.key';
-const VIEWS = ['connections', 'governance', 'audit', 'tools', 'oauth'];
+const VIEWS = ['connections', 'governance', 'audit', 'tools', 'approvals', 'oauth'];
 const AUTH_NONE = document.documentElement.dataset.auth === 'none';
 const POLL_MS = 5000;
 const MAX_RESULT_CHARS = 100000;
@@ -121,7 +121,7 @@ function route() {
   refresh(view);
 }
 
-const LOADERS = { connections: loadConnections, governance: loadGovernance, audit: loadAudit, tools: loadTools, oauth: loadOAuth };
+const LOADERS = { connections: loadConnections, governance: loadGovernance, audit: loadAudit, tools: loadTools, approvals: loadApprovals, oauth: loadOAuth };
 
 /** One load per view at a time; failures show in the view's status line (401 already signed out). */
 async function refresh(view, quiet = false) {
@@ -141,6 +141,7 @@ async function refresh(view, quiet = false) {
 setInterval(() => {
   if (document.hidden || !state.view) return;
   if (state.view === 'governance') refresh('governance', true);
+  if (state.view === 'approvals') refresh('approvals', true);
   if (state.view === 'audit' && $('#audit-auto').checked && state.audit.pages <= 1) refresh('audit', true);
 }, POLL_MS);
 
@@ -251,10 +252,25 @@ async function loadAudit(quiet, more = false) {
   }
   a.cursor = page.next_cursor;
   $('#audit-more').hidden = !a.cursor;
+  showAuditDelivery(page.status);
   // Only a changed message is written: the status line is a live region and polling must not chatter.
   setStatus('audit', a.records.length
     ? `${a.records.length} call${a.records.length === 1 ? '' : 's'} shown, newest first.`
     : 'No calls recorded yet for these filters.');
+}
+
+/** Says when this replica's records are still on their way to the durable store, or some were lost. */
+function showAuditDelivery(status) {
+  const parts = [];
+  if (status?.pending > 0) parts.push(`${status.pending} record${status.pending === 1 ? '' : 's'} queued in memory`);
+  if (status?.spill_bytes > 0) parts.push(`${Math.ceil(status.spill_bytes / 1024)} KB of records in the spill file`);
+  if (parts.length) parts[0] = `Not yet in the audit store: ${parts[0]}`;
+  if (status?.dropped > 0) parts.push(`${status.dropped} record${status.dropped === 1 ? ' was' : 's were'} lost (queue and spill full)`);
+  if (status?.saturated) parts.push('the audit store is full: calls above LOW are refused with audit_unavailable unless AUDIT_FAILURE=drop');
+  const text = parts.length ? `${parts.join('; ')}.` : '';
+  const el = $('#audit-delivery');
+  if (el.textContent !== text) el.textContent = text;
+  el.hidden = !text;
 }
 
 function showCall(r) {
@@ -295,7 +311,7 @@ async function loadTools(quiet) {
     ...state.tools.filter(match).map((t) => {
       const a = t.annotations || {};
       const hints = HINTS.filter(([k]) => a[k]).map(([, label]) => h('span', { class: `hint h-${label}` }, label));
-      if (t.needs_confirmation) hints.push(h('span', { class: 'hint h-confirm' }, 'needs confirm'));
+      if (t.needs_confirmation && t.approval !== 'off') hints.push(h('span', { class: 'hint h-confirm' }, t.approval === 'person' ? 'needs a person' : 'needs confirm'));
       const status = !t.enabled ? 'disabled' : t.configured ? '✓ ready' : `⊘ needs ${t.needs}`;
       return h('tr', { 'data-tool': t.name },
         h('th', { scope: 'row' }, h('code', {}, t.name), h('small', {}, `${t.title} · ${t.system}`)),
@@ -432,6 +448,21 @@ $('#try-form').addEventListener('submit', async (e) => {
     if (!(err instanceof Unauthorized)) status.textContent = `${tool.name} could not run: ${err.message}`;
   }
 });
+
+// ---- approvals --------------------------------------------------------------------------------------------------
+
+async function loadApprovals() {
+  const { approvals } = await getJson('/v1/approvals');
+  $('#approvals-table tbody').replaceChildren(
+    ...approvals.map((a) => h('tr', { 'data-approval': a.id },
+      h('th', { scope: 'row' }, a.tool, h('small', {}, a.level)),
+      h('td', {}, a.action),
+      h('td', {}, h('code', {}, a.principal), h('small', {}, a.transport === 'rest' ? 'REST' : 'MCP')),
+      h('td', {}, new Date(a.expires_at).toLocaleTimeString()),
+      h('td', {}, h('a', { href: a.url, target: '_blank', rel: 'noopener', 'aria-label': `Open the approval of ${a.tool}: ${a.action}` }, 'Open')))),
+  );
+  setStatus('approvals', approvals.length ? `${approvals.length} waiting for a person.` : 'Nothing waits for approval.');
+}
 
 // ---- OAuth clients ----------------------------------------------------------------------------------------------
 

@@ -5,6 +5,7 @@ import { SYSTEMS } from './adapters/index.js';
 import type { Config } from './config.js';
 import type { HubDeps } from './deps.js';
 import { Governor } from './governance/governor.js';
+import { approvalRoutes } from './http/approvals.js';
 import { authHook } from './http/auth.js';
 import { BodyShapeError, bodyShapeViolation } from './http/body-shape.js';
 import { callbackRoutes } from './http/callbacks.js';
@@ -90,6 +91,7 @@ export async function buildApp(config: Config, deps: HubDeps, options: AppOption
   upstreams?.onToolsChanged(() => registry.refresh());
   if (upstreams) app.addHook('onClose', () => upstreams.close());
   const metrics = new Metrics();
+  metrics.watchAudit(deps.audit);
   const governor = new Governor(config, deps.quota);
   const pipeline = new InvokePipeline(registry, governor, config, deps, app.log, metrics);
   const surface = new McpSurface(registry, pipeline);
@@ -123,6 +125,7 @@ export async function buildApp(config: Config, deps: HubDeps, options: AppOption
   await app.register(consoleRoutes, { config });
   if (userConnections) await app.register(connectRoutes, { config, connections: userConnections });
   await app.register(oauthRoutes, { config, oauth, failedAuth: deps.failedAuth });
+  await app.register(approvalRoutes, { config, deps, registry, upstream: oauth.upstream });
   await app.register(mcpRoutes, { config, surface, fastPath: options.fastPath ?? true, events: deps.events, sessions: deps.sessions });
   return app;
 }

@@ -9,6 +9,12 @@ import { z } from 'zod';
 export const LEVELS = ['LOW', 'MEDIUM', 'HIGH', 'CRITICAL'] as const;
 export type Level = (typeof LEVELS)[number];
 
+/** Who approves a gated (deploy/delete/remove) call: a person on the hub, the model with `confirm: true`, or nobody. */
+export const APPROVAL_POLICIES = ['person', 'model', 'off'] as const;
+export type ApprovalPolicy = (typeof APPROVAL_POLICIES)[number];
+/** CRITICAL gated calls need a person; a gated tool moved to a lower level keeps the model's `confirm: true`. */
+export const DEFAULT_APPROVAL: Record<Level, ApprovalPolicy> = { LOW: 'model', MEDIUM: 'model', HIGH: 'model', CRITICAL: 'person' };
+
 export const SYSTEM_IDS = [
   'cloud_run',
   'workspace',
@@ -66,8 +72,32 @@ const override = z
     level: z.enum(LEVELS).optional(),
     limit: z.number().int().nonnegative().optional(),
     enabled: z.boolean().optional(),
+    approval: z.enum(APPROVAL_POLICIES).optional(),
   })
   .strict();
+
+const approvalByLevel = z.object({
+  LOW: z.enum(APPROVAL_POLICIES),
+  MEDIUM: z.enum(APPROVAL_POLICIES),
+  HIGH: z.enum(APPROVAL_POLICIES),
+  CRITICAL: z.enum(APPROVAL_POLICIES),
+}).partial().strict();
+
+/** APPROVAL: one policy (for CRITICAL, the level that asks by default) or a JSON object per level. */
+const approvalSetting = z.string().transform((text, ctx): Partial<Record<Level, ApprovalPolicy>> => {
+  const word = text.trim();
+  if ((APPROVAL_POLICIES as readonly string[]).includes(word)) return { CRITICAL: word as ApprovalPolicy };
+  if (!word.startsWith('{')) {
+    ctx.addIssue({ code: 'custom', message: 'must be person, model, off or a JSON object per level such as {"CRITICAL":"person","HIGH":"model"}' });
+    return z.NEVER;
+  }
+  const parsed = jsonText(approvalByLevel, 'APPROVAL').safeParse(word);
+  if (!parsed.success) {
+    ctx.addIssue({ code: 'custom', message: parsed.error.issues[0]?.message ?? 'is invalid' });
+    return z.NEVER;
+  }
+  return parsed.data;
+});
 
 const urlString = z.string().url();
 
@@ -136,6 +166,8 @@ const EnvSchema = z.object({
   GOVERNANCE_OVERRIDES: jsonText(z.record(z.string(), override), 'GOVERNANCE_OVERRIDES').optional(),
   GOVERNANCE_SCOPE: z.enum(['global', 'key']).default('global'),
   QUOTA_STORE_FAILURE: z.enum(['open', 'closed', 'closed-for-high']).default('closed-for-high'),
+  APPROVAL: approvalSetting.optional(),
+  APPROVAL_TTL_S: z.coerce.number().int().min(30).max(86_400).default(600),
   GOOGLE_OAUTH_TOKEN: z.string().optional(),
   GOOGLE_SERVICE_ACCOUNT_JSON: z.string().optional(),
   GOOGLE_APPLICATION_CREDENTIALS: z.string().optional(),
@@ -168,6 +200,10 @@ const EnvSchema = z.object({
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(6000),
   AUDIT_CAP: z.coerce.number().int().positive().default(10_000),
   AUDIT_REFUSED_CAP: z.coerce.number().int().positive().default(2_000),
+  AUDIT_QUEUE_MAX: z.coerce.number().int().positive().optional(),
+  AUDIT_SPILL_MAX_BYTES: z.coerce.number().int().min(0).default(64 * 1024 * 1024),
+  AUDIT_FAILURE: z.enum(['refuse', 'drop']).default('refuse'),
+  AUDIT_LOG: z.enum(['on', 'off']).default('on'),
   REFUSED_CALLS_PER_MINUTE: z.coerce.number().int().positive().default(120),
   RESULT_MAX_CHARS: z.coerce.number().int().min(1_000).default(90_000),
   MCP_EVENT_STREAM_MAX_BYTES: z.coerce.number().int().min(1_024).default(4 * 1024 * 1024),
@@ -192,9 +228,13 @@ const EnvSchema = z.object({
 export interface GovernanceConfig {
   mode: 'enforce' | 'warn';
   limits: Record<Level, number>;
-  overrides: Record<string, { level?: Level; limit?: number; enabled?: boolean }>;
+  overrides: Record<string, { level?: Level; limit?: number; enabled?: boolean; approval?: ApprovalPolicy }>;
   scope: 'global' | 'key';
   failurePolicy: 'open' | 'closed' | 'closed-for-high';
+  /** Who approves gated calls at each level (APPROVAL); a tool's `approval` override wins. */
+  approval: Record<Level, ApprovalPolicy>;
+  /** How long an approval may be answered and then used (APPROVAL_TTL_S, in ms). */
+  approvalTtlMs: number;
 }
 
 export interface Config {
@@ -244,6 +284,12 @@ export interface Config {
   auditCap: number;
   /** Records of refused (not executed) calls kept apart from executed ones, so refusals cannot evict them. */
   auditRefusedCap: number;
+  /**
+   * Audit durability with Redis: records held in memory while Redis cannot take them (`queueMax`), then an append-only
+   * spill under `spillDir` of at most `spillMaxBytes` (0: no spill), replayed in order; when both are full `failure`
+   * decides (`refuse` calls above LOW, or `drop` records). `log`: every record also as one `type: "audit"` log line.
+   */
+  audit: { queueMax: number; spillDir: string; spillMaxBytes: number; failure: 'refuse' | 'drop'; log: boolean };
   /** Refused calls (unknown tool, invalid arguments, denials) one principal may make per minute before `rate_limited`. */
   refusedCallsPerMinute: number;
   /** Bound on one tool result's JSON (structuredContent and its text copy; REST body). */
@@ -448,6 +494,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       overrides: e.GOVERNANCE_OVERRIDES ?? {},
       scope: e.GOVERNANCE_SCOPE,
       failurePolicy: e.QUOTA_STORE_FAILURE,
+      approval: { ...DEFAULT_APPROVAL, ...(e.APPROVAL ?? {}) },
+      approvalTtlMs: e.APPROVAL_TTL_S * 1000,
     },
     google: {
       oauthToken: e.GOOGLE_OAUTH_TOKEN,
@@ -481,6 +529,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,
     auditCap: e.AUDIT_CAP,
     auditRefusedCap: e.AUDIT_REFUSED_CAP,
+    audit: {
+      queueMax: e.AUDIT_QUEUE_MAX ?? Math.min(e.AUDIT_CAP, 10_000),
+      spillDir: path.resolve(e.DATA_DIR, 'audit-spill'),
+      spillMaxBytes: e.AUDIT_SPILL_MAX_BYTES,
+      failure: e.AUDIT_FAILURE,
+      log: e.AUDIT_LOG === 'on',
+    },
     refusedCallsPerMinute: e.REFUSED_CALLS_PER_MINUTE,
     resultMaxChars: e.RESULT_MAX_CHARS,
     eventStore: { streamMaxBytes: e.MCP_EVENT_STREAM_MAX_BYTES, totalMaxBytes: Math.max(e.MCP_EVENT_STORE_MAX_BYTES, e.MCP_EVENT_STREAM_MAX_BYTES) },

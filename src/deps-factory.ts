@@ -3,6 +3,7 @@ import { openIntelligenceStore } from './adapters/intelligence/open-store.js';
 import type { IntelligenceStore } from './adapters/intelligence/store.js';
 import type { Config } from './config.js';
 import type { HubDeps } from './deps.js';
+import { MemoryApprovalStore, type ApprovalStore } from './governance/approvals.js';
 import { createGovernanceStores } from './governance/index.js';
 import type { McpEventStore } from './mcp/event-store.js';
 import { MemoryEventStore } from './mcp/memory-event-store.js';
@@ -22,6 +23,9 @@ export async function createDeps(config: Config, log: FastifyBaseLogger): Promis
   const operations: OperationStore = connection
     ? new (await import('./tools/redis-operation-store.js')).RedisOperationStore(connection)
     : new MemoryOperationStore();
+  const approvals: ApprovalStore = connection
+    ? new (await import('./governance/redis-approval-store.js')).RedisApprovalStore(connection)
+    : new MemoryApprovalStore();
   const failedAuth: FailedAuthLimiter = connection
     ? new RedisFailedAuthLimiter(connection)
     : new MemoryFailedAuthLimiter();
@@ -42,12 +46,13 @@ export async function createDeps(config: Config, log: FastifyBaseLogger): Promis
     audit,
     events,
     operations,
+    approvals,
     failedAuth,
     sessions,
     intelligence,
     async close() {
       await audit.flush().catch((err: unknown) => log.error({ err }, 'audit flush failed at shutdown'));
-      await Promise.allSettled([audit.close(), quota.close(), events.close(), operations.close(), failedAuth.close(), sessions.close(), store?.then((s) => s.close())]);
+      await Promise.allSettled([audit.close(), quota.close(), events.close(), operations.close(), approvals.close(), failedAuth.close(), sessions.close(), store?.then((s) => s.close())]);
     },
   };
 }

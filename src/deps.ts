@@ -1,3 +1,4 @@
+import type { ApprovalStore } from './governance/approvals.js';
 import type { AuditStore } from './governance/audit.js';
 import type { QuotaStore } from './governance/quota-store.js';
 import type { IntelligenceStore } from './adapters/intelligence/store.js';
@@ -14,6 +15,8 @@ export interface HubDeps {
   events: McpEventStore;
   /** State of long operations (`{"status": "running", "operation"}` follow-ups); Redis when REDIS_URL is set. */
   operations: OperationStore;
+  /** Approvals by a person of gated calls (Redis when REDIS_URL is set: approve on any instance, run on any). */
+  approvals: ApprovalStore;
   /** Failed-key counters per client address; Redis when REDIS_URL is set. */
   failedAuth: FailedAuthLimiter;
   /** Stateful MCP session records (Redis when REDIS_URL is set: any instance serves any session). */

@@ -1,10 +1,9 @@
 // First: an older Node stops with one clear line; then V8 settings, before the rest of the hub is loaded and compiled.
 import './require-node.js';
 import './runtime-flags.js';
-import { buildApp } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
-import { createDeps } from './deps-factory.js';
 import { createLogger } from './log.js';
+import { startTracing, stopTracing } from './telemetry/tracing.js';
 
 /** How often shutdown closes the keep-alive connections that have gone idle since the last look. */
 const IDLE_SWEEP_MS = 100;
@@ -29,6 +28,15 @@ async function main(): Promise<void> {
   }
 
   const log = createLogger(config);
+  // Tracing (when OTEL_* asks for it) starts before the server, Redis and PostgreSQL modules load, so its
+  // instrumentations see them; hence the rest of the hub is imported only now.
+  try {
+    if (await startTracing(process.env)) log.info({ exporter: process.env.OTEL_TRACES_EXPORTER ?? 'otlp' }, 'tracing on');
+  } catch (err) {
+    process.stderr.write(`omni-hub: tracing could not start: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  }
+  const [{ buildApp }, { createDeps }] = await Promise.all([import('./app.js'), import('./deps-factory.js')]);
   const deps = await createDeps(config, log);
   const app = await buildApp(config, deps, { logger: log });
   await app.listen({ port: config.port, host: config.host });
@@ -57,6 +65,8 @@ async function main(): Promise<void> {
       clearInterval(idleSweep);
       app.log.info('server closed; closing stores');
       await deps.close();
+      // Spans still buffered (the last calls') are exported before the process ends.
+      await stopTracing().catch((err: unknown) => app.log.warn({ err }, 'tracing shutdown failed'));
       log.flush();
       process.exit(0);
     } catch (err) {

@@ -1,4 +1,5 @@
-import { Counter, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { AuditStore } from './governance/audit.js';
 
 /** Prometheus metrics of one hub instance (own registry: tests can build several apps in one process). */
 export class Metrics {
@@ -33,6 +34,33 @@ export class Metrics {
     help: 'Refused calls answered rate_limited (over REFUSED_CALLS_PER_MINUTE for their key); their audit records are dropped',
     registers: [this.registry],
   });
+
+  /** The audit store's delivery, read when metrics are scraped (the store keeps the counts; nothing per call here). */
+  watchAudit(store: AuditStore): void {
+    new Gauge({
+      name: 'omni_hub_audit_queue_depth',
+      help: 'Audit records waiting in memory for the durable store (Redis)',
+      registers: [this.registry],
+      collect() {
+        this.set(store.status().pending);
+      },
+    });
+    const counted = (name: string, help: string, read: () => number) => {
+      let seen = 0;
+      new Counter({
+        name,
+        help,
+        registers: [this.registry],
+        collect() {
+          const now = read();
+          if (now > seen) this.inc(now - seen);
+          seen = now;
+        },
+      });
+    };
+    counted('omni_hub_audit_spilled_total', 'Audit records written to the spill file while Redis could not take them', () => store.status().spilled);
+    counted('omni_hub_audit_dropped_total', 'Audit records lost: queue and spill full (AUDIT_FAILURE), or written after the store closed', () => store.status().dropped);
+  }
 
   recordCall(tool: string, outcome: string, seconds: number): void {
     this.calls.inc({ tool, outcome });

@@ -1,9 +1,8 @@
 // As in src/main.ts: the hub's V8 settings before anything else, so the benchmark measures what production runs.
 import '../../src/runtime-flags.js';
 import pino from 'pino';
-import { buildApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
-import { createDeps } from '../../src/deps-factory.js';
+import { startTracing, stopTracing } from '../../src/telemetry/tracing.js';
 import type { AuditRecord } from '../../src/governance/audit.js';
 import type { SystemDefinition } from '../../src/tools/types.js';
 import { fixtureSystem } from '../../test/helpers/fixture-system.js';
@@ -17,10 +16,13 @@ import { syntheticTools } from './synthetic-tools.js';
  *   BENCH_EXTRA_TOOLS=<n>      register n synthetic tools next to the fixtures (cost curve)
  *   BENCH_AUDIT_PREFILL=<n>    append n audit records before listening (audit store at its cap)
  *   BENCH_SYSTEMS=all          serve the hub's real systems (google_maps_geocode, search, ...) instead of the fixtures
+ *   OTEL_*                     tracing, as src/main.ts starts it (before the app's modules load)
  * SIGTERM closes the app and exits 0, so `node --cpu-prof` writes its profile.
  */
 async function main(): Promise<void> {
   const config = loadConfig(process.env);
+  await startTracing(process.env);
+  const [{ buildApp }, { createDeps }] = await Promise.all([import('../../src/app.js'), import('../../src/deps-factory.js')]);
   const extra = Number(process.env.BENCH_EXTRA_TOOLS ?? 0);
   const system: SystemDefinition = { ...fixtureSystem, tools: [...fixtureSystem.tools, ...syntheticTools(extra)] };
   const deps = await createDeps(config, pino({ level: 'warn' }));
@@ -34,6 +36,7 @@ async function main(): Promise<void> {
     void app
       .close()
       .then(() => deps.close())
+      .then(() => stopTracing())
       .then(() => process.exit(0));
   });
 }

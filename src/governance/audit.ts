@@ -10,7 +10,19 @@ export type AuditOutcome =
   | 'denied_quota'
   | 'denied_store_unavailable'
   /** An OAuth token below the tool's level (src/oauth): refused before the pipeline. */
-  | 'denied_scope';
+  | 'denied_scope'
+  /** The audit store could take no record and AUDIT_FAILURE=refuse: calls above LOW are refused. */
+  | 'denied_audit_unavailable'
+  /** A gated call without a person's approval: asked for one, denied, or its approval expired (src/tools/approval.ts). */
+  | 'denied_approval';
+
+/** Who answered a call's approval, through which channel, and when (ISO time). */
+export interface ApprovalMark {
+  who: string;
+  via: 'page' | 'elicitation';
+  at: string;
+  approval_id: string;
+}
 
 export interface AuditRecord {
   id: string;
@@ -29,6 +41,12 @@ export interface AuditRecord {
   error?: { code: string; message: string };
   governance?: { degraded?: boolean; warning?: string };
   dry_run?: boolean;
+  /** The W3C trace id of the call when tracing is on, so a record leads to its trace. */
+  trace_id?: string;
+  /** The person who approved this call (gated calls under APPROVAL=person). */
+  approved_by?: ApprovalMark;
+  /** The person who denied this call's approval. */
+  denied_by?: ApprovalMark;
 }
 
 export interface AuditQuery {
@@ -39,12 +57,28 @@ export interface AuditQuery {
   cursor?: string;
 }
 
+export interface AuditStatus {
+  /** Records waiting in memory for the durable store. */
+  pending: number;
+  /** Bytes of records waiting in the spill files. */
+  spill_bytes: number;
+  /** Records this process has written to the spill since it started. */
+  spilled: number;
+  /** Records this process lost (queue and spill full, or written after close). */
+  dropped: number;
+  saturated: boolean;
+}
+
 export interface AuditStore {
   readonly kind: 'memory' | 'redis';
   /** Never blocks the reply: queued and written in batches; bounded queue. */
   append(record: AuditRecord): void;
   /** Newest first. */
   list(query: AuditQuery): Promise<{ records: AuditRecord[]; next_cursor: string | null }>;
+  /** Whether records are waiting or were lost: GET /v1/audit and the console show it, metrics count it. */
+  status(): AuditStatus;
+  /** True while the store can take no more records (queue and spill full): AUDIT_FAILURE decides what calls do. */
+  readonly saturated: boolean;
   /** Writes everything queued (shutdown, tests). */
   flush(): Promise<void>;
   close(): Promise<void>;

@@ -1,4 +1,4 @@
-import type { Config, GovernanceConfig, Level } from '../config.js';
+import type { ApprovalPolicy, Config, GovernanceConfig, Level } from '../config.js';
 import { HubError } from '../tools/errors.js';
 import type { SystemId } from '../tools/types.js';
 import { HOUR_MS, type QuotaDecision, type QuotaStore } from './quota-store.js';
@@ -14,6 +14,8 @@ export interface Rule {
   level: Level;
   limit: number;
   enabled: boolean;
+  /** Who approves the tool's gated calls (tools with describeAction): APPROVAL per level, or the tool's override. */
+  approval: ApprovalPolicy;
 }
 
 export interface Admission {
@@ -57,7 +59,7 @@ export function ruleFor(tool: GovernedTool, g: GovernanceConfig): Rule {
   const override = Object.hasOwn(g.overrides, tool.name) ? g.overrides[tool.name] : undefined;
   // A level override alone moves the tool to that level's default limit.
   const level = override?.level ?? tool.level;
-  return { level, limit: override?.limit ?? g.limits[level], enabled: override?.enabled ?? true };
+  return { level, limit: override?.limit ?? g.limits[level], enabled: override?.enabled ?? true, approval: override?.approval ?? g.approval[level] };
 }
 
 /** Applies levels, limits and overrides, asks the quota store, and turns its answer (or failure) into an admission. */

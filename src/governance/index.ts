@@ -30,7 +30,14 @@ export async function createGovernanceStores(
   ]);
   const connection = new RedisConnection({ url: config.redisUrl, log });
   const quota = new RedisQuotaStore(connection);
-  const audit = new RedisAuditStore(connection, { cap: config.auditCap, refusedCap: config.auditRefusedCap, log });
+  const { queueMax, spillDir, spillMaxBytes } = config.audit;
+  const audit = new RedisAuditStore(connection, {
+    cap: config.auditCap,
+    refusedCap: config.auditRefusedCap,
+    maxQueue: queueMax,
+    spill: spillMaxBytes > 0 ? { dir: spillDir, maxBytes: spillMaxBytes } : undefined,
+    log,
+  });
   if (!(await connection.waitUntilReady(options.startupWaitMs ?? 3_000))) {
     log.warn({ store: 'redis' }, 'redis is not reachable yet: starting anyway; QUOTA_STORE_FAILURE applies until it answers');
   }

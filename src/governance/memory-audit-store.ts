@@ -1,5 +1,5 @@
 import { HubError } from '../tools/errors.js';
-import { isExecutedRecord, type AuditQuery, type AuditRecord, type AuditStore } from './audit.js';
+import { isExecutedRecord, type AuditQuery, type AuditRecord, type AuditStatus, type AuditStore } from './audit.js';
 import { matches, pageSize } from './audit-query.js';
 
 type Entry = { seq: number; record: AuditRecord };
@@ -76,6 +76,13 @@ export class MemoryAuditStore implements AuditStore {
     // More pages while either ring has entries below the last record returned.
     const more = records.length === limit && !(x.done && y.done);
     return { records, next_cursor: more ? String(before) : null };
+  }
+
+  /** Nothing waits and nothing is lost: a record is in the ring as soon as it is appended. */
+  readonly saturated = false;
+
+  status(): AuditStatus {
+    return { pending: 0, spill_bytes: 0, spilled: 0, dropped: 0, saturated: false };
   }
 
   async flush(): Promise<void> {}

@@ -1,6 +1,9 @@
+import { randomUUID } from 'node:crypto';
+import { outsideTraces } from '../telemetry/tracing.js';
 import { HubError } from '../tools/errors.js';
-import { isExecutedRecord, type AuditQuery, type AuditRecord, type AuditStore } from './audit.js';
+import { isExecutedRecord, type AuditQuery, type AuditRecord, type AuditStatus, type AuditStore } from './audit.js';
 import { matches, pageSize } from './audit-query.js';
+import { AuditSpill, type NumberedRecord } from './audit-spill.js';
 import { silentLog, type GovernanceLog } from './log.js';
 import { SELF_BATCHED_SCRIPTS, type RedisConnection } from './redis-connection.js';
 
@@ -17,6 +20,14 @@ export interface RedisAuditStoreOptions {
   batchSize?: number;
   /** How long a record may wait for others to share its write (ms); a full batch leaves at once. */
   lingerMs?: number;
+  /**
+   * Where records go when the queue is full while Redis cannot take them: an append-only spill directory, bounded in
+   * bytes, replayed into Redis in order once it is back (and by the next process if this one stops first). Without it
+   * the oldest queued records are dropped (and counted).
+   */
+  spill?: { dir: string; maxBytes: number };
+  /** This process's writer id (see NumberedRecord); random by default. */
+  writer?: string;
   log?: GovernanceLog;
 }
 
@@ -50,7 +61,12 @@ export class RedisAuditStore implements AuditStore {
   private readonly batchSize: number;
   private readonly lingerMs: number;
   private readonly log: GovernanceLog;
-  private queue: AuditRecord[] = [];
+  private queue: NumberedRecord[] = [];
+  private readonly writer: string;
+  private nextSeq = 1;
+  private readonly spill: AuditSpill | null;
+  /** Set when a record fitted neither in the queue nor in the spill; cleared once the spill has room again. */
+  private full = false;
   private flushing: Promise<void> | null = null;
   private scheduled: NodeJS.Timeout | null = null;
   private scheduledAtOnce = false;
@@ -72,18 +88,47 @@ export class RedisAuditStore implements AuditStore {
     this.batchSize = Math.max(1, options.batchSize ?? 200);
     this.lingerMs = Math.max(0, options.lingerMs ?? LINGER_MS);
     this.log = options.log ?? silentLog;
+    this.writer = options.writer ?? randomUUID();
+    this.spill = options.spill ? this.openSpill(options.spill) : null;
     connection.acquire();
     // Registered once per client; then sent as EVALSHA (ioredis falls back to EVAL on NOSCRIPT).
-    if (!(SELF_BATCHED_SCRIPTS.audit in connection.client)) connection.client.defineCommand(SELF_BATCHED_SCRIPTS.audit, { numberOfKeys: 3, lua: APPEND_SCRIPT });
+    if (!(SELF_BATCHED_SCRIPTS.audit in connection.client)) connection.client.defineCommand(SELF_BATCHED_SCRIPTS.audit, { numberOfKeys: 4, lua: APPEND_SCRIPT });
     this.client = connection.client as RedisConnection['client'] & AppendCommand;
     connection.onReady(() => {
-      if (this.queue.length > 0) this.schedule();
+      if (this.hasPending()) this.schedule();
     });
+    // Records a stopped process spilled are replayed as soon as Redis answers.
+    if (this.spill?.active) this.schedule();
   }
 
-  /** Records waiting to be written. */
+  /** The spill directory; one that cannot be created or read leaves the store without a spill (said once). */
+  private openSpill({ dir, maxBytes }: { dir: string; maxBytes: number }): AuditSpill | null {
+    try {
+      return new AuditSpill(dir, maxBytes, this.writer);
+    } catch (err) {
+      this.log.error({ store: 'redis', spill_dir: dir, err: (err as Error).message }, 'audit spill directory unusable: records beyond the queue will be dropped while redis is down');
+      return null;
+    }
+  }
+
+    /** Records waiting in memory to be written. */
   get pending(): number {
     return this.queue.length;
+  }
+
+  status(): AuditStatus {
+    return {
+      pending: this.queue.length,
+      spill_bytes: this.spill?.pendingBytes ?? 0,
+      spilled: this.spill?.spilled ?? 0,
+      dropped: this.dropped,
+      saturated: this.saturated,
+    };
+  }
+
+  /** Neither the queue nor the spill can take more records: AUDIT_FAILURE decides what calls do. */
+  get saturated(): boolean {
+    return this.full;
   }
 
   append(record: AuditRecord): void {
@@ -91,9 +136,26 @@ export class RedisAuditStore implements AuditStore {
       this.drop(0, 1);
       return;
     }
-    this.queue.push(record);
-    if (this.queue.length > this.maxQueue) this.drop(this.queue.length - this.maxQueue);
+    this.queue.push({ w: this.writer, s: this.nextSeq++, r: record });
+    if (this.queue.length > this.maxQueue) {
+      if (this.spill) this.spillQueue();
+      else this.drop(this.queue.length - this.maxQueue);
+    }
     this.schedule();
+  }
+
+  private hasPending(): boolean {
+    return this.queue.length > 0 || this.spill?.active === true;
+  }
+
+  /** Moves the whole queue, in order, to the spill file; what does not fit is dropped (and counted). */
+  private spillQueue(): void {
+    const spill = this.spill!;
+    const written = spill.append(this.queue);
+    const lost = this.queue.length - written;
+    this.queue = [];
+    this.full = lost > 0;
+    if (lost > 0) this.drop(0, lost);
   }
 
   async list(query: AuditQuery): Promise<{ records: AuditRecord[]; next_cursor: string | null }> {
@@ -102,7 +164,7 @@ export class RedisAuditStore implements AuditStore {
       throw new HubError('invalid_arguments', 'cursor is not one returned by this audit log', { issues: [{ field: 'cursor', message: 'unknown cursor' }] });
     }
     // Read-your-writes for this replica: what it has queued goes out first (best effort).
-    if (this.queue.length > 0 && this.connection.isHealthy()) await this.drain().catch(() => undefined);
+    if (this.hasPending() && this.connection.isHealthy()) await this.drain().catch(() => undefined);
     const records: AuditRecord[] = [];
     const chunk = Math.min(1_000, Math.max(limit * 2, 100));
     const maxScan = (this.cap + this.refusedCap) * 2 + 1_000;
@@ -139,18 +201,31 @@ export class RedisAuditStore implements AuditStore {
     await this.drain();
   }
 
+  /**
+   * Writes what is queued, within CLOSE_FLUSH_MS; if Redis cannot take it (down at shutdown), the queue goes to the
+   * spill file instead, which the next process replays.
+   */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     if (this.retryTimer) clearTimeout(this.retryTimer);
     if (this.scheduled) clearTimeout(this.scheduled);
     try {
+      if (!this.connection.isHealthy()) throw new Error('redis is unavailable');
       await Promise.race([
         this.drain(),
         new Promise<void>((_, reject) => setTimeout(() => reject(new Error('flush timed out')), CLOSE_FLUSH_MS).unref()),
       ]);
     } catch (err) {
-      this.log.error({ store: 'redis', lost: this.queue.length, err: (err as Error).message }, 'audit records not written at close');
+      // A write still running keeps its batch out of the queue until it settles; waited for so nothing is left out.
+      await this.flushing?.catch(() => undefined);
+      if (this.spill && this.queue.length > 0) {
+        const queued = this.queue.length;
+        this.spillQueue();
+        this.log.warn({ store: 'redis', spilled: queued, spill_dir: this.spill.dir, err: (err as Error).message }, 'audit records written to the spill file at close');
+      } else if (this.queue.length > 0) {
+        this.log.error({ store: 'redis', lost: this.queue.length, err: (err as Error).message }, 'audit records not written at close');
+      }
     }
     await this.connection.release();
   }
@@ -165,7 +240,8 @@ export class RedisAuditStore implements AuditStore {
     if (this.scheduled && (!full || this.scheduledAtOnce)) return;
     if (this.scheduled) clearTimeout(this.scheduled);
     this.scheduledAtOnce = full;
-    this.scheduled = setTimeout(this.write, full ? 0 : this.lingerMs);
+    // A batch holds records of many calls: its write is traced as none of them.
+    this.scheduled = outsideTraces(() => setTimeout(this.write, full ? 0 : this.lingerMs));
     this.scheduled.unref();
   }
 
@@ -178,7 +254,7 @@ export class RedisAuditStore implements AuditStore {
     if (this.retryTimer || this.closed) return;
     this.retryTimer = setTimeout(() => {
       this.retryTimer = null;
-      if (this.queue.length > 0) this.schedule();
+      if (this.hasPending()) this.schedule();
     }, RETRY_MS);
     this.retryTimer.unref();
   }
@@ -192,34 +268,69 @@ export class RedisAuditStore implements AuditStore {
   }
 
   private async writeQueue(): Promise<void> {
-    while (this.queue.length > 0) {
+    for (;;) {
+      if (this.spill?.active) {
+        // Catching up after an outage: records newer than the spill join it behind the older ones, so Redis receives
+        // every record in the order it was made.
+        if (this.queue.length > 0) this.spillQueue();
+        // Appends during an outage schedule writes every few milliseconds: no file read for a write that cannot go.
+        if (!this.connection.isHealthy()) throw unavailable(new Error('not connected'));
+        const chunk = this.spill.read(this.batchSize);
+        if (!chunk) continue; // every file written: the spill is no longer active
+        if (chunk.records.length > 0) await this.send(chunk.records);
+        chunk.commit();
+        // Room again once half the spill is replayed (not at the first freed byte, so the state does not flap).
+        if (this.full && this.spill.pendingBytes <= this.spill.maxBytes / 2) this.full = false;
+        continue;
+      }
+      if (this.queue.length === 0) return;
       const batch = this.queue.splice(0, this.batchSize);
-      const args: (string | number)[] = [this.key, this.refusedKey, this.lastIdKey, this.cap, this.refusedCap];
-      for (const record of batch) args.push(isExecutedRecord(record) ? 'e' : 'r', JSON.stringify(record));
       try {
-        // One script call per batch: the script's own cost on the server is paid once, not once per record.
-        await this.client[SELF_BATCHED_SCRIPTS.audit](...args);
+        await this.send(batch);
+        this.full = false;
       } catch (err) {
-        // Put them back in front so they are retried first, keeping the newest within the bound.
+        // Put them back in front so they are retried first; beyond the bound they go to the spill (or the oldest go).
         this.queue.unshift(...batch);
-        if (this.queue.length > this.maxQueue) this.drop(this.queue.length - this.maxQueue);
-        throw unavailable(err);
+        if (this.queue.length > this.maxQueue) {
+          if (this.spill) this.spillQueue();
+          else this.drop(this.queue.length - this.maxQueue);
+        }
+        throw err;
       }
     }
+  }
+
+  /** One script call per batch: the script's own cost on the server is paid once, not once per record. */
+  private async send(batch: readonly NumberedRecord[]): Promise<void> {
+    const args: (string | number)[] = [this.key, this.refusedKey, this.lastIdKey, this.writersKey, this.cap, this.refusedCap];
+    for (const { w, s, r } of batch) args.push(isExecutedRecord(r) ? 'e' : 'r', w, s, JSON.stringify(r));
+    try {
+      await this.client[SELF_BATCHED_SCRIPTS.audit](...args);
+    } catch (err) {
+      throw unavailable(err);
+    }
+  }
+
+  /** Per writer, the highest record number the streams hold (see NumberedRecord). */
+  private get writersKey(): string {
+    return `${this.key}:writers`;
   }
 
   /** Drops `fromQueue` queued records, oldest refused first (plus `refused` never queued), counting and logging them. */
   private drop(fromQueue: number, refused = 0): void {
     // Refused-call records go first, so a flood of refusals cannot push executed calls' records out of the queue.
     for (let n = 0; n < fromQueue; n += 1) {
-      const at = this.queue.findIndex((r) => !isExecutedRecord(r));
+      const at = this.queue.findIndex((q) => !isExecutedRecord(q.r));
       this.queue.splice(Math.max(0, at), 1);
     }
     this.dropped += fromQueue + refused;
     const now = Date.now();
     if (now - this.lastDropLog >= DROP_LOG_INTERVAL_MS) {
       this.lastDropLog = now;
-      this.log.warn({ store: 'redis', dropped_total: this.dropped, queue_bound: this.maxQueue }, 'audit records dropped (queue full while redis was unavailable, or store closed)');
+      this.log.warn(
+        { store: 'redis', dropped_total: this.dropped, queue_bound: this.maxQueue, spill_max_bytes: this.spill?.maxBytes },
+        'audit records dropped (queue and spill full while redis was unavailable, or store closed)',
+      );
     }
   }
 }
@@ -227,7 +338,11 @@ export class RedisAuditStore implements AuditStore {
 /**
  * Appends a batch of records, each to its stream (executed "e" or refused "r"), under ids from one sequence shared by
  * both streams (`<ms>-<seq>`, never going back), so ids order records across the two streams and one cursor pages
- * both. KEYS: executed stream, refused stream, last-id key. ARGV: the two caps, then kind and JSON per record.
+ * both. A record whose number is not above the highest taken from its writer (KEYS[4], a hash writer → number) is
+ * skipped: it is already there (a retried batch whose reply was lost, a spill replayed twice). Each writer sends its
+ * records in order, one batch at a time, so a high-water mark is an exact test.
+ * KEYS: executed stream, refused stream, last-id key, writers hash. ARGV: the two caps, then kind, writer, number and
+ * JSON per record.
  */
 const APPEND_SCRIPT = `
 local t = redis.call('TIME')
@@ -241,16 +356,30 @@ if last then
     seq = tonumber(lseq) + 1
   end
 end
+local marks = {}
+local raised = {}
 local id
-for i = 3, #ARGV, 2 do
-  id = string.format('%d-%d', ms, seq)
-  if ARGV[i] == 'e' then
-    redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], id, 'r', ARGV[i + 1])
-  else
-    redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], id, 'r', ARGV[i + 1])
+for i = 3, #ARGV, 4 do
+  local writer = ARGV[i + 1]
+  local n = tonumber(ARGV[i + 2])
+  local mark = marks[writer]
+  if mark == nil then
+    mark = tonumber(redis.call('HGET', KEYS[4], writer) or '0')
   end
-  seq = seq + 1
+  if n > mark then
+    id = string.format('%d-%d', ms, seq)
+    if ARGV[i] == 'e' then
+      redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], id, 'r', ARGV[i + 3])
+    else
+      redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], id, 'r', ARGV[i + 3])
+    end
+    seq = seq + 1
+    mark = n
+    raised[writer] = true
+  end
+  marks[writer] = mark
 end
+for writer in pairs(raised) do redis.call('HSET', KEYS[4], writer, marks[writer]) end
 if id then redis.call('SET', KEYS[3], id) end
 return id
 `;

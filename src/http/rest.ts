@@ -9,6 +9,7 @@ import type { Governor } from '../governance/governor.js';
 import { HubError, toHubError } from '../tools/errors.js';
 import type { InvokePipeline, InvokeResult } from '../tools/pipeline.js';
 import type { ToolRegistry } from '../tools/registry.js';
+import { baseUrl } from '../oauth/discovery.js';
 import { sendHubError } from './errors.js';
 import { upstreamRestBody } from './upstream-result.js';
 
@@ -33,6 +34,8 @@ const AUDIT_OUTCOMES = [
   'denied_quota',
   'denied_store_unavailable',
   'denied_scope',
+  'denied_audit_unavailable',
+  'denied_approval',
 ] as const satisfies readonly AuditOutcome[];
 
 const AuditQuerySchema = z
@@ -77,6 +80,8 @@ export async function restRoutes(app: FastifyInstance, opts: RestOptions): Promi
         configured: missing === null,
         ...(missing ? { needs: missing } : {}),
         needs_confirmation: t.needsConfirmation,
+        // Who approves the tool's calls (APPROVAL): only tools that describe a deploy/delete/remove action are gated.
+        ...(t.needsConfirmation ? { approval: rule.approval } : {}),
         annotations: t.annotations,
         input_schema: t.inputSchema,
         ...(t.outputSchema ? { output_schema: t.outputSchema } : {}),
@@ -95,6 +100,7 @@ export async function restRoutes(app: FastifyInstance, opts: RestOptions): Promi
       principal: request.principal,
       transport: 'rest',
       signal: controller.signal,
+      baseUrl: () => baseUrl(request, config),
     });
     setQuotaHeaders(reply, result);
     reply.header('x-omni-hub-call-id', result.callId);
@@ -133,6 +139,8 @@ export async function restRoutes(app: FastifyInstance, opts: RestOptions): Promi
     store: deps.quota.kind,
     store_healthy: deps.quota.isHealthy(),
     levels: config.governance.limits,
+    approval: config.governance.approval,
+    approval_ttl_s: config.governance.approvalTtlMs / 1000,
     overrides: config.governance.overrides,
     tools: await governor.usage(
       registry.list().map((t) => t.def),
@@ -144,7 +152,8 @@ export async function restRoutes(app: FastifyInstance, opts: RestOptions): Promi
     const q = AuditQuerySchema.safeParse(request.query);
     if (!q.success) return sendHubError(reply, queryError(q.error));
     try {
-      return await deps.audit.list(q.data);
+      // `status` says whether records of this replica are still on their way (queued, spilled) or were lost.
+      return { ...(await deps.audit.list(q.data)), status: deps.audit.status() };
     } catch (err) {
       return sendHubError(reply, toHubError(err));
     }

@@ -1,3 +1,4 @@
+import { traceContextOf, type TraceContextMeta } from '../telemetry/tracing.js';
 import { boundedUnknownKeys } from '../tools/limits.js';
 import { loadSdk, sdkIfLoaded } from './sdk.js';
 import { callToolAnswer, toCallToolResult } from './results.js';
@@ -58,6 +59,7 @@ export async function tryFastPath(surface: McpSurface, req: FastPathRequest): Pr
   let id: string | number;
   let name = '';
   let args: Json = {};
+  let traceContext: TraceContextMeta | undefined;
   if (isSimpleRequest(body, method)) {
     id = body.id as string | number;
     if (method === 'tools/call') {
@@ -77,6 +79,7 @@ export async function tryFastPath(surface: McpSurface, req: FastPathRequest): Pr
       if (!call.success || call.data.params.task || call.data.params._meta?.progressToken !== undefined) return null;
       name = call.data.params.name;
       args = call.data.params.arguments ?? {};
+      traceContext = traceContextOf(call.data.params._meta);
     }
   }
 
@@ -85,7 +88,7 @@ export async function tryFastPath(surface: McpSurface, req: FastPathRequest): Pr
   // calls the SDK transport runs: those take the SDK path.
   if (surface.registry.get(name)?.def.passthrough) return null;
   try {
-    const invoked = await surface.invoke(name, args, req.principal);
+    const invoked = await surface.invoke(name, args, req.principal, { traceContext });
     const answer = callToolAnswer(invoked, id);
     if (answer !== null) return answer;
     // Media or other shapes: built and checked as the SDK's Server checks a tools/call result.

@@ -1,5 +1,6 @@
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import type { ListToolsResult } from '@modelcontextprotocol/sdk/types.js';
+import { traceContextOf } from '../telemetry/tracing.js';
 import { HubError } from '../tools/errors.js';
 import type { CallOrigin, InvokePipeline, InvokeResult } from '../tools/pipeline.js';
 import type { ToolRegistry } from '../tools/registry.js';
@@ -32,8 +33,8 @@ export class McpSurface {
   }
 
   /** Unknown tools are a JSON-RPC error (-32602) naming the tool, as the MCP spec asks; the call is still audited. */
-  async invoke(name: string, args: unknown, principal: string, call: Pick<CallOrigin, 'signal' | 'onProgress'> = {}): Promise<InvokeResult> {
-    const result = await this.pipeline.invoke(name, args, { principal, transport: 'mcp', signal: call.signal, onProgress: call.onProgress });
+  async invoke(name: string, args: unknown, principal: string, call: Pick<CallOrigin, 'signal' | 'onProgress' | 'traceContext'> = {}): Promise<InvokeResult> {
+    const result = await this.pipeline.invoke(name, args, { principal, transport: 'mcp', signal: call.signal, onProgress: call.onProgress, traceContext: call.traceContext });
     if (!result.ok && result.error.code === 'unknown_tool') {
       const { McpError, ErrorCode } = (await loadSdk()).types;
       throw new McpError(ErrorCode.InvalidParams, `Unknown tool: ${name}`);
@@ -41,7 +42,7 @@ export class McpSurface {
     return result;
   }
 
-  async callTool(name: string, args: unknown, principal: string, call: Pick<CallOrigin, 'signal' | 'onProgress'> = {}) {
+  async callTool(name: string, args: unknown, principal: string, call: Pick<CallOrigin, 'signal' | 'onProgress' | 'traceContext'> = {}) {
     return toCallToolResult(await this.invoke(name, args, principal, call));
   }
 
@@ -66,7 +67,7 @@ export class McpSurface {
           : (p) => {
               if (open) void extra.sendNotification({ method: 'notifications/progress', params: { progressToken: token, ...p } }).catch(() => undefined);
             };
-      return this.callTool(req.params.name, req.params.arguments ?? {}, extra.authInfo?.clientId ?? 'anonymous', { signal: extra.signal, onProgress }).finally(() => {
+      return this.callTool(req.params.name, req.params.arguments ?? {}, extra.authInfo?.clientId ?? 'anonymous', { signal: extra.signal, onProgress, traceContext: traceContextOf(req.params._meta) }).finally(() => {
         open = false;
       });
     });

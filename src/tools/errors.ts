@@ -13,8 +13,11 @@ export type ErrorCode =
   | 'tool_disabled'
   | 'not_configured'
   | 'confirmation_required'
+  | 'approval_required'
+  | 'approval_denied'
   | 'quota_exceeded'
   | 'governance_unavailable'
+  | 'audit_unavailable'
   | 'auth_error'
   | 'upstream_error'
   /** An `auth: "user"` upstream and a caller without a (valid) grant there: details carry `connect_url`. */
@@ -35,8 +38,11 @@ const STATUS: Record<ErrorCode, number> = {
   tool_disabled: 403,
   not_configured: 503,
   confirmation_required: 428,
+  approval_required: 428,
+  approval_denied: 403,
   quota_exceeded: 429,
   governance_unavailable: 503,
+  audit_unavailable: 503,
   auth_error: 502,
   upstream_error: 502,
   upstream_auth_required: 401,

@@ -9,6 +9,8 @@ import { redactArgs } from '../governance/redact.js';
 import { RefusalLimiter } from '../governance/refusal-limiter.js';
 import { scrubbedErrorText, scrubError } from '../governance/scrub.js';
 import type { Metrics } from '../metrics.js';
+import { tracing, type TraceContextMeta } from '../telemetry/tracing.js';
+import { ApprovalPageAsker, approvalStoreDown, type ApprovalRequest, type PersonAsker } from './approval.js';
 import { CallTracker } from './call-tracker.js';
 import { HubError, toHubError } from './errors.js';
 import { capResult, type ResultTruncation } from './limits.js';
@@ -24,6 +26,12 @@ export interface CallOrigin {
   signal?: AbortSignal;
   /** Set when the client asked for progress notifications (MCP `progressToken`). */
   onProgress?: ToolContext['progress'];
+  /** W3C trace context from the MCP request's `params._meta`: the parent of the call's span when tracing is on. */
+  traceContext?: TraceContextMeta;
+  /** The hub's origin as this caller reached it, for absolute links in answers (approval URLs); worked out on demand. */
+  baseUrl?: () => string;
+  /** How to ask a person for approval on this transport (MCP elicitation); the approval page otherwise. */
+  askPerson?: PersonAsker;
 }
 
 export interface GovernanceMeta {
@@ -64,10 +72,12 @@ interface Call {
   args?: Record<string, unknown>;
   governance?: GovernanceMeta;
   dryRun: boolean;
+  /** Who approved (or denied) a gated call, for its audit record. */
+  approval?: Pick<AuditRecord, 'approved_by' | 'denied_by'>;
 }
 
 /**
- * The one invoke pipeline (DESIGN.md §4a): look up → validate → enabled → configured → confirm → quota → run → audit.
+ * The one invoke pipeline (DESIGN.md §4a): look up → validate → enabled → configured → approval → quota → run → audit.
  * MCP (SDK path and fast path) and REST both call invoke(); exactly one audit record is written per call.
  */
 export class InvokePipeline {
@@ -75,6 +85,7 @@ export class InvokePipeline {
   private readonly calls = new CallTracker();
   private shuttingDown = false;
   private refusals?: RefusalLimiter;
+  private pageAsker?: ApprovalPageAsker;
   /**
    * Audit lines skip the logger's path redaction: a record holds no headers or config, and its arguments and error
    * text are already redacted and scrubbed (that pass cost a deep clone per call).
@@ -94,7 +105,8 @@ export class InvokePipeline {
 
   invoke(name: string, rawArgs: unknown, origin: CallOrigin): Promise<InvokeResult> {
     this.calls.started();
-    const p = this.run(name, rawArgs, origin);
+    const traced = tracing();
+    const p = traced ? traced.call(name, origin, () => this.run(name, rawArgs, origin)) : this.run(name, rawArgs, origin);
     void p.finally(this.calls.settled);
     return p;
   }
@@ -146,8 +158,17 @@ export class InvokePipeline {
     if (!result.ok) record.error = { code: result.error.code, message: result.error.message };
     if (governance?.degraded || governance?.warning) record.governance = { degraded: governance.degraded, warning: governance.warning };
     if (call.dryRun) record.dry_run = true;
+    const traced = tracing();
+    const traceId = traced?.annotate(record);
+    if (traceId) record.trace_id = traceId;
+    if (call.approval) Object.assign(record, call.approval);
     this.deps.audit.append(record);
-    this.auditLog.info({ audit: record }, 'tool call');
+    if (this.config.audit.log) {
+      // On Google Cloud, Cloud Logging shows a line with this field under its trace in Cloud Trace.
+      const project = record.trace_id && this.config.google.project;
+      if (project) this.auditLog.info({ type: 'audit', audit: record, 'logging.googleapis.com/trace': `projects/${project}/traces/${record.trace_id}` }, 'tool call');
+      else this.auditLog.info({ type: 'audit', audit: record }, 'tool call');
+    }
     this.metrics.recordCall(tool ? tool.def.name : '(unknown)', outcome, duration / 1000);
     return result;
   }
@@ -205,18 +226,35 @@ export class InvokePipeline {
       }
     }
 
-    if (tool.def.describeAction) {
+    if (tool.def.describeAction && rule.approval !== 'off') {
       const action = tool.def.describeAction(args, this.config);
-      if (args.confirm !== true) {
+      if (rule.approval === 'model' && args.confirm !== true) {
         return this.fail(
           call,
           'denied_confirmation',
           new HubError('confirmation_required', `${name} needs confirm: true. It would: ${action}`, { action, how: 'call again with "confirm": true, or "dry_run": true to preview' }),
         );
       }
+      if (rule.approval === 'person') {
+        const refused = await this.askPerson(call, { tool: name, level: rule.level, principal: origin.principal, transport: origin.transport, args, action, baseUrl: origin.baseUrl });
+        if (refused) return refused;
+      }
     }
 
-    const admission = await this.governor.admit(tool.def, origin.principal, rule);
+    // No record could be kept for this call (Redis down, queue and spill full): above LOW it is not run unrecorded.
+    if (this.deps.audit.saturated && this.config.audit.failure === 'refuse' && rule.level !== 'LOW') {
+      return this.fail(
+        call,
+        'denied_audit_unavailable',
+        new HubError('audit_unavailable', `the audit store can take no more records and AUDIT_FAILURE=refuse refuses ${rule.level} calls; try again shortly`, { level: rule.level, retry_after_s: 5 }),
+      );
+    }
+
+    const traced = tracing();
+    const admit = () => this.governor.admit(tool.def, origin.principal, rule);
+    const admission = await (traced
+      ? traced.child('quota check', admit, (a) => ({ 'omni.quota.allowed': a.allowed, 'omni.quota.used': a.quota?.used, 'omni.quota.limit': a.quota?.limit, 'omni.quota.degraded': a.degraded }))
+      : admit());
     call.governance = { level: rule.level, quota: quotaMeta(admission.quota), degraded: admission.degraded, warning: admission.warning };
     if (admission.degraded || admission.error?.code === 'governance_unavailable') this.metrics.storeErrors.inc();
     if (!admission.allowed) {
@@ -226,6 +264,23 @@ export class InvokePipeline {
     }
 
     return this.execute(call, tool, args);
+  }
+
+  /** The approval step under APPROVAL=person: null when a person approved the call, otherwise its refusal. */
+  private async askPerson(call: Call, request: ApprovalRequest): Promise<InvokeResult | null> {
+    const asker = call.origin.askPerson ?? (this.pageAsker ??= new ApprovalPageAsker(this.deps.approvals, this.config.governance.approvalTtlMs, this.config.publicUrl));
+    let answer;
+    try {
+      answer = await asker.ask(request);
+    } catch (err) {
+      return this.fail(call, 'denied_store_unavailable', approvalStoreDown(this.deps.approvals, err));
+    }
+    if (answer.state === 'approved') {
+      call.approval = { approved_by: answer.mark };
+      return null;
+    }
+    if (answer.state === 'denied' && answer.mark) call.approval = { denied_by: answer.mark };
+    return this.fail(call, 'denied_approval', answer.error);
   }
 
   private async execute(call: Call, tool: RegisteredTool, args: Record<string, unknown>): Promise<InvokeResult> {

@@ -6,6 +6,7 @@ import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { FastifyBaseLogger } from 'fastify';
 import type { UpstreamConfig } from '../config.js';
 import { SecretScrubber, upstreamSecrets } from '../governance/scrub.js';
+import { traceMetaParams } from '../telemetry/tracing.js';
 import { HubError } from '../tools/errors.js';
 import type { ProgressUpdate } from '../tools/types.js';
 import { UserTokenSource } from './user-tokens.js';
@@ -181,7 +182,7 @@ export class UpstreamConnection {
     const { types } = await loadClientSdk();
     const timeout = this.callTimeoutMs;
     try {
-      const result = await client.callTool({ name: tool, arguments: args }, undefined, {
+      const result = await client.callTool({ name: tool, arguments: args, ...traceMetaParams() }, undefined, {
         signal: opts.signal,
         timeout,
         maxTotalTimeout: timeout,

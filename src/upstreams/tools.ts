@@ -10,7 +10,8 @@ const TOOL_NAME = /^[A-Za-z0-9_.-]{1,128}$/;
 /** The fields the hub adds to CRITICAL upstream tools (the same contract as built-in CRITICAL tools). */
 const CONFIRM_PROPERTIES = {
   dry_run: { type: 'boolean', description: 'Preview what the call would do; nothing runs and no quota is used' },
-  confirm: { type: 'boolean', description: 'Must be true to run this CRITICAL action' },
+  confirm: { type: 'boolean', description: 'true to run this CRITICAL action, where the hub lets the model confirm' },
+  approval_id: { type: 'string', maxLength: 200, description: 'The approval_id from an approval_required answer, once a person approved this exact call' },
 };
 
 /**
@@ -43,7 +44,7 @@ export function upstreamToolDefinition(conn: UpstreamConnection, tool: Tool): To
   // Without the hub's own fields: the upstream gets exactly the arguments its schema describes.
   const forward = (args: Record<string, unknown>): Record<string, unknown> => {
     if (!confirm) return args;
-    const { dry_run: _d, confirm: _c, ...rest } = args;
+    const { dry_run: _d, confirm: _c, approval_id: _a, ...rest } = args;
     return rest;
   };
   return {

@@ -20,7 +20,9 @@ describe.skipIf(!hasChromium)('operator console in headless Chromium', () => {
   const pageErrors: string[] = [];
 
   beforeAll(async () => {
-    hub = await testHub({}, { systems: [fixtureSystem, unconfiguredSystem] });
+    // APPROVAL=model: the Tools view's confirm box is what runs a CRITICAL tool here (approval by a person has its own
+    // browser test, approval-browser.test.ts).
+    hub = await testHub({ APPROVAL: 'model' }, { systems: [fixtureSystem, unconfiguredSystem] });
     base = await hub.app.listen({ port: 0, host: '127.0.0.1' });
     mkdirSync(SHOTS, { recursive: true });
     browser = await launchChromium('console', { viewport: { width: 1280, height: 860 } });

@@ -42,13 +42,14 @@ describe('tool catalog', () => {
     }
   });
 
-  it('requires confirm on the CRITICAL deploy/delete/remove tools', () => {
+  it('gates the CRITICAL deploy/delete/remove tools: confirm, dry_run and approval_id', () => {
     const confirming = registry.list().filter((t) => t.needsConfirmation).map((t) => t.def.name).sort();
     expect(confirming).toEqual(['docker_remove', 'google_cloud_run_delete', 'google_cloud_run_deploy']);
     for (const name of confirming) {
       const props = registry.get(name)!.inputSchema.properties as Record<string, unknown>;
       expect(props).toHaveProperty('confirm');
       expect(props).toHaveProperty('dry_run');
+      expect(props).toHaveProperty('approval_id');
     }
   });
 

@@ -49,14 +49,14 @@ describe('dry runs', () => {
     expect(fake.state.sent).toHaveLength(0);
   });
 
-  it('a CRITICAL tool previews with its action line, and still needs confirm to act', async () => {
+  it("a CRITICAL tool previews with its action line, and still needs a person's approval to act", async () => {
     const dry = await post('fixture_delete', { thing: 'db', dry_run: true });
     expect(dry.statusCode).toBe(200);
     expect(dry.json()).toMatchObject({ dry_run: true, action: 'delete the thing "db"', uses_quota: false });
     expect(await lastAudit('fixture_delete')).toMatchObject({ outcome: 'ok', dry_run: true });
     const unconfirmed = await post('fixture_delete', { thing: 'db' });
     expect(unconfirmed.statusCode).toBe(428);
-    expect(unconfirmed.json().error.code).toBe('confirmation_required');
+    expect(unconfirmed.json().error.code).toBe('approval_required');
   });
 
   it('a bad argument in a dry run is still invalid_arguments', async () => {

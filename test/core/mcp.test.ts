@@ -16,8 +16,9 @@ describe('MCP stateless: fast path and SDK path answer alike', () => {
   let fast: TestHub;
   let sdk: TestHub;
   beforeAll(async () => {
-    fast = await testHub({ MCP_SESSION_MODE: 'stateless' }, { systems: [fixtureSystem] });
-    sdk = await testHub({ MCP_SESSION_MODE: 'stateless' }, { systems: [fixtureSystem], fastPath: false });
+    // APPROVAL=model: a person's approval carries a fresh id per call, the model's confirmation answers alike.
+    fast = await testHub({ MCP_SESSION_MODE: 'stateless', APPROVAL: 'model' }, { systems: [fixtureSystem] });
+    sdk = await testHub({ MCP_SESSION_MODE: 'stateless', APPROVAL: 'model' }, { systems: [fixtureSystem], fastPath: false });
   });
   afterAll(async () => {
     await fast.close();

@@ -85,17 +85,17 @@ describe('REST callback route and pipeline', () => {
     expect(res.json().error).toMatchObject({ code: 'not_configured', variable: 'FIXTURE_TOKEN' });
   });
 
-  it('needs confirm for CRITICAL tools; dry_run describes without quota', async () => {
+  it("needs a person's approval for CRITICAL tools (confirm: true alone is not enough); dry_run describes without quota", async () => {
     const refused = await call(hub, 'fixture_delete', { thing: 'db' });
     expect(refused.statusCode).toBe(428);
-    expect(refused.json().error).toMatchObject({ code: 'confirmation_required', action: 'delete the thing "db"' });
+    expect(refused.json().error).toMatchObject({ code: 'approval_required', action: 'delete the thing "db"' });
     const dry = await call(hub, 'fixture_delete', { thing: 'db', dry_run: true });
     expect(dry.json()).toEqual({ dry_run: true, action: 'delete the thing "db"', level: 'CRITICAL', uses_quota: false });
-    const done = await call(hub, 'fixture_delete', { thing: 'db', confirm: true });
-    expect(done.json()).toEqual({ deleted: 'db' });
-    expect(done.headers['ratelimit-remaining']).toBe('9');
+    const confirmed = await call(hub, 'fixture_delete', { thing: 'db', confirm: true });
+    expect(confirmed.statusCode).toBe(428);
+    expect(confirmed.json().error.code).toBe('approval_required');
     const outcomes = (await audit('fixture_delete')).map((r) => r.outcome);
-    expect(outcomes).toEqual(['ok', 'ok', 'denied_confirmation']);
+    expect(outcomes).toEqual(['denied_approval', 'ok', 'denied_approval']);
   });
 
   it('rejects malformed bodies with clear 4xx JSON', async () => {

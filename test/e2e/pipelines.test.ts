@@ -1,7 +1,8 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AUTH, testHub, type TestHub } from '../helpers/app.js';
+import { AUTH, TEST_KEY, testHub, type TestHub } from '../helpers/app.js';
+import { answerApproval } from '../helpers/approval-page.js';
 import { startFakeAutoBuilder, type FakeAutoBuilder } from '../fakes/autobuilder.js';
 import { startFakeCloudRun, type FakeCloudRun } from '../fakes/cloud-run.js';
 import { startFakeDockerEngine, type FakeDockerEngine } from '../fakes/docker-engine.js';
@@ -76,11 +77,14 @@ describe('pipeline: code → GitHub → Docker → Cloud Run, over MCP', () => {
     expect(push.structuredContent).toMatchObject({ status: 'pushed' });
     expect(docker.state.pushes.map((p) => `${p.name}:${p.tag}`)).toContain(image);
 
-    const unconfirmed = await call('google_cloud_run_deploy', { service_name: 'hello-api', image_uri: image });
-    expect(unconfirmed.isError).toBe(true);
-    expect(errorOf(unconfirmed).code).toBe('confirmation_required');
+    // The model's confirm alone does not deploy: a person approves the exact call on the hub's approval page.
+    const unapproved = await call('google_cloud_run_deploy', { service_name: 'hello-api', image_uri: image, confirm: true });
+    expect(unapproved.isError).toBe(true);
+    const asked = errorOf(unapproved);
+    expect(asked.code).toBe('approval_required');
+    expect((await answerApproval(hub.app, `/approvals/${String(asked.approval_id)}`, 'approve', TEST_KEY)).statusCode).toBe(200);
 
-    const deploy = await call('google_cloud_run_deploy', { service_name: 'hello-api', image_uri: image, confirm: true });
+    const deploy = await call('google_cloud_run_deploy', { service_name: 'hello-api', image_uri: image, approval_id: asked.approval_id });
     expect(deploy.isError, JSON.stringify(deploy)).toBeFalsy();
     expect(JSON.stringify(deploy.structuredContent)).toContain('hello-api');
     expect([...run.state.services.keys()]).toContain('projects/e2e-project/locations/us-central1/services/hello-api');
@@ -93,7 +97,7 @@ describe('pipeline: code → GitHub → Docker → Cloud Run, over MCP', () => {
       'github_commit_files:ok',
       'docker_build:ok',
       'docker_push:ok',
-      'google_cloud_run_deploy:denied_confirmation',
+      'google_cloud_run_deploy:denied_approval',
       'google_cloud_run_deploy:ok',
     ]);
     for (const r of records) expect(r.transport).toBe('mcp');
@@ -108,7 +112,8 @@ describe('Cloud Run over MCP: deploy → list → describe → delete, and the C
 
   beforeAll(async () => {
     run = await startFakeCloudRun({ operationPolls: 0 });
-    hub = await testHub({ GOOGLE_OAUTH_TOKEN: 'ya29.e2e-token', GOOGLE_API_BASE_URL: run.url, GOOGLE_CLOUD_PROJECT: 'p1' });
+    // APPROVAL=model: this suite is about the Cloud Run calls and their quota, so the model's confirm: true acts.
+    hub = await testHub({ GOOGLE_OAUTH_TOKEN: 'ya29.e2e-token', GOOGLE_API_BASE_URL: run.url, GOOGLE_CLOUD_PROJECT: 'p1', APPROVAL: 'model' });
     await hub.app.listen({ port: 0, host: '127.0.0.1' });
     const { port } = hub.app.server.address() as { port: number };
     client = new Client({ name: 'cloud-run', version: '1.0.0' });

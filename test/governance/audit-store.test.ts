@@ -1,10 +1,13 @@
 import { randomUUID } from 'node:crypto';
+import { copyFileSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { AuditOutcome, AuditRecord, AuditStore } from '../../src/governance/audit.js';
 import { MemoryAuditStore } from '../../src/governance/memory-audit-store.js';
 import { RedisAuditStore } from '../../src/governance/redis-audit-store.js';
 import { redactArgs } from '../../src/governance/redact.js';
-import { REDIS_URL, testConnection, useRedisAdmin, warnIfNoRedis } from './redis-helpers.js';
+import { freePort, REDIS_URL, testConnection, useRedisAdmin, waitFor, warnIfNoRedis } from './redis-helpers.js';
 
 function record(n: number, tool = 'tool_a', outcome: AuditOutcome = 'ok'): AuditRecord {
   return {
@@ -202,5 +205,46 @@ describe.skipIf(!REDIS_URL)('redis audit store', () => {
     await replicaA.close();
     expect(ids((await replicaB.list({})).records)).toEqual(['rec-2', 'rec-1']);
     await replicaB.close();
+  });
+
+  it('spills what the queue cannot hold while Redis is away, and replays it in order, each record once', async () => {
+    const key = `${prefix}spill`;
+    const dir = mkdtempSync(path.join(tmpdir(), 'omni-hub-spill-'));
+    try {
+      // A store whose Redis never answers: past its queue of 2 the records go to the spill, and close() spills the rest.
+      const away = new RedisAuditStore(testConnection(`redis://127.0.0.1:${await freePort()}`), { cap: 100, key, maxQueue: 2, spill: { dir, maxBytes: 1_000_000 } });
+      for (let n = 1; n <= 5; n += 1) away.append(record(n));
+      expect(away.status()).toMatchObject({ pending: 2, spilled: 3, dropped: 0 });
+      away.append(record(6));
+      await away.close();
+      expect(away.status()).toMatchObject({ spilled: 6, dropped: 0 });
+      // The same file twice (as if two processes replayed it): its records still land once.
+      const [file] = readdirSync(dir);
+      copyFileSync(path.join(dir, file!), path.join(dir, `copy-${file}`));
+
+      const back = new RedisAuditStore(testConnection(), { cap: 100, key, spill: { dir, maxBytes: 1_000_000 } });
+      back.append(record(7));
+      await waitFor(() => back.status().spill_bytes === 0 && back.pending === 0, 10_000, 'spill replayed');
+      expect(ids((await back.list({})).records)).toEqual(['rec-7', 'rec-6', 'rec-5', 'rec-4', 'rec-3', 'rec-2', 'rec-1']);
+      // The adopted files are removed once replayed; only this store's own (empty) file is left.
+      expect(readdirSync(dir)).toHaveLength(1);
+      await back.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('says it is saturated once neither the queue nor the spill can take a record', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'omni-hub-spill-'));
+    try {
+      const store = new RedisAuditStore(testConnection(`redis://127.0.0.1:${await freePort()}`), { cap: 100, key: `${prefix}full`, maxQueue: 1, spill: { dir, maxBytes: 10 } });
+      store.append(record(1));
+      expect(store.saturated).toBe(false);
+      store.append(record(2));
+      expect(store.status()).toMatchObject({ pending: 0, spilled: 0, dropped: 2, saturated: true });
+      await store.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -29,11 +29,11 @@ describe('Governor.rule', () => {
     });
     const governor = new Governor(config, new MemoryQuotaStore());
     // A level override alone moves the tool to that level's (configured) limit.
-    expect(governor.rule(list)).toEqual({ level: 'HIGH', limit: 7, enabled: true });
-    expect(governor.rule(geocode)).toEqual({ level: 'LOW', limit: 5, enabled: true });
-    expect(governor.rule(deploy)).toEqual({ level: 'CRITICAL', limit: 10, enabled: false });
-    expect(governor.rule({ name: 'other', level: 'LOW' })).toEqual({ level: 'LOW', limit: 2000, enabled: true });
-    expect(governor.rule({ name: 'toString', level: 'MEDIUM' })).toEqual({ level: 'MEDIUM', limit: 100, enabled: true });
+    expect(governor.rule(list)).toEqual({ level: 'HIGH', limit: 7, enabled: true, approval: 'model' });
+    expect(governor.rule(geocode)).toEqual({ level: 'LOW', limit: 5, enabled: true, approval: 'model' });
+    expect(governor.rule(deploy)).toEqual({ level: 'CRITICAL', limit: 10, enabled: false, approval: 'person' });
+    expect(governor.rule({ name: 'other', level: 'LOW' })).toEqual({ level: 'LOW', limit: 2000, enabled: true, approval: 'model' });
+    expect(governor.rule({ name: 'toString', level: 'MEDIUM' })).toEqual({ level: 'MEDIUM', limit: 100, enabled: true, approval: 'model' });
   });
 });
 

@@ -61,9 +61,13 @@ export async function waitFor(condition: () => boolean, timeoutMs: number, what:
   return Date.now() - started;
 }
 
-/** A throw-away redis-server on `port` (no persistence) that the outage tests can kill and restart. */
-export async function startRedisServer(port: number): Promise<ChildProcess> {
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+/**
+ * A throw-away redis-server on `port` that the outage tests can kill and restart: without persistence, or with
+ * `aofDir` an append-only file fsynced on every write, from which a restart in the same directory loads its data.
+ */
+export async function startRedisServer(port: number, options: { aofDir?: string } = {}): Promise<ChildProcess> {
+  const persistence = options.aofDir ? ['--dir', options.aofDir, '--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no'];
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', ...persistence], {
     stdio: 'ignore',
   });
   const started = Date.now();

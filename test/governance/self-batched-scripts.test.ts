@@ -44,7 +44,7 @@ describe.skipIf(!REDIS_URL)('scripts the stores batch themselves skip ioredis au
     const take = queued(() => client[SELF_BATCHED_SCRIPTS.quota]!(1, `${prefix}q`, 5, 60_000, '1', 'nonce'));
     expect(take.joined).toBe(0);
     const append = queued(() =>
-      client[SELF_BATCHED_SCRIPTS.audit]!(`${prefix}audit`, `${prefix}audit:refused`, `${prefix}audit:last-id`, 10, 10, 'e', JSON.stringify({ id: 'x' })),
+      client[SELF_BATCHED_SCRIPTS.audit]!(`${prefix}audit`, `${prefix}audit:refused`, `${prefix}audit:last-id`, `${prefix}audit:writers`, 10, 10, 'e', 'writer', 1, JSON.stringify({ id: 'x' })),
     );
     expect(append.joined).toBe(0);
     await plain.reply;

@@ -24,6 +24,9 @@ export function toolContext(config: Config, overrides: Partial<ToolContext> = {}
       return unavailable('MCP event store')();
     },
     operations,
+    get approvals(): never {
+      return unavailable('approval store')();
+    },
     get failedAuth(): never {
       return unavailable('failed-key limiter')();
     },

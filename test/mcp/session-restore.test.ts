@@ -87,8 +87,9 @@ describe('MCP session fast path: byte-for-byte what the SDK transport of that se
   let sdkUrl: string;
   let closeSdk: () => Promise<void>;
   beforeAll(async () => {
-    fast = await testHub({}, { systems: [fixtureSystem] });
-    sdk = await testHub({}, { systems: [fixtureSystem], fastPath: false });
+    // APPROVAL=model: a person's approval carries a fresh id per call, the model's confirmation answers alike.
+    fast = await testHub({ APPROVAL: 'model' }, { systems: [fixtureSystem] });
+    sdk = await testHub({ APPROVAL: 'model' }, { systems: [fixtureSystem], fastPath: false });
     const init = await fast.app.inject({ method: 'POST', url: '/mcp', headers: MCP_HEADERS, payload: JSON.stringify(INIT) });
     sid = init.headers['mcp-session-id'] as string;
     // The same session on the SDK side: a transport for that id (fresh quotas, as on the fast hub).

@@ -5,7 +5,8 @@ import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { CallToolResultSchema, ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AUTH, MCP_HEADERS, testHub, type TestHub } from '../helpers/app.js';
+import { AUTH, MCP_HEADERS, TEST_KEY, testHub, type TestHub } from '../helpers/app.js';
+import { answerApproval } from '../helpers/approval-page.js';
 import { fixtureSystem } from '../helpers/fixture-system.js';
 import { eventually, hubClient, MEMORY, stdioEverything, upstream } from './helpers.js';
 
@@ -275,7 +276,7 @@ describe('federation: server-memory over stdio', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('stores and reads entities; destructive tools become CRITICAL with dry_run/confirm added by the hub', async () => {
+  it('stores and reads entities; destructive tools become CRITICAL with dry_run/confirm/approval_id added by the hub', async () => {
     const created = await hub.app.inject({
       method: 'POST',
       url: '/v1/tools/mem_create_entities',
@@ -293,13 +294,20 @@ describe('federation: server-memory over stdio', () => {
 
     const refused = await hub.app.inject({ method: 'POST', url: '/v1/tools/mem_delete_entities', headers: AUTH, payload: { entityNames: ['Omni Hub'] } });
     expect(refused.statusCode).toBe(428);
-    expect(refused.json().error.code).toBe('confirmation_required');
+    expect(refused.json().error.code).toBe('approval_required');
     const preview = await hub.app.inject({ method: 'POST', url: '/v1/tools/mem_delete_entities', headers: AUTH, payload: { entityNames: ['Omni Hub'], dry_run: true } });
     expect(preview.json()).toMatchObject({ dry_run: true, level: 'CRITICAL', uses_quota: false });
     expect((await hub.app.inject({ method: 'POST', url: '/v1/tools/mem_read_graph', headers: AUTH, payload: {} })).json().structuredContent.entities).toHaveLength(1);
 
-    // confirm is the hub's field: the upstream (whose schema has none) gets only its own arguments.
-    const done = await hub.app.inject({ method: 'POST', url: '/v1/tools/mem_delete_entities', headers: AUTH, payload: { entityNames: ['Omni Hub'], confirm: true } });
+    // confirm and approval_id are the hub's fields: the upstream (whose schema has neither) gets only its own arguments.
+    const approvalId = String(refused.json().error.approval_id);
+    expect((await answerApproval(hub.app, `/approvals/${approvalId}`, 'approve', TEST_KEY)).statusCode).toBe(200);
+    const done = await hub.app.inject({
+      method: 'POST',
+      url: '/v1/tools/mem_delete_entities',
+      headers: AUTH,
+      payload: { entityNames: ['Omni Hub'], confirm: true, approval_id: approvalId },
+    });
     expect(done.statusCode).toBe(200);
     expect((await hub.app.inject({ method: 'POST', url: '/v1/tools/mem_read_graph', headers: AUTH, payload: {} })).json().structuredContent.entities).toEqual([]);
   });

@@ -1,10 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { system } from '../../../src/adapters/cloud_run/index.js';
 import { clearGoogleTokenCache } from '../../../src/adapters/google/credentials.js';
-import { AUTH, testHub, type TestHub } from '../../helpers/app.js';
+import { AUTH, TEST_KEY, testHub, type TestHub } from '../../helpers/app.js';
+import { answerApproval } from '../../helpers/approval-page.js';
 import { startFakeCloudRun, type FakeCloudRun } from '../../fakes/cloud-run.js';
 
-/** The Cloud Run tools through the hub's REST callback route and pipeline (dry_run → confirm → deploy → delete). */
+/** The Cloud Run tools through the hub's REST callback route and pipeline (dry_run → approval → deploy → delete). */
 describe('Cloud Run through POST /v1/tools/{name}', () => {
   let run: FakeCloudRun;
   let hub: TestHub;
@@ -22,7 +23,16 @@ describe('Cloud Run through POST /v1/tools/{name}', () => {
   const post = (tool: string, payload: Record<string, unknown>) =>
     hub.app.inject({ method: 'POST', url: `/v1/tools/${tool}`, headers: { ...AUTH, 'content-type': 'application/json' }, payload });
 
-  it('previews, refuses without confirm, deploys, describes and deletes', async () => {
+  /** What a GPT Action sees: approval_required, then (once a person approved on the page) the same call with the id. */
+  const approved = async (tool: string, args: Record<string, unknown>) => {
+    const asked = await post(tool, args);
+    expect(asked.statusCode).toBe(428);
+    const id = String(asked.json().error.approval_id);
+    expect((await answerApproval(hub.app, `/approvals/${id}`, 'approve', TEST_KEY)).statusCode).toBe(200);
+    return post(tool, { ...args, approval_id: id });
+  };
+
+  it("previews, refuses without a person's approval, deploys, describes and deletes", async () => {
     const args = { service_name: 'hello', image_uri: 'us-docker.pkg.dev/cloudrun/container/hello', allow_unauthenticated: true };
 
     const preview = await post('google_cloud_run_deploy', { ...args, dry_run: true });
@@ -30,12 +40,12 @@ describe('Cloud Run through POST /v1/tools/{name}', () => {
     expect(preview.body).toContain('Deploy image us-docker.pkg.dev/cloudrun/container/hello to Cloud Run service \\"hello\\"');
     expect(run.state.requests).toHaveLength(0);
 
-    const refused = await post('google_cloud_run_deploy', args);
+    const refused = await post('google_cloud_run_deploy', { ...args, confirm: true });
     expect(refused.statusCode).toBe(428);
-    expect(refused.json().error.code).toBe('confirmation_required');
+    expect(refused.json().error).toMatchObject({ code: 'approval_required', action: expect.stringContaining('Deploy image') });
     expect(run.state.requests).toHaveLength(0);
 
-    const deployed = await post('google_cloud_run_deploy', { ...args, confirm: true });
+    const deployed = await approved('google_cloud_run_deploy', args);
     expect(deployed.statusCode).toBe(200);
     expect(deployed.body).toMatch(/"status":"ready"/);
     expect(deployed.body).toMatch(/"url":"https:\/\/hello-/);
@@ -52,7 +62,7 @@ describe('Cloud Run through POST /v1/tools/{name}', () => {
     const bad = await post('google_cloud_run_deploy', { service_name: 'Bad Name', image_uri: 'x', confirm: true });
     expect(bad.statusCode).toBe(400);
 
-    const deleted = await post('google_cloud_run_delete', { service_name: 'hello', confirm: true });
+    const deleted = await approved('google_cloud_run_delete', { service_name: 'hello' });
     expect(deleted.statusCode).toBe(200);
     expect(deleted.body).toMatch(/"status":"deleted"/);
     expect(run.state.services.size).toBe(0);

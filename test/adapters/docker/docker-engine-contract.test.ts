@@ -9,7 +9,8 @@ import { dockerInspect, dockerListContainers, dockerListImages, dockerLogs } fro
 import { testConfig } from '../../../src/config.js';
 import type { HubError } from '../../../src/tools/errors.js';
 import { startFakeDockerEngine, type FakeDockerEngine } from '../../fakes/docker-engine.js';
-import { AUTH as HUB_AUTH, testHub, type TestHub } from '../../helpers/app.js';
+import { AUTH as HUB_AUTH, TEST_KEY, testHub, type TestHub } from '../../helpers/app.js';
+import { answerApproval } from '../../helpers/approval-page.js';
 import { runTool, toolContext } from '../../helpers/context.js';
 import { announceSkip, BUSYBOX, busyboxSkipReason, realEngine, testRegistry } from '../../helpers/docker-real.js';
 
@@ -191,11 +192,18 @@ describe.each(targets)('Docker tools against the $name', ({ skip, open }) => {
     expect(info).toMatchObject({ state: { status: 'exited', running: false } });
   }, 30_000);
 
-  it.skipIf(skip)('removes a container only with confirm (through the hub), then it is gone', async () => {
-    const refused = await hub!.app.inject({ method: 'POST', url: '/v1/tools/docker_remove', headers: HUB_AUTH, payload: { kind: 'container', target: container } });
+  it.skipIf(skip)("removes a container only once a person approved it (through the hub), then it is gone", async () => {
+    const refused = await hub!.app.inject({ method: 'POST', url: '/v1/tools/docker_remove', headers: HUB_AUTH, payload: { kind: 'container', target: container, confirm: true } });
     expect(refused.statusCode).toBe(428);
-    expect(refused.json().error.code).toBe('confirmation_required');
-    const removed = await hub!.app.inject({ method: 'POST', url: '/v1/tools/docker_remove', headers: HUB_AUTH, payload: { kind: 'container', target: container, confirm: true } });
+    expect(refused.json().error.code).toBe('approval_required');
+    const approvalId = String(refused.json().error.approval_id);
+    expect((await answerApproval(hub!.app, `/approvals/${approvalId}`, 'approve', TEST_KEY)).statusCode).toBe(200);
+    const removed = await hub!.app.inject({
+      method: 'POST',
+      url: '/v1/tools/docker_remove',
+      headers: HUB_AUTH,
+      payload: { kind: 'container', target: container, confirm: true, approval_id: approvalId },
+    });
     expect(removed.statusCode).toBe(200);
     expect(removed.json()).toMatchObject({ removed: true, kind: 'container', target: container });
     const err = await failure(runTool(dockerInspect, { target: container, kind: 'container' }, ctx));

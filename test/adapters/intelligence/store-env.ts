@@ -106,6 +106,9 @@ export function depsWith(store: IntelligenceStore | (() => Promise<IntelligenceS
     get operations(): never {
       throw new Error('operation store not used by this test');
     },
+    get approvals(): never {
+      throw new Error('approval store not used by this test');
+    },
     get failedAuth(): never {
       throw new Error('failed-key limiter not used by this test');
     },
