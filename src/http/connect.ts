@@ -72,7 +72,7 @@ export async function connectRoutes(app: FastifyInstance, opts: { config: Config
     }
   });
 
-  app.get('/v1/user-connections', async (request) => ({ upstreams: await connections.list(request.principal) }));
+  app.get('/v1/user-connections', async (request) => ({ principal: request.principal, upstreams: await connections.list(request.principal) }));
 
   app.post<{ Params: { upstream: string } }>('/v1/user-connections/:upstream', async (request, reply) => {
     try {

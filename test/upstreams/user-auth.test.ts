@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLog } from '../../src/governance/log.js';
@@ -161,15 +163,45 @@ describe.skipIf(!hasChromium)('upstream with auth "user"', () => {
     }
   }, 60_000);
 
-  it('disconnecting revokes at the authorization server, and the next call asks to connect again', async () => {
-    const res = await hub.app.inject({ method: 'DELETE', url: '/v1/user-connections/gh', headers: { authorization: `Bearer ${BOB_KEY}` } });
-    expect(res.statusCode, res.body).toBe(200);
-    expect(res.json()).toMatchObject({ revoked_at_upstream: true, existed: true });
+  it('an operator sees both logins in the console and revokes one: revoked at the authorization server, the next call asks to connect again', async () => {
+    await page.context().clearCookies();
+    await page.goto(`${base}/console#logins`);
+    await page.getByLabel(/API key/).fill(ALICE_KEY);
+    await page.getByLabel(/API key/).press('Enter');
+    await page.getByRole('navigation', { name: 'Sections' }).getByRole('link', { name: 'Connections per user' }).click();
+    const rows = page.locator('#logins-list tbody tr[data-principal]');
+    await expect.poll(() => rows.count()).toBe(2);
+    const text = await page.locator('#logins-list').innerText();
+    expect(text).toContain('upstream user alice');
+    expect(text).toContain('upstream user bob');
+    const bobRow = rows.filter({ hasText: 'upstream user bob' });
+    const bobPrincipal = await bobRow.getAttribute('data-principal');
+    page.once('dialog', (d) => void d.accept());
+    await bobRow.getByRole('button', { name: /^Revoke the login of/ }).click();
+    await expect.poll(() => rows.count()).toBe(1);
+    expect(await page.locator('#logins-status').innerText()).toContain(`Revoked ${bobPrincipal} at gh (and at the upstream)`);
     expect(up.revokedAccounts).toContain('bob');
+
     const next = await call(hub, BOB_KEY);
     expect(next.statusCode).toBe(401);
     expect(next.json<{ error: { code: string } }>().error.code).toBe('upstream_auth_required');
-    // Alice is untouched.
+    // Over MCP the same answer is a tool result with isError, carrying the link.
+    const client = new Client({ name: 'bob', version: '1.0.0' });
+    await client.connect(new StreamableHTTPClientTransport(new URL(`${base}/mcp`), { requestInit: { headers: { authorization: `Bearer ${BOB_KEY}` } } }));
+    try {
+      const result = await client.callTool({ name: 'gh_whoami', arguments: {} });
+      expect(result.isError).toBe(true);
+      const text = JSON.stringify(result.content);
+      expect(text).toContain('upstream_auth_required');
+      expect(text).toContain(`${base}/connect/gh?ticket=`);
+    } finally {
+      await client.close();
+    }
+    // Alice is untouched, and may end her own login through the REST route.
     expect((await call(hub, ALICE_KEY)).body).toContain('user:alice');
+    const own = await hub.app.inject({ method: 'DELETE', url: '/v1/user-connections/gh', headers: { authorization: `Bearer ${ALICE_KEY}` } });
+    expect(own.json()).toMatchObject({ revoked_at_upstream: true, existed: true });
+    expect(up.revokedAccounts).toContain('alice');
+    expect((await call(hub, ALICE_KEY)).statusCode).toBe(401);
   }, 60_000);
 });
