@@ -236,6 +236,7 @@ export class UpstreamConnection {
       this.client = client;
       client.onclose = () => this.lost(client, new Error('connection closed'));
       this.tools = await this.listTools(client);
+      await this.userTokens?.saveTools(this.tools).catch((err: unknown) => this.log.warn({ upstream: this.name, err: reasonOf(err) }, 'upstream tool list not cached'));
       this.attempt = 0;
       this.status = { state: 'connected', transport: kind };
       this.log.info({ upstream: this.name, transport: kind, tools: this.tools.length, pid: this.pid }, 'upstream connected');
@@ -244,8 +245,18 @@ export class UpstreamConnection {
       const client = this.client;
       this.client = undefined;
       await client?.close().catch(() => undefined);
+      await this.fromCache();
       this.failed(err);
     }
+  }
+
+  /** An `auth: "user"` upstream without an operator login here: the list another instance (or an earlier run) saw. */
+  private async fromCache(): Promise<void> {
+    if (!this.userTokens || this.tools.length > 0) return;
+    const cached = await this.userTokens.cachedTools().catch(() => undefined);
+    if (!cached?.length || this.closed) return;
+    this.tools = cached;
+    this.onToolsChanged?.();
   }
 
   /** A connected client went away (process exit, closed stream, transport error): mark it down and reconnect. */

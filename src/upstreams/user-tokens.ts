@@ -1,4 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
+import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import { HubError } from '../tools/errors.js';
 import { isOperator, type UserConnections } from './user-connections.js';
 
@@ -32,6 +33,15 @@ export class UserTokenSource {
       }
     }
     return undefined;
+  }
+
+  /** Keeps the tool list the operator's login got, for instances (or restarts) that have no operator login yet. */
+  async saveTools(tools: Tool[]): Promise<void> {
+    await this.connections.vault.putTools(this.upstream, tools);
+  }
+
+  async cachedTools(): Promise<Tool[] | undefined> {
+    return (await this.connections.vault.getTools(this.upstream)) as Tool[] | undefined;
   }
 
   /** The caller's grant did not work at the upstream (HTTP 401): it is forgotten, and the caller connects again. */

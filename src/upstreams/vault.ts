@@ -268,6 +268,16 @@ export class CredentialVault {
     }
   }
 
+  /** The upstream's tool list as the operator's login last saw it (not secret: names, schemas, annotations). */
+  async putTools(upstream: string, tools: unknown[]): Promise<void> {
+    await this.store.set(`tools:${upstream}`, JSON.stringify(tools));
+  }
+
+  async getTools(upstream: string): Promise<unknown[] | undefined> {
+    const raw = await this.store.get(`tools:${upstream}`);
+    return raw ? (JSON.parse(raw) as unknown[]) : undefined;
+  }
+
   async putClient(upstream: string, client: UpstreamClient): Promise<void> {
     const { client_secret, ...rest } = client;
     const stored: StoredClient = { ...rest, ...(client_secret ? { sealed_secret: this.cipher.seal(client_secret, clientSlot(upstream)) } : {}) };

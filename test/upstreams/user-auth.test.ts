@@ -204,4 +204,17 @@ describe.skipIf(!hasChromium)('upstream with auth "user"', () => {
     expect(up.revokedAccounts).toContain('alice');
     expect((await call(hub, ALICE_KEY)).statusCode).toBe(401);
   }, 60_000);
+
+  it.skipIf(!REDIS_URL)('another instance without any operator login serves the cached tool list, and asks callers to connect', async () => {
+    const third = await testHub(env(), { systems: [fixtureSystem] });
+    try {
+      expect(upstream(third.app, 'gh').connection.status).toMatchObject({ state: 'needs' });
+      expect(upstream(third.app, 'gh').tools.map((t) => t.name)).toContain('gh_whoami');
+      const res = await call(third, BOB_KEY);
+      expect(res.statusCode).toBe(401);
+      expect(res.json<{ error: { code: string } }>().error.code).toBe('upstream_auth_required');
+    } finally {
+      await third.close();
+    }
+  }, 60_000);
 });
