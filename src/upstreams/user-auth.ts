@@ -39,6 +39,10 @@ export interface TokenAnswer {
   subject?: string;
 }
 
+/** Bound on each discovery request: a stalled upstream must not hold the browser's connect request open. */
+const DISCOVERY_TIMEOUT_MS = 10_000;
+const timedFetch: typeof fetch = (input, init) => fetch(input, { ...init, signal: init?.signal ?? AbortSignal.timeout(DISCOVERY_TIMEOUT_MS) });
+
 const insecureOk = (url: string) => LOOPBACK_HTTP.test(new URL(url).origin);
 
 function tokenAnswer(res: oidc.TokenEndpointResponse & oidc.TokenEndpointResponseHelpers): TokenAnswer {
@@ -76,17 +80,17 @@ export class UpstreamUserAuth {
   private async discover(): Promise<{ resource: string; issuer: string; metadata: Record<string, unknown> }> {
     const url = this.upstream.url!;
     // The first request of an MCP client, without a token: the 401 names the resource metadata.
-    const probe = await fetch(url, {
+    const probe = await timedFetch(url, {
       method: 'POST',
       headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
       body: JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'omni-hub', version: '0.1.0' } } }),
     });
     await probe.body?.cancel();
     const resourceMetadataUrl = probe.status === 401 ? extractResourceMetadataUrl(probe) : undefined;
-    const prm = await discoverOAuthProtectedResourceMetadata(url, resourceMetadataUrl ? { resourceMetadataUrl } : undefined);
+    const prm = await discoverOAuthProtectedResourceMetadata(url, resourceMetadataUrl ? { resourceMetadataUrl } : undefined, timedFetch);
     const issuer = prm.authorization_servers?.[0];
     if (!issuer) throw new Error(`upstream "${this.name}" names no authorization server in its resource metadata`);
-    const metadata = await discoverAuthorizationServerMetadata(issuer);
+    const metadata = await discoverAuthorizationServerMetadata(issuer, { fetchFn: timedFetch });
     if (!metadata) throw new Error(`the authorization server ${issuer} publishes no metadata`);
     // RFC 8414 §3.3: the metadata must be the issuer's own.
     if (metadata.issuer.replace(/\/$/, '') !== issuer.replace(/\/$/, '')) throw new Error(`the authorization server metadata at ${issuer} names another issuer`);

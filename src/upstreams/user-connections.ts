@@ -6,6 +6,13 @@ import { HubError } from '../tools/errors.js';
 import { CALLBACK_PATH, UpstreamUserAuth, type PendingConnect } from './user-auth.js';
 import { CredentialVault, type GrantInfo } from './vault.js';
 
+/** openid-client's errors say "invalid response encountered" and keep the reason (e.g. a wrong `iss`) in their cause. */
+function reasonOf(err: unknown): string {
+  if (!(err instanceof Error)) return 'code exchange failed';
+  const cause = err.cause instanceof Error ? `: ${err.cause.message}` : '';
+  return `${err.message}${cause}`.slice(0, 200);
+}
+
 /** A connect link lives this long and opens one flow; the flow then has the same time to come back. */
 export const CONNECT_TTL_S = 600;
 const TICKET = 'ticket';
@@ -114,7 +121,7 @@ export class UserConnections {
       const { tokens: _tokens, ...info } = grant;
       return info;
     } catch (err) {
-      const message = err instanceof Error ? err.message.slice(0, 200) : 'code exchange failed';
+      const message = reasonOf(err);
       this.record('connect', flow.upstream, flow.principal, 'error', {}, { code: 'connect_failed', message });
       throw new HubError('auth_error', `connecting to "${flow.upstream}" failed: ${message}`);
     }

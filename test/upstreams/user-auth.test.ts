@@ -86,6 +86,42 @@ describe.skipIf(!hasChromium)('upstream with auth "user"', () => {
     }
   });
 
+  it('refuses unknown links, foreign browsers and replays, and serves its client metadata document', async () => {
+    const bogus = await hub.app.inject({ method: 'GET', url: '/connect/gh?ticket=not-a-ticket' });
+    expect(bogus.statusCode).toBe(400);
+    expect(bogus.body).toContain('unknown, used already or expired');
+    expect((await hub.app.inject({ method: 'GET', url: '/connect/callback?state=nope&code=x' })).statusCode).toBe(400);
+    const unknown = await hub.app.inject({ method: 'POST', url: '/v1/user-connections/nope', headers: { authorization: `Bearer ${ALICE_KEY}` } });
+    expect(unknown.statusCode).toBe(404);
+    const doc = await hub.app.inject({ method: 'GET', url: '/connect/client.json' });
+    expect(doc.json()).toMatchObject({ client_id: `${base}/connect/client.json`, redirect_uris: [`${base}/connect/callback`] });
+
+    // A flow started in one browser and answered in another (no cookie) is refused, and cannot be retried.
+    const link = (await hub.app.inject({ method: 'POST', url: '/v1/user-connections/gh', headers: { authorization: `Bearer ${ALICE_KEY}` } })).json<{ connect_url: string }>();
+    const started = await hub.app.inject({ method: 'GET', url: new URL(link.connect_url).pathname + new URL(link.connect_url).search });
+    expect(started.statusCode).toBe(302);
+    const location = new URL(started.headers.location as string);
+    expect(location.origin).toBe(up.issuer);
+    expect(location.searchParams.get('code_challenge_method')).toBe('S256');
+    expect(location.searchParams.get('resource')).toBe(up.mcpUrl);
+    expect(String(started.headers['set-cookie'])).toMatch(/HttpOnly/i);
+    const state = location.searchParams.get('state')!;
+    const foreign = await hub.app.inject({ method: 'GET', url: `/connect/callback?state=${state}&code=x&iss=${encodeURIComponent(up.issuer)}` });
+    expect(foreign.statusCode).toBe(400);
+    expect(foreign.body).toContain('another browser');
+    const replay = await hub.app.inject({ method: 'GET', url: `/connect/callback?state=${state}&code=x` });
+    expect(replay.body).toContain('unknown, finished already or expired');
+
+    // In the right browser, an answer naming another issuer (RFC 9207: a mix-up) is refused before any code exchange.
+    const again = (await hub.app.inject({ method: 'POST', url: '/v1/user-connections/gh', headers: { authorization: `Bearer ${ALICE_KEY}` } })).json<{ connect_url: string }>();
+    const second = await hub.app.inject({ method: 'GET', url: new URL(again.connect_url).pathname + new URL(again.connect_url).search });
+    const cookie = String(second.headers['set-cookie']).split(';')[0]!;
+    const secondState = new URL(second.headers.location as string).searchParams.get('state')!;
+    const mixup = await hub.app.inject({ method: 'GET', url: `/connect/callback?state=${secondState}&code=x&iss=${encodeURIComponent('http://127.0.0.1:9/')}`, headers: { cookie } });
+    expect(mixup.statusCode).toBe(502);
+    expect(mixup.body).toMatch(/connecting to &#34;gh&#34; failed: .*iss/);
+  });
+
   it('lists nothing until an operator connects; then two principals are two different users upstream', async () => {
     expect(upstream(hub.app, 'gh').connection.status).toMatchObject({ state: 'needs' });
 
