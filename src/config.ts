@@ -27,6 +27,12 @@ export const SYSTEM_IDS = [
   'connector',
 ] as const;
 export type BuiltinSystemId = (typeof SYSTEM_IDS)[number];
+/**
+ * The first segments of built-in tool names (`google_drive_search`, `docker_ps`, ...) and the unprefixed ones. An
+ * upstream under one of these names would serve tools named like built-in ones (and inherit their overrides) whenever
+ * that toolset is off, so such names are refused at start. A test checks every built-in tool against this list.
+ */
+export const BUILTIN_TOOL_PREFIXES = ['google', 'docker', 'github', 'chatgpt', 'intelligence', 'search', 'fetch'] as const;
 /** A built-in system, or the name of an upstream MCP server (UPSTREAMS): upstream names are only known at start. */
 export type SystemId = BuiltinSystemId | (string & {});
 
@@ -147,6 +153,20 @@ const upstreamEntry = z
   .refine((u) => u.user_oauth?.client_secret === undefined || u.user_oauth.client_id !== undefined, { message: '"user_oauth.client_secret" needs "user_oauth.client_id"' });
 export type UpstreamConfig = z.infer<typeof upstreamEntry>;
 
+/** One PROFILES entry: a named view of the catalog (see src/tools/catalog.ts for how a tool is matched). */
+const profileEntry = z
+  .object({
+    name: z.string().regex(/^[a-z][a-z0-9_-]{0,31}$/, 'must match ^[a-z][a-z0-9_-]{0,31}$ (it appears in URLs)'),
+    toolsets: z.array(z.string().min(1)).optional(),
+    tools: z.array(z.string().regex(/^[A-Za-z0-9_.*-]{1,128}$/, 'must be a tool name, * standing for any characters')).optional(),
+    upstreams: z.array(z.string().min(1)).optional(),
+    max_level: z.enum(LEVELS).optional(),
+    /** false: a profile of exactly one upstream serves its tools under the upstream's own names. */
+    prefix: z.boolean().optional(),
+  })
+  .strict();
+export type ProfileConfig = z.infer<typeof profileEntry>;
+
 const EnvSchema = z.object({
   PORT: port.default(3000),
   HOST: z.string().min(1).default('0.0.0.0'),
@@ -223,6 +243,9 @@ const EnvSchema = z.object({
   OAUTH_OIDC_CLIENT_SECRET: z.string().optional(),
   OAUTH_ALLOWED_EMAILS: z.string().optional(),
   UPSTREAMS: z.string().optional(),
+  PROFILES: z.string().optional(),
+  MCP_API_KEY_PROFILES: z.string().optional(),
+  UPSTREAM_RESULT_MAX_BYTES: z.coerce.number().int().min(64 * 1024).default(4 * 1024 * 1024),
 });
 
 export interface GovernanceConfig {
@@ -317,6 +340,12 @@ export interface Config {
   upstreams: UpstreamConfig[];
   /** VAULT_KEY: 32-byte keys for the upstream credential vault, the first encrypts, every one decrypts; empty when unset. */
   vaultKeys: Buffer[];
+  /** Named views of the catalog (PROFILES); empty when unset. */
+  profiles: ProfileConfig[];
+  /** Key id ("key:1a2b3c4d") → the profile that key always sees (MCP_API_KEY_PROFILES). */
+  keyProfiles: Record<string, string>;
+  /** Bound on one message read from an upstream (a tool result, a list), enforced while it is read; MCP and REST alike. */
+  upstreamResultMaxBytes: number;
 }
 
 export class ConfigError extends Error {
@@ -329,7 +358,6 @@ export function isLoopbackHost(host: string): boolean {
   return LOOPBACK_HOSTS.includes(host) || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
-/** UPSTREAMS is inline JSON (starts with `[`) or the path of a JSON file holding the same array. */
 /** VAULT_KEY: comma-separated base64 keys of 32 bytes each (a new key goes first; older ones stay to read old records). */
 function parseVaultKeys(value: string | undefined): Buffer[] {
   const keys = csv(value).map((k) => Buffer.from(k, 'base64'));
@@ -339,31 +367,80 @@ function parseVaultKeys(value: string | undefined): Buffer[] {
   return keys;
 }
 
-function parseUpstreams(value: string | undefined): UpstreamConfig[] {
-  if (value === undefined) return [];
+/** A JSON array given inline (starts with `[`) or as the path of a JSON file holding it (UPSTREAMS, PROFILES). */
+function readJsonArray<T extends z.ZodType>(variable: string, value: string, entry: T): z.infer<T>[] {
   let text = value.trim();
   if (!text.startsWith('[')) {
     try {
       text = readFileSync(text, 'utf8');
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code ?? 'unreadable';
-      throw new ConfigError(`invalid UPSTREAMS: not a JSON array and not a readable file (${code}): ${value.slice(0, 200)}`);
+      throw new ConfigError(`invalid ${variable}: not a JSON array and not a readable file (${code}): ${value.slice(0, 200)}`);
     }
   }
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch {
-    throw new ConfigError('invalid UPSTREAMS: not valid JSON');
+    throw new ConfigError(`invalid ${variable}: not valid JSON`);
   }
-  const result = z.array(upstreamEntry).safeParse(parsed);
+  const result = z.array(entry).safeParse(parsed);
   if (!result.success) {
     const first = result.error.issues[0]!;
-    throw new ConfigError(`invalid UPSTREAMS: ${first.path.join('.') || 'value'} ${first.message}`);
+    throw new ConfigError(`invalid ${variable}: ${first.path.join('.') || 'value'} ${first.message}`);
   }
+  return result.data;
+}
+
+/** PROFILES: names unique, every toolset and upstream named exists, `prefix: false` only for a profile of one upstream. */
+function parseProfiles(value: string | undefined, upstreams: UpstreamConfig[]): ProfileConfig[] {
+  if (value === undefined) return [];
+  const profiles = readJsonArray('PROFILES', value, profileEntry);
+  const upstreamNames = upstreams.map((u) => u.name);
+  const toolsets: string[] = [...SYSTEM_IDS, ...upstreamNames];
+  const seen = new Set<string>();
+  for (const p of profiles) {
+    if (seen.has(p.name)) throw new ConfigError(`invalid PROFILES: name "${p.name}" appears twice`);
+    seen.add(p.name);
+    const badToolset = p.toolsets?.find((t) => !toolsets.includes(t));
+    if (badToolset) throw new ConfigError(`invalid PROFILES: profile "${p.name}" names unknown toolset "${badToolset}" (known: ${toolsets.join(', ')})`);
+    const badUpstream = p.upstreams?.find((u) => !upstreamNames.includes(u));
+    if (badUpstream) throw new ConfigError(`invalid PROFILES: profile "${p.name}" names unknown upstream "${badUpstream}" (UPSTREAMS: ${upstreamNames.join(', ') || 'none'})`);
+    if (p.prefix === false && (p.upstreams?.length !== 1 || p.toolsets?.length || p.tools?.length)) {
+      throw new ConfigError(`invalid PROFILES: profile "${p.name}" has "prefix": false, which needs exactly one upstream and no "toolsets" or "tools"`);
+    }
+  }
+  return profiles;
+}
+
+/** MCP_API_KEY_PROFILES: a JSON object from key ids (as /v1/audit shows them, "key:1a2b3c4d") to profile names. */
+function parseKeyProfiles(value: string | undefined, profiles: ProfileConfig[]): Record<string, string> {
+  if (value === undefined) return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    throw new ConfigError('invalid MCP_API_KEY_PROFILES: not valid JSON (an object from key id to profile name)');
+  }
+  const result = z.record(z.string(), z.string()).safeParse(parsed);
+  if (!result.success) throw new ConfigError('invalid MCP_API_KEY_PROFILES: not an object from key id to profile name');
+  for (const [key, profile] of Object.entries(result.data)) {
+    if (!/^key:[0-9a-f]{8}$/.test(key)) throw new ConfigError(`invalid MCP_API_KEY_PROFILES: ${key.slice(0, 40)} is not a key id (key:<8 hex digits>, as /v1/audit shows it)`);
+    if (!profiles.some((p) => p.name === profile)) throw new ConfigError(`invalid MCP_API_KEY_PROFILES: ${key} names unknown profile "${profile}"`);
+  }
+  return result.data;
+}
+
+/** UPSTREAMS is inline JSON (starts with `[`) or the path of a JSON file holding the same array. */
+function parseUpstreams(value: string | undefined): UpstreamConfig[] {
+  if (value === undefined) return [];
+  const result = { data: readJsonArray('UPSTREAMS', value, upstreamEntry) };
   const seen = new Set<string>();
   for (const u of result.data) {
     if ((SYSTEM_IDS as readonly string[]).includes(u.name)) throw new ConfigError(`invalid UPSTREAMS: name "${u.name}" is a built-in system`);
+    if ((BUILTIN_TOOL_PREFIXES as readonly string[]).includes(u.name)) {
+      throw new ConfigError(`invalid UPSTREAMS: name "${u.name}" is the prefix of built-in tool names (${u.name}_...); choose another name`);
+    }
     if (seen.has(u.name)) throw new ConfigError(`invalid UPSTREAMS: name "${u.name}" appears twice`);
     seen.add(u.name);
   }
@@ -452,6 +529,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`missing VAULT_KEY: upstream "${userUpstream.name}" uses "auth": "user", whose tokens the hub keeps encrypted with VAULT_KEY (base64 of 32 random bytes)`);
   }
   const knownToolsets: string[] = [...SYSTEM_IDS, ...upstreams.map((u) => u.name)];
+  const profiles = parseProfiles(e.PROFILES, upstreams);
+  const keyProfiles = parseKeyProfiles(e.MCP_API_KEY_PROFILES, profiles);
   const toolsetNames = e.TOOLSETS === 'all' ? knownToolsets : csv(e.TOOLSETS);
   for (const t of toolsetNames) {
     if (!knownToolsets.includes(t)) {
@@ -555,6 +634,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       : {}),
     upstreams,
     vaultKeys,
+    upstreamResultMaxBytes: e.UPSTREAM_RESULT_MAX_BYTES,
+    profiles,
+    keyProfiles,
   };
 }
 

@@ -1,10 +1,12 @@
 import type { FastifyInstance } from 'fastify';
 import type { Config, SystemId } from '../config.js';
 import { SYSTEM_IDS } from '../config.js';
-import { HubError } from '../tools/errors.js';
-import type { JsonSchema, ToolRegistry } from '../tools/registry.js';
+import { callerView, visibleTools, type CatalogView } from '../tools/catalog.js';
+import { HubError, toHubError } from '../tools/errors.js';
+import type { JsonSchema, RegisteredTool, ToolRegistry } from '../tools/registry.js';
 import { sendHubError } from './errors.js';
 import { isAllowedHost } from './host-guard.js';
+import { profileParam } from './rest.js';
 
 /** GPT Actions limits (OpenAI's production notes): summaries/descriptions ≤ 300 characters. */
 const MAX_DESCRIPTION = 300;
@@ -27,9 +29,9 @@ const errorSchema: JsonSchema = {
 const errorResponse = (description: string) => ({ description, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } });
 
 /** OpenAPI 3.1 for GPT Actions, generated from the registry: one operation per tool, operationId = tool name. */
-export function buildOpenApi(registry: ToolRegistry, systems: ReadonlySet<SystemId> | null): Record<string, unknown> {
+export function buildOpenApi(registry: ToolRegistry, systems: ReadonlySet<SystemId> | null, tools: readonly RegisteredTool[] = registry.list()): Record<string, unknown> {
   const paths: Record<string, unknown> = {};
-  for (const t of registry.list()) {
+  for (const t of tools) {
     if (systems && !systems.has(t.def.system)) continue;
     const consequential = t.def.level === 'HIGH' || t.def.level === 'CRITICAL';
     paths[`/v1/tools/${t.def.name}`] = {
@@ -77,7 +79,15 @@ export async function openApiRoute(app: FastifyInstance, opts: { config: Config;
   opts.registry.onChange(() => cache.clear());
   app.get('/openapi.json', async (request, reply) => {
     const raw = (request.query as { systems?: unknown }).systems;
-    let key = 'all';
+    // The document is public (a GPT Action fetches it without a key): only an explicit `?profile=` narrows it.
+    const profile = profileParam(request);
+    let view: CatalogView;
+    try {
+      view = callerView(opts.config, { principal: '', profile });
+    } catch (err) {
+      return sendHubError(reply, toHubError(err));
+    }
+    let key = `${profile ?? ''}|all`;
     let filter: Set<SystemId> | null = null;
     if (raw !== undefined) {
       const names = String(raw)
@@ -94,11 +104,11 @@ export async function openApiRoute(app: FastifyInstance, opts: { config: Config;
         );
       }
       filter = new Set(names as SystemId[]);
-      key = [...filter].sort().join(',');
+      key = `${profile ?? ''}|${[...filter].sort().join(',')}`;
     }
     let doc = cache.get(key);
     if (!doc) {
-      doc = buildOpenApi(opts.registry, filter);
+      doc = buildOpenApi(opts.registry, filter, visibleTools(opts.registry, opts.config, view));
       cache.set(key, doc);
     }
     // Without PUBLIC_URL the request's own host is used only when it is one of ours; any other Host header (a

@@ -1,5 +1,5 @@
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { Config } from '../config.js';
 import { runConnectionChecks } from '../connections.js';
@@ -7,6 +7,7 @@ import type { HubDeps } from '../deps.js';
 import type { AuditOutcome } from '../governance/audit.js';
 import type { Governor } from '../governance/governor.js';
 import { HubError, toHubError } from '../tools/errors.js';
+import { callerView, visibleTools, type CatalogView } from '../tools/catalog.js';
 import type { InvokePipeline, InvokeResult } from '../tools/pipeline.js';
 import type { ToolRegistry } from '../tools/registry.js';
 import { baseUrl } from '../oauth/discovery.js';
@@ -61,12 +62,28 @@ function setQuotaHeaders(reply: FastifyReply, result: InvokeResult): void {
   reply.header('ratelimit-reset', String(q.reset_s));
 }
 
+/** `?profile=<name>` of a request, when given. */
+export function profileParam(request: FastifyRequest): string | undefined {
+  const value = (request.query as { profile?: unknown } | undefined)?.profile;
+  return typeof value === 'string' ? value : undefined;
+}
+
 /** The REST surface: the callback route the GPT calls, the catalog, and the operator routes. */
 export async function restRoutes(app: FastifyInstance, opts: RestOptions): Promise<void> {
   const { config, deps, registry, governor, pipeline } = opts;
 
-  app.get('/v1/tools', async () => ({
-    tools: registry.list().map((t) => {
+  /** The caller's view of the catalog: its key's profile, `?profile=`, its OAuth token's level (catalog.ts). */
+  const viewOf = (request: FastifyRequest) =>
+    callerView(config, { principal: request.principal, profile: profileParam(request), maxLevel: request.oauth?.maxLevel ?? null });
+
+  app.get('/v1/tools', async (request, reply) => {
+    let view: CatalogView;
+    try {
+      view = viewOf(request);
+    } catch (err) {
+      return sendHubError(reply, toHubError(err));
+    }
+    return { tools: visibleTools(registry, config, view).map((t) => {
       const rule = governor.rule(t.def);
       const missing = t.system.missingConfig(config);
       return {
@@ -86,8 +103,8 @@ export async function restRoutes(app: FastifyInstance, opts: RestOptions): Promi
         input_schema: t.inputSchema,
         ...(t.outputSchema ? { output_schema: t.outputSchema } : {}),
       };
-    }),
-  }));
+    }) };
+  });
 
   app.post<{ Params: { name: string } }>('/v1/tools/:name', async (request, reply) => {
     const controller = new AbortController();
@@ -96,11 +113,20 @@ export async function restRoutes(app: FastifyInstance, opts: RestOptions): Promi
     reply.raw.on('close', () => {
       if (!reply.raw.writableFinished) controller.abort();
     });
+    const profile = profileParam(request);
+    if (profile !== undefined) {
+      try {
+        viewOf(request);
+      } catch (err) {
+        return sendHubError(reply, toHubError(err));
+      }
+    }
     const result = await pipeline.invoke(request.params.name, request.body ?? {}, {
       principal: request.principal,
       transport: 'rest',
       signal: controller.signal,
       baseUrl: () => baseUrl(request, config),
+      ...(profile !== undefined ? { profile } : {}),
     });
     setQuotaHeaders(reply, result);
     reply.header('x-omni-hub-call-id', result.callId);

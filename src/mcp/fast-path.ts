@@ -17,6 +17,8 @@ export interface FastPathRequest {
   accept: string | undefined;
   protocolVersion: string | string[] | undefined;
   principal: string;
+  /** The OAuth token's scopes (empty for a hub key): they narrow tools/list. */
+  scopes?: readonly string[];
 }
 
 type Json = Record<string, unknown>;
@@ -83,7 +85,7 @@ export async function tryFastPath(surface: McpSurface, req: FastPathRequest): Pr
     }
   }
 
-  if (method === 'tools/list') return JSON.stringify({ result: surface.toolsList, jsonrpc: '2.0', id });
+  if (method === 'tools/list') return JSON.stringify({ result: surface.toolsListFor(req.principal, req.scopes), jsonrpc: '2.0', id });
   // An upstream (federated) call must be cancellable by the client's notifications/cancelled, which only reaches
   // calls the SDK transport runs: those take the SDK path.
   if (surface.registry.get(name)?.def.passthrough) return null;

@@ -22,7 +22,7 @@ export interface McpRoutesOptions {
 /** The SDK reads the caller's identity from `req.auth`; we pass the key id, never the key. */
 function withAuth(request: FastifyRequest): IncomingMessage {
   const raw = request.raw as IncomingMessage & { auth?: { token: string; clientId: string; scopes: string[] } };
-  raw.auth = { token: '', clientId: request.principal ?? 'anonymous', scopes: [] };
+  raw.auth = { token: '', clientId: request.principal ?? 'anonymous', scopes: request.oauth?.scopes ?? [] };
   return raw;
 }
 
@@ -86,6 +86,7 @@ export async function mcpRoutes(app: FastifyInstance, opts: McpRoutesOptions): P
       accept: request.headers.accept,
       protocolVersion: request.headers['mcp-protocol-version'],
       principal: request.principal,
+      scopes: request.oauth?.scopes,
     });
     if (answer === null) return false;
     reply.hijack();

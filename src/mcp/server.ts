@@ -3,7 +3,9 @@ import type { ListToolsResult } from '@modelcontextprotocol/sdk/types.js';
 import { traceContextOf } from '../telemetry/tracing.js';
 import { HubError } from '../tools/errors.js';
 import type { CallOrigin, InvokePipeline, InvokeResult } from '../tools/pipeline.js';
-import type { ToolRegistry } from '../tools/registry.js';
+import { maxLevel } from '../oauth/scopes.js';
+import { callerView, exposedName, visibleTools } from '../tools/catalog.js';
+import type { RegisteredTool, ToolRegistry } from '../tools/registry.js';
 import { getPrompt, PROMPTS } from './prompts.js';
 import { toCallToolResult, toMcpTool } from './results.js';
 import { loadSdk } from './sdk.js';
@@ -17,6 +19,8 @@ const INSTRUCTIONS =
 /** What both MCP paths share, computed once at start (and again only when an upstream's tool list changes). */
 export class McpSurface {
   toolsList: ListToolsResult;
+  /** MCP lists of the narrowed views, by the (cached) tool array they were made from. */
+  private readonly viewLists = new WeakMap<readonly RegisteredTool[], ListToolsResult>();
   /** Live protocol servers, told about tool list changes. */
   private readonly servers = new Set<Server>();
 
@@ -30,6 +34,22 @@ export class McpSurface {
       // Sessions without an open stream (or stateless requests) cannot take a notification: that is not an error.
       for (const server of this.servers) void server.sendToolListChanged().catch(() => undefined);
     });
+  }
+
+  /**
+   * `tools/list` for one caller: the whole catalog, or the view its key's profile and its OAuth token's level scope
+   * give it (src/tools/catalog.ts, the same function REST and OpenAPI use). Each view's list is built once per catalog.
+   */
+  toolsListFor(principal: string, scopes: readonly string[] = []): ListToolsResult {
+    const view = callerView(this.pipeline.config, { principal, maxLevel: maxLevel(scopes) });
+    if (!view.profile && !view.maxLevel) return this.toolsList;
+    const tools = visibleTools(this.registry, this.pipeline.config, view);
+    let list = this.viewLists.get(tools);
+    if (!list) {
+      list = { tools: tools.map((t) => ({ ...toMcpTool(t), name: exposedName(t, view) })) };
+      this.viewLists.set(tools, list);
+    }
+    return list;
   }
 
   /** Unknown tools are a JSON-RPC error (-32602) naming the tool, as the MCP spec asks; the call is still audited. */
@@ -54,7 +74,7 @@ export class McpSurface {
       capabilities: { tools: { listChanged: this.registry.federated }, prompts: { listChanged: false }, logging: {} },
       instructions: INSTRUCTIONS,
     });
-    server.setRequestHandler(ListToolsRequestSchema, () => this.toolsList);
+    server.setRequestHandler(ListToolsRequestSchema, (_req, extra) => this.toolsListFor(extra.authInfo?.clientId ?? 'anonymous', extra.authInfo?.scopes));
     server.setRequestHandler(CallToolRequestSchema, (req, extra) => {
       // A client's notifications/cancelled aborts extra.signal; its progressToken gets our progress notifications.
       const token = req.params._meta?.progressToken;

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
-import type { Config, Level } from '../config.js';
+import type { Config, Level, ProfileConfig } from '../config.js';
 import type { HubDeps } from '../deps.js';
 import { auditTimestamp, type AuditOutcome, type AuditRecord } from '../governance/audit.js';
 import type { Governor } from '../governance/governor.js';
@@ -12,6 +12,7 @@ import type { Metrics } from '../metrics.js';
 import { tracing, type TraceContextMeta } from '../telemetry/tracing.js';
 import { ApprovalPageAsker, approvalStoreDown, type ApprovalRequest, type PersonAsker } from './approval.js';
 import { CallTracker } from './call-tracker.js';
+import { callerView, catalogName, toolInView } from './catalog.js';
 import { HubError, toHubError } from './errors.js';
 import { capResult, type ResultTruncation } from './limits.js';
 import { operationOutcome } from './operations.js';
@@ -32,6 +33,8 @@ export interface CallOrigin {
   baseUrl?: () => string;
   /** How to ask a person for approval on this transport (MCP elicitation); the approval page otherwise. */
   askPerson?: PersonAsker;
+  /** The profile the request asked for (`?profile=`, `/mcp/p/<profile>`); a key's bound profile applies anyway. */
+  profile?: string;
 }
 
 export interface GovernanceMeta {
@@ -58,6 +61,18 @@ export type InvokeResult =
 
 function quotaMeta(q: QuotaDecision | undefined): GovernanceMeta['quota'] {
   return q && { used: q.used, limit: q.limit, remaining: q.remaining, reset_s: q.reset_s };
+}
+
+/** The profile of a call whose requested profile is unusable: it selects no tool at all. */
+const NO_TOOLS: ProfileConfig = { name: '', tools: [] };
+
+/** The profile a call runs under; an unusable one selects no tool at all. */
+function profileOf(cfg: Config, origin: CallOrigin): ProfileConfig {
+  try {
+    return callerView(cfg, { principal: origin.principal, profile: origin.profile }).profile ?? NO_TOOLS;
+  } catch {
+    return NO_TOOLS;
+  }
 }
 
 /** One call as the pipeline's stages fill it in; finish() turns it into the call's one audit record. */
@@ -95,7 +110,7 @@ export class InvokePipeline {
   constructor(
     private readonly registry: ToolRegistry,
     private readonly governor: Governor,
-    private readonly config: Config,
+    readonly config: Config,
     private readonly deps: HubDeps,
     private readonly log: FastifyBaseLogger,
     private readonly metrics: Metrics,
@@ -133,7 +148,16 @@ export class InvokePipeline {
   }
 
   private begin(name: string, rawArgs: unknown, origin: CallOrigin): Call {
-    return { name, rawArgs, origin, tool: this.registry.get(name), started: performance.now(), callId: randomUUID(), dryRun: false };
+    const call: Call = { name, rawArgs, origin, tool: undefined, started: performance.now(), callId: randomUUID(), dryRun: false };
+    // A tool outside the caller's profile is answered like one that does not exist (catalog.ts).
+    if (origin.profile === undefined && this.config.keyProfiles[origin.principal] === undefined) call.tool = this.registry.get(name);
+    else {
+      // The surfaces refuse an unknown or forbidden profile before calling; here it just finds no tool.
+      const view = { profile: profileOf(this.config, origin) };
+      if (origin.transport === 'mcp') call.name = catalogName(name, view);
+      call.tool = toolInView(this.registry, this.config, view, call.name);
+    }
+    return call;
   }
 
   private finish(call: Call, outcome: AuditOutcome, raw: InvokeResult): InvokeResult {

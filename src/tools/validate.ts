@@ -1,6 +1,5 @@
 import { createRequire } from 'node:module';
 import type { ErrorObject, ValidateFunction } from 'ajv';
-import type { Ajv2020 } from 'ajv/dist/2020.js';
 import type { z } from 'zod';
 import { boundedUnknownKeys } from './limits.js';
 
@@ -39,16 +38,44 @@ export function zodValidator(schema: z.ZodObject): ArgumentValidator {
   };
 }
 
-let ajv: Ajv2020 | undefined;
+/** Bounds on an upstream tool's input schema: its JSON text and its nesting. Larger schemas are not served. */
+export const SCHEMA_MAX_CHARS = 100_000;
+export const SCHEMA_MAX_DEPTH = 32;
 
-/** Ajv is loaded on first use: a hub without upstreams never pays for it. */
-function sharedAjv(): Ajv2020 {
-  if (!ajv) {
-    const { Ajv2020: AjvClass } = createRequire(import.meta.url)('ajv/dist/2020.js') as typeof import('ajv/dist/2020.js');
-    // Upstream schemas are whatever their authors wrote: unknown keywords and formats are tolerated, not fatal.
-    ajv = new AjvClass({ strict: false, allErrors: true, validateFormats: false, logger: false });
+type AjvModule = typeof import('ajv/dist/2020.js');
+type RegExpEngine = ((pattern: string, flags: string) => { test(s: string): boolean }) & { code: string };
+
+let loaded: { Ajv: AjvModule['Ajv2020']; regExp: RegExpEngine } | undefined;
+
+/**
+ * Ajv and the regular-expression engine for `pattern`/`patternProperties`, loaded on first use (a hub without
+ * upstreams never pays for them). Upstream schemas are whatever their authors wrote, so their patterns run on RE2JS:
+ * linear in the input, pure JavaScript, so a pattern such as `^(a+)+$` cannot stall the event loop. Patterns RE2
+ * does not support (lookaround, backreferences) make the schema unusable and its tool is not served.
+ */
+function ajvParts(): NonNullable<typeof loaded> {
+  if (!loaded) {
+    const require = createRequire(import.meta.url);
+    const { Ajv2020 } = require('ajv/dist/2020.js') as AjvModule;
+    const { RE2JS } = require('re2js') as typeof import('re2js');
+    const regExp: RegExpEngine = Object.assign((pattern: string) => RE2JS.compile(pattern), { code: 'RE2JS.compile' });
+    loaded = { Ajv: Ajv2020, regExp };
   }
-  return ajv;
+  return loaded;
+}
+
+/** Depth of a JSON value's nesting, counted without recursion (a hostile schema cannot exhaust the stack). */
+function jsonDepth(value: unknown, max: number): number {
+  let deepest = 0;
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length) {
+    const [v, depth] = stack.pop()!;
+    if (v === null || typeof v !== 'object') continue;
+    deepest = Math.max(deepest, depth);
+    if (deepest > max) return deepest;
+    for (const child of Object.values(v)) stack.push([child, depth + 1]);
+  }
+  return deepest;
 }
 
 function ajvIssue(e: ErrorObject): ArgumentIssue {
@@ -60,12 +87,22 @@ function ajvIssue(e: ErrorObject): ArgumentIssue {
 }
 
 /**
- * Upstream tools: their own JSON Schema, compiled once (throws when the schema itself is broken). `$schema` and `$id`
- * are dropped: draft-07 and 2020-12 tool schemas validate alike, and equal ids from different tools must not collide.
+ * Upstream tools: their own JSON Schema, compiled once (throws when the schema is broken or too large). `$schema` and
+ * `$id` are dropped: draft-07 and 2020-12 tool schemas validate alike, and equal ids from different tools must not
+ * collide. Each schema gets its own Ajv instance: Ajv keeps every schema it compiled for its whole life, so with one
+ * shared instance a tool that went away (or an upstream re-listing changed tools) would never be freed; this way the
+ * compiled code goes with the validator when the registry drops it.
  */
 export function jsonSchemaValidator(schema: Record<string, unknown>): ArgumentValidator {
+  const chars = JSON.stringify(schema).length;
+  if (chars > SCHEMA_MAX_CHARS) throw new Error(`the schema has ${chars} characters of JSON, over the ${SCHEMA_MAX_CHARS}-character bound`);
+  if (jsonDepth(schema, SCHEMA_MAX_DEPTH) > SCHEMA_MAX_DEPTH) throw new Error(`the schema nests deeper than ${SCHEMA_MAX_DEPTH} levels`);
   const { $schema: _s, $id: _i, ...body } = schema;
-  const validate: ValidateFunction = sharedAjv().compile(body);
+  const { Ajv, regExp } = ajvParts();
+  // Tolerant of unknown keywords and formats; the meta-schema check is skipped (compiling it per instance would cost
+  // more than the tool's own schema), broken schemas still fail to compile.
+  const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false, validateSchema: false, logger: false, code: { regExp } });
+  const validate: ValidateFunction = ajv.compile(body);
   return (raw) => {
     if (validate(raw)) return { ok: true, data: raw as Record<string, unknown> };
     return { ok: false, issues: (validate.errors ?? []).slice(0, MAX_ISSUES).map(ajvIssue) };

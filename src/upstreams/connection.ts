@@ -1,14 +1,13 @@
 import { createInterface } from 'node:readline';
-import type { OAuthClientProvider } from '@modelcontextprotocol/sdk/client/auth.js';
-import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
+import type { CallToolResult, Client, jsonSchemaValidator, JsonSchemaValidatorResult, OAuthClientProvider, ServerCapabilities, Tool, Transport } from '@modelcontextprotocol/client';
 import type { FastifyBaseLogger } from 'fastify';
 import type { UpstreamConfig } from '../config.js';
 import { SecretScrubber, upstreamSecrets } from '../governance/scrub.js';
 import { traceMetaParams } from '../telemetry/tracing.js';
 import { HubError } from '../tools/errors.js';
 import type { ProgressUpdate } from '../tools/types.js';
+import { boundedFetch, currentCall, ResultTooLargeError } from './bounded-fetch.js';
+import { RefreshGate, type RefreshLimits } from './refresh-gate.js';
 import { UserTokenSource } from './user-tokens.js';
 
 export type UpstreamTransportKind = 'streamable-http' | 'sse' | 'stdio';
@@ -28,7 +27,14 @@ export interface UpstreamCallOptions {
   onProgress?: (p: ProgressUpdate) => void;
 }
 
-export interface ConnectionTimings {
+/** The bounds every upstream request carries. */
+export interface UpstreamRequestOptions {
+  signal: AbortSignal;
+  timeout: number;
+  maxTotalTimeout: number;
+}
+
+export interface ConnectionTimings extends RefreshLimits {
   /** Bound on one tool call when the entry has no `timeout_ms`. */
   callTimeoutMs: number;
   /** Bound on connecting (initialize + tools/list). */
@@ -36,29 +42,43 @@ export interface ConnectionTimings {
   /** First reconnect delay; doubles up to maxBackoffMs. */
   minBackoffMs: number;
   maxBackoffMs: number;
+  /** Bound on one message read from the upstream (a tool result, a list), counted while it is read. */
+  resultMaxBytes: number;
 }
 
-export const DEFAULT_TIMINGS: Omit<ConnectionTimings, 'callTimeoutMs'> = { connectTimeoutMs: 10_000, minBackoffMs: 500, maxBackoffMs: 30_000 };
+export const DEFAULT_TIMINGS: Omit<ConnectionTimings, 'callTimeoutMs'> = {
+  connectTimeoutMs: 10_000,
+  minBackoffMs: 500,
+  maxBackoffMs: 30_000,
+  resultMaxBytes: 4 * 1024 * 1024,
+  minRefreshIntervalMs: 1_000,
+  maxRefreshesPerMinute: 10,
+};
 
 const CLIENT_INFO = { name: 'omni-hub', version: '0.1.0' };
 const MAX_TOOL_PAGES = 50;
 const MAX_STDERR_LINE = 2_000;
 const MAX_REASON = 300;
 
-type Sdk = {
-  Client: typeof import('@modelcontextprotocol/sdk/client/index.js').Client;
-  types: typeof import('@modelcontextprotocol/sdk/types.js');
-};
+type ClientSdk = typeof import('@modelcontextprotocol/client');
 
-let sdk: Promise<Sdk> | undefined;
-/** The client half of the SDK, loaded once and only when upstreams are configured. */
-function loadClientSdk(): Promise<Sdk> {
-  sdk ??= Promise.all([import('@modelcontextprotocol/sdk/client/index.js'), import('@modelcontextprotocol/sdk/types.js')]).then(([c, types]) => ({
-    Client: c.Client,
-    types,
-  }));
+let sdk: Promise<ClientSdk> | undefined;
+/** The SDK's client package, loaded once and only when upstreams are configured. */
+function loadClientSdk(): Promise<ClientSdk> {
+  sdk ??= import('@modelcontextprotocol/client');
   return sdk;
 }
+
+/**
+ * The hub republishes an upstream's output schema and passes its results through unchanged, so checking them is the
+ * end client's job; compiling every upstream output schema here would only cost memory and CPU (and run the
+ * upstream's `pattern`s on the hub's event loop).
+ */
+const PASS_THROUGH_OUTPUT: jsonSchemaValidator = {
+  getValidator<T>() {
+    return (input: unknown): JsonSchemaValidatorResult<T> => ({ valid: true, data: input as T, errorMessage: undefined });
+  },
+};
 
 const clip = (s: string, max = MAX_REASON) => (s.length <= max ? s : `${s.slice(0, max - 1)}…`);
 
@@ -75,20 +95,22 @@ function reasonOf(err: unknown): string {
   return clip(typeof code === 'string' && !message.includes(code) ? `${message} (${code})` : message);
 }
 
-/** The SDK's HTTP transport errors carry the HTTP status in `code`. */
-function httpStatusOf(err: unknown): number | undefined {
-  if (err instanceof Error && err.name !== 'McpError' && typeof (err as { code?: unknown }).code === 'number') {
-    const code = (err as unknown as { code: number }).code;
-    if (code >= 100 && code < 600) return code;
-  }
-  if (err instanceof Error && err.constructor.name === 'UnauthorizedError') return 401;
-  return undefined;
+/** The HTTP status of a transport failure: SdkHttpError's `status`, the legacy SSE error's numeric `code`, 401 for UnauthorizedError. */
+function httpStatusOf(err: unknown, client: ClientSdk | undefined): number | undefined {
+  if (!(err instanceof Error) || !client) return undefined;
+  const e: unknown = err;
+  if (client.UnauthorizedError.isInstance(e)) return 401;
+  if (client.SdkHttpError.isInstance(e)) return e.status;
+  if (client.ProtocolError.isInstance(e)) return undefined;
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'number' && code >= 100 && code < 600 ? code : undefined;
 }
 
 /**
  * One upstream MCP server, reached with the SDK's Client: a stdio process the hub starts and restarts, or a Streamable
  * HTTP endpoint (legacy SSE when the endpoint refuses Streamable HTTP). Connection loss schedules a reconnect with
- * exponential backoff; calls made meanwhile answer `upstream_error` at once.
+ * exponential backoff; calls made meanwhile answer `upstream_error` at once. Every message read from the upstream is
+ * bounded in bytes while it is read (the stdio read buffer, the HTTP response streams).
  */
 export class UpstreamConnection {
   status: UpstreamStatus = { state: 'connecting' };
@@ -96,15 +118,21 @@ export class UpstreamConnection {
   tools: Tool[] = [];
   /** Called after the tool list changed (first connect, reconnect, `notifications/tools/list_changed`). */
   onToolsChanged?: () => void;
+  /** `tools/list` requests sent to the upstream since the start (for operators and tests of the coalescing). */
+  toolLists = 0;
 
   private client?: Client;
+  private sdk?: ClientSdk;
   private provider?: OAuthClientProvider;
   /** The running process of a stdio upstream. */
   private process?: { readonly pid: number | null };
   private attempt = 0;
   private retryTimer?: NodeJS.Timeout;
   private closed = false;
+  /** Set when the current connection was dropped because a message passed the byte cap (stdio, shared streams). */
+  private overflowed = false;
   private readonly timings: ConnectionTimings;
+  private readonly refreshGate: RefreshGate;
   /** Header, environment and OAuth secret values of this entry: never written to the log or a status reason. */
   private readonly scrubber: SecretScrubber;
 
@@ -117,6 +145,7 @@ export class UpstreamConnection {
   ) {
     this.timings = { ...DEFAULT_TIMINGS, ...timings };
     this.scrubber = new SecretScrubber(upstreamSecrets(config));
+    this.refreshGate = new RefreshGate(() => this.refreshTools(), this.timings);
   }
 
   private scrub(text: string): string {
@@ -136,6 +165,10 @@ export class UpstreamConnection {
     return this.config.timeout_ms ?? this.timings.callTimeoutMs;
   }
 
+  get resultMaxBytes(): number {
+    return this.timings.resultMaxBytes;
+  }
+
   /** The first connection attempt; resolves (never rejects) once it succeeded or failed. */
   start(): Promise<void> {
     return this.connect();
@@ -144,10 +177,19 @@ export class UpstreamConnection {
   async close(): Promise<void> {
     this.closed = true;
     clearTimeout(this.retryTimer);
+    this.refreshGate.close();
     this.status = { state: 'closed' };
     const client = this.client;
     this.client = undefined;
     await client?.close().catch(() => undefined);
+  }
+
+  private tooLarge(what: string): HubError {
+    const max = this.timings.resultMaxBytes;
+    return new HubError('upstream_error', `upstream "${this.name}" answered ${what} with more than ${max} bytes (UPSTREAM_RESULT_MAX_BYTES); the answer was dropped`, {
+      upstream: this.name,
+      limit_bytes: max,
+    });
   }
 
   /** Connects again now instead of at the next backoff (an operator just connected their login, say). */
@@ -159,57 +201,89 @@ export class UpstreamConnection {
   }
 
   async callTool(tool: string, args: Record<string, unknown>, opts: UpstreamCallOptions): Promise<CallToolResult> {
-    if (this.userTokens) {
-      // The caller's own login first: without one the answer is how to connect, whatever the connection's state.
-      const source = this.userTokens;
-      const principal = opts.principal ?? 'anonymous';
-      const token = await source.forCall(principal);
-      try {
-        return await UserTokenSource.withToken(token, () => this.callAs(tool, args, opts));
-      } catch (err) {
-        if (err instanceof HubError && err.details.upstream_status === 401) throw await source.rejected(principal);
-        throw err;
-      }
+    if (!this.userTokens) return this.callAs(tool, args, opts);
+    // The caller's own login first: without one the answer is how to connect, whatever the connection's state.
+    const source = this.userTokens;
+    const principal = opts.principal ?? 'anonymous';
+    const token = await source.forCall(principal);
+    try {
+      return await UserTokenSource.withToken(token, () => this.callAs(tool, args, opts));
+    } catch (err) {
+      if (err instanceof HubError && err.details.upstream_status === 401) throw await source.rejected(principal);
+      throw err;
     }
-    return this.callAs(tool, args, opts);
   }
 
-  private async callAs(tool: string, args: Record<string, unknown>, opts: UpstreamCallOptions): Promise<CallToolResult> {
+  private callAs(tool: string, args: Record<string, unknown>, opts: UpstreamCallOptions): Promise<CallToolResult> {
+    return this.request(
+      tool,
+      (client, options) =>
+        client.callTool(
+          { name: tool, arguments: args, ...traceMetaParams() },
+          {
+            ...options,
+            // The SDK sends its own progressToken upstream only when a handler is given, and maps the answers back.
+            ...(opts.onProgress ? { onprogress: (p: ProgressUpdate) => opts.onProgress!({ progress: p.progress, total: p.total, message: p.message }) } : {}),
+          },
+        ),
+      opts.signal,
+    );
+  }
+
+  /** What the upstream declared it serves (tools, resources, prompts, ...), while connected. */
+  get capabilities(): ServerCapabilities | undefined {
+    return this.status.state === 'connected' ? this.client?.getServerCapabilities() : undefined;
+  }
+
+  /**
+   * One request to the upstream (a tool call, a resource read, a list) under a tool call's bounds: the call timeout,
+   * the byte cap on its answer, the caller's cancellation; failures become HubErrors naming `what`.
+   */
+  async request<T>(what: string, send: (client: Client, options: UpstreamRequestOptions) => Promise<T>, signal: AbortSignal = new AbortController().signal): Promise<T> {
     const client = this.client;
-    if (!client || this.status.state !== 'connected') {
+    const sdk = this.sdk;
+    if (!client || !sdk || this.status.state !== 'connected') {
       throw new HubError('upstream_error', `upstream "${this.name}" is not connected: ${this.describeDown()}`, { upstream: this.name });
     }
-    const { types } = await loadClientSdk();
     const timeout = this.callTimeoutMs;
+    // Aborted by the caller, or by the HTTP transport when this request's answer passes the byte cap.
+    const controller = new AbortController();
+    const forward = () => controller.abort(signal.reason);
+    if (signal.aborted) forward();
+    else signal.addEventListener('abort', forward, { once: true });
+    let overflow = false;
+    const target = {
+      overflow: () => {
+        overflow = true;
+        controller.abort(this.tooLarge(what));
+      },
+    };
     try {
-      const result = await client.callTool({ name: tool, arguments: args, ...traceMetaParams() }, undefined, {
-        signal: opts.signal,
-        timeout,
-        maxTotalTimeout: timeout,
-        // The SDK sends its own progressToken upstream only when a handler is given, and maps the answers back.
-        ...(opts.onProgress
-          ? { onprogress: (p: ProgressUpdate) => opts.onProgress!({ progress: p.progress, total: p.total, message: p.message }) }
-          : {}),
-      });
-      return result as CallToolResult;
+      return await currentCall.run(target, () => send(client, { signal: controller.signal, timeout, maxTotalTimeout: timeout }));
     } catch (err) {
-      if (opts.signal.aborted) throw opts.signal.reason instanceof HubError ? opts.signal.reason : new HubError('timeout', `${this.name}_${tool} was cancelled`);
-      if (err instanceof types.McpError) {
-        if (err.code === types.ErrorCode.RequestTimeout) {
-          throw new HubError('timeout', `upstream "${this.name}" did not answer ${tool} within ${timeout} ms`, { upstream: this.name, timeout_ms: timeout });
-        }
-        if (err.code === types.ErrorCode.ConnectionClosed) {
-          throw new HubError('upstream_error', `upstream "${this.name}" closed the connection during ${tool}`, { upstream: this.name });
-        }
-        throw new HubError('upstream_error', `upstream "${this.name}" refused ${tool}: ${this.scrub(clip(err.message))}`, { upstream: this.name, upstream_code: err.code });
+      if (overflow || err instanceof ResultTooLargeError) throw this.tooLarge(what);
+      if (signal.aborted) throw signal.reason instanceof HubError ? signal.reason : new HubError('timeout', `${this.name}_${what} was cancelled`);
+      if (sdk.ProtocolError.isInstance(err)) {
+        throw new HubError('upstream_error', `upstream "${this.name}" refused ${what}: ${this.scrub(clip(err.message))}`, { upstream: this.name, upstream_code: err.code });
       }
-      if (this.userTokens && httpStatusOf(err) === 401) {
+      if (sdk.SdkError.isInstance(err)) {
+        if (err.code === sdk.SdkErrorCode.RequestTimeout) {
+          throw new HubError('timeout', `upstream "${this.name}" did not answer ${what} within ${timeout} ms`, { upstream: this.name, timeout_ms: timeout });
+        }
+        if (err.code === sdk.SdkErrorCode.ConnectionClosed) {
+          if (this.overflowed) throw this.tooLarge(what);
+          throw new HubError('upstream_error', `upstream "${this.name}" closed the connection during ${what}`, { upstream: this.name });
+        }
+      }
+      if (this.userTokens && httpStatusOf(err, sdk) === 401) {
         // The caller's token was refused, not the connection's: the connection stays.
         throw new HubError('upstream_error', `upstream "${this.name}" refused the caller's login`, { upstream: this.name, upstream_status: 401 });
       }
       // A transport failure (connection refused, malformed answer): the session is suspect, so reconnect in the background.
       this.lost(client, err);
-      throw new HubError('upstream_error', `upstream "${this.name}" failed during ${tool}: ${this.scrub(reasonOf(err))}`, { upstream: this.name });
+      throw new HubError('upstream_error', `upstream "${this.name}" failed during ${what}: ${this.scrub(reasonOf(err))}`, { upstream: this.name });
+    } finally {
+      signal.removeEventListener('abort', forward);
     }
   }
 
@@ -228,13 +302,15 @@ export class UpstreamConnection {
   private async connect(): Promise<void> {
     if (this.closed) return;
     try {
+      this.sdk = await loadClientSdk();
+      this.overflowed = false;
       const { client, kind } = await this.open();
       if (this.closed) {
         await client.close().catch(() => undefined);
         return;
       }
       this.client = client;
-      client.onclose = () => this.lost(client, new Error('connection closed'));
+      client.onclose = () => this.lost(client, new Error(this.overflowed ? `a message passed ${this.timings.resultMaxBytes} bytes (UPSTREAM_RESULT_MAX_BYTES)` : 'connection closed'));
       this.tools = await this.listTools(client);
       await this.userTokens?.saveTools(this.tools).catch((err: unknown) => this.log.warn({ upstream: this.name, err: reasonOf(err) }, 'upstream tool list not cached'));
       this.attempt = 0;
@@ -269,12 +345,12 @@ export class UpstreamConnection {
 
   private failed(err: unknown): void {
     if (this.closed) return;
-    const status = httpStatusOf(err);
+    const status = httpStatusOf(err, this.sdk);
     if (status === 401 && this.userTokens) {
       this.status = {
         state: 'needs',
         variable: `UPSTREAMS[${this.name}].auth`,
-        reason: `the upstream lists its tools only to a connected login: an operator (hub key) connects theirs in the console (Connections per user)`,
+        reason: 'the upstream lists its tools only to a connected login: an operator (hub key) connects theirs in the console (Connections per user)',
       };
     } else if (status === 401 && this.config.oauth) {
       this.status = { state: 'failed', reason: this.scrub(`OAuth client credentials were not accepted: ${reasonOf(err)}`) };
@@ -302,7 +378,9 @@ export class UpstreamConnection {
     const tools: Tool[] = [];
     let cursor: string | undefined;
     for (let page = 0; page < MAX_TOOL_PAGES; page++) {
-      const res = await client.listTools(cursor ? { cursor } : undefined, { timeout: this.timings.connectTimeoutMs });
+      this.toolLists += 1;
+      // One page at a time (an explicit cursor), fresh from the upstream: never an answer from the SDK's cache.
+      const res = await client.listTools({ cursor }, { timeout: this.timings.connectTimeoutMs, cacheMode: 'bypass' });
       tools.push(...res.tools);
       cursor = res.nextCursor;
       if (!cursor) break;
@@ -310,7 +388,9 @@ export class UpstreamConnection {
     return tools;
   }
 
-  private async refreshTools(client: Client): Promise<void> {
+  private async refreshTools(): Promise<void> {
+    const client = this.client;
+    if (!client) return;
     try {
       const tools = await this.listTools(client);
       if (this.client !== client) return;
@@ -322,40 +402,51 @@ export class UpstreamConnection {
     }
   }
 
-  private async newClient(): Promise<Client> {
-    const { Client: ClientClass, types } = await loadClientSdk();
-    const client = new ClientClass(CLIENT_INFO, { capabilities: {} });
+  private newClient(): Client {
+    const sdk = this.sdk!;
+    const client = new sdk.Client(CLIENT_INFO, { capabilities: {}, jsonSchemaValidator: PASS_THROUGH_OUTPUT, listMaxPages: MAX_TOOL_PAGES });
     // Transport hiccups the SDK recovers from itself (e.g. a GET stream reconnecting); real losses arrive as onclose.
-    client.onerror = (err) => this.log.debug({ upstream: this.name, err: this.scrub(reasonOf(err)) }, 'upstream transport error');
-    client.setNotificationHandler(types.ToolListChangedNotificationSchema, () => void this.refreshTools(client));
+    client.onerror = (err) => {
+      // The stdio transport reports a line over its maxBufferSize with this message, then closes: remembered so the
+      // calls the close ends can name the cap.
+      if (err instanceof ResultTooLargeError || /ReadBuffer exceeded maximum size/.test(err.message)) this.overflowed = true;
+      this.log.debug({ upstream: this.name, err: this.scrub(reasonOf(err)) }, 'upstream transport error');
+    };
+    // Storms of notifications cost at most one re-list per interval (RefreshGate).
+    client.setNotificationHandler('notifications/tools/list_changed', () => this.refreshGate.notify());
     return client;
   }
 
   private async open(): Promise<{ client: Client; kind: UpstreamTransportKind }> {
     const connectOpts = { timeout: this.timings.connectTimeoutMs };
+    const sdk = this.sdk!;
     if (this.config.command) {
-      const client = await this.newClient();
+      const client = this.newClient();
       await client.connect(await this.stdioTransport(this.config.command), connectOpts);
       return { client, kind: 'stdio' };
     }
     const url = new URL(this.config.url!);
     const requestInit = { headers: this.config.headers ?? {} };
-    const authProvider = await this.oauthProvider();
-    const fetchFn = this.userTokens?.authorizedFetch();
-    const { StreamableHTTPClientTransport } = await import('@modelcontextprotocol/sdk/client/streamableHttp.js');
-    const client = await this.newClient();
+    const authProvider = this.oauthProvider(sdk);
+    // A response stream opened outside any call (the standalone GET stream, the legacy SSE stream) that passes the
+    // cap takes the session down with it: its messages cannot be attributed to one call.
+    const fetchBounded = boundedFetch(this.timings.resultMaxBytes, () => {
+      this.overflowed = true;
+      const current = this.client;
+      if (current) this.lost(current, new ResultTooLargeError(this.timings.resultMaxBytes));
+    }, this.userTokens?.authorizedFetch());
+    const client = this.newClient();
     try {
-      await client.connect(new StreamableHTTPClientTransport(url, { requestInit, authProvider, ...(fetchFn ? { fetch: fetchFn } : {}) }), connectOpts);
+      await client.connect(new sdk.StreamableHTTPClientTransport(url, { requestInit, authProvider, fetch: fetchBounded }), connectOpts);
       return { client, kind: 'streamable-http' };
     } catch (err) {
       await client.close().catch(() => undefined);
-      const status = httpStatusOf(err);
+      const status = httpStatusOf(err, sdk);
       // The spec's backwards-compatibility rule: a 4xx to the initialize POST means "try the old HTTP+SSE transport".
       if (status === undefined || status < 400 || status >= 500 || status === 401 || status === 403) throw err;
     }
-    const { SSEClientTransport } = await import('@modelcontextprotocol/sdk/client/sse.js');
-    const sseClient = await this.newClient();
-    await sseClient.connect(new SSEClientTransport(url, { requestInit, authProvider, ...(fetchFn ? { fetch: fetchFn } : {}) }), connectOpts);
+    const sseClient = this.newClient();
+    await sseClient.connect(new sdk.SSEClientTransport(url, { requestInit, authProvider, fetch: fetchBounded }), connectOpts);
     return { client: sseClient, kind: 'sse' };
   }
 
@@ -363,19 +454,18 @@ export class UpstreamConnection {
    * The SDK's client-credentials provider: on a 401 the transport discovers the authorization server from the
    * upstream's OAuth metadata, gets a token and retries. One provider per connection, so its token outlives reconnects.
    */
-  private async oauthProvider(): Promise<OAuthClientProvider | undefined> {
+  private oauthProvider(sdk: ClientSdk): OAuthClientProvider | undefined {
     const oauth = this.config.oauth;
     if (!oauth) return undefined;
     if (!this.provider) {
-      const { ClientCredentialsProvider } = await import('@modelcontextprotocol/sdk/client/auth-extensions.js');
       const options = { clientId: oauth.client_id, clientSecret: oauth.client_secret, clientName: 'omni-hub', scope: oauth.scope };
-      this.provider = oauth.issuer ? new ClientCredentialsProvider({ ...options, expectedIssuer: oauth.issuer }) : new ClientCredentialsProvider(options);
+      this.provider = oauth.issuer ? new sdk.ClientCredentialsProvider({ ...options, expectedIssuer: oauth.issuer }) : new sdk.ClientCredentialsProvider(options);
     }
     return this.provider;
   }
 
   private async stdioTransport(command: string): Promise<Transport> {
-    const { StdioClientTransport, getDefaultEnvironment } = await import('@modelcontextprotocol/sdk/client/stdio.js');
+    const { StdioClientTransport, getDefaultEnvironment } = await import('@modelcontextprotocol/client/stdio');
     const transport = new StdioClientTransport({
       command,
       args: this.config.args ?? [],
@@ -383,6 +473,8 @@ export class UpstreamConnection {
       env: { ...getDefaultEnvironment(), ...(this.config.env ?? {}) },
       cwd: this.config.cwd,
       stderr: 'pipe',
+      // One JSON-RPC line may not pass the cap: the read buffer refuses to grow past it and the process is restarted.
+      maxBufferSize: this.timings.resultMaxBytes,
     });
     this.process = transport;
     const stderr = transport.stderr;

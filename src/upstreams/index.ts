@@ -12,6 +12,8 @@ export class UpstreamSystem implements SystemDefinition {
   tools: ToolDefinition[] = [];
   /** Upstream tools that could not be turned into hub tools, and why. */
   skipped: { name: string; reason: string }[] = [];
+  /** The definition made of each upstream tool, by the tool's JSON: an unchanged tool keeps its (compiled) definition. */
+  private made = new Map<string, ToolDefinition>();
 
   constructor(
     readonly connection: UpstreamConnection,
@@ -26,15 +28,24 @@ export class UpstreamSystem implements SystemDefinition {
     return `${this.connection.name} (MCP upstream)`;
   }
 
-  /** Turns the connection's current tool list into definitions. */
+  /**
+   * Turns the connection's current tool list into definitions. Tools the upstream gave unchanged keep their
+   * definition, so the registry reuses their compiled validators instead of compiling them again.
+   */
   rebuild(): void {
     const tools: ToolDefinition[] = [];
     const skipped: { name: string; reason: string }[] = [];
+    const made = new Map<string, ToolDefinition>();
     for (const tool of this.connection.tools) {
-      const def = upstreamToolDefinition(this.connection, tool);
+      const key = JSON.stringify(tool);
+      const def = this.made.get(key) ?? upstreamToolDefinition(this.connection, tool);
       if ('skip' in def) skipped.push({ name: tool.name, reason: def.skip });
-      else tools.push(def);
+      else {
+        tools.push(def);
+        made.set(key, def);
+      }
     }
+    this.made = made;
     for (const s of skipped) this.log.warn({ upstream: this.id, tool: s.name, reason: s.reason }, 'upstream tool not served');
     this.tools = tools;
     this.skipped = skipped;
@@ -78,7 +89,7 @@ export class Upstreams {
     // An upstream left out by TOOLSETS is not started at all.
     this.systems = config.upstreams.filter((u) => config.toolsets.includes(u.name)).map((u) => {
       const tokens = u.auth === 'user' && options.userConnections ? new UserTokenSource(u.name, options.userConnections) : undefined;
-      const connection = new UpstreamConnection(u, log, { callTimeoutMs: config.toolWaitMs, ...options.timings }, tokens);
+      const connection = new UpstreamConnection(u, log, { callTimeoutMs: config.toolWaitMs, resultMaxBytes: config.upstreamResultMaxBytes, ...options.timings }, tokens);
       const system = new UpstreamSystem(connection, log);
       connection.onToolsChanged = () => {
         system.rebuild();

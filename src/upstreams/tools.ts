@@ -1,4 +1,4 @@
-import type { Tool } from '@modelcontextprotocol/sdk/types.js';
+import type { Tool } from '@modelcontextprotocol/client';
 import { z } from 'zod';
 import type { Level, UpstreamConfig } from '../config.js';
 import type { ToolAnnotations, ToolDefinition } from '../tools/types.js';

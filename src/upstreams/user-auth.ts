@@ -1,4 +1,4 @@
-import { discoverAuthorizationServerMetadata, discoverOAuthProtectedResourceMetadata, extractResourceMetadataUrl } from '@modelcontextprotocol/sdk/client/auth.js';
+import { discoverAuthorizationServerMetadata, discoverOAuthProtectedResourceMetadata, extractResourceMetadataUrl } from '@modelcontextprotocol/client';
 import * as oidc from 'openid-client';
 import type { UpstreamConfig } from '../config.js';
 import { HubError } from '../tools/errors.js';

@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { Tool } from '@modelcontextprotocol/sdk/types.js';
+import type { Tool } from '@modelcontextprotocol/client';
 import { HubError } from '../tools/errors.js';
 import { isOperator, type UserConnections } from './user-connections.js';
 

@@ -362,9 +362,10 @@ describe('OAuth authorization server', () => {
 
       const low = await fetch(`${base}/mcp`, mcpCall(access, 'fixture_echo', { message: 'ok' }));
       expect(low.status).toBe(200);
-      // tools/list is not narrowed (see README): the step-up answer tells a client what to ask for.
+      // tools/list shows the token only the tools its level allows (src/tools/catalog.ts).
       const list = await fetch(`${base}/mcp`, { ...mcpCall(access, 'x', {}), body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }) });
-      expect(((await list.json()) as { result: { tools: unknown[] } }).result.tools.length).toBe(fixtureSystem.tools.length);
+      const listed = ((await list.json()) as { result: { tools: { name: string }[] } }).result.tools.map((t) => t.name);
+      expect(listed.sort()).toEqual(fixtureSystem.tools.filter((t) => t.level === 'LOW').map((t) => t.name).sort());
     });
 
     it('keeps OAuth tokens off the operator routes', async () => {

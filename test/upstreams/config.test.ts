@@ -3,7 +3,8 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../src/config.js';
+import { SYSTEMS } from '../../src/adapters/index.js';
+import { BUILTIN_TOOL_PREFIXES, ConfigError, loadConfig, SYSTEM_IDS } from '../../src/config.js';
 import { MAIN, ROOT } from '../helpers/spawn-hub.js';
 import { upstreamLevel } from '../../src/upstreams/tools.js';
 
@@ -49,10 +50,19 @@ describe('UPSTREAMS configuration', () => {
     ['[{"name": "a", "command": "x", "extra": 1}]', 'invalid UPSTREAMS: 0 Unrecognized key: "extra"'],
     ['[{"name": "a", "command": "x"}, {"name": "a", "command": "y"}]', 'invalid UPSTREAMS: name "a" appears twice'],
     ['[{"name": "docker", "command": "x"}]', 'invalid UPSTREAMS: name "docker" is a built-in system'],
+    ['[{"name": "google", "command": "x"}]', 'invalid UPSTREAMS: name "google" is the prefix of built-in tool names (google_...); choose another name'],
     ['[not json', 'invalid UPSTREAMS: not valid JSON'],
     ['/nonexistent/upstreams.json', 'invalid UPSTREAMS: not a JSON array and not a readable file (ENOENT): /nonexistent/upstreams.json'],
   ])('%s → one clear line', (value, message) => {
     expect(configError(value)).toBe(message);
+  });
+
+  it('every built-in tool name is reserved: unprefixed, or prefixed by a system id or a refused upstream name', () => {
+    const reserved = new Set<string>([...SYSTEM_IDS, ...BUILTIN_TOOL_PREFIXES]);
+    const names = SYSTEMS.flatMap((s) => s.tools.map((t) => t.name));
+    expect(names.length).toBeGreaterThan(40);
+    const free = names.filter((n) => n.includes('_') && !reserved.has(n.slice(0, n.indexOf('_'))));
+    expect(free).toEqual([]);
   });
 
   it('TOOLSETS naming an unknown upstream is refused', () => {

@@ -11,6 +11,10 @@ import type { UpstreamSystem } from '../../src/upstreams/index.js';
 export const EVERYTHING = path.join(ROOT, 'node_modules/@modelcontextprotocol/server-everything/dist/index.js');
 export const MEMORY = path.join(ROOT, 'node_modules/@modelcontextprotocol/server-memory/dist/index.js');
 
+/** The hostile MCP server of the containment tests (test/fakes/hostile-upstream.mjs). */
+export const HOSTILE = path.join(ROOT, 'test/fakes/hostile-upstream.mjs');
+export const stdioHostile = (name = 'bad', extra: Record<string, unknown> = {}) => ({ name, command: process.execPath, args: [HOSTILE], ...extra });
+
 export const stdioEverything = (name = 'ev', extra: Record<string, unknown> = {}) => ({ name, command: process.execPath, args: [EVERYTHING, 'stdio'], ...extra });
 
 export interface ChildServer {
@@ -23,10 +27,21 @@ export interface ChildServer {
 /** server-everything in `streamableHttp` (endpoint /mcp) or `sse` (endpoint /sse) mode on a port (PORT, as its CLI reads). */
 export async function startEverythingHttp(mode: 'streamableHttp' | 'sse', port?: number): Promise<ChildServer> {
   const p = port ?? (await freePort());
-  const proc = spawn(process.execPath, [EVERYTHING, mode], { env: { PATH: process.env.PATH ?? '', PORT: String(p) }, stdio: ['ignore', 'ignore', 'pipe'] });
+  return startChildServer([EVERYTHING, mode], { PORT: String(p) }, p, `/${mode === 'sse' ? 'sse' : 'mcp'}`);
+}
+
+/** The hostile MCP server of test/fakes in its Streamable HTTP mode (any path is its endpoint). */
+export async function startHostileHttp(env: Record<string, string> = {}): Promise<ChildServer> {
+  const p = await freePort();
+  return startChildServer([HOSTILE, 'http', String(p)], env, p, '/mcp');
+}
+
+/** A Node script serving HTTP on `port`, ready once its stderr says it listens. */
+async function startChildServer(args: string[], env: Record<string, string>, port: number, endpoint: string): Promise<ChildServer> {
+  const proc = spawn(process.execPath, args, { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server-everything ${mode} did not start: ${err}`)), 15_000);
+    const timer = setTimeout(() => reject(new Error(`${args.join(' ')} did not start: ${err}`)), 15_000);
     proc.stderr!.on('data', (d: Buffer) => {
       err += d.toString();
       if (/listening on port|running on port/i.test(err)) {
@@ -34,12 +49,12 @@ export async function startEverythingHttp(mode: 'streamableHttp' | 'sse', port?:
         resolve();
       }
     });
-    proc.once('exit', (code) => reject(new Error(`server-everything exited (${code}): ${err}`)));
+    proc.once('exit', (code) => reject(new Error(`${args.join(' ')} exited (${code}): ${err}`)));
   });
   const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
   return {
-    url: `http://127.0.0.1:${p}/${mode === 'sse' ? 'sse' : 'mcp'}`,
-    port: p,
+    url: `http://127.0.0.1:${port}${endpoint}`,
+    port,
     proc,
     async stop() {
       if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');

@@ -1,0 +1,114 @@
+import type { GetPromptResult, Prompt, ReadResourceResult, Resource, ResourceTemplateType } from '@modelcontextprotocol/client';
+import { HubError } from '../tools/errors.js';
+import type { UpstreamConnection } from './connection.js';
+import type { UpstreamSystem } from './index.js';
+
+/** Bound on the pages of one upstream list (resources, templates, prompts), as for tool lists. */
+const MAX_PAGES = 50;
+/** An upstream's name before `+` in a hub URI: the same alphabet as UPSTREAMS names (which never contain `+`). */
+const HUB_URI = /^([a-z][a-z0-9]{0,15})\+([\s\S]+)$/;
+
+/**
+ * The URI the hub publishes for an upstream's resource: the upstream's name and `+` before the upstream's own URI
+ * (`ev+demo://resource/1`, `ev+ui://widget`). The scheme stays a valid URI scheme, a read routes back by the prefix,
+ * and URI templates keep their variables untouched (`ev+demo://resource/dynamic/text/{resourceId}`).
+ */
+export function hubUri(upstream: string, uri: string): string {
+  return `${upstream}+${uri}`;
+}
+
+/** The upstream and its own URI of a hub URI, or null when the URI names no upstream. */
+export function parseHubUri(uri: string): { upstream: string; uri: string } | null {
+  const m = HUB_URI.exec(uri);
+  return m ? { upstream: m[1]!, uri: m[2]! } : null;
+}
+
+/** The published name of an upstream's prompt, resource or template: namespaced like its tools. */
+export const hubName = (upstream: string, name: string): string => `${upstream}_${name}`;
+
+export interface ContentOptions {
+  /** Which upstreams the caller may see (its profile); the others are neither listed nor read. */
+  visible?: (upstream: string) => boolean;
+  signal?: AbortSignal;
+}
+
+/**
+ * The resources, resource templates and prompts of the upstreams, namespaced like their tools and routed back to
+ * them: what an MCP server side lists under `resources/list`, `resources/templates/list`, `prompts/list`, and answers
+ * for `resources/read` and `prompts/get`. Each request to an upstream has the bounds of a tool call (time, bytes,
+ * cancellation). Upstreams that are down or did not declare the capability contribute nothing to the lists.
+ */
+export class UpstreamContent {
+  constructor(private readonly systems: readonly UpstreamSystem[]) {}
+
+  private connected(options: ContentOptions, capability: 'resources' | 'prompts'): UpstreamConnection[] {
+    return this.systems
+      .map((s) => s.connection)
+      .filter((c) => (options.visible?.(c.name) ?? true) && c.status.state === 'connected' && c.capabilities?.[capability] !== undefined);
+  }
+
+  private connection(upstream: string, options: ContentOptions, what: string): UpstreamConnection {
+    const conn = this.systems.find((s) => s.id === upstream)?.connection;
+    if (!conn || !(options.visible?.(upstream) ?? true)) throw new HubError('not_found', `no upstream "${upstream}" serves ${what}`);
+    return conn;
+  }
+
+  /** Pages of one list, walked with explicit cursors up to MAX_PAGES, per connected upstream in parallel. */
+  private async collect<T>(conns: UpstreamConnection[], page: (conn: UpstreamConnection, cursor: string | undefined) => Promise<{ items: T[]; nextCursor?: string }>): Promise<T[]> {
+    const lists = await Promise.all(
+      conns.map(async (conn) => {
+        const items: T[] = [];
+        let cursor: string | undefined;
+        for (let i = 0; i < MAX_PAGES; i += 1) {
+          const res = await page(conn, cursor).catch(() => ({ items: [] as T[], nextCursor: undefined }));
+          items.push(...res.items);
+          cursor = res.nextCursor;
+          if (!cursor) break;
+        }
+        return items;
+      }),
+    );
+    return lists.flat();
+  }
+
+  async listResources(options: ContentOptions = {}): Promise<Resource[]> {
+    return this.collect(this.connected(options, 'resources'), async (conn, cursor) => {
+      const res = await conn.request('resources/list', (client, o) => client.listResources({ cursor }, { ...o, cacheMode: 'bypass' }), options.signal);
+      return { items: res.resources.map((r) => ({ ...r, uri: hubUri(conn.name, r.uri), name: hubName(conn.name, r.name) })), nextCursor: res.nextCursor };
+    });
+  }
+
+  async listResourceTemplates(options: ContentOptions = {}): Promise<ResourceTemplateType[]> {
+    return this.collect(this.connected(options, 'resources'), async (conn, cursor) => {
+      const res = await conn.request('resources/templates/list', (client, o) => client.listResourceTemplates({ cursor }, { ...o, cacheMode: 'bypass' }), options.signal);
+      return {
+        items: res.resourceTemplates.map((t) => ({ ...t, uriTemplate: hubUri(conn.name, t.uriTemplate), name: hubName(conn.name, t.name) })),
+        nextCursor: res.nextCursor,
+      };
+    });
+  }
+
+  /** Reads a hub URI from its upstream; the contents' URIs come back as hub URIs. */
+  async readResource(uri: string, options: ContentOptions = {}): Promise<ReadResourceResult> {
+    const target = parseHubUri(uri);
+    if (!target) throw new HubError('not_found', `resource ${JSON.stringify(uri.slice(0, 200))} is not an upstream's (hub URIs are <upstream>+<uri>)`);
+    const conn = this.connection(target.upstream, options, `resource ${JSON.stringify(uri.slice(0, 200))}`);
+    const res = await conn.request('resources/read', (client, o) => client.readResource({ uri: target.uri }, { ...o, cacheMode: 'bypass' }), options.signal);
+    return { ...res, contents: res.contents.map((c) => ({ ...c, uri: hubUri(target.upstream, c.uri) })) };
+  }
+
+  async listPrompts(options: ContentOptions = {}): Promise<Prompt[]> {
+    return this.collect(this.connected(options, 'prompts'), async (conn, cursor) => {
+      const res = await conn.request('prompts/list', (client, o) => client.listPrompts({ cursor }, { ...o, cacheMode: 'bypass' }), options.signal);
+      return { items: res.prompts.map((p) => ({ ...p, name: hubName(conn.name, p.name) })), nextCursor: res.nextCursor };
+    });
+  }
+
+  /** Gets `<upstream>_<prompt>` from its upstream (upstream names never contain `_`). */
+  async getPrompt(name: string, args: Record<string, string> = {}, options: ContentOptions = {}): Promise<GetPromptResult> {
+    const at = name.indexOf('_');
+    if (at < 1) throw new HubError('not_found', `prompt ${JSON.stringify(name.slice(0, 200))} is not an upstream's (upstream prompts are <upstream>_<prompt>)`);
+    const conn = this.connection(name.slice(0, at), options, `prompt ${JSON.stringify(name.slice(0, 200))}`);
+    return conn.request('prompts/get', (client, o) => client.getPrompt({ name: name.slice(at + 1), arguments: args }, o), options.signal);
+  }
+}
