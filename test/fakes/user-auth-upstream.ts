@@ -1,14 +1,14 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { McpServer, WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/server';
 import Provider from 'oidc-provider';
 
 /**
  * An upstream MCP server that needs each user's own login, as remote MCP servers do: `oidc-provider` (from npm) is
  * its authorization server (dynamic registration, PKCE, resource indicators, refresh tokens, revocation, `iss` in the
  * authorization response), and the MCP server (the SDK's, stateless) accepts only access tokens that provider issued
- * for it and still holds: no token or an unknown one answers 401 with the RFC 9728 challenge. Its one tool, `whoami`,
- * answers the account the token belongs to.
+ * for it and still holds: no token or an unknown one answers 401 with the RFC 9728 challenge. The MCP side is the SDK
+ * v2 server, stateless (one server and transport per request); its one tool, `whoami`, answers the account the token
+ * belongs to.
  */
 export interface UserAuthUpstream {
   issuer: string;
@@ -87,13 +87,16 @@ export async function startUserAuthUpstream(): Promise<UserAuthUpstream> {
       server.registerTool('whoami', { description: 'The account of the token this call carries', annotations: { readOnlyHint: true } }, async () => ({
         content: [{ type: 'text', text: `user:${account}` }],
       }));
-      const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
-      res.on('close', () => void transport.close());
+      const transport = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
       await server.connect(transport);
       const chunks: Buffer[] = [];
       for await (const c of req) chunks.push(c as Buffer);
-      const body = chunks.length ? (JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown) : undefined;
-      await transport.handleRequest(req, res, body);
+      const body = req.method === 'GET' || req.method === 'HEAD' ? undefined : Buffer.concat(chunks);
+      const headers = new Headers();
+      for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string') headers.set(k, v);
+      const response = await transport.handleRequest(new Request(url, { method: req.method, headers, body }));
+      res.writeHead(response.status, Object.fromEntries(response.headers));
+      res.end(Buffer.from(await response.arrayBuffer()));
     })().catch((err: unknown) => {
       if (!res.headersSent) res.writeHead(500).end(String(err));
     });
