@@ -13,6 +13,7 @@ import { fixtureSystem } from '../helpers/fixture-system.js';
 import { freePort } from '../helpers/spawn-hub.js';
 import { startUserAuthUpstream, type UserAuthUpstream } from '../fakes/user-auth-upstream.js';
 import { deleteKeys, REDIS_URL, testConnection } from '../governance/redis-helpers.js';
+import { obtainTokens } from '../oauth/helpers.js';
 import { eventually, upstream } from './helpers.js';
 
 /**
@@ -252,5 +253,22 @@ describe.skipIf(!hasChromium)('upstream with auth "user"', () => {
     } finally {
       await third.close();
     }
+  }, 60_000);
+
+  it('an OAuth client (a ChatGPT connector) gets the link in its error, connects in a browser, and its next call is its own user', async () => {
+    const { access } = await obtainTokens(base, ALICE_KEY, 'tools:low');
+    const refused = await call(hub, access);
+    expect(refused.statusCode).toBe(401);
+    const error = refused.json<{ error: { code: string; connect_url: string } }>().error;
+    expect(error.code).toBe('upstream_auth_required');
+    expect(await connectInBrowser(error.connect_url, 'carol')).toMatch(/Connected to gh/);
+    const next = await call(hub, access);
+    expect(next.statusCode, next.body).toBe(200);
+    expect(next.body).toContain('user:carol');
+    // OAuth tokens reach the tools only: the console's routes stay with hub keys, where the operator sees this login.
+    expect((await hub.app.inject({ method: 'GET', url: '/v1/user-connections', headers: { authorization: `Bearer ${access}` } })).statusCode).toBe(403);
+    const listed = await hub.app.inject({ method: 'GET', url: '/v1/user-connections', headers: { authorization: `Bearer ${ALICE_KEY}` } });
+    const grants = listed.json<{ upstreams: { grants: { principal: string; subject?: string }[] }[] }>().upstreams[0]!.grants;
+    expect(grants.find((g) => g.subject === 'carol')?.principal).toMatch(/^oauth:/);
   }, 60_000);
 });
