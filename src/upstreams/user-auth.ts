@@ -100,7 +100,9 @@ export class UpstreamUserAuth {
   /** The hub's client at the upstream's authorization server, registering one when needed. */
   private async client(redirectUri: string): Promise<UpstreamClient> {
     const known = await this.vault.getClient(this.name);
-    if (known && (known.redirect_uri === redirectUri || this.upstream.user_oauth?.client_id)) return known;
+    const configuredId = this.upstream.user_oauth?.client_id;
+    // A configured client is used whatever the redirect (it was registered by hand); a registered one only for its own.
+    if (known && (configuredId ? known.client_id === configuredId : known.redirect_uri === redirectUri)) return known;
     const { resource, issuer, metadata } = await this.discover();
     const configured = this.upstream.user_oauth;
     let client: UpstreamClient;

@@ -85,8 +85,14 @@ export class UserConnections {
   }
 
   /** The access token for a call; `upstream_auth_required` (with a fresh connect link) when there is no usable grant. */
-  accessToken(upstream: string, principal: string): Promise<string> {
-    return this.flow(upstream).accessToken(principal, () => this.connectUrl(upstream, principal));
+  async accessToken(upstream: string, principal: string): Promise<string> {
+    try {
+      return await this.flow(upstream).accessToken(principal, () => this.connectUrl(upstream, principal));
+    } catch (err) {
+      if (err instanceof HubError) throw err;
+      // The authorization server could not renew an expired token (unreachable, 5xx): the grant stays for a retry.
+      throw new HubError('upstream_error', `your login at upstream "${upstream}" expired and could not be renewed now: ${reasonOf(err)}`, { upstream });
+    }
   }
 
   /** Opens a connect link: the authorization server's URL and the cookie value that binds the flow to this browser. */

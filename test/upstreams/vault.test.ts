@@ -123,6 +123,25 @@ function vaultContract(name: string, backend: () => Backend) {
       expect(await vaults[0]!.get(upstream, principal)).toBeUndefined();
       for (const v of vaults) await v.close();
     });
+
+    it('serves a still-valid token when the server cannot renew it, and fails (keeping the grant) once it has expired', async () => {
+      const vault = new CredentialVault(await backend().open(), new VaultCipher([KEY_A]), silentLog);
+      const failures: string[] = [];
+      vault.onRefreshFailure = (g, reason) => failures.push(`${g.principal}: ${reason}`);
+      const unreachable = async (): Promise<never> => {
+        throw new Error('connect ECONNREFUSED');
+      };
+      const old = secret('old');
+      await vault.put({ upstream, principal, expires_at: Date.now() + 30_000, tokens: { access_token: old, refresh_token: secret('rt') } });
+      expect((await vault.fresh(upstream, principal, unreachable))?.tokens.access_token).toBe(old);
+      await vault.put({ upstream, principal, expires_at: Date.now() - 1, tokens: { access_token: old, refresh_token: secret('rt') } });
+      await expect(vault.fresh(upstream, principal, unreachable)).rejects.toThrow(/ECONNREFUSED/);
+      expect(await vault.get(upstream, principal)).toBeDefined();
+      expect(failures).toHaveLength(2);
+      expect(failures.join('\n')).not.toContain(old);
+      await vault.delete(upstream, principal);
+      await vault.close();
+    });
   });
 }
 
