@@ -54,18 +54,25 @@ export function realHubEnv(extra = {}) {
 export const MAPS_KEY = 'AIza-bench-key-0123456789';
 export const geocodeCall = (id) => ({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'google_maps_geocode', arguments: { address: '1600 Amphitheatre Parkway' } } });
 
+/** The same call as a 2026-07-28 client sends it: the per-request `_meta` envelope (with MODERN_GEOCODE_HEADERS). */
+const MODERN_META = { 'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.modelcontextprotocol/clientCapabilities': {} };
+export const geocodeModernCall = (id) => {
+  const call = geocodeCall(id);
+  return { ...call, params: { ...call.params, _meta: MODERN_META } };
+};
+
 /**
  * One measured gateway round at 16 connections: autocannon's figures plus the server's main-thread CPU per answered
  * request and, with a private Redis (startRedis), the Redis server's CPU per answered request (its quota scripts and
  * audit writes run on the same cores). The bench's quota limit of 100M lets the tool's rolling-window set keep every
  * call (a real limit caps it), so each round starts from an empty window in `redis`, not paying for earlier rounds.
  */
-export async function gatewayRound({ server, headers, redis, duration, firstId }) {
+export async function gatewayRound({ server, headers, body = geocodeCall, redis, duration, firstId }) {
   if (redis?.del) await redis.del('omni:quota:google_maps_geocode');
   const cpuBefore = mainThreadCpuMs(server.proc.pid);
   const redisBefore = redis?.pid ? mainThreadCpuMs(redis.pid) : NaN;
   const latencies = [];
-  const r = await loadUnique({ url: `${server.url}/mcp`, headers, body: geocodeCall, connections: 16, duration, firstId, latencies });
+  const r = await loadUnique({ url: `${server.url}/mcp`, headers, body, connections: 16, duration, firstId, latencies });
   const perRequest = (ms) => Math.round((ms * 1000) / Math.max(1, r.total));
   const cpuMs = mainThreadCpuMs(server.proc.pid) - cpuBefore;
   // The round's percentiles from every response time (0.1 ms) instead of autocannon's 1 ms histogram.
@@ -173,25 +180,30 @@ export const MCP_HEADERS = {
   accept: 'application/json, text/event-stream',
 };
 
+/** The headers of a 2026-07-28 `tools/call` of google_maps_geocode (the protocol version, method and name). */
+export const MODERN_GEOCODE_HEADERS = { ...MCP_HEADERS, 'mcp-protocol-version': '2026-07-28', 'mcp-method': 'tools/call', 'mcp-name': 'google_maps_geocode' };
+
 /**
  * Starts `count` processes of one gateway server (`node` as startProcess takes it), each pinned to `pin.servers` when
- * given and, with `session`, inside its own MCP session. Each process is pushed to `started` as soon as it runs, so
- * the caller stops every one of them whatever fails later. Returns `[{ server, headers }]`, the headers to call it with.
+ * given and, with `session`, inside its own MCP session (2025 era); with `modern`, called as a 2026-07-28 client
+ * calls. Each process is pushed to `started` as soon as it runs, so the caller stops every one of them whatever fails
+ * later. Returns `[{ server, headers, body }]`: the headers to call it with and the request body for an id.
  */
-export async function startInstances({ script, env, session = false }, count, { pin = null, node, started }) {
+export async function startInstances({ script, env, session = false, modern = false }, count, { pin = null, node, started }) {
   const instances = [];
   for (let i = 0; i < count; i++) {
     const server = await startProcess(script, env, { node });
     started.push(server);
     if (pin) pinProcess(server.proc.pid, pin.servers);
-    instances.push({ server, headers: session ? await openSession(server.url) : MCP_HEADERS });
+    const headers = session ? await openSession(server.url) : modern ? MODERN_GEOCODE_HEADERS : MCP_HEADERS;
+    instances.push({ server, headers, body: modern ? geocodeModernCall : geocodeCall });
   }
   return instances;
 }
 
 /** The same unrecorded gateway load on every instance first, so no measured round meets a JIT compiler at work. */
 export async function warmUp(instances, seconds) {
-  for (const { server, headers } of instances) await loadUnique({ url: `${server.url}/mcp`, headers, body: geocodeCall, connections: 16, duration: seconds });
+  for (const { server, headers, body } of instances) await loadUnique({ url: `${server.url}/mcp`, headers, body, connections: 16, duration: seconds });
 }
 
 /** initialize + notifications/initialized; returns the headers a client sends on later requests of the session. */

@@ -158,10 +158,11 @@ async function gatewayComparison() {
   const rows = [];
   const targets = [
     { id: 'bare', label: 'bare Fastify route, one upstream GET (undici, keep-alive)', script: path.join(SERVERS, 'bare-proxy-server.js'), env: upstream },
-    { id: 'hub_stateless', label: 'hub, stateless fast path, full pipeline (Redis quota + audit)', script: HUB, env: realHubEnv({ ...redisEnv, ...upstream, MCP_SESSION_MODE: 'stateless' }) },
-    { id: 'hub_session', label: 'hub, inside one MCP session (unique request ids)', script: HUB, env: realHubEnv({ ...redisEnv, ...upstream, MCP_SESSION_MODE: 'stateful' }), session: true },
-    { id: 'sdk', label: "SDK's documented stateless server, same tool and upstream client", script: path.join(SERVERS, 'sdk-server.js'), env: { ...upstream, BENCH_TOOL: 'geocode' } },
-    { id: 'sdk_fetch', label: "SDK's documented stateless server, same tool, upstream through fetch", script: path.join(SERVERS, 'sdk-server.js'), env: { ...upstream, BENCH_TOOL: 'geocode', BENCH_UPSTREAM_CLIENT: 'fetch' } },
+    { id: 'hub_modern', label: 'hub, 2026-07-28 request (stateless, modern fast path), full pipeline (Redis quota + audit)', script: HUB, env: realHubEnv({ ...redisEnv, ...upstream, MCP_SESSION_MODE: 'stateful' }), modern: true },
+    { id: 'hub_stateless', label: 'hub, 2025-era stateless request (fast path), full pipeline', script: HUB, env: realHubEnv({ ...redisEnv, ...upstream, MCP_SESSION_MODE: 'stateless' }) },
+    { id: 'hub_session', label: 'hub, 2025-era, inside one MCP session (unique request ids)', script: HUB, env: realHubEnv({ ...redisEnv, ...upstream, MCP_SESSION_MODE: 'stateful' }), session: true },
+    { id: 'sdk', label: "SDK v2's documented stateless server (createMcpHandler), 2026-07-28 request, same tool and upstream client", script: path.join(SERVERS, 'sdk-server.js'), env: { ...upstream, BENCH_TOOL: 'geocode' }, modern: true },
+    { id: 'sdk_fetch', label: "SDK v2's documented stateless server, 2026-07-28 request, upstream through fetch", script: path.join(SERVERS, 'sdk-server.js'), env: { ...upstream, BENCH_TOOL: 'geocode', BENCH_UPSTREAM_CLIENT: 'fetch' }, modern: true },
   ];
   // Every server runs for the whole section and the scenarios are measured in short interleaved rounds (bare, hub,
   // session, SDK, SDK+fetch, then again): the machine's speed drifts by tens of percent over minutes (other work on
@@ -176,14 +177,14 @@ async function gatewayComparison() {
   const servers = [];
   try {
     await freshRedis();
-    // BENCH_GATEWAY_TARGETS=bare,hub_stateless runs only those scenarios (ids above); RESULTS.md then lists only them.
+    // BENCH_GATEWAY_TARGETS=bare,hub_modern runs only those scenarios (ids above); RESULTS.md then lists only them.
     const only = process.env.BENCH_GATEWAY_TARGETS?.split(',');
     if (only) targets.splice(0, targets.length, ...targets.filter((t) => only.includes(t.id)));
     // Each scenario runs in GATEWAY_PROCESSES processes that take the rounds in turn: two processes of one build have
     // differed by 15% for their whole lives (docs/benchmarks.md), so one process would stand for its scenario by luck.
     for (const t of targets) {
       t.run = { instances: await startInstances(t, GATEWAY_PROCESSES, { pin, node: GATEWAY_NODE, started: servers }), rounds: [] };
-      for (const { server, headers } of t.run.instances) await verify(`${server.url}/mcp`, headers, geocodeCall(1_000_000_000), 'Amphitheatre');
+      for (const { server, headers, body } of t.run.instances) await verify(`${server.url}/mcp`, headers, body(1_000_000_000), 'Amphitheatre');
     }
     for (const t of targets) {
       log(`gateway warm-up: ${t.label}, ${GATEWAY_PROCESSES} process(es), 16 connections, ${GATEWAY_WARMUP} s each`);
@@ -191,9 +192,9 @@ async function gatewayComparison() {
     }
     for (let round = 1; round <= GATEWAY_ROUNDS; round++) {
       for (const t of targets) {
-        const { server, headers } = t.run.instances[(round - 1) % GATEWAY_PROCESSES];
+        const { server, headers, body } = t.run.instances[(round - 1) % GATEWAY_PROCESSES];
         log(`gateway round ${round}/${GATEWAY_ROUNDS}: ${t.label}, 16 connections, ${GATEWAY_DURATION} s`);
-        t.run.rounds.push(await gatewayRound({ server, headers, redis, duration: GATEWAY_DURATION, firstId: round * 10_000_000 }));
+        t.run.rounds.push(await gatewayRound({ server, headers, body, redis, duration: GATEWAY_DURATION, firstId: round * 10_000_000 }));
       }
     }
     for (const t of targets) {

@@ -12,6 +12,7 @@ import { callbackRoutes } from './http/callbacks.js';
 import { consoleRoutes } from './http/console.js';
 import { installErrorHandlers } from './http/errors.js';
 import { hostGuardHook } from './http/host-guard.js';
+import { mcpClassifyHook } from './http/mcp-request.js';
 import { openApiRoute } from './http/openapi.js';
 import { opsRoutes } from './http/ops.js';
 import { trustProxyOption } from './http/proxy-trust.js';
@@ -32,7 +33,7 @@ import { connectRoutes } from './http/connect.js';
 export interface AppOptions {
   /** Systems to serve (default: every system of src/adapters). Tests pass small sets. */
   systems?: readonly SystemDefinition[];
-  /** The stateless MCP fast path (DESIGN.md §7); on by default. */
+  /** The MCP fast paths (docs/mcp-sessions.md, "The fast paths"); on by default. */
   fastPath?: boolean;
   /** The process's logger (main.ts shares one with the stores); a new one from the config otherwise. */
   logger?: Logger;
@@ -116,6 +117,8 @@ export async function buildApp(config: Config, deps: HubDeps, options: AppOption
   // DNS-rebinding guard on every authenticated route, before auth so a foreign Host never reaches key checks.
   app.addHook('onRequest', hostGuardHook(config));
   app.addHook('onRequest', authHook(config, deps.failedAuth, oauth.checkToken));
+  // The protocol era of each POST /mcp, decided by the SDK's classification before any guard reads the request.
+  app.addHook('preValidation', mcpClassifyHook);
   app.addHook('preHandler', oauth.scopeGuard(registry, governor, pipeline));
 
   await app.register(opsRoutes, { config, deps, metrics });
@@ -126,6 +129,6 @@ export async function buildApp(config: Config, deps: HubDeps, options: AppOption
   if (userConnections) await app.register(connectRoutes, { config, connections: userConnections });
   await app.register(oauthRoutes, { config, oauth, failedAuth: deps.failedAuth });
   await app.register(approvalRoutes, { config, deps, registry, upstream: oauth.upstream });
-  await app.register(mcpRoutes, { config, surface, fastPath: options.fastPath ?? true, events: deps.events, sessions: deps.sessions });
+  await app.register(mcpRoutes, { config, surface, fastPath: options.fastPath ?? true, events: deps.events, sessions: deps.sessions, bus: deps.mcpEvents, metrics });
   return app;
 }

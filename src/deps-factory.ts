@@ -33,6 +33,8 @@ export async function createDeps(config: Config, log: FastifyBaseLogger): Promis
   const sessions: McpSessionStore = connection && config.sessionMode === 'stateful'
     ? new (await import('./mcp/redis-session-store.js')).RedisSessionStore(connection, { idleMs: config.sessions.idleMs, cacheEntries: config.sessions.maxPerProcess, log })
     : new MemorySessionStore(config.sessions.idleMs);
+  // Only upstreams change the tool list: without them no instance has anything to announce.
+  const mcpEvents = connection && config.upstreams.length > 0 ? new (await import('./mcp/redis-event-bus.js')).RedisServerEventBus(connection, { log }) : undefined;
   let store: Promise<IntelligenceStore> | null = null;
   const intelligence = () => {
     store ??= openIntelligenceStore(config).catch((err: unknown) => {
@@ -49,10 +51,11 @@ export async function createDeps(config: Config, log: FastifyBaseLogger): Promis
     approvals,
     failedAuth,
     sessions,
+    ...(mcpEvents ? { mcpEvents } : {}),
     intelligence,
     async close() {
       await audit.flush().catch((err: unknown) => log.error({ err }, 'audit flush failed at shutdown'));
-      await Promise.allSettled([audit.close(), quota.close(), events.close(), operations.close(), approvals.close(), failedAuth.close(), sessions.close(), store?.then((s) => s.close())]);
+      await Promise.allSettled([audit.close(), quota.close(), events.close(), operations.close(), approvals.close(), failedAuth.close(), sessions.close(), mcpEvents?.close(), store?.then((s) => s.close())]);
     },
   };
 }

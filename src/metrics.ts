@@ -35,6 +35,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly degradedSessions = new Counter({
+    name: 'omni_hub_mcp_sessions_degraded_total',
+    help: 'Legacy MCP sessions opened while the session store was unavailable (served by this instance alone)',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
+
   /** The audit store's delivery, read when metrics are scraped (the store keeps the counts; nothing per call here). */
   watchAudit(store: AuditStore): void {
     new Gauge({

@@ -1,12 +1,13 @@
 import { createServer } from 'node:http';
-import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { toNodeHandler } from '@modelcontextprotocol/node';
+import { createMcpHandler, McpServer } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import { geocodeResult } from './geocode-upstream.js';
 
 /**
- * The official SDK's documented minimal stateless Streamable HTTP server (README "Without Session Management"):
- * a new McpServer and transport per request, one tool registered with registerTool, served by node:http.
+ * The official SDK v2's documented stateless HTTP server (its serving guide, "Serve over HTTP"): `createMcpHandler`
+ * with a factory building a fresh McpServer per request, one tool registered with registerTool, mounted on node:http
+ * with `toNodeHandler`. It answers 2026-07-28 requests and, by default, 2025-era ones statelessly.
  * No auth, no quota, no audit: the hub with all of those is compared with this.
  * BENCH_TOOL=geocode registers `google_maps_geocode` instead (one upstream GET to GOOGLE_API_BASE_URL per call).
  */
@@ -18,7 +19,7 @@ function getServer(): McpServer {
       {
         title: 'Geocode an address',
         description: 'Convert an address into coordinates.',
-        inputSchema: { address: z.string().min(1).max(500), max_results: z.number().int().min(1).max(20).default(5) },
+        inputSchema: z.object({ address: z.string().min(1).max(500), max_results: z.number().int().min(1).max(20).default(5) }),
       },
       async ({ address }) => geocodeResult(address),
     );
@@ -29,8 +30,8 @@ function getServer(): McpServer {
     {
       title: 'Echo',
       description: 'Returns its message, upper-cased, and its length.',
-      inputSchema: { message: z.string().max(1000), repeat: z.number().int().min(1).max(3).default(1) },
-      outputSchema: { echo: z.string(), length: z.number() },
+      inputSchema: z.object({ message: z.string().max(1000), repeat: z.number().int().min(1).max(3).default(1) }),
+      outputSchema: z.object({ echo: z.string(), length: z.number() }),
     },
     async ({ message, repeat }) => {
       const structuredContent = { echo: message.toUpperCase().repeat(repeat), length: message.length };
@@ -40,26 +41,19 @@ function getServer(): McpServer {
   return server;
 }
 
+const mcp = toNodeHandler(createMcpHandler(getServer));
+
 const http = createServer((req, res) => {
   if (req.method === 'GET' && req.url === '/healthz') {
     res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
     return;
   }
-  if (req.method !== 'POST' || req.url !== '/mcp') {
-    res.writeHead(405).end();
+  if (req.url !== '/mcp') {
+    res.writeHead(404).end();
     return;
   }
-  const server = getServer();
-  const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
-  res.on('close', () => {
-    void transport.close();
-    void server.close();
+  mcp(req, res).catch(() => {
+    if (!res.headersSent) res.writeHead(500).end();
   });
-  server
-    .connect(transport)
-    .then(() => transport.handleRequest(req, res))
-    .catch(() => {
-      if (!res.headersSent) res.writeHead(500).end();
-    });
 });
 http.listen(Number(process.env.PORT), '127.0.0.1');

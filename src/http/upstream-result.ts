@@ -1,4 +1,4 @@
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import type { CallToolResult } from '@modelcontextprotocol/server';
 import { HubError } from '../tools/errors.js';
 import { capResult } from '../tools/limits.js';
 

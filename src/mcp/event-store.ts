@@ -1,4 +1,4 @@
-import type { EventStore } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import type { EventStore } from '@modelcontextprotocol/server';
 
 /**
  * Where stateful Streamable HTTP sessions keep the events they send, so a client that lost its SSE stream can

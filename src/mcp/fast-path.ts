@@ -1,11 +1,12 @@
+import type { StandardSchemaV1Sync } from '@modelcontextprotocol/server';
 import { traceContextOf, type TraceContextMeta } from '../telemetry/tracing.js';
 import { boundedUnknownKeys } from '../tools/limits.js';
 import { loadSdk, sdkIfLoaded } from './sdk.js';
-import { callToolAnswer, toCallToolResult } from './results.js';
-import type { McpSurface } from './server.js';
+import { callToolAnswer, toCallToolResult, toModernResult, type ModernResultMeta } from './results.js';
+import { SERVER_INFO, type McpSurface } from './server.js';
 
 /**
- * The one measured fast path DESIGN.md §7 allows: a POST /mcp carrying a single `tools/call` or `tools/list` request,
+ * The measured fast path for 2025-era requests: a POST /mcp carrying a single `tools/call` or `tools/list` request,
  * stateless or inside a known session (issue 18), is answered here, without an SDK Server and transport. It accepts
  * exactly what the SDK's own schemas accept and answers exactly what the SDK transport answers in JSON response mode
  * (tests compare both byte for byte); in a session the caller adds the `Mcp-Session-Id` header, as the SDK does.
@@ -46,15 +47,19 @@ function isSimpleRequest(body: Json, method: string): boolean {
 const ENVELOPE_KEYS = { jsonrpc: true, id: true, method: true, params: true } as const;
 const CALL_PARAM_KEYS = { name: true, arguments: true } as const;
 
+/** The value when the SDK's own schema accepts it (the spec schemas validate synchronously), else null. */
+function parsed<T>(schema: StandardSchemaV1Sync<unknown, T>, value: unknown): T | null {
+  const result = schema['~standard'].validate(value);
+  return 'then' in result || result.issues !== undefined ? null : result.value;
+}
+
 export async function tryFastPath(surface: McpSurface, req: FastPathRequest): Promise<string | null> {
   const { body } = req;
   if (!isObject(body)) return null;
   const method = body.method;
   if (method !== 'tools/call' && method !== 'tools/list') return null;
   if (!req.accept?.includes('application/json') || !req.accept.includes('text/event-stream')) return null;
-  const { CallToolRequestSchema, CallToolResultSchema, ErrorCode, JSONRPCRequestSchema, ListToolsRequestSchema, McpError, SUPPORTED_PROTOCOL_VERSIONS } = (
-    sdkIfLoaded() ?? (await loadSdk())
-  ).types;
+  const { ProtocolError, ProtocolErrorCode, SUPPORTED_PROTOCOL_VERSIONS, specTypeSchemas } = (sdkIfLoaded() ?? (await loadSdk())).server;
   const pv = req.protocolVersion;
   if (pv !== undefined && (typeof pv !== 'string' || !SUPPORTED_PROTOCOL_VERSIONS.includes(pv))) return null;
 
@@ -70,18 +75,19 @@ export async function tryFastPath(surface: McpSurface, req: FastPathRequest): Pr
       args = params.arguments ?? {};
     }
   } else {
-    const envelope = JSONRPCRequestSchema.safeParse(body);
-    if (!envelope.success) return null;
-    id = envelope.data.id;
+    const envelope = parsed(specTypeSchemas.JSONRPCRequest, body);
+    if (!envelope) return null;
+    id = envelope.id;
+    // A per-request `_meta` envelope makes it a 2026-07-28 request: those are classified before they get here.
     if (method === 'tools/list') {
-      if (!ListToolsRequestSchema.safeParse(body).success) return null;
+      if (!parsed(specTypeSchemas.ListToolsRequest, body)) return null;
     } else {
-      const call = CallToolRequestSchema.safeParse(body);
-      // Progress needs the SDK's SSE answer, and tasks its task machinery: both take the SDK path.
-      if (!call.success || call.data.params.task || call.data.params._meta?.progressToken !== undefined) return null;
-      name = call.data.params.name;
-      args = call.data.params.arguments ?? {};
-      traceContext = traceContextOf(call.data.params._meta);
+      const call = parsed(specTypeSchemas.CallToolRequest, body);
+      // Progress needs the SDK's SSE answer, and tasks their extension: both take the SDK path.
+      if (!call || call.params.task || call.params._meta?.progressToken !== undefined) return null;
+      name = call.params.name;
+      args = call.params.arguments ?? {};
+      traceContext = traceContextOf(call.params._meta);
     }
   }
 
@@ -94,11 +100,62 @@ export async function tryFastPath(surface: McpSurface, req: FastPathRequest): Pr
     const answer = callToolAnswer(invoked, id);
     if (answer !== null) return answer;
     // Media or other shapes: built and checked as the SDK's Server checks a tools/call result.
-    const checked = CallToolResultSchema.safeParse(toCallToolResult(invoked));
-    if (!checked.success) throw new McpError(ErrorCode.InvalidParams, `Invalid tools/call result: ${checked.error.message}`);
-    return JSON.stringify({ result: checked.data, jsonrpc: '2.0', id });
+    const checked = specTypeSchemas.CallToolResult['~standard'].validate(toCallToolResult(invoked));
+    if ('then' in checked || checked.issues !== undefined) throw new ProtocolError(ProtocolErrorCode.InvalidParams, 'Invalid tools/call result');
+    return JSON.stringify({ result: checked.value, jsonrpc: '2.0', id });
   } catch (err) {
-    if (!(err instanceof McpError)) throw err;
-    return JSON.stringify({ jsonrpc: '2.0', id, error: { code: err.code ?? ErrorCode.InternalError, message: err.message } });
+    if (!(err instanceof ProtocolError)) throw err;
+    return JSON.stringify({ jsonrpc: '2.0', id, error: { code: err.code ?? ProtocolErrorCode.InternalError, message: err.message } });
+  }
+}
+
+/** The envelope keys a plain 2026-07-28 call carries; any other `_meta` entry (progress, log level...) takes the SDK path. */
+const MODERN_META_KEYS = {
+  'io.modelcontextprotocol/protocolVersion': true,
+  'io.modelcontextprotocol/clientCapabilities': true,
+  'io.modelcontextprotocol/clientInfo': true,
+} as const;
+const MODERN_CALL_KEYS = { name: true, arguments: true, _meta: true } as const;
+const MODERN_VERSION = '2026-07-28';
+
+export interface ModernFastPathRequest {
+  body: unknown;
+  accept: string | undefined;
+  principal: string;
+}
+
+/**
+ * The 2026-07-28 counterpart: a single plain `tools/call` the SDK's classification has already accepted as modern
+ * (envelope valid, `Mcp-Method`/`Mcp-Name` equal to the body) is answered here, exactly as the SDK's entry answers it
+ * in JSON (its result plus `resultType` and the server's identity in `_meta`; `test/mcp/modern-fast-path.test.ts`
+ * compares both byte for byte). Anything beyond the plain shape — progress, a log level, other `_meta`, an odd id, a
+ * federated tool (its cancellation needs the SDK's stream) — returns null and goes to the SDK.
+ */
+export async function tryModernFastPath(surface: McpSurface, req: ModernFastPathRequest): Promise<string | null> {
+  const { body } = req;
+  if (!isObject(body) || body.method !== 'tools/call' || body.jsonrpc !== '2.0' || !onlyKeys(body, ENVELOPE_KEYS)) return null;
+  if (!req.accept?.includes('application/json') || !req.accept.includes('text/event-stream')) return null;
+  const id = body.id;
+  if (typeof id !== 'string' && !Number.isSafeInteger(id)) return null;
+  const params = body.params;
+  if (!isObject(params) || typeof params.name !== 'string' || !onlyKeys(params, MODERN_CALL_KEYS)) return null;
+  const meta = params._meta;
+  if (!isObject(meta) || !onlyKeys(meta, MODERN_META_KEYS) || meta['io.modelcontextprotocol/protocolVersion'] !== MODERN_VERSION) return null;
+  const args = params.arguments ?? {};
+  if (!isObject(args) || Object.hasOwn(args, '__proto__')) return null;
+  if (surface.registry.get(params.name)?.def.passthrough) return null;
+  const sdk = (sdkIfLoaded() ?? (await loadSdk())).server;
+  const modern: ModernResultMeta = { key: sdk.SERVER_INFO_META_KEY, serverInfo: SERVER_INFO };
+  const rid = id as string | number;
+  try {
+    const invoked = await surface.invoke(params.name, args, req.principal);
+    const answer = callToolAnswer(invoked, rid, modern);
+    if (answer !== null) return answer;
+    const checked = sdk.specTypeSchemas.CallToolResult['~standard'].validate(toCallToolResult(invoked));
+    if ('then' in checked || checked.issues !== undefined) throw new sdk.ProtocolError(sdk.ProtocolErrorCode.InvalidParams, 'Invalid tools/call result');
+    return JSON.stringify({ result: toModernResult(checked.value, modern), jsonrpc: '2.0', id: rid });
+  } catch (err) {
+    if (!(err instanceof sdk.ProtocolError)) throw err;
+    return JSON.stringify({ jsonrpc: '2.0', id: rid, error: { code: err.code ?? sdk.ProtocolErrorCode.InternalError, message: err.message } });
   }
 }

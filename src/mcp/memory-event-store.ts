@@ -1,5 +1,5 @@
-import type { EventStore } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import type { EventStore } from '@modelcontextprotocol/server';
+import type { JSONRPCMessage } from '@modelcontextprotocol/server';
 import { eventId, parseEventId, type McpEventStore } from './event-store.js';
 
 export interface MemoryEventStoreOptions {

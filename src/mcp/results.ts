@@ -1,4 +1,4 @@
-import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
+import type { CallToolResult, Tool } from '@modelcontextprotocol/server';
 import type { InvokeResult } from '../tools/pipeline.js';
 import type { RegisteredTool } from '../tools/registry.js';
 
@@ -57,12 +57,33 @@ function resultMeta(result: InvokeResult): Record<string, unknown> | undefined {
  * CallToolResultSchema passes through unchanged (text content only): a result with media or an upstream's raw result
  * gives null, and the caller builds and checks it the general way.
  */
-export function callToolAnswer(result: InvokeResult, id: string | number): string | null {
+export function callToolAnswer(result: InvokeResult, id: string | number, modern?: ModernResultMeta): string | null {
   if (result.ok && (result.raw || result.media.length > 0 || Object.hasOwn(result.data, '__proto__'))) return null;
   const r = toCallToolResult(result);
-  let out = r._meta ? `{"result":{"_meta":${JSON.stringify(r._meta)},` : '{"result":{';
+  let out = '{"result":{';
+  if (r._meta) out += `"_meta":${modern ? withServerInfo(r._meta, modern) : JSON.stringify(r._meta)},`;
   out += `"content":${JSON.stringify(r.content)}`;
   if (result.ok) out += `,"structuredContent":${(r.content[0] as { text: string }).text}`;
   if (r.isError) out += ',"isError":true';
+  if (modern) out += r._meta ? ',"resultType":"complete"' : `,"resultType":"complete","_meta":${withServerInfo({}, modern)}`;
   return `${out}},"jsonrpc":"2.0","id":${JSON.stringify(id)}}`;
+}
+
+/**
+ * What the SDK's 2026-07-28 encoding adds to a result: `resultType` after the result's own fields, and the server's
+ * identity under `key` in `_meta` (after the result's own `_meta` entries; a `_meta` the result lacked goes last).
+ */
+export interface ModernResultMeta {
+  key: string;
+  serverInfo: unknown;
+}
+
+function withServerInfo(meta: Record<string, unknown>, modern: ModernResultMeta): string {
+  return JSON.stringify({ ...meta, [modern.key]: modern.serverInfo });
+}
+
+/** A 2026-07-28 result as the SDK encodes it: see ModernResultMeta. */
+export function toModernResult(result: CallToolResult, modern: ModernResultMeta): Record<string, unknown> {
+  const meta = JSON.parse(withServerInfo(result._meta ?? {}, modern)) as Record<string, unknown>;
+  return result._meta ? { ...result, _meta: meta, resultType: 'complete' } : { ...result, resultType: 'complete', _meta: meta };
 }

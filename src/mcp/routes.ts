@@ -1,9 +1,12 @@
 import type { IncomingMessage } from 'node:http';
+import type { AuthInfo, McpHttpHandler, ServerEventBus } from '@modelcontextprotocol/server';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config.js';
+import { mcpRoute } from '../http/mcp-request.js';
+import type { Metrics } from '../metrics.js';
 import type { McpEventStore } from './event-store.js';
-import { tryFastPath } from './fast-path.js';
-import { loadSdk } from './sdk.js';
+import { tryFastPath, tryModernFastPath } from './fast-path.js';
+import { loadSdk, type SdkRuntime } from './sdk.js';
 import type { McpSurface } from './server.js';
 import type { McpSessionStore, SessionRecord } from './session-store.js';
 import { SessionManager, type Lookup } from './sessions.js';
@@ -11,19 +14,37 @@ import { SessionManager, type Lookup } from './sessions.js';
 export interface McpRoutesOptions {
   config: Config;
   surface: McpSurface;
-  /** The fast paths, stateless and in-session (DESIGN.md §7); tests turn them off to compare with the SDK path. */
+  /** The fast paths (2026-07-28, 2025 stateless and in-session); tests turn them off to compare with the SDK path. */
   fastPath: boolean;
   /** Keeps stateful streams' events so a client can resume with Last-Event-ID. */
   events: McpEventStore;
   /** Stateful session records: process memory, or Redis so any instance serves any session. */
   sessions: McpSessionStore;
+  /** Where `subscriptions/listen` streams get their change events: Redis pub/sub with REDIS_URL, else this process. */
+  bus?: ServerEventBus;
+  metrics?: Metrics;
 }
 
 /** The SDK reads the caller's identity from `req.auth`; we pass the key id, never the key. */
-function withAuth(request: FastifyRequest): IncomingMessage {
-  const raw = request.raw as IncomingMessage & { auth?: { token: string; clientId: string; scopes: string[] } };
+function withAuth(request: FastifyRequest): IncomingMessage & { auth: AuthInfo } {
+  const raw = request.raw as IncomingMessage & { auth: AuthInfo };
   raw.auth = { token: '', clientId: request.principal ?? 'anonymous', scopes: request.oauth?.scopes ?? [] };
   return raw;
+}
+
+/**
+ * The SDK's own HTTP entry for 2026-07-28 requests, each answered by a fresh protocol Server from the surface. 2025-era
+ * requests never reach it (the routes classify first and serve them with sessions, or statelessly with JSON answers
+ * as before), so it runs in the SDK's strict posture.
+ */
+function modernHandler(sdk: SdkRuntime, opts: McpRoutesOptions, onerror: (err: Error) => void): { handler: McpHttpHandler; node: ReturnType<SdkRuntime['node']['toNodeHandler']> } {
+  const handler = sdk.server.createMcpHandler(() => opts.surface.createServer(), {
+    legacy: 'reject',
+    ...(opts.bus ? { bus: opts.bus } : {}),
+    maxRequestBodySize: opts.config.bodyLimit,
+    onerror,
+  });
+  return { handler, node: sdk.node.toNodeHandler(handler, { onerror }) };
 }
 
 function jsonRpcError(reply: FastifyReply, status: number, code: number, message: string): FastifyReply {
@@ -33,7 +54,14 @@ function jsonRpcError(reply: FastifyReply, status: number, code: number, message
 /** MCP over Streamable HTTP (`/mcp`, stateful or stateless) and the legacy HTTP+SSE transport (`/sse`, `/messages`). */
 export async function mcpRoutes(app: FastifyInstance, opts: McpRoutesOptions): Promise<void> {
   const { config, surface } = opts;
-  const sessions = new SessionManager({ store: opts.sessions, events: opts.events, surface, limits: config.sessions, log: app.log });
+  const sessions = new SessionManager({
+    store: opts.sessions,
+    events: opts.events,
+    surface,
+    limits: config.sessions,
+    log: app.log,
+    onDegraded: (kind) => opts.metrics?.degradedSessions.inc({ kind }),
+  });
 
   const sweep = setInterval(() => sessions.sweep(), Math.min(60_000, Math.max(250, Math.floor(config.sessions.idleMs / 4))));
   sweep.unref();
@@ -41,10 +69,41 @@ export async function mcpRoutes(app: FastifyInstance, opts: McpRoutesOptions): P
   app.addHook('onListen', async () => {
     void loadSdk();
   });
+  let entry: ReturnType<typeof modernHandler> | undefined;
+  const onerror = (err: Error) => app.log.debug({ err: err.message }, 'MCP request refused by the SDK');
+  const sdkEntry = async () => (entry ??= modernHandler(await loadSdk(), opts, onerror));
+  // A changed tool list reaches every open `subscriptions/listen` stream through the bus (any instance's, with Redis).
+  surface.onToolsChanged(() => void sdkEntry().then((e) => e.handler.notify.toolsChanged()));
   app.addHook('onClose', async () => {
     clearInterval(sweep);
-    await sessions.closeAll();
+    await Promise.allSettled([sessions.closeAll(), entry?.handler.close()]);
   });
+
+  /**
+   * A 2025-era request on a stateless hub: a fresh Server and a session-less SDK transport for this one request, with
+   * a JSON answer as stateless 2025 clients of this hub always got (the SDK's own stateless fallback streams SSE).
+   */
+  const servedStateless = async (request: FastifyRequest, reply: FastifyReply) => {
+    const sdk = await loadSdk();
+    const server = await surface.createServer();
+    const transport = new sdk.node.NodeStreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
+    reply.raw.on('close', () => {
+      void transport.close();
+      void server.close();
+    });
+    await server.connect(transport);
+    reply.hijack();
+    await transport.handleRequest(withAuth(request), reply.raw, request.body);
+    return reply;
+  };
+
+  /** Hands a 2026-07-28 request to the SDK's entry (no session). */
+  const served = async (request: FastifyRequest, reply: FastifyReply) => {
+    const { node } = await sdkEntry();
+    reply.hijack();
+    await node(withAuth(request), reply.raw, request.body);
+    return reply;
+  };
 
   /** The session a request names, or the error it gets (already sent). */
   const lookup = async (request: FastifyRequest, reply: FastifyReply, id: string | undefined): Promise<Exclude<Lookup, 'unknown' | 'unavailable'> | null> => {
@@ -66,7 +125,6 @@ export async function mcpRoutes(app: FastifyInstance, opts: McpRoutesOptions): P
   };
 
   const tooMany = (reply: FastifyReply) => jsonRpcError(reply, 503, -32000, 'Too many open sessions; try again later');
-  const storeDown = (reply: FastifyReply) => jsonRpcError(reply, 503, -32000, 'Session store unavailable; try again shortly');
 
   const sessionHeader = (request: FastifyRequest): string | undefined => {
     const h = request.headers['mcp-session-id'];
@@ -95,30 +153,32 @@ export async function mcpRoutes(app: FastifyInstance, opts: McpRoutesOptions): P
     return true;
   };
 
+  /** A plain 2026-07-28 `tools/call` the classification accepted, answered like the SDK entry's JSON answer. */
+  const answeredModernFast = async (request: FastifyRequest, reply: FastifyReply): Promise<boolean> => {
+    const route = mcpRoute(request);
+    // Only when the standard headers agree with the body: any other case is the SDK entry's to answer or refuse.
+    if (route?.era !== 'modern' || 'rejected' in route || !route.headersAgree || route.method !== 'tools/call') return false;
+    const answer = await tryModernFastPath(surface, { body: request.body, accept: request.headers.accept, principal: request.principal });
+    if (answer === null) return false;
+    reply.hijack();
+    reply.raw.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(answer) }).end(answer);
+    return true;
+  };
+
   app.post('/mcp', async (request, reply) => {
+    const legacy = mcpRoute(request)?.era !== 'modern';
+    if (!legacy) {
+      if (opts.fastPath && (await answeredModernFast(request, reply))) return reply;
+      return served(request, reply);
+    }
     if (config.sessionMode === 'stateless') {
       if (opts.fastPath && (await answeredFast(request, reply))) return reply;
-      const sdk = await loadSdk();
-      const server = await surface.createServer();
-      const transport = new sdk.StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
-      reply.raw.on('close', () => {
-        void transport.close();
-        void server.close();
-      });
-      await server.connect(transport);
-      reply.hijack();
-      await transport.handleRequest(withAuth(request), reply.raw, request.body);
-      return reply;
+      return servedStateless(request, reply);
     }
 
     const id = sessionHeader(request);
     if (id === undefined && isInitialize(request.body)) {
-      let opened: Awaited<ReturnType<SessionManager['openStreamable']>>;
-      try {
-        opened = await sessions.openStreamable(request.principal, request.body);
-      } catch {
-        return storeDown(reply);
-      }
+      const opened = await sessions.openStreamable(request.principal, request.body);
       if (!opened) return tooMany(reply);
       reply.hijack();
       await opened.transport.handleRequest(withAuth(request), reply.raw, request.body);
@@ -128,7 +188,7 @@ export async function mcpRoutes(app: FastifyInstance, opts: McpRoutesOptions): P
     const s = await lookup(request, reply, id);
     if (!s) return reply;
     if (s.kind !== 'streamable') return jsonRpcError(reply, 400, -32000, 'Bad Request: that session uses the SSE transport');
-    // The session fast path (DESIGN.md §7): a tools/call or tools/list in a known session needs only its record.
+    // The session fast path: a tools/call or tools/list in a known session needs only its record.
     if (opts.fastPath && (await answeredFast(request, reply, { 'mcp-session-id': s.id }))) return reply;
     const transport = await sessions.transportFor(s);
     if (!transport) return tooMany(reply);
@@ -162,15 +222,10 @@ export async function mcpRoutes(app: FastifyInstance, opts: McpRoutesOptions): P
   app.get('/sse', async (request, reply) => {
     const sdk = await loadSdk();
     const transport = new sdk.SSEServerTransport('/messages', reply.raw);
-    let opened: boolean;
-    try {
-      opened = await sessions.openSse(request.principal, transport);
-    } catch {
-      return storeDown(reply);
-    }
+    const opened = await sessions.openSse(request.principal, transport);
     if (!opened) return tooMany(reply);
     reply.hijack();
-    const server = await surface.createServer();
+    const server = await surface.createServer(true);
     await server.connect(transport);
     return reply;
   });
@@ -195,6 +250,6 @@ const SSE_ELSEWHERE =
 /** The level of a single valid `logging/setLevel` request, to persist with the session. */
 async function setLevelOf(body: unknown): Promise<SessionRecord['logLevel'] | undefined> {
   if (!body || typeof body !== 'object' || (body as { method?: unknown }).method !== 'logging/setLevel') return undefined;
-  const parsed = (await loadSdk()).types.SetLevelRequestSchema.safeParse(body);
-  return parsed.success ? parsed.data.params.level : undefined;
+  const parsed = (await loadSdk()).server.specTypeSchemas.SetLevelRequest['~standard'].validate(body);
+  return 'then' in parsed || parsed.issues !== undefined ? undefined : parsed.value.params.level;
 }

@@ -1,11 +1,11 @@
-import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
-import type { SSEServerTransport } from '@modelcontextprotocol/sdk/server/sse.js';
-import type { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import type { SSEServerTransport } from '@modelcontextprotocol/server-legacy/sse';
 
 export interface SdkRuntime {
-  types: typeof import('@modelcontextprotocol/sdk/types.js');
-  Server: typeof Server;
-  StreamableHTTPServerTransport: typeof StreamableHTTPServerTransport;
+  /** The v2 server package: `Server`, `createMcpHandler`, the era classification and the protocol's error types. */
+  server: typeof import('@modelcontextprotocol/server');
+  /** Node adapters: the sessionful Streamable HTTP transport for 2025-era sessions, `toNodeHandler`. */
+  node: typeof import('@modelcontextprotocol/node');
+  /** The SDK's frozen 2025 HTTP+SSE transport (`/sse` + `/messages`), which the v2 server package no longer ships. */
   SSEServerTransport: typeof SSEServerTransport;
 }
 
@@ -18,24 +18,13 @@ export function sdkIfLoaded(): SdkRuntime | undefined {
 }
 
 /**
- * The SDK's protocol schemas, server and transports, loaded on first use (the protocol's zod schemas and the server's
- * JSON Schema validator cost ~170 ms and ~10 MB at start that REST calls and health checks never need). `preloadSdk()` starts the
- * load in the background once the hub listens, so the first MCP session rarely waits for it.
+ * The SDK's server, transports and protocol schemas, loaded on first use (they cost time and memory at start that
+ * REST calls and health checks never need). The MCP routes start the load in the background once the hub listens, so
+ * the first MCP request rarely waits for it.
  */
 export function loadSdk(): Promise<SdkRuntime> {
-  loading ??= Promise.all([
-    import('@modelcontextprotocol/sdk/types.js'),
-    import('@modelcontextprotocol/sdk/server/index.js'),
-    import('@modelcontextprotocol/sdk/server/streamableHttp.js'),
-    import('@modelcontextprotocol/sdk/server/sse.js'),
-  ]).then(
-    ([types, server, streamable, sse]) =>
-      (loaded = {
-        types,
-        Server: server.Server,
-        StreamableHTTPServerTransport: streamable.StreamableHTTPServerTransport,
-        SSEServerTransport: sse.SSEServerTransport,
-      }),
+  loading ??= Promise.all([import('@modelcontextprotocol/server'), import('@modelcontextprotocol/node'), import('@modelcontextprotocol/server-legacy/sse')]).then(
+    ([server, node, sse]) => (loaded = { server, node, SSEServerTransport: sse.SSEServerTransport }),
   );
   return loading;
 }

@@ -1,5 +1,4 @@
-import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
-import type { ListToolsResult } from '@modelcontextprotocol/sdk/types.js';
+import type { CacheHint, ListToolsResult, Server } from '@modelcontextprotocol/server';
 import { traceContextOf } from '../telemetry/tracing.js';
 import { HubError } from '../tools/errors.js';
 import type { CallOrigin, InvokePipeline, InvokeResult } from '../tools/pipeline.js';
@@ -9,6 +8,10 @@ import type { RegisteredTool, ToolRegistry } from '../tools/registry.js';
 import { getPrompt, PROMPTS } from './prompts.js';
 import { toCallToolResult, toMcpTool } from './results.js';
 import { loadSdk } from './sdk.js';
+
+/** Cache lifetimes a 2026-07-28 client is told for the hub's lists (ms). */
+const LIST_TTL_MS = 300_000;
+const FEDERATED_LIST_TTL_MS = 30_000;
 
 export const SERVER_INFO = { name: 'omni-hub', title: 'Omni Hub', version: '0.1.0' };
 
@@ -21,8 +24,10 @@ export class McpSurface {
   toolsList: ListToolsResult;
   /** MCP lists of the narrowed views, by the (cached) tool array they were made from. */
   private readonly viewLists = new WeakMap<readonly RegisteredTool[], ListToolsResult>();
-  /** Live protocol servers, told about tool list changes. */
+  /** Live protocol servers of legacy sessions, told about tool list changes. */
   private readonly servers = new Set<Server>();
+  /** Told when the tool list changes (the 2026-07-28 `subscriptions/listen` streams). */
+  private readonly changeListeners = new Set<() => void>();
 
   constructor(
     readonly registry: ToolRegistry,
@@ -33,6 +38,7 @@ export class McpSurface {
       this.toolsList = { tools: registry.list().map(toMcpTool) };
       // Sessions without an open stream (or stateless requests) cannot take a notification: that is not an error.
       for (const server of this.servers) void server.sendToolListChanged().catch(() => undefined);
+      for (const listener of this.changeListeners) listener();
     });
   }
 
@@ -52,12 +58,17 @@ export class McpSurface {
     return list;
   }
 
+  /** Calls `listener` whenever the served tool list changes (a federated upstream's list changed). */
+  onToolsChanged(listener: () => void): void {
+    this.changeListeners.add(listener);
+  }
+
   /** Unknown tools are a JSON-RPC error (-32602) naming the tool, as the MCP spec asks; the call is still audited. */
   async invoke(name: string, args: unknown, principal: string, call: Pick<CallOrigin, 'signal' | 'onProgress' | 'traceContext'> = {}): Promise<InvokeResult> {
     const result = await this.pipeline.invoke(name, args, { principal, transport: 'mcp', signal: call.signal, onProgress: call.onProgress, traceContext: call.traceContext });
     if (!result.ok && result.error.code === 'unknown_tool') {
-      const { McpError, ErrorCode } = (await loadSdk()).types;
-      throw new McpError(ErrorCode.InvalidParams, `Unknown tool: ${name}`);
+      const { ProtocolError, ProtocolErrorCode } = (await loadSdk()).server;
+      throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown tool: ${name}`);
     }
     return result;
   }
@@ -66,17 +77,36 @@ export class McpSurface {
     return toCallToolResult(await this.invoke(name, args, principal, call));
   }
 
-  /** A protocol Server for one session (stateful) or one request (stateless SDK path). Cheap: handlers only. */
-  async createServer(): Promise<Server> {
-    const { Server, types } = await loadSdk();
-    const { CallToolRequestSchema, ErrorCode, GetPromptRequestSchema, ListPromptsRequestSchema, ListToolsRequestSchema, McpError } = types;
+  /**
+   * How long a 2026-07-28 client may reuse `tools/list` and `prompts/list`. The tool list depends on the caller (a key's
+   * profile, an OAuth token's level scope), so only the caller may keep it (`private`); the prompts and the empty
+   * resource lists are the same for everyone. A federated hub's tool list changes with its upstreams, so it is cached
+   * briefly and `subscriptions/listen` announces changes.
+   */
+  private cacheHints(): Partial<Record<'tools/list' | 'prompts/list' | 'resources/list' | 'resources/templates/list', CacheHint>> {
+    const fixed: CacheHint = { ttlMs: LIST_TTL_MS, cacheScope: 'public' };
+    return {
+      'tools/list': { ttlMs: this.registry.federated ? FEDERATED_LIST_TTL_MS : LIST_TTL_MS, cacheScope: 'private' },
+      'prompts/list': fixed,
+      'resources/list': fixed,
+      'resources/templates/list': fixed,
+    };
+  }
+
+  /**
+   * A protocol Server for one legacy session, or for one request (2026-07-28, or 2025 stateless). Cheap: handlers
+   * only. The SDK serves both eras from it; tool calls all go through the one invoke pipeline.
+   */
+  async createServer(session = false): Promise<Server> {
+    const { Server, ProtocolError, ProtocolErrorCode, ResourceNotFoundError } = (await loadSdk()).server;
     const server = new Server(SERVER_INFO, {
-      capabilities: { tools: { listChanged: this.registry.federated }, prompts: { listChanged: false }, logging: {} },
+      capabilities: { tools: { listChanged: this.registry.federated }, prompts: { listChanged: false }, resources: {}, logging: {} },
       instructions: INSTRUCTIONS,
+      cacheHints: this.cacheHints(),
     });
-    server.setRequestHandler(ListToolsRequestSchema, (_req, extra) => this.toolsListFor(extra.authInfo?.clientId ?? 'anonymous', extra.authInfo?.scopes));
-    server.setRequestHandler(CallToolRequestSchema, (req, extra) => {
-      // A client's notifications/cancelled aborts extra.signal; its progressToken gets our progress notifications.
+    server.setRequestHandler('tools/list', (_req, ctx) => this.toolsListFor(ctx.http?.authInfo?.clientId ?? 'anonymous', ctx.http?.authInfo?.scopes));
+    server.setRequestHandler('tools/call', (req, ctx) => {
+      // A client's cancellation aborts ctx.mcpReq.signal; its progressToken gets our progress notifications.
       const token = req.params._meta?.progressToken;
       // Progress belongs to the open request: a long operation that goes on in the background after answering
       // `{"status": "running"}` stays quiet.
@@ -85,22 +115,32 @@ export class McpSurface {
         token === undefined
           ? undefined
           : (p) => {
-              if (open) void extra.sendNotification({ method: 'notifications/progress', params: { progressToken: token, ...p } }).catch(() => undefined);
+              if (open) void ctx.mcpReq.notify({ method: 'notifications/progress', params: { progressToken: token, ...p } }).catch(() => undefined);
             };
-      return this.callTool(req.params.name, req.params.arguments ?? {}, extra.authInfo?.clientId ?? 'anonymous', { signal: extra.signal, onProgress, traceContext: traceContextOf(req.params._meta) }).finally(() => {
+      const principal = ctx.http?.authInfo?.clientId ?? 'anonymous';
+      const call = { signal: ctx.mcpReq.signal, onProgress, traceContext: traceContextOf(req.params._meta) };
+      return this.callTool(req.params.name, req.params.arguments ?? {}, principal, call).finally(() => {
         open = false;
       });
     });
-    server.setRequestHandler(ListPromptsRequestSchema, () => ({ prompts: PROMPTS }));
-    server.setRequestHandler(GetPromptRequestSchema, (req) => {
+    server.setRequestHandler('prompts/list', () => ({ prompts: PROMPTS }));
+    // The hub serves tools and prompts, no resources: clients that list resources learn so from empty (cacheable) lists,
+    // and a read names the unknown URI (-32602, as the spec asks) instead of failing as an unknown method.
+    server.setRequestHandler('resources/list', () => ({ resources: [] }));
+    server.setRequestHandler('resources/templates/list', () => ({ resourceTemplates: [] }));
+    server.setRequestHandler('resources/read', (req) => {
+      throw new ResourceNotFoundError(req.params.uri);
+    });
+    server.setRequestHandler('prompts/get', (req) => {
       try {
         return getPrompt(req.params.name, req.params.arguments ?? {});
       } catch (err) {
-        if (err instanceof HubError) throw new McpError(ErrorCode.InvalidParams, err.message);
+        if (err instanceof HubError) throw new ProtocolError(ProtocolErrorCode.InvalidParams, err.message);
         throw err;
       }
     });
-    if (this.registry.federated) {
+    // Only a session's server can be told later: a per-request one is gone once its answer is sent.
+    if (session && this.registry.federated) {
       this.servers.add(server);
       server.onclose = () => this.servers.delete(server);
     }

@@ -1,9 +1,9 @@
-import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
-import type { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import type { NodeStreamableHTTPServerTransport } from '@modelcontextprotocol/node';
+import type { Server } from '@modelcontextprotocol/server';
 import type { SessionRecord } from './session-store.js';
 
 /**
- * The one place that reaches into the MCP SDK's private state (SDK 1.32). A session opened on another process is
+ * The one place that reaches into the MCP SDK's private state (`@modelcontextprotocol/server` 2.4, `@modelcontextprotocol/node` 2.1). A session opened on another process is
  * rebuilt here: the SDK has no public way to create a transport for an existing session id (typescript-sdk PR #1668
  * proposed an `existingSessionId` option doing exactly what `adoptSession` does), nor to give a Server the client's
  * capabilities and log level without replaying `initialize`. Replaying it would send and store an answer nobody asked
@@ -18,19 +18,20 @@ interface WebTransportState {
 
 /** The fields `Server._oninitialize` and the `logging/setLevel` handler set. */
 interface ServerState {
+  _negotiatedProtocolVersion?: string;
   _clientCapabilities?: unknown;
   _clientVersion?: unknown;
   _loggingLevels: Map<string | undefined, string>;
 }
 
-function webTransport(transport: StreamableHTTPServerTransport): WebTransportState {
+function webTransport(transport: NodeStreamableHTTPServerTransport): WebTransportState {
   const inner = (transport as unknown as { _webStandardTransport?: WebTransportState })._webStandardTransport;
-  if (!inner || typeof inner._initialized !== 'boolean') throw new Error('MCP SDK changed: StreamableHTTPServerTransport has no _webStandardTransport._initialized');
+  if (!inner || typeof inner._initialized !== 'boolean') throw new Error('MCP SDK changed: NodeStreamableHTTPServerTransport has no _webStandardTransport._initialized');
   return inner;
 }
 
 /** Marks a fresh transport as the already-initialized transport of `sessionId` (its generator must return the same id). */
-export function adoptSession(transport: StreamableHTTPServerTransport, sessionId: string): void {
+export function adoptSession(transport: NodeStreamableHTTPServerTransport, sessionId: string): void {
   const inner = webTransport(transport);
   inner.sessionId = sessionId;
   inner._initialized = true;
@@ -40,6 +41,7 @@ export function adoptSession(transport: StreamableHTTPServerTransport, sessionId
 export function restoreClientState(server: Server, record: SessionRecord): void {
   const state = server as unknown as ServerState;
   if (!(state._loggingLevels instanceof Map)) throw new Error('MCP SDK changed: Server has no _loggingLevels map');
+  if (record.protocolVersion) state._negotiatedProtocolVersion = record.protocolVersion;
   state._clientCapabilities = record.clientCapabilities;
   state._clientVersion = record.clientInfo;
   if (record.logLevel) state._loggingLevels.set(record.id, record.logLevel);

@@ -1,4 +1,4 @@
-import type { ClientCapabilities, Implementation, LoggingLevel } from '@modelcontextprotocol/sdk/types.js';
+import type { ClientCapabilities, Implementation, LoggingLevel } from '@modelcontextprotocol/server';
 
 /**
  * What any hub process needs to serve a stateful MCP session it did not open: who owns it and what was negotiated.

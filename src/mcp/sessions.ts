@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { SSEServerTransport } from '@modelcontextprotocol/sdk/server/sse.js';
-import type { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import type { NodeStreamableHTTPServerTransport } from '@modelcontextprotocol/node';
+import type { SSEServerTransport } from '@modelcontextprotocol/server-legacy/sse';
 import type { Config } from '../config.js';
 import { silentLog, type GovernanceLog } from '../governance/log.js';
 import type { McpEventStore } from './event-store.js';
@@ -14,11 +14,14 @@ const SSE_RETRY_MS = 1_000;
 /** An unreachable store is logged at most this often, not once per request. */
 const WARN_INTERVAL_MS = 30_000;
 
-/** A session's live SDK objects in this process (with Redis, a cache that any process can rebuild for a streamable session). */
+/**
+ * A session's live SDK objects in this process (with Redis, a cache that any process can rebuild for a streamable
+ * session). `degraded`: opened while the session store was unreachable, so only this process knows it.
+ */
 type LocalSession = (
-  | { kind: 'streamable'; transport: StreamableHTTPServerTransport }
+  | { kind: 'streamable'; transport: NodeStreamableHTTPServerTransport }
   | { kind: 'sse'; transport: SSEServerTransport }
-) & { record: SessionRecord; lastSeen: number };
+) & { record: SessionRecord; lastSeen: number; degraded?: true };
 
 export type Lookup = SessionRecord | 'unknown' | 'unavailable';
 
@@ -28,6 +31,8 @@ export interface SessionManagerOptions {
   surface: McpSurface;
   limits: Config['sessions'];
   log?: GovernanceLog;
+  /** Counts sessions opened while the session store was unreachable (served by this process alone). */
+  onDegraded?: (kind: SessionRecord['kind']) => void;
 }
 
 /**
@@ -39,7 +44,7 @@ export class SessionManager {
   /** Names this process in SSE records, so another instance can say who holds the stream. */
   readonly instance = randomUUID();
   private readonly local = new Map<string, LocalSession>();
-  private readonly rebuilding = new Map<string, Promise<StreamableHTTPServerTransport>>();
+  private readonly rebuilding = new Map<string, Promise<NodeStreamableHTTPServerTransport>>();
   private readonly store: McpSessionStore;
   private readonly log: GovernanceLog;
   private lastWarning = 0;
@@ -64,16 +69,14 @@ export class SessionManager {
    */
   async find(id: string, principal: string): Promise<Lookup> {
     const held = this.local.get(id);
+    // A session opened during an outage was never stored: this process alone answers for it, until it goes idle.
+    if (held?.degraded) return held.record.principal === principal ? this.touch(id, held).record : 'unknown';
     let record: SessionRecord | undefined;
     try {
       record = await this.store.get(id);
     } catch (err) {
       if (held && held.record.principal === principal) return this.touch(id, held).record;
-      const now = Date.now();
-      if (now - this.lastWarning >= WARN_INTERVAL_MS) {
-        this.lastWarning = now;
-        this.log.warn({ store: this.store.kind, err: err instanceof Error ? err.message : String(err) }, 'MCP session store unavailable');
-      }
+      this.warnUnavailable(err, 'MCP session store unavailable');
       return 'unavailable';
     }
     if (!record) {
@@ -92,7 +95,7 @@ export class SessionManager {
   }
 
   /** The streamable transport for a found session: this process's, or one rebuilt from the record. Null when full. */
-  async transportFor(record: SessionRecord): Promise<StreamableHTTPServerTransport | null> {
+  async transportFor(record: SessionRecord): Promise<NodeStreamableHTTPServerTransport | null> {
     const held = this.local.get(record.id);
     if (held?.kind === 'streamable') return held.transport;
     // Concurrent first requests of a session on this process share one rebuild.
@@ -107,11 +110,12 @@ export class SessionManager {
   /**
    * Opens a streamable session for an `initialize` request: the record is saved (evicting the principal's least
    * recently used sessions beyond its cap) before the SDK answers, so the client's next request can land anywhere.
-   * Null when this process is full; throws when the store is unreachable.
+   * With the store unreachable the session is opened anyway, degraded: served by this process alone (logged and
+   * counted), so an outage of the session store never locks new clients out. Null when this process is full.
    */
-  async openStreamable(principal: string, initialize: unknown): Promise<{ transport: StreamableHTTPServerTransport; record: SessionRecord } | null> {
-    const { InitializeRequestSchema, LATEST_PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS } = (await loadSdk()).types;
-    const parsed = InitializeRequestSchema.safeParse(initialize);
+  async openStreamable(principal: string, initialize: unknown): Promise<{ transport: NodeStreamableHTTPServerTransport; record: SessionRecord } | null> {
+    const { specTypeSchemas, LATEST_PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS } = (await loadSdk()).server;
+    const parsed = specTypeSchemas.InitializeRequest['~standard'].validate(initialize);
     const record: SessionRecord = {
       id: randomUUID(),
       kind: 'streamable',
@@ -119,38 +123,58 @@ export class SessionManager {
       instance: this.instance,
       createdAt: Date.now(),
     };
-    if (parsed.success) {
-      const { protocolVersion, capabilities, clientInfo } = parsed.data.params;
+    let degraded = false;
+    if (!('then' in parsed) && parsed.issues === undefined) {
+      const { protocolVersion, capabilities, clientInfo } = parsed.value.params;
       // The version Server._oninitialize negotiates: the client's when supported, else the latest.
       record.protocolVersion = SUPPORTED_PROTOCOL_VERSIONS.includes(protocolVersion) ? protocolVersion : LATEST_PROTOCOL_VERSION;
       record.clientCapabilities = capabilities;
       record.clientInfo = clientInfo;
       // First the principal's own cap (its oldest sessions end, here at once), then the process's.
-      await this.store.create(record, this.opts.limits.maxPerPrincipal);
+      degraded = !(await this.stored(record));
     }
     if (!this.makeRoom()) {
-      await this.store.delete(record.id).catch(() => undefined);
+      if (!degraded) await this.store.delete(record.id).catch(() => undefined);
       return null;
     }
-    return { transport: await this.attach(record, false), record };
+    return { transport: await this.attach(record, false, degraded), record };
+  }
+
+  /** Saves a new session's record; false (logged and counted) when the store is unreachable. */
+  private async stored(record: SessionRecord): Promise<boolean> {
+    try {
+      await this.store.create(record, this.opts.limits.maxPerPrincipal);
+      return true;
+    } catch (err) {
+      this.opts.onDegraded?.(record.kind);
+      this.warnUnavailable(err, 'MCP session opened degraded: the session store is unavailable, only this instance serves it');
+      return false;
+    }
+  }
+
+  private warnUnavailable(err: unknown, message: string): void {
+    const now = Date.now();
+    if (now - this.lastWarning < WARN_INTERVAL_MS) return;
+    this.lastWarning = now;
+    this.log.warn({ store: this.store.kind, err: err instanceof Error ? err.message : String(err) }, message);
   }
 
   /** The SDK refused the initialize (bad headers...): the record saved for it goes. */
-  async abandon(record: SessionRecord, transport: StreamableHTTPServerTransport): Promise<void> {
+  async abandon(record: SessionRecord, transport: NodeStreamableHTTPServerTransport): Promise<void> {
     if (transport.sessionId !== undefined) return;
     void transport.close();
     await this.store.delete(record.id).catch(() => undefined);
   }
 
-  /** Registers a legacy SSE session; false when this process is full. Throws when the store is unreachable. */
+  /** Registers a legacy SSE session (degraded when the store is unreachable); false when this process is full. */
   async openSse(principal: string, transport: SSEServerTransport): Promise<boolean> {
     const record: SessionRecord = { id: transport.sessionId, kind: 'sse', principal, instance: this.instance, createdAt: Date.now() };
-    await this.store.create(record, this.opts.limits.maxPerPrincipal);
+    const degraded = !(await this.stored(record));
     if (!this.makeRoom()) {
-      await this.store.delete(record.id).catch(() => undefined);
+      if (!degraded) await this.store.delete(record.id).catch(() => undefined);
       return false;
     }
-    this.local.set(record.id, { kind: 'sse', transport, record, lastSeen: Date.now() });
+    this.local.set(record.id, { kind: 'sse', transport, record, lastSeen: Date.now(), ...(degraded ? { degraded: true as const } : {}) });
     transport.onclose = () => {
       this.local.delete(record.id);
       // Its stream is gone and cannot be resumed: the session ends everywhere.
@@ -193,7 +217,8 @@ export class SessionManager {
     if (this.local.size < this.opts.limits.maxPerProcess) return true;
     if (this.store.kind !== 'redis') return false;
     for (const [id, s] of this.local) {
-      if (s.kind !== 'streamable') continue;
+      // A degraded session exists only here: closing it would end it.
+      if (s.kind !== 'streamable' || s.degraded) continue;
       this.local.delete(id);
       void s.transport.close();
       return true;
@@ -208,11 +233,11 @@ export class SessionManager {
     void held.transport.close();
   }
 
-  private async attach(record: SessionRecord, restored: boolean): Promise<StreamableHTTPServerTransport> {
+  private async attach(record: SessionRecord, restored: boolean, degraded = false): Promise<NodeStreamableHTTPServerTransport> {
     const sdk = await loadSdk();
-    const server = await this.opts.surface.createServer();
+    const server = await this.opts.surface.createServer(true);
     const { events, store } = this.opts;
-    const transport: StreamableHTTPServerTransport = new sdk.StreamableHTTPServerTransport({
+    const transport: NodeStreamableHTTPServerTransport = new sdk.node.NodeStreamableHTTPServerTransport({
       sessionIdGenerator: () => record.id,
       eventStore: events.forSession(record.id),
       retryInterval: SSE_RETRY_MS,
@@ -226,13 +251,14 @@ export class SessionManager {
     transport.onclose = () => {
       if (this.local.get(record.id)?.transport === transport) this.local.delete(record.id);
       // Without Redis a transport closing here is the session's end. With Redis it may only be this process letting go
-      // (idle here, LRU, shutdown): another process may still serve and resume the session, so its events stay.
-      if (store.kind === 'memory') events.endSession(record.id);
+      // (idle here, LRU, shutdown): another process may still serve and resume the session, so its events stay (unless
+      // it was opened degraded: then no other process knows it).
+      if (store.kind === 'memory' || degraded) events.endSession(record.id);
     };
     if (restored) adoptSession(transport, record.id);
     await server.connect(transport);
     if (restored) restoreClientState(server, record);
-    this.local.set(record.id, { kind: 'streamable', transport, record, lastSeen: Date.now() });
+    this.local.set(record.id, { kind: 'streamable', transport, record, lastSeen: Date.now(), ...(degraded ? { degraded: true as const } : {}) });
     return transport;
   }
 }

@@ -2,11 +2,20 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { lookup } from 'node:dns/promises';
 import { request as httpsRequest } from 'node:https';
 import { isIP } from 'node:net';
-import { OAuthClientMetadataSchema } from '@modelcontextprotocol/sdk/shared/auth.js';
+import { specTypeSchemas, type OAuthClientMetadata } from '@modelcontextprotocol/server';
 import { isPublicAddress } from '../net/public-address.js';
 import { OAuthError } from './errors.js';
 import { parseScope } from './scopes.js';
 import type { OAuthStore } from './store.js';
+
+/** RFC 7591 client metadata checked by the MCP SDK's own schema; a failure names the first offending field. */
+function parseClientMetadata(value: unknown): { ok: true; data: OAuthClientMetadata } | { ok: false; field: string; message: string } {
+  const result = specTypeSchemas.OAuthClientMetadata['~standard'].validate(value);
+  if (!result.issues) return { ok: true, data: result.value };
+  const issue = result.issues[0];
+  const field = issue?.path?.map((p) => String(typeof p === 'object' ? p.key : p)).join('.') || 'body';
+  return { ok: false, field, message: issue?.message ?? 'invalid' };
+}
 
 export type ClientAuthMethod = 'none' | 'client_secret_post' | 'client_secret_basic' | 'private_key_jwt';
 
@@ -134,12 +143,10 @@ export class ClientRegistry {
 
   /** RFC 7591 registration: validates the metadata, stores the client, returns the registration response. */
   async register(body: unknown): Promise<Record<string, unknown>> {
-    const parsed = OAuthClientMetadataSchema.safeParse(body);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      const field = issue?.path.join('.') || 'body';
-      const code = field.startsWith('redirect_uris') ? 'invalid_redirect_uri' : 'invalid_client_metadata';
-      throw new OAuthError(code, `${field}: ${issue?.message ?? 'invalid'}`);
+    const parsed = parseClientMetadata(body);
+    if (!parsed.ok) {
+      const code = parsed.field.startsWith('redirect_uris') ? 'invalid_redirect_uri' : 'invalid_client_metadata';
+      throw new OAuthError(code, `${parsed.field}: ${parsed.message}`);
     }
     const m = parsed.data;
     const record = this.validate(m, applicationTypeOf(body), `c_${randomBytes(16).toString('base64url')}`, 'registered');
@@ -156,7 +163,7 @@ export class ClientRegistry {
   }
 
   private validate(
-    m: ReturnType<typeof OAuthClientMetadataSchema.parse>,
+    m: OAuthClientMetadata,
     applicationType: ClientRecord['application_type'] | 'invalid',
     clientId: string,
     source: ClientRecord['source'],
@@ -301,8 +308,8 @@ export class ClientRegistry {
       throw fail('not JSON');
     }
     if (!doc || typeof doc !== 'object' || (doc as { client_id?: unknown }).client_id !== url) throw fail('its client_id must equal the URL');
-    const parsed = OAuthClientMetadataSchema.safeParse(doc);
-    if (!parsed.success) throw fail(`invalid metadata: ${parsed.error.issues[0]?.path.join('.')} ${parsed.error.issues[0]?.message}`);
+    const parsed = parseClientMetadata(doc);
+    if (!parsed.ok) throw fail(`invalid metadata: ${parsed.field} ${parsed.message}`);
     try {
       return this.validate(parsed.data, applicationTypeOf(doc), url, 'metadata_document');
     } catch (err) {

@@ -7,6 +7,7 @@ import type { InvokePipeline } from '../tools/pipeline.js';
 import type { ToolRegistry } from '../tools/registry.js';
 import { unauthorized } from '../http/auth.js';
 import { hubErrorStatus, sendHubError } from '../http/errors.js';
+import { mcpToolCalls } from '../http/mcp-request.js';
 import { ClientRegistry, type ClientRegistryOptions } from './clients.js';
 import { baseUrl, bearerChallenge, isHubResource, resourcePathOf } from './discovery.js';
 import { levelAllowed, maxLevel, scopeForLevel, scopesUpTo } from './scopes.js';
@@ -118,13 +119,10 @@ export class OAuthServer {
         const level = needed(name);
         if (level && !(auth.maxLevel && levelAllowed(auth.maxLevel, level))) refusal = { tool: name!, level, args: request.body };
       } else if (path === '/mcp' || path === '/messages') {
-        const messages = Array.isArray(request.body) ? request.body : [request.body];
-        for (const m of messages) {
-          if (!m || typeof m !== 'object' || (m as { method?: unknown }).method !== 'tools/call') continue;
-          const params = (m as { params?: { name?: unknown; arguments?: unknown } }).params ?? {};
-          const level = needed(params.name);
+        for (const call of mcpToolCalls(request)) {
+          const level = needed(call.name);
           if (level && !(auth.maxLevel && levelAllowed(auth.maxLevel, level))) {
-            refusal = { tool: params.name as string, level, id: (m as { id?: unknown }).id, args: params.arguments };
+            refusal = { tool: call.name as string, level, id: call.id, args: call.args };
             break;
           }
         }

@@ -14,3 +14,18 @@ export const FAST_PATH_CASES: [string, ReturnType<typeof rpc>][] = [
   ['tools/call unknown tool', rpc(12, 'tools/call', { name: 'nope', arguments: {} })],
   ['string id', rpc('abc', 'tools/list')],
 ];
+
+/** The protocol revision of the stateless era. */
+export const MODERN_VERSION = '2026-07-28';
+
+/**
+ * A 2026-07-28 request as the SDK's client sends it: the per-request `_meta` envelope in the body and the
+ * `MCP-Protocol-Version`, `Mcp-Method` and (for methods naming a tool or prompt) `Mcp-Name` headers.
+ */
+export function modernRequest(id: number | string, method: string, params: Record<string, unknown> = {}) {
+  const meta = { 'io.modelcontextprotocol/protocolVersion': MODERN_VERSION, 'io.modelcontextprotocol/clientCapabilities': {} };
+  const body = { jsonrpc: '2.0', id, method, params: { ...params, _meta: { ...(params._meta as object | undefined), ...meta } } };
+  const headers: Record<string, string> = { 'mcp-protocol-version': MODERN_VERSION, 'mcp-method': method };
+  if (typeof params.name === 'string') headers['mcp-name'] = params.name;
+  return { headers, payload: JSON.stringify(body) };
+}

@@ -1,4 +1,4 @@
-import { CallToolResultSchema } from '@modelcontextprotocol/sdk/types.js';
+import { specTypeSchemas } from '@modelcontextprotocol/server';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { callToolAnswer, toCallToolResult } from '../../src/mcp/results.js';
@@ -6,9 +6,12 @@ import { HubError } from '../../src/tools/errors.js';
 import { capResult } from '../../src/tools/limits.js';
 import type { InvokeResult } from '../../src/tools/pipeline.js';
 
-/** What the SDK transport sends for a tools/call: the handler's result parsed by CallToolResultSchema, then stringified. */
-const sdkAnswer = (result: InvokeResult, id: string | number) =>
-  JSON.stringify({ result: CallToolResultSchema.parse(toCallToolResult(result)), jsonrpc: '2.0', id });
+/** What the SDK transport sends for a 2025 tools/call: the handler's result parsed by its CallToolResult schema, then stringified. */
+const sdkAnswer = (result: InvokeResult, id: string | number) => {
+  const parsed = specTypeSchemas.CallToolResult['~standard'].validate(toCallToolResult(result));
+  if ('then' in parsed || parsed.issues !== undefined) throw new Error('the SDK refuses this result');
+  return JSON.stringify({ result: parsed.value, jsonrpc: '2.0', id });
+};
 
 const governance = fc.option(
   fc.record(

@@ -1,12 +1,18 @@
 import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MCP_HEADERS, testHub, untilReady, type TestHub } from '../helpers/app.js';
+import { fixtureSystem } from '../helpers/fixture-system.js';
+import { modernRequest } from '../helpers/mcp-requests.js';
 import { freePort, startRedisServer, stopRedisServer } from '../governance/redis-helpers.js';
 
 const rpc = (id: number, method: string, params: Record<string, unknown> = {}) => JSON.stringify({ jsonrpc: '2.0', id, method, params });
 const INIT = rpc(1, 'initialize', { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'outage', version: '1' } });
 
-/** Redis sessions while Redis is gone: what this process holds keeps working, what it cannot vouch for is a clear 503. */
+/**
+ * Redis sessions while Redis is gone: what this process holds keeps working, a session it cannot vouch for is a clear
+ * 503, a new legacy session is opened degraded (served by this process alone), and 2026-07-28 requests need no session.
+ * The quota store's outage policy holds for both eras: LOW allowed, HIGH and above refused.
+ */
 describe('MCP sessions in Redis during a Redis outage', () => {
   let redis: ChildProcess;
   let port: number;
@@ -14,7 +20,7 @@ describe('MCP sessions in Redis during a Redis outage', () => {
   beforeAll(async () => {
     port = await freePort();
     redis = await startRedisServer(port);
-    hub = await testHub({ REDIS_URL: `redis://127.0.0.1:${port}` });
+    hub = await testHub({ REDIS_URL: `redis://127.0.0.1:${port}` }, { systems: [fixtureSystem] });
     expect(hub.deps.sessions.kind).toBe('redis');
     // Sessions need Redis: wait until the hub's connection is up (a loaded machine may take a moment).
     expect(await untilReady(hub)).toBe(true);
@@ -27,7 +33,15 @@ describe('MCP sessions in Redis during a Redis outage', () => {
   const post = (payload: string, sid?: string) =>
     hub.app.inject({ method: 'POST', url: '/mcp', headers: { ...MCP_HEADERS, ...(sid ? { 'mcp-session-id': sid } : {}) }, payload });
 
-  it('keeps serving a session this process holds, answers 503 for new and unknown sessions, recovers with Redis', async () => {
+  const resultOf = (body: string): { isError?: boolean; content: { text: string }[] } => {
+    // JSON or a one-event SSE stream, as the SDK transport chooses.
+    const json = body.startsWith('{') ? body : body.split('\n').find((l) => l.startsWith('data: {'))!.slice(6);
+    return (JSON.parse(json) as { result: { isError?: boolean; content: { text: string }[] } }).result;
+  };
+  const ECHO = { name: 'fixture_echo', arguments: { message: 'during the outage' } };
+  const CRITICAL = { name: 'fixture_delete', arguments: { thing: 'x', confirm: true } };
+
+  it('keeps serving held sessions, opens new ones degraded, serves modern requests, refuses HIGH calls, recovers', async () => {
     const init = await post(INIT);
     expect(init.statusCode).toBe(200);
     const sid = init.headers['mcp-session-id'] as string;
@@ -41,9 +55,28 @@ describe('MCP sessions in Redis during a Redis outage', () => {
     const unknown = await post(rpc(4, 'tools/list'), 'a-session-this-process-never-saw');
     expect(unknown.statusCode).toBe(503);
     expect(unknown.json()).toMatchObject({ error: { message: expect.stringContaining('Session store unavailable') } });
-    const refused = await post(INIT);
-    expect(refused.statusCode).toBe(503);
     expect((await hub.app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
+
+    // A new legacy client gets a working session (degraded: logged, counted), and its LOW call runs.
+    const degraded = await post(INIT);
+    expect(degraded.statusCode).toBe(200);
+    const dsid = degraded.headers['mcp-session-id'] as string;
+    expect(dsid).toBeTruthy();
+    const low = await post(rpc(5, 'tools/call', ECHO), dsid);
+    expect(low.statusCode).toBe(200);
+    expect(resultOf(low.body).isError, low.body).toBeFalsy();
+    const high = await post(rpc(6, 'tools/call', CRITICAL), dsid);
+    expect(resultOf(high.body)).toMatchObject({ isError: true, content: [{ text: expect.stringContaining('governance_unavailable') }] });
+    const counted = await hub.app.hub.metrics.registry.getSingleMetricAsString('omni_hub_mcp_sessions_degraded_total');
+    expect(counted).toContain('omni_hub_mcp_sessions_degraded_total{kind="streamable"} 1');
+
+    // A 2026-07-28 request needs no session at all.
+    for (const [params, isError] of [[ECHO, false], [CRITICAL, true]] as const) {
+      const modern = modernRequest(7, 'tools/call', params);
+      const answer = await hub.app.inject({ method: 'POST', url: '/mcp', headers: { ...MCP_HEADERS, ...modern.headers }, payload: modern.payload });
+      expect(answer.statusCode).toBe(200);
+      expect(!!resultOf(answer.body).isError).toBe(isError);
+    }
 
     redis = await startRedisServer(port);
     const started = Date.now();
