@@ -18,7 +18,7 @@ export const SERVER_INFO = { name: 'omni-hub', title: 'Omni Hub', version: '0.1.
 
 const INSTRUCTIONS =
   'Omni Hub runs governed tools against Google Cloud Run, Workspace, AI/ML, Maps, Docker, GitHub, an Intelligence store and ChatGPT Auto Builder. ' +
-  'Every tool has an hourly quota by governance level (stated in its description). CRITICAL deploy/delete/remove tools need confirm: true; call them with dry_run: true first to preview.';
+  'Every tool has an hourly quota by governance level (stated in its description). CRITICAL deploy/delete/remove tools need a person\'s approval of the exact call: the user is asked in the client when it supports elicitation, otherwise the answer is approval_required with an approval URL for the user, and the same call is made again with its approval_id. Preview them with dry_run: true first.';
 
 /** What both MCP paths share, computed once at start (and again only when an upstream's tool list changes). */
 export class McpSurface {
