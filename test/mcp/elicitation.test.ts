@@ -166,3 +166,44 @@ describe('approval through MCP elicitation', () => {
     }
   });
 });
+
+const REDIS_URL = process.env.REDIS_URL;
+
+/** Two hubs on one Redis: one asks, the other takes the answer (the approval in Redis, the requestState key shared). */
+describe.skipIf(!REDIS_URL)('approval through elicitation across two instances on one Redis', () => {
+  let run: FakeCloudRun;
+  let a: TestHub;
+  let b: TestHub;
+
+  beforeAll(async () => {
+    run = await startFakeCloudRun({ operationPolls: 0 });
+    const env = { REDIS_URL: REDIS_URL!, GOOGLE_OAUTH_TOKEN: 'ya29.elicit', GOOGLE_API_BASE_URL: run.url, GOOGLE_CLOUD_PROJECT: PROJECT };
+    [a, b] = await Promise.all([testHub(env), testHub(env)]);
+  });
+  afterAll(async () => {
+    await Promise.all([a?.close(), b?.close()]);
+    await run?.close();
+  });
+
+  it('asked on one instance, answered on the other: runs once; the replay on the first runs nothing', async () => {
+    expect([a.deps.approvals.kind, b.deps.approvals.kind]).toEqual(['redis', 'redis']);
+    const name = serviceName(`svc-r-${Date.now()}`);
+    run.state.services.set(name, { name, uid: 'r', generation: '1', etag: '"e"', reconciling: false });
+    const deletes = () => run.state.requests.filter((r) => r.method === 'DELETE').length;
+    const send = async (hub: TestHub, id: number, params: Json) => {
+      const { headers, payload } = modernRequest(id, 'tools/call', params, { elicitation: {} });
+      const res = await hub.app.inject({ method: 'POST', url: '/mcp', headers: { ...MCP_HEADERS, ...headers }, payload });
+      expect(res.statusCode, res.body).toBe(200);
+      return (JSON.parse(res.body) as { result: Json }).result;
+    };
+    const call = { name: 'google_cloud_run_delete', arguments: { service_name: name.split('/').pop() } };
+    const asked = await send(a, 1, call);
+    expect(asked.resultType).toBe('input_required');
+    const answer = { ...call, inputResponses: { approval: { action: 'accept', content: { approve: true } } }, requestState: asked.requestState };
+    const ran = await send(b, 2, answer);
+    expect(ran.isError, JSON.stringify(ran)).toBeFalsy();
+    expect(deletes()).toBe(1);
+    expect((await send(a, 3, answer)).resultType).toBe('input_required');
+    expect(deletes()).toBe(1);
+  });
+});
