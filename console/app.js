@@ -1,7 +1,7 @@
 // Omni Hub operator console: plain DOM, no framework. Every value shown comes from the hub's authenticated REST
 // routes and is inserted as text (never as HTML). The key lives in sessionStorage for this tab and is never rendered.
 const KEY = 'omni-hub.key';
-const VIEWS = ['connections', 'governance', 'audit', 'tools', 'approvals', 'oauth'];
+const VIEWS = ['connections', 'governance', 'audit', 'tools', 'approvals', 'oauth', 'logins'];
 const AUTH_NONE = document.documentElement.dataset.auth === 'none';
 const POLL_MS = 5000;
 const MAX_RESULT_CHARS = 100000;
@@ -121,7 +121,7 @@ function route() {
   refresh(view);
 }
 
-const LOADERS = { connections: loadConnections, governance: loadGovernance, audit: loadAudit, tools: loadTools, approvals: loadApprovals, oauth: loadOAuth };
+const LOADERS = { connections: loadConnections, governance: loadGovernance, audit: loadAudit, tools: loadTools, approvals: loadApprovals, oauth: loadOAuth, logins: loadLogins };
 
 /** One load per view at a time; failures show in the view's status line (401 already signed out). */
 async function refresh(view, quiet = false) {
@@ -490,6 +490,69 @@ async function revokeClient(c) {
     setStatus('oauth', `Revoked ${name}: ${r.body.revoked_grants} grant(s) ended.`);
   } catch (err) {
     if (!(err instanceof Unauthorized)) setStatus('oauth', `Could not revoke ${name}: ${err.message}`);
+  }
+}
+
+// ---- connections per user (auth: "user" upstreams) --------------------------------------------------------------
+
+async function loadLogins() {
+  const r = await api('/v1/user-connections');
+  if (r.status === 404) {
+    $('#logins-list').replaceChildren();
+    setStatus('logins', 'No upstream uses "auth": "user".');
+    return;
+  }
+  if (!r.ok) throw new Error(errorText(r));
+  const { principal: me, upstreams } = r.body;
+  $('#logins-list').replaceChildren(
+    ...upstreams.map((u) => {
+      const mine = u.grants.some((g) => g.principal === me);
+      return h('div', { class: 'scroll', 'data-upstream': u.upstream },
+        h('div', { class: 'bar' }, h('h3', {}, u.upstream),
+          h('button', { type: 'button', class: 'small', onclick: () => connectLogin(u.upstream) }, mine ? 'Reconnect my login' : 'Connect my login')),
+        h('table', {},
+          h('caption', { class: 'sr' }, `Principals connected to ${u.upstream}, since when and with which scopes`),
+          h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Principal'), h('th', { scope: 'col' }, 'Connected since'), h('th', { scope: 'col' }, 'Scopes'), h('th', { scope: 'col' }, 'Token renewed'), h('th', { scope: 'col' }, h('span', { class: 'sr' }, 'Revoke')))),
+          h('tbody', {}, u.grants.length
+            ? u.grants.map((g) => h('tr', { 'data-principal': g.principal },
+              h('th', { scope: 'row' }, h('code', {}, g.principal), g.principal === me ? h('small', {}, 'you') : null, g.subject ? h('small', {}, `upstream user ${g.subject}`) : null),
+              h('td', {}, new Date(g.connected_at).toLocaleString()),
+              h('td', {}, g.scope || h('span', { class: 'muted' }, 'not stated')),
+              h('td', {}, new Date(g.updated_at).toLocaleString()),
+              h('td', {}, h('button', { type: 'button', class: 'small secondary', 'aria-label': `Revoke the login of ${g.principal} at ${u.upstream}`, onclick: () => revokeLogin(u.upstream, g.principal) }, 'Revoke'))))
+            : h('tr', {}, h('td', { colspan: 5, class: 'muted' }, 'Nobody has connected yet.')))));
+    }),
+  );
+  const total = upstreams.reduce((n, u) => n + u.grants.length, 0);
+  setStatus('logins', `${total} login${total === 1 ? '' : 's'} connected across ${upstreams.length} upstream${upstreams.length === 1 ? '' : 's'}.`);
+}
+
+async function connectLogin(upstream) {
+  // Opened first, navigated once the link exists: a window opened after an await is blocked as a pop-up.
+  const tab = window.open('', '_blank');
+  try {
+    const r = await api(`/v1/user-connections/${encodeURIComponent(upstream)}`, { method: 'POST' });
+    if (!r.ok) throw new Error(errorText(r));
+    if (tab) {
+      tab.opener = null;
+      tab.location.href = r.body.connect_url;
+    } else window.location.assign(r.body.connect_url);
+    setStatus('logins', `Sign in to ${upstream} in the new tab, then press Refresh.`);
+  } catch (err) {
+    tab?.close();
+    if (!(err instanceof Unauthorized)) setStatus('logins', `Could not start connecting to ${upstream}: ${err.message}`);
+  }
+}
+
+async function revokeLogin(upstream, principal) {
+  if (!window.confirm(`Revoke the login of ${principal} at ${upstream}? Their calls to ${upstream} stop until they connect again.`)) return;
+  try {
+    const r = await api(`/v1/user-connections/${encodeURIComponent(upstream)}?principal=${encodeURIComponent(principal)}`, { method: 'DELETE' });
+    if (!r.ok) throw new Error(errorText(r));
+    await loadLogins();
+    setStatus('logins', `Revoked ${principal} at ${upstream}${r.body.revoked_at_upstream ? ' (and at the upstream)' : ' (the upstream offers no revocation: forgotten here)'}.`);
+  } catch (err) {
+    if (!(err instanceof Unauthorized)) setStatus('logins', `Could not revoke ${principal}: ${err.message}`);
   }
 }
 

@@ -27,6 +27,8 @@ import { InvokePipeline } from './tools/pipeline.js';
 import { ToolRegistry } from './tools/registry.js';
 import type { SystemDefinition } from './tools/types.js';
 import { Upstreams } from './upstreams/index.js';
+import { UserConnections } from './upstreams/user-connections.js';
+import { connectRoutes } from './http/connect.js';
 
 export interface AppOptions {
   /** Systems to serve (default: every system of src/adapters). Tests pass small sets. */
@@ -76,7 +78,13 @@ export async function buildApp(config: Config, deps: HubDeps, options: AppOption
   });
 
   // UPSTREAMS: each upstream MCP server is one more system of the same registry and pipeline.
-  const upstreams = config.upstreams.some((u) => config.toolsets.includes(u.name)) ? new Upstreams(config, app.log) : undefined;
+  const userConnections = config.upstreams.some((u) => u.auth === 'user' && config.toolsets.includes(u.name))
+    ? await UserConnections.open(config, app.log, deps.audit)
+    : undefined;
+  if (userConnections) app.addHook('onClose', () => userConnections.close());
+  const upstreams = config.upstreams.some((u) => config.toolsets.includes(u.name)) ? new Upstreams(config, app.log, { userConnections }) : undefined;
+  // An operator's login lets the shared connection of that upstream list its tools: connect at once, not at the next retry.
+  if (userConnections) userConnections.onConnected = (upstream) => upstreams?.connection(upstream)?.retryNow();
   await upstreams?.start();
   const registry = new ToolRegistry([...(options.systems ?? SYSTEMS), ...(upstreams?.systems ?? [])], config, (skipped) =>
     app.log.warn({ upstream: skipped.system, tool: skipped.name, reason: skipped.reason }, 'upstream tool not served'),
@@ -118,6 +126,7 @@ export async function buildApp(config: Config, deps: HubDeps, options: AppOption
   await app.register(restRoutes, { config, deps, registry, governor, pipeline });
   await app.register(callbackRoutes, { deps, maxBytes: config.callbackMaxBytes });
   await app.register(consoleRoutes, { config });
+  if (userConnections) await app.register(connectRoutes, { config, connections: userConnections });
   await app.register(oauthRoutes, { config, oauth, failedAuth: deps.failedAuth });
   await app.register(approvalRoutes, { config, deps, registry, identityProvider: oauth.identityProvider });
   await app.register(mcpRoutes, { config, surface, fastPath: options.fastPath ?? true, events: deps.events, sessions: deps.sessions, bus: deps.mcpEvents, metrics });

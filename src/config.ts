@@ -130,13 +130,27 @@ const upstreamEntry = z
       })
       .strict()
       .optional(),
+    /** "user": every principal connects with its own upstream login (authorization code + PKCE), kept in the vault. */
+    auth: z.literal('user').optional(),
+    /** For `auth: "user"`: a client registered at the upstream's authorization server, for servers without client metadata documents or dynamic registration. */
+    user_oauth: z
+      .object({
+        client_id: z.string().min(1).optional(),
+        client_secret: z.string().min(1).optional(),
+        scope: z.string().min(1).optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict()
   .refine((u) => (u.url === undefined) !== (u.command === undefined), { message: 'needs exactly one of "url" (HTTP) or "command" (stdio)' })
   .refine((u) => u.url !== undefined || (u.headers === undefined && u.oauth === undefined), { message: '"headers" and "oauth" only apply to a "url" upstream' })
   .refine((u) => u.command !== undefined || (u.args === undefined && u.env === undefined && u.cwd === undefined), {
     message: '"args", "env" and "cwd" only apply to a "command" upstream',
-  });
+  })
+  .refine((u) => u.auth === undefined || (u.url !== undefined && u.oauth === undefined), { message: '"auth": "user" applies to a "url" upstream without "oauth"' })
+  .refine((u) => u.user_oauth === undefined || u.auth === 'user', { message: '"user_oauth" only applies with "auth": "user"' })
+  .refine((u) => u.user_oauth?.client_secret === undefined || u.user_oauth.client_id !== undefined, { message: '"user_oauth.client_secret" needs "user_oauth.client_id"' });
 export type UpstreamConfig = z.infer<typeof upstreamEntry>;
 
 /** One PROFILES entry: a named view of the catalog (see src/tools/catalog.ts for how a tool is matched). */
@@ -195,6 +209,7 @@ const EnvSchema = z.object({
   CHATGPT_MCP_TOKEN: z.string().optional(),
   CHATGPT_TIMEOUT_MS: positiveMs.default(30_000),
   PUBLIC_URL: urlString.optional(),
+  VAULT_KEY: z.string().optional(),
   TOOL_WAIT_MS: positiveMs.default(40_000),
   TOOLSETS: z.string().default('all'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -324,6 +339,8 @@ export interface Config {
   identityProvider?: { issuer: string; clientId: string; clientSecret: string; allowedEmails: string[] };
   /** Upstream MCP servers whose tools the hub serves under its governance (UPSTREAMS); empty when unset. */
   upstreams: UpstreamConfig[];
+  /** VAULT_KEY: 32-byte keys for the upstream credential vault, the first encrypts, every one decrypts; empty when unset. */
+  vaultKeys: Buffer[];
   /** Named views of the catalog (PROFILES); empty when unset. */
   profiles: ProfileConfig[];
   /** Key id ("key:1a2b3c4d") → the profile that key always sees (MCP_API_KEY_PROFILES). */
@@ -340,6 +357,15 @@ export const DEFAULT_LIMITS: Record<Level, number> = { LOW: 1000, MEDIUM: 100, H
 
 export function isLoopbackHost(host: string): boolean {
   return LOOPBACK_HOSTS.includes(host) || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+/** VAULT_KEY: comma-separated base64 keys of 32 bytes each (a new key goes first; older ones stay to read old records). */
+function parseVaultKeys(value: string | undefined): Buffer[] {
+  const keys = csv(value).map((k) => Buffer.from(k, 'base64'));
+  if (keys.some((k) => k.length !== 32)) {
+    throw new ConfigError('invalid VAULT_KEY: each comma-separated key must be base64 of exactly 32 bytes (e.g. `openssl rand -base64 32`)');
+  }
+  return keys;
 }
 
 /** A JSON array given inline (starts with `[`) or as the path of a JSON file holding it (UPSTREAMS, PROFILES). */
@@ -498,6 +524,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
 
   const upstreams = parseUpstreams(e.UPSTREAMS);
+  const vaultKeys = parseVaultKeys(e.VAULT_KEY);
+  const userUpstream = upstreams.find((u) => u.auth === 'user');
+  if (userUpstream && vaultKeys.length === 0) {
+    throw new ConfigError(`missing VAULT_KEY: upstream "${userUpstream.name}" uses "auth": "user", whose tokens the hub keeps encrypted with VAULT_KEY (base64 of 32 random bytes)`);
+  }
   const knownToolsets: string[] = [...SYSTEM_IDS, ...upstreams.map((u) => u.name)];
   const profiles = parseProfiles(e.PROFILES, upstreams);
   const keyProfiles = parseKeyProfiles(e.MCP_API_KEY_PROFILES, profiles);
@@ -603,6 +634,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       ? { identityProvider: { issuer: e.OAUTH_OIDC_ISSUER.replace(/\/$/, ''), clientId: e.OAUTH_OIDC_CLIENT_ID!, clientSecret: e.OAUTH_OIDC_CLIENT_SECRET!, allowedEmails } }
       : {}),
     upstreams,
+    vaultKeys,
     upstreamResultMaxBytes: e.UPSTREAM_RESULT_MAX_BYTES,
     profiles,
     keyProfiles,

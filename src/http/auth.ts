@@ -49,7 +49,10 @@ export function isOpenPath(url: string, config: Config): boolean {
   const q = url.indexOf('?');
   const path = q < 0 ? url : url.slice(0, q);
   // The approval page is open: its form asks for the operator's key (or the OpenID Connect sign-in) itself.
-  if (OPEN_PATHS.has(path) || path.startsWith('/console/assets/') || path.startsWith('/approvals/') || isOAuthPublicPath(path)) return true;
+  // `/connect/*` is opened by a browser: a single-use connect link (or the flow's cookie) proves the principal there.
+  if (OPEN_PATHS.has(path) || path.startsWith('/console/assets/') || path.startsWith('/approvals/') || path.startsWith('/connect/') || isOAuthPublicPath(path)) {
+    return true;
+  }
   return path === '/metrics' && config.metricsPublic;
 }
 

@@ -95,6 +95,8 @@ export async function tryFastPath(surface: McpSurface, req: FastPathRequest): Pr
   // An upstream (federated) call must be cancellable by the client's notifications/cancelled, which only reaches
   // calls the SDK transport runs: those take the SDK path.
   if (surface.registry.get(name)?.def.passthrough) return null;
+  // A call a person approves may be asked through elicitation, which needs the SDK's handler (and, in a session, its stream).
+  if (surface.pipeline.asksPerson(name, { principal: req.principal, transport: 'mcp' })) return null;
   try {
     const invoked = await surface.invoke(name, args, req.principal, { traceContext });
     const answer = callToolAnswer(invoked, id);
@@ -144,6 +146,7 @@ export async function tryModernFastPath(surface: McpSurface, req: ModernFastPath
   const args = params.arguments ?? {};
   if (!isObject(args) || Object.hasOwn(args, '__proto__')) return null;
   if (surface.registry.get(params.name)?.def.passthrough) return null;
+  if (surface.pipeline.asksPerson(params.name, { principal: req.principal, transport: 'mcp' })) return null;
   const sdk = (sdkIfLoaded() ?? (await loadSdk())).server;
   const modern: ModernResultMeta = { key: sdk.SERVER_INFO_META_KEY, serverInfo: SERVER_INFO };
   const rid = id as string | number;

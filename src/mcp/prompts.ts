@@ -25,7 +25,7 @@ const PIPELINES: PipelinePrompt[] = [
         `1. chatgpt_auto_builder_execute with command "Generate the source for: ${a.app_description}" to get the files.`,
         `2. github_create_repository (private) named ${a.service_name}, then github_commit_files with the generated files in one commit.`,
         `3. docker_build from the repository's Git URL tagged ${a.image_uri ?? '<image_uri>'}, then docker_push.`,
-        `4. google_cloud_run_deploy with service_name "${a.service_name}" and that image: first dry_run: true, show the plan, then confirm: true.`,
+        `4. google_cloud_run_deploy with service_name "${a.service_name}" and that image: first dry_run: true and show the plan; then call it for real: a person approves it (in the client when it can ask, otherwise at the approval URL the answer gives; then call again with its approval_id).`,
         'Stop and report if any step returns isError; quota refusals carry retry_after_s.',
       ].join('\n'),
   },
@@ -63,7 +63,7 @@ const PIPELINES: PipelinePrompt[] = [
       [
         `Goal: ${a.goal}.`,
         '1. chatgpt_auto_builder_execute with command "Generate an infrastructure plan" and the goal as context.',
-        '2. google_cloud_run_deploy each cloud service of the plan (dry_run first, then confirm: true).',
+        '2. google_cloud_run_deploy each cloud service of the plan (dry_run first; then the real call, which a person approves).',
         '3. docker_pull and docker_run each local service of the plan.',
         `4. github_commit_files the plan to ${a.repository} in one commit.`,
       ].join('\n'),

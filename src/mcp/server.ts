@@ -5,6 +5,7 @@ import type { CallOrigin, InvokePipeline, InvokeResult } from '../tools/pipeline
 import { maxLevel } from '../oauth/scopes.js';
 import { callerView, exposedName, visibleTools } from '../tools/catalog.js';
 import type { RegisteredTool, ToolRegistry } from '../tools/registry.js';
+import { APPROVAL_INPUT, approvalStateCodec, clientElicits, ElicitationAsker } from './elicitation.js';
 import { getPrompt, PROMPTS } from './prompts.js';
 import { toCallToolResult, toMcpTool } from './results.js';
 import { loadSdk } from './sdk.js';
@@ -17,7 +18,7 @@ export const SERVER_INFO = { name: 'omni-hub', title: 'Omni Hub', version: '0.1.
 
 const INSTRUCTIONS =
   'Omni Hub runs governed tools against Google Cloud Run, Workspace, AI/ML, Maps, Docker, GitHub, an Intelligence store and ChatGPT Auto Builder. ' +
-  'Every tool has an hourly quota by governance level (stated in its description). CRITICAL deploy/delete/remove tools need confirm: true; call them with dry_run: true first to preview.';
+  'Every tool has an hourly quota by governance level (stated in its description). CRITICAL deploy/delete/remove tools need a person\'s approval of the exact call: the user is asked in the client when it supports elicitation, otherwise the answer is approval_required with an approval URL for the user, and the same call is made again with its approval_id. Preview them with dry_run: true first.';
 
 /** What both MCP paths share, computed once at start (and again only when an upstream's tool list changes). */
 export class McpSurface {
@@ -28,6 +29,8 @@ export class McpSurface {
   private readonly servers = new Set<Server>();
   /** Told when the tool list changes (the 2026-07-28 `subscriptions/listen` streams). */
   private readonly changeListeners = new Set<() => void>();
+  /** Signs and verifies the approval question's requestState (made with the SDK, once it is loaded). */
+  private approvalCodec?: ReturnType<typeof approvalStateCodec>;
 
   constructor(
     readonly registry: ToolRegistry,
@@ -64,8 +67,8 @@ export class McpSurface {
   }
 
   /** Unknown tools are a JSON-RPC error (-32602) naming the tool, as the MCP spec asks; the call is still audited. */
-  async invoke(name: string, args: unknown, principal: string, call: Pick<CallOrigin, 'signal' | 'onProgress' | 'traceContext'> = {}): Promise<InvokeResult> {
-    const result = await this.pipeline.invoke(name, args, { principal, transport: 'mcp', signal: call.signal, onProgress: call.onProgress, traceContext: call.traceContext });
+  async invoke(name: string, args: unknown, principal: string, call: Omit<CallOrigin, 'principal' | 'transport'> = {}): Promise<InvokeResult> {
+    const result = await this.pipeline.invoke(name, args, { ...call, principal, transport: 'mcp' });
     if (!result.ok && result.error.code === 'unknown_tool') {
       const { ProtocolError, ProtocolErrorCode } = (await loadSdk()).server;
       throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown tool: ${name}`);
@@ -73,7 +76,7 @@ export class McpSurface {
     return result;
   }
 
-  async callTool(name: string, args: unknown, principal: string, call: Pick<CallOrigin, 'signal' | 'onProgress' | 'traceContext'> = {}) {
+  async callTool(name: string, args: unknown, principal: string, call: Omit<CallOrigin, 'principal' | 'transport'> = {}) {
     return toCallToolResult(await this.invoke(name, args, principal, call));
   }
 
@@ -98,14 +101,18 @@ export class McpSurface {
    * only. The SDK serves both eras from it; tool calls all go through the one invoke pipeline.
    */
   async createServer(session = false): Promise<Server> {
-    const { Server, ProtocolError, ProtocolErrorCode, ResourceNotFoundError } = (await loadSdk()).server;
+    const sdk = (await loadSdk()).server;
+    const { Server, ProtocolError, ProtocolErrorCode, ResourceNotFoundError } = sdk;
+    const codec = (this.approvalCodec ??= approvalStateCodec(sdk, this.pipeline.config.apiKeys, this.pipeline.config.governance.approvalTtlMs));
     const server = new Server(SERVER_INFO, {
       capabilities: { tools: { listChanged: this.registry.federated }, prompts: { listChanged: false }, resources: {}, logging: {} },
       instructions: INSTRUCTIONS,
       cacheHints: this.cacheHints(),
+      // The approval question's state comes back through the client: only state this hub signed for this caller is read.
+      requestState: { verify: (state, ctx) => codec.verify(state, ctx) },
     });
     server.setRequestHandler('tools/list', (_req, ctx) => this.toolsListFor(ctx.http?.authInfo?.clientId ?? 'anonymous', ctx.http?.authInfo?.scopes));
-    server.setRequestHandler('tools/call', (req, ctx) => {
+    server.setRequestHandler('tools/call', async (req, ctx) => {
       // A client's cancellation aborts ctx.mcpReq.signal; its progressToken gets our progress notifications.
       const token = req.params._meta?.progressToken;
       // Progress belongs to the open request: a long operation that goes on in the background after answering
@@ -118,10 +125,28 @@ export class McpSurface {
               if (open) void ctx.mcpReq.notify({ method: 'notifications/progress', params: { progressToken: token, ...p } }).catch(() => undefined);
             };
       const principal = ctx.http?.authInfo?.clientId ?? 'anonymous';
-      const call = { signal: ctx.mcpReq.signal, onProgress, traceContext: traceContextOf(req.params._meta) };
-      return this.callTool(req.params.name, req.params.arguments ?? {}, principal, call).finally(() => {
+      // A gated call from a client that can elicit asks the person in the client; any other gets the approval page.
+      const asker =
+        this.pipeline.asksPerson(req.params.name, { principal, transport: 'mcp' }) && clientElicits(sdk, ctx, () => server.getClientCapabilities())
+          ? new ElicitationAsker(this.pipeline.approvals, this.pipeline.config.governance.approvalTtlMs, {
+              state: ctx.mcpReq.requestState<{ approval_id: string }>(),
+              response: ctx.mcpReq.inputResponses?.[APPROVAL_INPUT],
+            })
+          : undefined;
+      const call: Omit<CallOrigin, 'principal' | 'transport'> = {
+        signal: ctx.mcpReq.signal,
+        onProgress,
+        traceContext: traceContextOf(req.params._meta),
+        askPerson: asker,
+        baseUrl: () => originOf(ctx.http?.req?.url),
+      };
+      try {
+        const result = await this.invoke(req.params.name, req.params.arguments ?? {}, principal, call);
+        if (asker?.question) return await asker.inputRequired(sdk, codec, ctx);
+        return toCallToolResult(result);
+      } finally {
         open = false;
-      });
+      }
     });
     server.setRequestHandler('prompts/list', () => ({ prompts: PROMPTS }));
     // The hub serves tools and prompts, no resources: clients that list resources learn so from empty (cacheable) lists,
@@ -145,5 +170,15 @@ export class McpSurface {
       server.onclose = () => this.servers.delete(server);
     }
     return server;
+  }
+}
+
+/** The origin of the request's URL (for absolute approval links when PUBLIC_URL is not set). */
+function originOf(url: string | undefined): string {
+  if (!url) return '';
+  try {
+    return new URL(url).origin;
+  } catch {
+    return '';
   }
 }

@@ -10,7 +10,7 @@ const LEVEL_TEXT: Readonly<Record<Level, string>> = {
   LOW: 'read-only and low-impact tools',
   MEDIUM: 'plus tools that create or change data',
   HIGH: 'plus builds, sends and deployments of new things',
-  CRITICAL: 'plus deletions and production deploys (each still needs confirm: true)',
+  CRITICAL: 'plus deletions and production deploys (each still needs a person\'s approval of the exact call)',
 };
 
 const STYLE =

@@ -110,8 +110,9 @@ export class FileOAuthStore implements OAuthStore {
   private logLines = 0;
   private readonly sweeper: NodeJS.Timeout;
 
-  constructor(dataDir: string, private readonly log?: StoreLog) {
-    const dir = path.join(dataDir, 'oauth');
+  /** `subdir` names the directory under DATA_DIR (the upstream credential vault keeps its own, `vault`). */
+  constructor(dataDir: string, private readonly log?: StoreLog, subdir = 'oauth') {
+    const dir = path.join(dataDir, subdir);
     this.file = path.join(dir, 'state.json');
     this.logFile = path.join(dir, 'state.log');
     try {

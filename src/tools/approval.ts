@@ -131,7 +131,8 @@ export class ApprovalPageAsker implements PersonAsker {
   }
 }
 
-function withoutGateFields(args: Record<string, unknown>): Record<string, unknown> {
+/** The call's arguments without the gate's own fields: what an approval shows. */
+export function withoutGateFields(args: Record<string, unknown>): Record<string, unknown> {
   const { confirm: _c, dry_run: _d, approval_id: _a, ...rest } = args;
   return rest;
 }

@@ -20,6 +20,8 @@ export type ErrorCode =
   | 'audit_unavailable'
   | 'auth_error'
   | 'upstream_error'
+  /** An `auth: "user"` upstream and a caller without a (valid) grant there: details carry `connect_url`. */
+  | 'upstream_auth_required'
   | 'timeout'
   | 'not_found'
   | 'payload_too_large'
@@ -43,6 +45,7 @@ const STATUS: Record<ErrorCode, number> = {
   audit_unavailable: 503,
   auth_error: 502,
   upstream_error: 502,
+  upstream_auth_required: 401,
   timeout: 504,
   not_found: 404,
   payload_too_large: 413,

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Config, Level, ProfileConfig } from '../config.js';
 import { toolServices, type HubDeps } from '../deps.js';
+import type { ApprovalStore } from '../governance/approvals.js';
 import { auditTimestamp, type AuditOutcome, type AuditRecord } from '../governance/audit.js';
 import type { Governor } from '../governance/governor.js';
 import type { QuotaDecision } from '../governance/quota-store.js';
@@ -67,7 +68,7 @@ function quotaMeta(q: QuotaDecision | undefined): GovernanceMeta['quota'] {
 const NO_TOOLS: ProfileConfig = { name: '', tools: [] };
 
 /** The profile a call runs under; an unusable one selects no tool at all. */
-function profileOf(cfg: Config, origin: CallOrigin): ProfileConfig {
+function profileOf(cfg: Config, origin: Pick<CallOrigin, 'principal' | 'profile'>): ProfileConfig {
   try {
     return callerView(cfg, { principal: origin.principal, profile: origin.profile }).profile ?? NO_TOOLS;
   } catch {
@@ -152,15 +153,28 @@ export class InvokePipeline {
 
   private begin(name: string, rawArgs: unknown, origin: CallOrigin): Call {
     const call: Call = { name, rawArgs, origin, tool: undefined, started: performance.now(), callId: randomUUID(), dryRun: false };
-    // A tool outside the caller's profile is answered like one that does not exist (catalog.ts).
-    if (origin.profile === undefined && this.config.keyProfiles[origin.principal] === undefined) call.tool = this.registry.get(name);
-    else {
-      // The surfaces refuse an unknown or forbidden profile before calling; here it just finds no tool.
-      const view = { profile: profileOf(this.config, origin) };
-      if (origin.transport === 'mcp') call.name = catalogName(name, view);
-      call.tool = toolInView(this.registry, this.config, view, call.name);
-    }
+    Object.assign(call, this.lookup(name, origin));
     return call;
+  }
+
+  /** The tool a caller's name means: a tool outside the caller's profile is answered like one that does not exist (catalog.ts). */
+  private lookup(name: string, origin: Pick<CallOrigin, 'principal' | 'transport' | 'profile'>): { name: string; tool: RegisteredTool | undefined } {
+    if (origin.profile === undefined && this.config.keyProfiles[origin.principal] === undefined) return { name, tool: this.registry.get(name) };
+    // The surfaces refuse an unknown or forbidden profile before calling; here it just finds no tool.
+    const view = { profile: profileOf(this.config, origin) };
+    const inView = origin.transport === 'mcp' ? catalogName(name, view) : name;
+    return { name: inView, tool: toolInView(this.registry, this.config, view, inView) };
+  }
+
+  /** The approval store of the approval step (an MCP elicitation records its approvals there too). */
+  get approvals(): ApprovalStore {
+    return this.deps.approvals;
+  }
+
+  /** Whether a call of this tool by this caller goes to a person for approval (its level's or override's APPROVAL=person). */
+  asksPerson(name: string, origin: Pick<CallOrigin, 'principal' | 'transport' | 'profile'>): boolean {
+    const { tool } = this.lookup(name, origin);
+    return tool?.def.describeAction !== undefined && this.governor.rule(tool.def).approval === 'person';
   }
 
   private finish(call: Call, outcome: AuditOutcome, raw: InvokeResult): InvokeResult {

@@ -8,6 +8,7 @@ import { HubError } from '../tools/errors.js';
 import type { ProgressUpdate } from '../tools/types.js';
 import { boundedFetch, currentCall, ResultTooLargeError } from './bounded-fetch.js';
 import { RefreshGate, type RefreshLimits } from './refresh-gate.js';
+import { UserTokenSource } from './user-tokens.js';
 
 export type UpstreamTransportKind = 'streamable-http' | 'sse' | 'stdio';
 
@@ -21,6 +22,8 @@ export type UpstreamStatus =
 
 export interface UpstreamCallOptions {
   signal: AbortSignal;
+  /** The caller: an `auth: "user"` upstream is called with this principal's own token. */
+  principal?: string;
   onProgress?: (p: ProgressUpdate) => void;
 }
 
@@ -137,6 +140,8 @@ export class UpstreamConnection {
     readonly config: UpstreamConfig,
     private readonly log: FastifyBaseLogger,
     timings: Partial<ConnectionTimings> & { callTimeoutMs: number },
+    /** Present for an `auth: "user"` upstream: per-call tokens from the vault. */
+    private readonly userTokens?: UserTokenSource,
   ) {
     this.timings = { ...DEFAULT_TIMINGS, ...timings };
     this.scrubber = new SecretScrubber(upstreamSecrets(config));
@@ -187,7 +192,29 @@ export class UpstreamConnection {
     });
   }
 
+  /** Connects again now instead of at the next backoff (an operator just connected their login, say). */
+  retryNow(): void {
+    if (this.closed || this.status.state === 'connected') return;
+    clearTimeout(this.retryTimer);
+    this.attempt = 0;
+    void this.connect();
+  }
+
   async callTool(tool: string, args: Record<string, unknown>, opts: UpstreamCallOptions): Promise<CallToolResult> {
+    if (!this.userTokens) return this.callAs(tool, args, opts);
+    // The caller's own login first: without one the answer is how to connect, whatever the connection's state.
+    const source = this.userTokens;
+    const principal = opts.principal ?? 'anonymous';
+    const token = await source.forCall(principal);
+    try {
+      return await UserTokenSource.withToken(token, () => this.callAs(tool, args, opts));
+    } catch (err) {
+      if (err instanceof HubError && err.details.upstream_status === 401) throw await source.rejected(principal);
+      throw err;
+    }
+  }
+
+  private callAs(tool: string, args: Record<string, unknown>, opts: UpstreamCallOptions): Promise<CallToolResult> {
     return this.request(
       tool,
       (client, options) =>
@@ -248,6 +275,10 @@ export class UpstreamConnection {
           throw new HubError('upstream_error', `upstream "${this.name}" closed the connection during ${what}`, { upstream: this.name });
         }
       }
+      if (this.userTokens && httpStatusOf(err, sdk) === 401) {
+        // The caller's token was refused, not the connection's: the connection stays.
+        throw new HubError('upstream_error', `upstream "${this.name}" refused the caller's login`, { upstream: this.name, upstream_status: 401 });
+      }
       // A transport failure (connection refused, malformed answer): the session is suspect, so reconnect in the background.
       this.lost(client, err);
       throw new HubError('upstream_error', `upstream "${this.name}" failed during ${what}: ${this.scrub(reasonOf(err))}`, { upstream: this.name });
@@ -281,6 +312,7 @@ export class UpstreamConnection {
       this.client = client;
       client.onclose = () => this.lost(client, new Error(this.overflowed ? `a message passed ${this.timings.resultMaxBytes} bytes (UPSTREAM_RESULT_MAX_BYTES)` : 'connection closed'));
       this.tools = await this.listTools(client);
+      await this.userTokens?.saveTools(this.tools).catch((err: unknown) => this.log.warn({ upstream: this.name, err: reasonOf(err) }, 'upstream tool list not cached'));
       this.attempt = 0;
       this.status = { state: 'connected', transport: kind };
       this.log.info({ upstream: this.name, transport: kind, tools: this.tools.length, pid: this.pid }, 'upstream connected');
@@ -289,8 +321,18 @@ export class UpstreamConnection {
       const client = this.client;
       this.client = undefined;
       await client?.close().catch(() => undefined);
+      await this.fromCache();
       this.failed(err);
     }
+  }
+
+  /** An `auth: "user"` upstream without an operator login here: the list another instance (or an earlier run) saw. */
+  private async fromCache(): Promise<void> {
+    if (!this.userTokens || this.tools.length > 0) return;
+    const cached = await this.userTokens.cachedTools().catch(() => undefined);
+    if (!cached?.length || this.closed) return;
+    this.tools = cached;
+    this.onToolsChanged?.();
   }
 
   /** A connected client went away (process exit, closed stream, transport error): mark it down and reconnect. */
@@ -304,7 +346,13 @@ export class UpstreamConnection {
   private failed(err: unknown): void {
     if (this.closed) return;
     const status = httpStatusOf(err, this.sdk);
-    if (status === 401 && this.config.oauth) {
+    if (status === 401 && this.userTokens) {
+      this.status = {
+        state: 'needs',
+        variable: `UPSTREAMS[${this.name}].auth`,
+        reason: 'the upstream lists its tools only to a connected login: an operator (hub key) connects theirs in the console (Connections per user)',
+      };
+    } else if (status === 401 && this.config.oauth) {
       this.status = { state: 'failed', reason: this.scrub(`OAuth client credentials were not accepted: ${reasonOf(err)}`) };
     } else if (status === 401) {
       const variable = `UPSTREAMS[${this.name}].headers.Authorization`;
@@ -386,7 +434,7 @@ export class UpstreamConnection {
       this.overflowed = true;
       const current = this.client;
       if (current) this.lost(current, new ResultTooLargeError(this.timings.resultMaxBytes));
-    });
+    }, this.userTokens?.authorizedFetch());
     const client = this.newClient();
     try {
       await client.connect(new sdk.StreamableHTTPClientTransport(url, { requestInit, authProvider, fetch: fetchBounded }), connectOpts);

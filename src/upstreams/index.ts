@@ -3,6 +3,8 @@ import type { Config } from '../config.js';
 import type { ConnectionStatus, SystemDefinition, ToolDefinition } from '../tools/types.js';
 import { UpstreamConnection, type ConnectionTimings } from './connection.js';
 import { upstreamToolDefinition } from './tools.js';
+import type { UserConnections } from './user-connections.js';
+import { UserTokenSource } from './user-tokens.js';
 
 /** One upstream as a system of the registry: its tools are rebuilt whenever the upstream's list changes. */
 export class UpstreamSystem implements SystemDefinition {
@@ -74,6 +76,8 @@ export interface UpstreamsOptions {
   /** How long start() waits for the first connection attempts (they continue in the background after). */
   startWaitMs?: number;
   timings?: Partial<ConnectionTimings>;
+  /** The vault and flows of `auth: "user"` upstreams (required when one is configured). */
+  userConnections?: UserConnections;
 }
 
 /** The UPSTREAMS of the configuration (those TOOLSETS enables): connected together, each a registry system, closed together. */
@@ -84,7 +88,8 @@ export class Upstreams {
   constructor(config: Config, log: FastifyBaseLogger, options: UpstreamsOptions = {}) {
     // An upstream left out by TOOLSETS is not started at all.
     this.systems = config.upstreams.filter((u) => config.toolsets.includes(u.name)).map((u) => {
-      const connection = new UpstreamConnection(u, log, { callTimeoutMs: config.toolWaitMs, resultMaxBytes: config.upstreamResultMaxBytes, ...options.timings });
+      const tokens = u.auth === 'user' && options.userConnections ? new UserTokenSource(u.name, options.userConnections) : undefined;
+      const connection = new UpstreamConnection(u, log, { callTimeoutMs: config.toolWaitMs, resultMaxBytes: config.upstreamResultMaxBytes, ...options.timings }, tokens);
       const system = new UpstreamSystem(connection, log);
       connection.onToolsChanged = () => {
         system.rebuild();
@@ -104,6 +109,11 @@ export class Upstreams {
       }),
     ]);
     clearTimeout(timer);
+  }
+
+  /** An upstream's connection, by name. */
+  connection(name: string): UpstreamConnection | undefined {
+    return this.systems.find((s) => s.id === name)?.connection;
   }
 
   /** Called after any upstream's tool list changed. */

@@ -66,6 +66,6 @@ export function upstreamToolDefinition(conn: UpstreamConnection, tool: Tool): To
         }
       : {}),
     run: async (args, ctx) =>
-      (await conn.callTool(tool.name, forward(args), { signal: ctx.signal, onProgress: ctx.progress })) as Record<string, unknown>,
+      (await conn.callTool(tool.name, forward(args), { signal: ctx.signal, onProgress: ctx.progress, principal: ctx.principal })) as Record<string, unknown>,
   };
 }

@@ -22,8 +22,8 @@ export const MODERN_VERSION = '2026-07-28';
  * A 2026-07-28 request as the SDK's client sends it: the per-request `_meta` envelope in the body and the
  * `MCP-Protocol-Version`, `Mcp-Method` and (for methods naming a tool or prompt) `Mcp-Name` headers.
  */
-export function modernRequest(id: number | string, method: string, params: Record<string, unknown> = {}) {
-  const meta = { 'io.modelcontextprotocol/protocolVersion': MODERN_VERSION, 'io.modelcontextprotocol/clientCapabilities': {} };
+export function modernRequest(id: number | string, method: string, params: Record<string, unknown> = {}, clientCapabilities: Record<string, unknown> = {}) {
+  const meta = { 'io.modelcontextprotocol/protocolVersion': MODERN_VERSION, 'io.modelcontextprotocol/clientCapabilities': clientCapabilities };
   const body = { jsonrpc: '2.0', id, method, params: { ...params, _meta: { ...(params._meta as object | undefined), ...meta } } };
   const headers: Record<string, string> = { 'mcp-protocol-version': MODERN_VERSION, 'mcp-method': method };
   if (typeof params.name === 'string') headers['mcp-name'] = params.name;

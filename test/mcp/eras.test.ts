@@ -29,7 +29,8 @@ describe.each([
     await hub.app.listen({ port: 0, host: '127.0.0.1' });
     const base = `http://127.0.0.1:${(hub.app.server.address() as AddressInfo).port}`;
     url = new URL(`${base}/mcp`);
-    const bearer = credential === 'hub key' ? TEST_KEY : (await obtainTokens(base, TEST_KEY, 'tools:low')).access;
+    // A token holding every level sees every tool (a lower level narrows tools/list: test/upstreams/profiles.test.ts).
+    const bearer = credential === 'hub key' ? TEST_KEY : (await obtainTokens(base, TEST_KEY, 'tools:critical')).access;
     requestInit = { headers: { authorization: `Bearer ${bearer}` } };
   });
   afterAll(() => hub.close());
