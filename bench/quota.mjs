@@ -14,7 +14,7 @@ const concurrency = Number(values.concurrency);
 const load = (file) => import(pathToFileURL(path.resolve(values.dist, 'governance', file)).href);
 const { MemoryQuotaStore } = await load('memory-quota-store.js');
 const { RedisQuotaStore } = await load('redis-quota-store.js');
-const { RedisConnection } = await load('redis-connection.js');
+const { RedisConnection } = await import(pathToFileURL(path.resolve(values.dist, 'redis', 'connection.js')).href);
 
 function summary(samplesNs) {
   const sorted = BigUint64Array.from(samplesNs).sort();

@@ -397,7 +397,7 @@ async function quotaAndAudit() {
   const audit = { memory: await measure(new MemoryAuditStore(10_000)) };
   if (redis) {
     const { RedisAuditStore } = await dist('redis-audit-store.js');
-    const { RedisConnection } = await dist('redis-connection.js');
+    const { RedisConnection } = await import(pathToFileURL(path.join(ROOT, 'dist/redis/connection.js')).href);
     const connection = new RedisConnection({ url: redis.url });
     await connection.waitUntilReady(3_000);
     const key = `omni:bench:audit:${randomUUID()}`;

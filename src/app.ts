@@ -77,7 +77,7 @@ export async function buildApp(config: Config, deps: HubDeps, options: AppOption
     forceCloseConnections: 'idle',
   });
 
-  // UPSTREAMS (DESIGN.md §9): each upstream MCP server is one more system of the same registry and pipeline.
+  // UPSTREAMS: each upstream MCP server is one more system of the same registry and pipeline.
   const userConnections = config.upstreams.some((u) => u.auth === 'user' && config.toolsets.includes(u.name))
     ? await UserConnections.open(config, app.log, deps.audit)
     : undefined;
@@ -128,7 +128,7 @@ export async function buildApp(config: Config, deps: HubDeps, options: AppOption
   await app.register(consoleRoutes, { config });
   if (userConnections) await app.register(connectRoutes, { config, connections: userConnections });
   await app.register(oauthRoutes, { config, oauth, failedAuth: deps.failedAuth });
-  await app.register(approvalRoutes, { config, deps, registry, upstream: oauth.upstream });
+  await app.register(approvalRoutes, { config, deps, registry, identityProvider: oauth.identityProvider });
   await app.register(mcpRoutes, { config, surface, fastPath: options.fastPath ?? true, events: deps.events, sessions: deps.sessions, bus: deps.mcpEvents, metrics });
   return app;
 }

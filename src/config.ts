@@ -4,7 +4,7 @@ import { isIP } from 'node:net';
 import path from 'node:path';
 import { z } from 'zod';
 
-/** The environment of DESIGN.md §1, parsed once at start. Every module reads this object, never process.env. */
+/** The hub's environment, parsed once at start. Every module reads this object, never process.env. */
 
 export const LEVELS = ['LOW', 'MEDIUM', 'HIGH', 'CRITICAL'] as const;
 export type Level = (typeof LEVELS)[number];
@@ -107,7 +107,7 @@ const approvalSetting = z.string().transform((text, ctx): Partial<Record<Level, 
 
 const urlString = z.string().url();
 
-/** One UPSTREAMS entry (DESIGN.md §9): a Streamable HTTP (or legacy SSE) server by `url`, or a stdio server by `command`. */
+/** One UPSTREAMS entry: a Streamable HTTP (or legacy SSE) server by `url`, or a stdio server by `command`. */
 const upstreamEntry = z
   .object({
     name: z.string().regex(/^[a-z][a-z0-9]{0,15}$/, 'must match ^[a-z][a-z0-9]{0,15}$ (it prefixes every tool name)'),
@@ -335,7 +335,8 @@ export interface Config {
    */
   oauth: { accessS: number; refreshS: number; codeS: number; refreshGraceS: number; unusedClientS: number; defaultScope: string };
   /** Upstream OpenID Connect sign-in for the consent page; allowedEmails holds addresses and `@domain` entries, lower-cased. */
-  oidc?: { issuer: string; clientId: string; clientSecret: string; allowedEmails: string[] };
+  /** The consent and approval pages' optional sign-in with an OpenID Connect identity provider (OAUTH_OIDC_*). */
+  identityProvider?: { issuer: string; clientId: string; clientSecret: string; allowedEmails: string[] };
   /** Upstream MCP servers whose tools the hub serves under its governance (UPSTREAMS); empty when unset. */
   upstreams: UpstreamConfig[];
   /** VAULT_KEY: 32-byte keys for the upstream credential vault, the first encrypts, every one decrypts; empty when unset. */
@@ -630,7 +631,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       defaultScope: e.OAUTH_DEFAULT_SCOPE,
     },
     ...(e.OAUTH_OIDC_ISSUER
-      ? { oidc: { issuer: e.OAUTH_OIDC_ISSUER.replace(/\/$/, ''), clientId: e.OAUTH_OIDC_CLIENT_ID!, clientSecret: e.OAUTH_OIDC_CLIENT_SECRET!, allowedEmails } }
+      ? { identityProvider: { issuer: e.OAUTH_OIDC_ISSUER.replace(/\/$/, ''), clientId: e.OAUTH_OIDC_CLIENT_ID!, clientSecret: e.OAUTH_OIDC_CLIENT_SECRET!, allowedEmails } }
       : {}),
     upstreams,
     vaultKeys,

@@ -1,6 +1,7 @@
 import type { Config } from './config.js';
 import { SecretScrubber } from './governance/scrub.js';
-import type { HubDeps } from './deps.js';
+import { toolServices, type HubDeps } from './deps.js';
+import type { ToolServices } from './tools/types.js';
 import type { ConnectionStatus, SystemDefinition } from './tools/types.js';
 
 /** One line of the connection table: what `npm run check` prints and `GET /v1/connections` returns. */
@@ -35,13 +36,14 @@ export async function runConnectionChecks(
   systems: readonly SystemDefinition[],
   opts: ConnectionCheckOptions = {},
 ): Promise<ConnectionRow[]> {
+  const services = toolServices(deps);
   const timeoutMs = opts.timeoutMs ?? DEFAULT_CHECK_TIMEOUT_MS;
   const secrets = SecretScrubber.fromConfig(config);
   return Promise.all(
     systems.map(async (system) => {
       const variable = safeMissingConfig(system, config);
       const status: ConnectionStatus =
-        variable === null ? await probeWithTimeout(system, config, deps, timeoutMs) : { state: 'needs', variable };
+        variable === null ? await probeWithTimeout(system, config, services, timeoutMs) : { state: 'needs', variable };
       return toRow(system, status, secrets);
     }),
   );
@@ -56,7 +58,7 @@ function safeMissingConfig(system: SystemDefinition, config: Config): string | n
   }
 }
 
-async function probeWithTimeout(system: SystemDefinition, config: Config, deps: HubDeps, timeoutMs: number): Promise<ConnectionStatus> {
+async function probeWithTimeout(system: SystemDefinition, config: Config, services: ToolServices, timeoutMs: number): Promise<ConnectionStatus> {
   const signal = AbortSignal.timeout(timeoutMs);
   const timedOut: ConnectionStatus = { state: 'failed', reason: `no answer within ${formatSeconds(timeoutMs)}` };
   let timer: NodeJS.Timeout | undefined;
@@ -66,7 +68,7 @@ async function probeWithTimeout(system: SystemDefinition, config: Config, deps: 
   });
   try {
     return await Promise.race([
-      system.check(config, deps, signal).catch((err: unknown): ConnectionStatus => {
+      system.check(config, services, signal).catch((err: unknown): ConnectionStatus => {
         if (signal.aborted) return timedOut;
         return { state: 'failed', reason: errorReason(err) };
       }),

@@ -34,7 +34,7 @@ function loggerOptions(config: Config): pino.LoggerOptions {
 /**
  * How the JSON lines leave: gathered until LOG_BUFFER_BYTES are queued, and otherwise written every LOG_FLUSH_MS, so a
  * line is at most that late. Writing each line as it came cost a write through libuv's thread pool (a hand-off to
- * another thread and back) per tool call, a cost the gateway benchmark measured (docs/benchmarks.md). On exit
+ * another thread and back) per tool call. On exit
  * (process.exit, an uncaught exception) pino writes what is left synchronously, so nothing queued is lost unless the
  * process is killed outright (SIGKILL, out of memory), where a write in flight would be lost as well.
  */
@@ -56,7 +56,7 @@ type LogArgs = Parameters<FastifyBaseLogger['info']>;
 /**
  * Fastify's per-request logger, made on the request's first log line. Fastify builds a pino child for every request
  * (its `reqId` binding serialized and passed through the redactor), yet a tool call logs through the pipeline's own
- * logger and a request rarely logs at all: the child was ≈ 2 KB of allocation per gateway call (docs/benchmarks.md).
+ * logger and a request rarely logs at all, so building the child up front is work for nothing on almost every call.
  * A line logged through it is the same as the child's, `reqId` included.
  */
 class RequestLogger implements FastifyBaseLogger {
@@ -117,3 +117,12 @@ class RequestLogger implements FastifyBaseLogger {
 export function requestLogger(logger: FastifyBaseLogger, bindings: Bindings, options: ChildLoggerOptions): FastifyBaseLogger {
   return new RequestLogger(logger, bindings, options);
 }
+
+/** The slice of a pino/Fastify logger the stores (governance, Redis, sessions) use (tests pass pino({level: 'silent'})). */
+export interface StoreLog {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+export const silentLog: StoreLog = { info() {}, warn() {}, error() {} };

@@ -8,8 +8,8 @@ import { setFlagsFromString } from 'node:v8';
  * `--no-allocation-site-pretenuring`: V8 may decide that an allocation site's objects are long-lived from the few
  * hundred it saw survive one scavenge, and from then on allocate them straight into the old generation; that decision
  * sticks. Under concurrent load a scavenge always catches every call in flight, so the hot per-call sites (request
- * objects, promises, the answer's buffers) can be judged long-lived in the first second of load. A hub process where
- * that happened promoted ≈ 13–14 KB per call instead of ≈ 4–5 KB, and spent about three times as long in GC per call
- * (docs/benchmarks.md, "Seventh round"). Without pretenuring a long-lived object is copied once more before promotion.
+ * objects, promises, the answer's buffers) can be judged long-lived in the first second of load, after which the process
+ * promotes several times more per call and spends that much longer collecting it (docs/benchmarks.md, "What profiling
+ * changed"). Without pretenuring a long-lived object is copied once more before promotion: a small, bounded price.
  */
 setFlagsFromString('--no-allocation-site-pretenuring');

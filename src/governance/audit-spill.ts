@@ -93,7 +93,7 @@ export class AuditSpill {
     }
     if (lines.length === 0) return 0;
     const data = Buffer.from(lines.join(''));
-    let written = 0;
+    let written: number;
     try {
       const fd = openSync(this.own.path, 'a');
       try {

@@ -1,10 +1,10 @@
 import type { Config } from '../config.js';
 import type { AuditStore } from './audit.js';
-import type { GovernanceLog } from './log.js';
+import type { StoreLog } from '../log.js';
 import { MemoryAuditStore } from './memory-audit-store.js';
 import { MemoryQuotaStore } from './memory-quota-store.js';
 import type { QuotaStore } from './quota-store.js';
-import type { RedisConnection } from './redis-connection.js';
+import type { RedisConnection } from '../redis/connection.js';
 
 export { Governor, type Admission, type GovernorOptions, type Rule, type ToolUsage } from './governor.js';
 export { redactArgs } from './redact.js';
@@ -16,7 +16,7 @@ export { redactArgs } from './redact.js';
  */
 export async function createGovernanceStores(
   config: Config,
-  log: GovernanceLog,
+  log: StoreLog,
   options: { startupWaitMs?: number } = {},
 ): Promise<{ quota: QuotaStore; audit: AuditStore; connection?: RedisConnection }> {
   if (!config.redisUrl) {
@@ -24,7 +24,7 @@ export async function createGovernanceStores(
   }
   // Loaded only when Redis is configured: ioredis costs cold-start time and memory the embedded default does not need.
   const [{ RedisConnection }, { RedisQuotaStore }, { RedisAuditStore }] = await Promise.all([
-    import('./redis-connection.js'),
+    import('../redis/connection.js'),
     import('./redis-quota-store.js'),
     import('./redis-audit-store.js'),
   ]);

@@ -6,8 +6,8 @@
  * inside the script, so two checks of the same key see each other exactly as two separate calls would, and the
  * script's fixed cost on the server is paid once per batch. Within a batch a key is pruned, counted, given its expiry
  * and asked for its oldest call once (per window): the checks after the first only add their call, since nothing else
- * can change the set while the script runs. Concurrent calls mostly share one tool's key, so this cut the Redis
- * commands per call from five to little more than one (docs/benchmarks.md).
+ * can change the set while the script runs. Concurrent calls mostly share one tool's key, so a batch costs little
+ * more Redis work than a single check.
  *
  * Time comes from the Redis server (TIME), not from the callers: replicas with skewed clocks then agree on one
  * window, and a caller whose clock jumps cannot shorten or stretch it. Scores are microseconds since the epoch

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { bindingKey, type ApprovalBinding, type ApprovalDecision, type ApprovalRecord, type ApprovalStore, type ConsumeResult } from './approvals.js';
-import type { RedisConnection } from './redis-connection.js';
+import type { RedisConnection } from '../redis/connection.js';
 
 /**
  * Approvals in Redis (REDIS_URL set), so a person may approve on one instance and the call run on another. One hash

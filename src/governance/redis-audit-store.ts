@@ -4,8 +4,8 @@ import { HubError } from '../tools/errors.js';
 import { isExecutedRecord, type AuditQuery, type AuditRecord, type AuditStatus, type AuditStore } from './audit.js';
 import { matches, pageSize } from './audit-query.js';
 import { AuditSpill, type NumberedRecord } from './audit-spill.js';
-import { silentLog, type GovernanceLog } from './log.js';
-import { SELF_BATCHED_SCRIPTS, type RedisConnection } from './redis-connection.js';
+import { silentLog, type StoreLog } from '../log.js';
+import { SELF_BATCHED_SCRIPTS, type RedisConnection } from '../redis/connection.js';
 
 export interface RedisAuditStoreOptions {
   /** Stream key; every replica sharing the Redis reads the same log. */
@@ -28,7 +28,7 @@ export interface RedisAuditStoreOptions {
   spill?: { dir: string; maxBytes: number };
   /** This process's writer id (see NumberedRecord); random by default. */
   writer?: string;
-  log?: GovernanceLog;
+  log?: StoreLog;
 }
 
 /** The append script registered with defineCommand (see APPEND_SCRIPT). */
@@ -38,9 +38,9 @@ interface AppendCommand {
 
 const RETRY_MS = 1_000;
 /**
- * Records wait up to this long for others to share their write. Written on the next turn instead, a gateway call at
- * 16 connections shared its script call with one or two others, and the Redis write, its reply and ioredis's work
- * per call were a tenth of the hub's own cost per call (bench/RESULTS.md, issue 18); the reply never waits for it.
+ * Records wait up to this long for others to share their write: under concurrent load one script call then carries
+ * many records instead of one or two, so the Redis work per call stays a small part of a call's cost. The reply never
+ * waits for it (an audit write is not part of a call's latency).
  */
 const LINGER_MS = 10;
 const CLOSE_FLUSH_MS = 2_000;
@@ -60,7 +60,7 @@ export class RedisAuditStore implements AuditStore {
   private readonly maxQueue: number;
   private readonly batchSize: number;
   private readonly lingerMs: number;
-  private readonly log: GovernanceLog;
+  private readonly log: StoreLog;
   private queue: NumberedRecord[] = [];
   private readonly writer: string;
   private nextSeq = 1;
@@ -172,7 +172,7 @@ export class RedisAuditStore implements AuditStore {
     // Both streams share one id sequence (see APPEND_SCRIPT): merging by id gives one newest-first order.
     const readers = [new StreamReader(this.connection, this.key, start, chunk), new StreamReader(this.connection, this.refusedKey, start, chunk)];
     let scanned = 0;
-    let last: string | null = null;
+    let last: string;
     for (;;) {
       const heads = await Promise.all(readers.map((r) => r.peek()));
       const pick = newestOf(heads);

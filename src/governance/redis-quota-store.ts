@@ -4,7 +4,7 @@ import { HubError } from '../tools/errors.js';
 import { decision } from './decision.js';
 import { QUOTA_SCRIPT } from './quota-script.js';
 import { HOUR_MS, type QuotaDecision, type QuotaStore } from './quota-store.js';
-import { SELF_BATCHED_SCRIPTS, type RedisConnection } from './redis-connection.js';
+import { SELF_BATCHED_SCRIPTS, type RedisConnection } from '../redis/connection.js';
 
 /** The Lua command registered with defineCommand (ioredis sends EVALSHA and falls back to EVAL on NOSCRIPT). */
 interface QuotaCommand {

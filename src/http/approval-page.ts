@@ -28,7 +28,8 @@ export interface ApprovalView {
   /** False with MCP_AUTH=none (loopback only): there is no key to ask for. */
   keyRequired: boolean;
   /** The identity provider's name when the operator may sign in with it instead of typing a key. */
-  upstream?: string;
+  /** The label of the configured identity provider, offered as a sign-in instead of a key. */
+  identityProvider?: string;
   error?: string;
   now: number;
 }
@@ -60,8 +61,8 @@ export function approvalPage(v: ApprovalView): string {
       `<form method="post" action="/approvals/${esc(r.id)}"><input type="hidden" name="csrf" value="${esc(v.csrf)}">${key}` +
       `<div class="buttons"><button class="approve" type="submit" name="decision" value="approve">Approve</button>` +
       `<button class="deny" type="submit" name="decision" value="deny">Deny</button></div>` +
-      (v.upstream
-        ? `<p>Or, instead of a key, sign in with ${esc(v.upstream)}:</p><div class="buttons">` +
+      (v.identityProvider
+        ? `<p>Or, instead of a key, sign in with ${esc(v.identityProvider)}:</p><div class="buttons">` +
           `<button type="submit" name="decision" value="oidc-approve" formnovalidate>Sign in and approve</button>` +
           `<button type="submit" name="decision" value="oidc-deny" formnovalidate>Sign in and deny</button></div>`
         : '') +

@@ -6,7 +6,7 @@ import { APPROVAL_ID, type ApprovalDecision, type ApprovalRecord } from '../gove
 import type { AuditRecord } from '../governance/audit.js';
 import { baseUrl } from '../oauth/discovery.js';
 import { OAuthError } from '../oauth/errors.js';
-import type { UpstreamChecks, UpstreamSignIn } from '../oauth/oidc.js';
+import type { IdentityProviderChecks, IdentityProviderSignIn } from '../oauth/identity-provider.js';
 import { approvalEndRecord, approvalPath } from '../tools/approval.js';
 import { toHubError } from '../tools/errors.js';
 import type { ToolRegistry } from '../tools/registry.js';
@@ -25,7 +25,7 @@ export interface ApprovalRoutesOptions {
   deps: HubDeps;
   registry: ToolRegistry;
   /** The OpenID Connect sign-in (OAUTH_OIDC_*), when configured. */
-  upstream: UpstreamSignIn | null;
+  identityProvider: IdentityProviderSignIn | null;
 }
 
 const CSRF_COOKIE = 'omni_approval_csrf';
@@ -88,7 +88,7 @@ export async function sweepExpiredApprovals(deps: HubDeps, log: FastifyBaseLogge
 }
 
 export async function approvalRoutes(app: FastifyInstance, opts: ApprovalRoutesOptions): Promise<void> {
-  const { config, deps, registry, upstream } = opts;
+  const { config, deps, registry, identityProvider } = opts;
   const keys = keyMatcher(config.apiKeys);
   const store = deps.approvals;
 
@@ -127,7 +127,7 @@ export async function approvalRoutes(app: FastifyInstance, opts: ApprovalRoutesO
   });
 
   /** Where the form may lead: this hub, and the identity provider when configured. */
-  const formTargets = async () => (upstream ? (await upstream.origins()).join(' ') : '');
+  const formTargets = async () => (identityProvider ? (await identityProvider.origins()).join(' ') : '');
 
   /** The approval if it can still be answered; otherwise the page that says why not has been sent. */
   async function answerable(reply: FastifyReply, id: string): Promise<ApprovalRecord | null> {
@@ -153,7 +153,7 @@ export async function approvalRoutes(app: FastifyInstance, opts: ApprovalRoutesO
     const csrf = randomBytes(24).toString('base64url');
     const secure = baseUrl(request, config).startsWith('https:') ? '; Secure' : '';
     reply.header('set-cookie', `${CSRF_COOKIE}=${csrf}; Path=${approvalPath(record.id)}; HttpOnly; SameSite=Strict; Max-Age=${Math.ceil(config.governance.approvalTtlMs / 1000)}${secure}`);
-    const view = { record, csrf, keyRequired: config.auth === 'bearer', now: Date.now(), ...(upstream ? { upstream: upstream.label } : {}), ...(error ? { error } : {}) };
+    const view = { record, csrf, keyRequired: config.auth === 'bearer', now: Date.now(), ...(identityProvider ? { identityProvider: identityProvider.label } : {}), ...(error ? { error } : {}) };
     return html(reply, status, approvalPage(view), targets);
   }
 
@@ -189,10 +189,10 @@ export async function approvalRoutes(app: FastifyInstance, opts: ApprovalRoutesO
     }
     const choice = formField(body, 'decision');
     if (choice === 'oidc-approve' || choice === 'oidc-deny') {
-      if (!upstream) return showForm(request, reply, record, 400, targets, 'No identity provider is configured; sign in with a hub key.');
+      if (!identityProvider) return showForm(request, reply, record, 400, targets, 'No identity provider is configured; sign in with a hub key.');
       let started;
       try {
-        started = await upstream.start(`${baseUrl(request, config)}${CALLBACK_PATH}`);
+        started = await identityProvider.start(`${baseUrl(request, config)}${CALLBACK_PATH}`);
       } catch (err) {
         if (!(err instanceof OAuthError)) throw err;
         return showForm(request, reply, record, 503, targets, err.description);
@@ -225,9 +225,9 @@ export async function approvalRoutes(app: FastifyInstance, opts: ApprovalRoutesO
 
   app.get<{ Querystring: Record<string, string | string[] | undefined> }>(CALLBACK_PATH, async (request, reply) => {
     const state = typeof request.query.state === 'string' ? request.query.state : undefined;
-    const text = state && upstream ? await store.unstash(state) : null;
-    if (!text || !upstream) return html(reply, 400, answeredPage('Sign-in expired', 'This sign-in expired or was already used; open the approval link again.'));
-    const pending = JSON.parse(text) as { id: string; state: 'approved' | 'denied'; checks: UpstreamChecks; binding: string };
+    const text = state && identityProvider ? await store.unstash(state) : null;
+    if (!text || !identityProvider) return html(reply, 400, answeredPage('Sign-in expired', 'This sign-in expired or was already used; open the approval link again.'));
+    const pending = JSON.parse(text) as { id: string; state: 'approved' | 'denied'; checks: IdentityProviderChecks; binding: string };
     reply.header('set-cookie', `${SIGN_IN_COOKIE}=; Path=${CALLBACK_PATH}; HttpOnly; SameSite=Lax; Max-Age=0`);
     const presented = cookie(request, SIGN_IN_COOKIE);
     if (!presented || !sameToken(sha256(presented), pending.binding)) {
@@ -236,11 +236,11 @@ export async function approvalRoutes(app: FastifyInstance, opts: ApprovalRoutesO
     const record = await answerable(reply, pending.id);
     if (!record) return reply;
     if (typeof request.query.error === 'string') {
-      return html(reply, 403, answeredPage('Sign-in ended', `The sign-in at ${upstream.label} ended (${request.query.error.slice(0, 100)}); nothing was answered.`, record));
+      return html(reply, 403, answeredPage('Sign-in ended', `The sign-in at ${identityProvider.label} ended (${request.query.error.slice(0, 100)}); nothing was answered.`, record));
     }
     let email: string;
     try {
-      email = await upstream.finish(new URL(request.url, baseUrl(request, config)), pending.checks);
+      email = await identityProvider.finish(new URL(request.url, baseUrl(request, config)), pending.checks);
     } catch (err) {
       if (!(err instanceof OAuthError)) throw err;
       request.log.warn({ approval: record.id, reason: err.description }, 'approval page: sign-in refused');

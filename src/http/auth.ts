@@ -2,7 +2,6 @@ import { hash, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config.js';
 import { baseUrl, bearerChallenge, isOAuthPublicPath, resourcePathOf } from '../oauth/discovery.js';
-import type { TokenCheck } from '../oauth/server.js';
 import { MemoryFailedAuthLimiter, type FailedAuthLimiter } from './failed-auth.js';
 
 /**
@@ -71,6 +70,13 @@ export function unauthorized(reply: FastifyReply, message: string, error?: 'inva
     .header('www-authenticate', challenge)
     .send({ error: { code: 'unauthorized', message } });
 }
+
+/**
+ * What the auth hook asks about a bearer value that is not a hub key (the OAuth server answers it): declared here, by
+ * the hook that asks, so the OAuth server depends on the hook and not the other way round.
+ */
+export type TokenVerdict = 'accepted' | 'refused' | 'not_ours';
+export type TokenCheck = (request: FastifyRequest, reply: FastifyReply, token: string) => Promise<TokenVerdict>;
 
 const BEARER = /^Bearer[ ]+(\S+)\s*$/i;
 

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { RedisConnection } from '../governance/redis-connection.js';
+import type { RedisConnection } from '../redis/connection.js';
 
 /**
  * Failed-key limiter: counts wrong or missing bearer keys per client address in a fixed minute; past the bound the

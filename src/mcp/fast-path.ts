@@ -6,8 +6,8 @@ import { callToolAnswer, toCallToolResult, toModernResult, type ModernResultMeta
 import { SERVER_INFO, type McpSurface } from './server.js';
 
 /**
- * The measured fast path for 2025-era requests: a POST /mcp carrying a single `tools/call` or `tools/list` request,
- * stateless or inside a known session (issue 18), is answered here, without an SDK Server and transport. It accepts
+ * The fast path for 2025-era requests: a POST /mcp carrying a single `tools/call` or `tools/list` request,
+ * stateless or inside a known session, is answered here, without an SDK Server and transport. It accepts
  * exactly what the SDK's own schemas accept and answers exactly what the SDK transport answers in JSON response mode
  * (tests compare both byte for byte); in a session the caller adds the `Mcp-Session-Id` header, as the SDK does.
  * Anything else — initialize, notifications, batches, bad headers, protocol errors — returns null and goes through

@@ -1,7 +1,7 @@
 import type { ServerEvent, ServerEventBus } from '@modelcontextprotocol/server';
 import type { Redis } from 'ioredis';
-import { silentLog, type GovernanceLog } from '../governance/log.js';
-import type { RedisConnection } from '../governance/redis-connection.js';
+import { silentLog, type StoreLog } from '../log.js';
+import type { RedisConnection } from '../redis/connection.js';
 
 const KINDS = new Set<ServerEvent['kind']>(['tools_list_changed', 'prompts_list_changed', 'resources_list_changed', 'resource_updated']);
 
@@ -27,11 +27,11 @@ export class RedisServerEventBus implements ServerEventBus {
   private readonly channel: string;
   private readonly listeners = new Set<(event: ServerEvent) => void>();
   private readonly subscriber: Redis;
-  private readonly log: GovernanceLog;
+  private readonly log: StoreLog;
 
   constructor(
     private readonly connection: RedisConnection,
-    options: { prefix?: string; log?: GovernanceLog } = {},
+    options: { prefix?: string; log?: StoreLog } = {},
   ) {
     this.channel = `${options.prefix ?? 'omni:mcp:'}changes`;
     this.log = options.log ?? silentLog;

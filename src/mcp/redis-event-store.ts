@@ -1,7 +1,7 @@
 import type { EventStore } from '@modelcontextprotocol/server';
 import type { JSONRPCMessage } from '@modelcontextprotocol/server';
-import { silentLog, type GovernanceLog } from '../governance/log.js';
-import type { RedisConnection } from '../governance/redis-connection.js';
+import { silentLog, type StoreLog } from '../log.js';
+import type { RedisConnection } from '../redis/connection.js';
 import { eventId, parseEventId, type McpEventStore } from './event-store.js';
 
 export interface RedisEventStoreOptions {
@@ -15,7 +15,7 @@ export interface RedisEventStoreOptions {
   totalMaxBytes?: number;
   /** A stream not written for this long expires (ms, refreshed on every write). */
   ttlMs?: number;
-  log?: GovernanceLog;
+  log?: StoreLog;
 }
 
 /** Redis stream entry ids: `<ms>-<seq>`. */
@@ -33,7 +33,7 @@ export class RedisEventStore implements McpEventStore {
   private readonly ttlMs: number;
   private readonly streamMaxBytes: number;
   private readonly totalMaxBytes: number;
-  private readonly log: GovernanceLog;
+  private readonly log: StoreLog;
   private degraded = false;
 
   constructor(

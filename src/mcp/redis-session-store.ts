@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
-import { silentLog, type GovernanceLog } from '../governance/log.js';
-import type { RedisConnection } from '../governance/redis-connection.js';
+import { silentLog, type StoreLog } from '../log.js';
+import type { RedisConnection } from '../redis/connection.js';
 import type { McpSessionStore, SessionRecord } from './session-store.js';
 
 export interface RedisSessionStoreOptions {
@@ -11,7 +11,7 @@ export interface RedisSessionStoreOptions {
   cacheMs?: number;
   /** Most records cached locally (oldest dropped first). */
   cacheEntries?: number;
-  log?: GovernanceLog;
+  log?: StoreLog;
 }
 
 /**
@@ -69,7 +69,7 @@ export class RedisSessionStore implements McpSessionStore {
   private readonly idleMs: number;
   private readonly cacheMs: number;
   private readonly cacheEntries: number;
-  private readonly log: GovernanceLog;
+  private readonly log: StoreLog;
   private readonly cache = new Map<string, { record: SessionRecord; at: number }>();
   private readonly listeners = new Set<(id: string) => void>();
   private readonly subscriber: Redis;

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { NodeStreamableHTTPServerTransport } from '@modelcontextprotocol/node';
 import type { SSEServerTransport } from '@modelcontextprotocol/server-legacy/sse';
 import type { Config } from '../config.js';
-import { silentLog, type GovernanceLog } from '../governance/log.js';
+import { silentLog, type StoreLog } from '../log.js';
 import type { McpEventStore } from './event-store.js';
 import { loadSdk } from './sdk.js';
 import type { McpSurface } from './server.js';
@@ -30,7 +30,7 @@ export interface SessionManagerOptions {
   events: McpEventStore;
   surface: McpSurface;
   limits: Config['sessions'];
-  log?: GovernanceLog;
+  log?: StoreLog;
   /** Counts sessions opened while the session store was unreachable (served by this process alone). */
   onDegraded?: (kind: SessionRecord['kind']) => void;
 }
@@ -46,7 +46,7 @@ export class SessionManager {
   private readonly local = new Map<string, LocalSession>();
   private readonly rebuilding = new Map<string, Promise<NodeStreamableHTTPServerTransport>>();
   private readonly store: McpSessionStore;
-  private readonly log: GovernanceLog;
+  private readonly log: StoreLog;
   private lastWarning = 0;
 
   constructor(private readonly opts: SessionManagerOptions) {

@@ -33,7 +33,8 @@ export interface ConsentView {
   /** The level preselected: the lowest offered, so approving without a choice grants the least. */
   checked: Level;
   /** The identity provider's name when the operator may sign in with it instead of typing a key. */
-  upstream?: string;
+  /** The label of the configured identity provider, offered as a sign-in instead of a key. */
+  identityProvider?: string;
   error?: string;
 }
 
@@ -64,8 +65,8 @@ export function consentPage(v: ConsentView): string {
       `<input type="password" id="key" name="key" autocomplete="current-password" required>` +
       `<div class="buttons"><button type="submit" name="action" value="approve">Approve</button>` +
       `<button type="submit" name="action" value="deny" formnovalidate>Deny</button></div>` +
-      (v.upstream
-        ? `<p>Or, instead of a key:</p><div class="buttons"><button type="submit" name="action" value="oidc" formnovalidate>Sign in with ${esc(v.upstream)} and approve</button></div>`
+      (v.identityProvider
+        ? `<p>Or, instead of a key:</p><div class="buttons"><button type="submit" name="action" value="oidc" formnovalidate>Sign in with ${esc(v.identityProvider)} and approve</button></div>`
         : '') +
       `</form></main>`,
   );

@@ -4,7 +4,7 @@ import { keyMatcher, type KeyMatcher } from '../http/auth.js';
 import type { FailedAuthLimiter } from '../http/failed-auth.js';
 import { sha256 } from './clients.js';
 import { OAuthError } from './errors.js';
-import type { UpstreamChecks, UpstreamSignIn } from './oidc.js';
+import type { IdentityProviderChecks, IdentityProviderSignIn } from './identity-provider.js';
 import { randomId, safeEqual } from './server.js';
 
 /**
@@ -25,7 +25,7 @@ export type KeyVerdict = { ok: true; keyId: string } | { ok: false; retryAfterS:
 
 /** A sign-in in progress: what the page stores with its own state and hands back to `finishSignIn`. */
 export interface PendingSignIn {
-  checks: UpstreamChecks;
+  checks: IdentityProviderChecks;
   /** sha256 of the value in the browser's binding cookie. */
   binding: string;
 }
@@ -36,7 +36,7 @@ export class OperatorProof {
   constructor(
     config: Config,
     private readonly limiter: FailedAuthLimiter,
-    readonly upstream: UpstreamSignIn | null,
+    readonly identityProvider: IdentityProviderSignIn | null,
   ) {
     this.keys = keyMatcher(config.apiKeys);
   }
@@ -59,8 +59,8 @@ export class OperatorProof {
    * to `callbackUrl`; sets the binding cookie on `reply` (path `cookiePath`, where the callback is).
    */
   async startSignIn(reply: FastifyReply, callbackUrl: string, cookiePath: string, maxAgeS: number): Promise<{ url: string; pending: PendingSignIn }> {
-    if (!this.upstream) throw new OAuthError('invalid_request', 'no identity provider is configured');
-    const started = await this.upstream.start(callbackUrl);
+    if (!this.identityProvider) throw new OAuthError('invalid_request', 'no identity provider is configured');
+    const started = await this.identityProvider.start(callbackUrl);
     const binding = randomId();
     reply.setCookie(BINDING_COOKIE, binding, { path: cookiePath, httpOnly: true, sameSite: 'lax', secure: callbackUrl.startsWith('https:'), maxAge: maxAgeS });
     return { url: started.url, pending: { checks: started.checks, binding: sha256(binding) } };
@@ -74,9 +74,9 @@ export class OperatorProof {
 
   /** Completes the sign-in in the browser that started it: the verified, allowed e-mail address. */
   async finishSignIn(request: FastifyRequest, reply: FastifyReply, currentUrl: URL, pending: PendingSignIn, cookiePath: string): Promise<string> {
-    if (!this.upstream) throw new OAuthError('invalid_request', 'no identity provider is configured');
+    if (!this.identityProvider) throw new OAuthError('invalid_request', 'no identity provider is configured');
     reply.clearCookie(BINDING_COOKIE, { path: cookiePath });
     if (!this.sameBrowser(request, pending)) throw new OAuthError('access_denied', 'the sign-in finished in a browser that did not start it');
-    return this.upstream.finish(currentUrl, pending.checks);
+    return this.identityProvider.finish(currentUrl, pending.checks);
   }
 }

@@ -36,7 +36,7 @@ export async function oauthRoutes(app: FastifyInstance, opts: OAuthRoutesOptions
   const endpoint: OAuthEndpointOptions = {
     config,
     oauth,
-    operator: new OperatorProof(config, opts.failedAuth, oauth.upstream),
+    operator: new OperatorProof(config, opts.failedAuth, oauth.identityProvider),
     assertions: new ClientAssertions(oauth.store, (url) => oauth.clients.download(url)),
   };
 

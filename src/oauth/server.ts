@@ -5,13 +5,13 @@ import type { Governor } from '../governance/governor.js';
 import { HubError } from '../tools/errors.js';
 import type { InvokePipeline } from '../tools/pipeline.js';
 import type { ToolRegistry } from '../tools/registry.js';
-import { unauthorized } from '../http/auth.js';
+import { unauthorized, type TokenCheck } from '../http/auth.js';
 import { hubErrorStatus, sendHubError } from '../http/errors.js';
 import { mcpToolCalls } from '../http/mcp-request.js';
 import { ClientRegistry, type ClientRegistryOptions } from './clients.js';
 import { baseUrl, bearerChallenge, isHubResource, resourcePathOf } from './discovery.js';
 import { levelAllowed, maxLevel, scopeForLevel, scopesUpTo } from './scopes.js';
-import { UpstreamSignIn } from './oidc.js';
+import { IdentityProviderSignIn } from './identity-provider.js';
 import { FileOAuthStore, RedisOAuthStore, type OAuthStore } from './store.js';
 import { TokenService, isAccessTokenShape } from './tokens.js';
 
@@ -21,10 +21,6 @@ declare module 'fastify' {
     oauth?: { clientId: string; subject?: string; scopes: string[]; maxLevel: Level | null };
   }
 }
-
-/** What the auth hook asks about a bearer value that is not a hub key. */
-export type TokenVerdict = 'accepted' | 'refused' | 'not_ours';
-export type TokenCheck = (request: FastifyRequest, reply: FastifyReply, token: string) => Promise<TokenVerdict>;
 
 /** Routes an OAuth access token may reach: the tools (MCP and REST). Operator routes stay with hub keys. */
 const TOKEN_PATHS = /^\/(mcp|sse|messages|v1\/tools)(\/|\?|$)/;
@@ -38,7 +34,7 @@ export class OAuthServer {
   readonly clients: ClientRegistry;
   readonly tokens: TokenService;
   /** The OpenID Connect sign-in offered on the consent page, when OAUTH_OIDC_* is configured. */
-  readonly upstream: UpstreamSignIn | null;
+  readonly identityProvider: IdentityProviderSignIn | null;
 
   private constructor(
     readonly config: Config,
@@ -47,13 +43,13 @@ export class OAuthServer {
   ) {
     this.clients = new ClientRegistry(store, { unusedTtlS: config.oauth.unusedClientS, ...options.clients });
     this.tokens = new TokenService(store, config.oauth);
-    this.upstream = config.oidc ? new UpstreamSignIn(config.oidc) : null;
+    this.identityProvider = config.identityProvider ? new IdentityProviderSignIn(config.identityProvider) : null;
   }
 
   /** Redis when REDIS_URL is set (shared by every instance), otherwise a file under DATA_DIR. */
   static async open(config: Config, log: FastifyBaseLogger, options: OAuthOptions = {}): Promise<OAuthServer> {
     if (config.redisUrl) {
-      const { RedisConnection } = await import('../governance/redis-connection.js');
+      const { RedisConnection } = await import('../redis/connection.js');
       const connection = new RedisConnection({ url: config.redisUrl, log, commandTimeoutMs: 2_000 }).acquire();
       await connection.waitUntilReady(2_000);
       return new OAuthServer(config, new RedisOAuthStore(connection), options);

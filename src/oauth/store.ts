@@ -1,8 +1,8 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { appendFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { GovernanceLog } from '../governance/log.js';
-import type { RedisConnection } from '../governance/redis-connection.js';
+import type { StoreLog } from '../log.js';
+import type { RedisConnection } from '../redis/connection.js';
 
 /**
  * The small key/value surface the authorization server needs: clients, consent transactions, codes, tokens and token
@@ -111,7 +111,7 @@ export class FileOAuthStore implements OAuthStore {
   private readonly sweeper: NodeJS.Timeout;
 
   /** `subdir` names the directory under DATA_DIR (the upstream credential vault keeps its own, `vault`). */
-  constructor(dataDir: string, private readonly log?: GovernanceLog, subdir = 'oauth') {
+  constructor(dataDir: string, private readonly log?: StoreLog, subdir = 'oauth') {
     const dir = path.join(dataDir, subdir);
     this.file = path.join(dir, 'state.json');
     this.logFile = path.join(dir, 'state.log');

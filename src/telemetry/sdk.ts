@@ -6,7 +6,7 @@ import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
 import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import type { AuditRecord } from '../governance/audit.js';
-import type { TraceContextMeta, TracedCall, Tracing } from './tracing.js';
+import type { TraceContextMeta, TracedCall, Tracing } from './types.js';
 
 /** Probes and scrapes, not calls: no span for them. */
 const UNTRACED_PATHS = /^\/(healthz|readyz|metrics)(\?|$)/;

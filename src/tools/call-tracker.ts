@@ -3,9 +3,8 @@
  * abort controllers (to stop those still running when the grace period ends).
  *
  * Kept without a Set: a long-lived Set that every call is added to and deleted from made the objects of calls in
- * flight survive a second scavenge, so V8 promoted them to the old generation (≈ 570 KB per scavenge at 16
- * connections, against ≈ 250 KB without the two Sets the pipeline had; docs/benchmarks.md, "Eighth round"). A count
- * and a doubly linked list through the calls' own entries do the same work with plain property writes.
+ * flight survive a second scavenge, so V8 promoted them to the old generation. A count and a doubly linked list
+ * through the calls' own entries do the same work with plain property writes.
  */
 export interface RunningCall {
   readonly controller: AbortController;

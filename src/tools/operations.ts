@@ -1,36 +1,17 @@
 import { randomUUID } from 'node:crypto';
-import { HubError, toHubError, type ErrorCode } from './errors.js';
+import { HubError, toHubError } from './errors.js';
+import type { OperationRecord, OperationStore } from './operation-store.js';
 import type { ToolContext } from './types.js';
+
+export type { OperationRecord, OperationStore } from './operation-store.js';
 
 /**
  * Long operations (Docker pull/build/push today) can outlast one call's budget (TOOL_WAIT_MS, GPT Actions' 45 s). The
  * instance running the work answers `{"status": "running", "operation"}` and keeps reading in the background; it
  * writes the operation's state to the OperationStore (Redis when REDIS_URL is set, so any instance answers the
  * follow-up; this process's memory otherwise). A follow-up call with `operation` is answered by the pipeline from the
- * store: it starts no work and uses no quota (see `ToolDefinition.operations`).
+ * store: it starts no work and uses no quota (see operationOutcome).
  */
-
-export interface OperationRecord {
-  id: string;
-  tool: string;
-  /** The principal that started it: only that principal may read it. */
-  principal: string;
-  status: 'running' | 'succeeded' | 'failed';
-  started_at: number;
-  finished_at?: number;
-  result?: Record<string, unknown>;
-  error?: { code: ErrorCode; message: string; details: Record<string, unknown> };
-  /** The latest progress lines while it runs (the result carries its own when it is done). */
-  last_lines?: string[];
-}
-
-export interface OperationStore {
-  readonly kind: 'memory' | 'redis';
-  /** Writes (or overwrites) the record; it disappears after `ttlMs`. Throws when the store cannot answer. */
-  save(record: OperationRecord, ttlMs: number): Promise<void>;
-  get(id: string): Promise<OperationRecord | null>;
-  close(): Promise<void>;
-}
 
 /** Hard bound for a background operation: its work is aborted after this. */
 export const OPERATION_MAX_MS = 30 * 60_000;
@@ -144,11 +125,11 @@ class ProgressWriter {
 /**
  * Runs `work` under its own abort signal (bounded by OPERATION_MAX_MS, not by the call) and waits for it until the
  * call's deadline. Returns the result, or — when the deadline or the caller's abort comes first — a running marker
- * whose operation id a later call passes back. From then on the state lives in `ctx.deps.operations`.
+ * whose operation id a later call passes back. From then on the state lives in `ctx.services.operations`.
  */
 export async function runOperation(
   tool: string,
-  ctx: Pick<ToolContext, 'deadline' | 'signal' | 'principal' | 'deps' | 'log'>,
+  ctx: Pick<ToolContext, 'deadline' | 'signal' | 'principal' | 'services' | 'log'>,
   work: (signal: AbortSignal, progress: OperationProgress) => Promise<Record<string, unknown>>,
 ): Promise<Record<string, unknown>> {
   const startedAt = Date.now();
@@ -173,7 +154,7 @@ export async function runOperation(
   }
 
   const id = `${tool}-${randomUUID()}`;
-  const store = ctx.deps.operations;
+  const store = ctx.services.operations;
   const base = { id, tool, principal: ctx.principal, started_at: startedAt };
   const runningTtl = OPERATION_MAX_MS + OPERATION_KEEP_MS;
   try {

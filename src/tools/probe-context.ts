@@ -1,7 +1,6 @@
 import pino from 'pino';
 import type { Config } from '../config.js';
-import type { HubDeps } from '../deps.js';
-import type { ToolContext } from './types.js';
+import type { ToolContext, ToolServices } from './types.js';
 
 const silent = pino({ level: 'silent' });
 
@@ -9,10 +8,10 @@ const silent = pino({ level: 'silent' });
  * A ToolContext for a system's check(): the adapters' request helpers take one, but a probe has no caller, no media
  * and no audit record.
  */
-export function probeContext(config: Config, deps: HubDeps, signal: AbortSignal): ToolContext {
+export function probeContext(config: Config, services: ToolServices, signal: AbortSignal): ToolContext {
   return {
     config,
-    deps,
+    services,
     log: silent,
     signal,
     deadline: Date.now() + config.toolWaitMs,

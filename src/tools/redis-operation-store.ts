@@ -1,4 +1,4 @@
-import type { RedisConnection } from '../governance/redis-connection.js';
+import type { RedisConnection } from '../redis/connection.js';
 import { bounded, type OperationRecord, type OperationStore } from './operations.js';
 
 /**

@@ -1,7 +1,8 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { z } from 'zod';
 import type { Config, Level, SystemId } from '../config.js';
-import type { HubDeps } from '../deps.js';
+import type { IntelligenceStore } from '../adapters/intelligence/store.js';
+import type { OperationStore } from './operation-store.js';
 
 export type { Level, SystemId };
 
@@ -20,9 +21,20 @@ export interface MediaContent {
   mimeType: string;
 }
 
+/**
+ * The services a tool may use: the Intelligence store and the state of long operations. The governance stores (quotas,
+ * audit, approvals) are not here: the pipeline alone uses them, so no adapter can spend or skip a quota or write audit.
+ */
+export interface ToolServices {
+  /** State of long operations (`{"status": "running", "operation"}` follow-ups); Redis when REDIS_URL is set. */
+  operations: OperationStore;
+  /** Opened lazily on first use (embedded SQLite or pg): cold start stays small. */
+  intelligence(): Promise<IntelligenceStore>;
+}
+
 export interface ToolContext {
   config: Config;
-  deps: HubDeps;
+  services: ToolServices;
   log: FastifyBaseLogger;
   /** Aborted when the call's time budget (TOOL_WAIT_MS) runs out or the hub shuts down. */
   signal: AbortSignal;
@@ -107,7 +119,7 @@ export interface SystemDefinition {
   /** Tools from an upstream MCP server: a name clash skips the tool (built-in names win) instead of failing start. */
   federated?: boolean;
   /** A cheap, side-effect-free live probe; only called when missingConfig() is null. Must honour `signal`. */
-  check(config: Config, deps: HubDeps, signal: AbortSignal): Promise<ConnectionStatus>;
+  check(config: Config, services: ToolServices, signal: AbortSignal): Promise<ConnectionStatus>;
 }
 
 /** Identity helper so each tool literal keeps its own input type while being stored as ToolDefinition. */

@@ -15,7 +15,7 @@ const CONFIRM_PROPERTIES = {
 };
 
 /**
- * DESIGN.md §9: the per-tool setting, else the entry's `level`, else the annotations — `readOnlyHint` → LOW,
+ * An upstream tool's level: the per-tool setting, else the entry's `level`, else the annotations — `readOnlyHint` → LOW,
  * `destructiveHint` → CRITICAL, otherwise MEDIUM. Hints that are absent count as not given (the spec's default of
  * `destructiveHint: true` would make every unannotated tool CRITICAL).
  */

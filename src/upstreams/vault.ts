@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Config } from '../config.js';
-import type { GovernanceLog } from '../governance/log.js';
+import type { StoreLog } from '../log.js';
 import { FileOAuthStore, RedisOAuthStore, type OAuthStore } from '../oauth/store.js';
 import { VaultCipher, VaultKeyError } from './vault-cipher.js';
 
@@ -87,14 +87,14 @@ export class CredentialVault {
   constructor(
     private readonly store: OAuthStore,
     private readonly cipher: VaultCipher,
-    private readonly log: GovernanceLog,
+    private readonly log: StoreLog,
     private readonly now: () => number = Date.now,
   ) {}
 
-  static async open(config: Config, log: GovernanceLog): Promise<CredentialVault> {
+  static async open(config: Config, log: StoreLog): Promise<CredentialVault> {
     const cipher = new VaultCipher(config.vaultKeys);
     if (config.redisUrl) {
-      const { RedisConnection } = await import('../governance/redis-connection.js');
+      const { RedisConnection } = await import('../redis/connection.js');
       const connection = new RedisConnection({ url: config.redisUrl, log, commandTimeoutMs: 2_000 }).acquire();
       await connection.waitUntilReady(2_000);
       return new CredentialVault(new RedisOAuthStore(connection, 'omni-hub:vault:'), cipher, log);

@@ -153,7 +153,7 @@ export async function startFakeGitHub(opts: { token?: string; scopes?: string } 
     if (req.method === 'GET' && p === '/user') {
       return sendJson(res, 200, { login: state.login, id: 1, type: 'User', name: 'Octo Dev' }, { ...headers, ...(state.scopes !== undefined ? { 'x-oauth-scopes': state.scopes } : {}) });
     }
-    if (req.method === 'POST' && (p === '/user/repos' || (m = /^\/orgs\/([^/]+)\/repos$/.exec(p)))) {
+    if (req.method === 'POST' && (p === '/user/repos' || /^\/orgs\/([^/]+)\/repos$/.test(p))) {
       const owner = p === '/user/repos' ? state.login : decodeURIComponent(/^\/orgs\/([^/]+)\/repos$/.exec(p)![1]);
       if (owner !== state.login && !state.orgs.has(owner)) return error(res, 404, 'Not Found');
       const name = String(body.name ?? '');

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deleteKeys, REDIS_URL, testConnection, warnIfNoRedis } from './redis-helpers.js';
-import type { RedisConnection } from '../../src/governance/redis-connection.js';
+import type { RedisConnection } from '../../src/redis/connection.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '../..');
@@ -37,7 +37,7 @@ describe.skipIf(!REDIS_URL)('redis quota store across processes', () => {
       '--outDir', compiled, '--rootDir', path.join(root, 'src'),
       '--module', 'NodeNext', '--moduleResolution', 'NodeNext', '--target', 'ES2022', '--strict', '--skipLibCheck', '--types', 'node',
       path.join(root, 'src/governance/redis-quota-store.ts'),
-      path.join(root, 'src/governance/redis-connection.ts'),
+      path.join(root, 'src/redis/connection.ts'),
     ], { cwd: root, stdio: 'pipe' });
     admin = testConnection().acquire();
   });

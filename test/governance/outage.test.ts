@@ -4,7 +4,7 @@ import { testConfig } from '../../src/config.js';
 import type { AuditRecord } from '../../src/governance/audit.js';
 import { Governor } from '../../src/governance/governor.js';
 import { RedisAuditStore } from '../../src/governance/redis-audit-store.js';
-import { RedisConnection } from '../../src/governance/redis-connection.js';
+import { RedisConnection } from '../../src/redis/connection.js';
 import { RedisQuotaStore } from '../../src/governance/redis-quota-store.js';
 import { freePort, startRedisServer, stopRedisServer, waitFor } from './redis-helpers.js';
 

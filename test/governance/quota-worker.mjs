@@ -4,9 +4,9 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 
 const [dir, url, prefix, key, limitText, callsText] = process.argv.slice(2);
-const load = (file) => import(pathToFileURL(path.join(dir, 'governance', file)).href);
-const { RedisConnection } = await load('redis-connection.js');
-const { RedisQuotaStore } = await load('redis-quota-store.js');
+const load = (file) => import(pathToFileURL(path.join(dir, file)).href);
+const { RedisConnection } = await load('redis/connection.js');
+const { RedisQuotaStore } = await load('governance/redis-quota-store.js');
 
 // The parent starts every worker, then tells them all to fire at once over stdin.
 const connection = new RedisConnection({ url, commandTimeoutMs: 10_000 });

@@ -3,7 +3,7 @@ import net from 'node:net';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll } from 'vitest';
 export { freePort } from '../helpers/spawn-hub.js';
-import { RedisConnection, type RedisConnectionOptions } from '../../src/governance/redis-connection.js';
+import { RedisConnection, type RedisConnectionOptions } from '../../src/redis/connection.js';
 
 export const REDIS_URL = process.env.REDIS_URL;
 

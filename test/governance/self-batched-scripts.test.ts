@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisAuditStore } from '../../src/governance/redis-audit-store.js';
-import { SELF_BATCHED_SCRIPTS, type RedisConnection } from '../../src/governance/redis-connection.js';
+import { SELF_BATCHED_SCRIPTS, type RedisConnection } from '../../src/redis/connection.js';
 import { RedisQuotaStore } from '../../src/governance/redis-quota-store.js';
 import { REDIS_URL, deleteKeys, testConnection, warnIfNoRedis } from './redis-helpers.js';
 

@@ -1,44 +1,20 @@
 import pino from 'pino';
 import type { Config } from '../../src/config.js';
-import type { HubDeps } from '../../src/deps.js';
 import { MemoryOperationStore } from '../../src/tools/operations.js';
-import type { MediaContent, ToolContext, ToolDefinition } from '../../src/tools/types.js';
-
-const unavailable = (what: string) => () => {
-  throw new Error(`${what} is not available in this adapter test; pass deps to toolContext()`);
-};
+import type { MediaContent, ToolContext, ToolDefinition, ToolServices } from '../../src/tools/types.js';
 
 /** A ToolContext for calling a tool's run() directly in adapter tests (the pipeline is tested separately). */
 export function toolContext(config: Config, overrides: Partial<ToolContext> = {}): ToolContext & { media: MediaContent[] } {
   const media: MediaContent[] = [];
   // Long operations (Docker pull/build/push) keep their state here; the same store a hub without Redis uses.
   const operations = new MemoryOperationStore();
-  const deps: HubDeps = {
-    get quota(): never {
-      return unavailable('quota store')();
-    },
-    get audit(): never {
-      return unavailable('audit store')();
-    },
-    get events(): never {
-      return unavailable('MCP event store')();
-    },
+  const services: ToolServices = {
     operations,
-    get approvals(): never {
-      return unavailable('approval store')();
-    },
-    get failedAuth(): never {
-      return unavailable('failed-key limiter')();
-    },
-    get sessions(): never {
-      return unavailable('MCP session store')();
-    },
-    intelligence: unavailable('intelligence store') as HubDeps['intelligence'],
-    close: async () => {},
-  } as HubDeps;
+    intelligence: () => Promise.reject(new Error('the intelligence store is not available in this adapter test; pass services to toolContext()')),
+  };
   return {
     config,
-    deps,
+    services,
     log: pino({ level: 'silent' }),
     signal: AbortSignal.timeout(config.toolWaitMs),
     deadline: Date.now() + config.toolWaitMs,

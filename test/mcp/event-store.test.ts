@@ -2,7 +2,7 @@ import type { EventStore } from '@modelcontextprotocol/sdk/server/streamableHttp
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import { randomUUID } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
-import { RedisConnection } from '../../src/governance/redis-connection.js';
+import { RedisConnection } from '../../src/redis/connection.js';
 import type { McpEventStore } from '../../src/mcp/event-store.js';
 import { MemoryEventStore } from '../../src/mcp/memory-event-store.js';
 import { RedisEventStore } from '../../src/mcp/redis-event-store.js';

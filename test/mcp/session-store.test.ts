@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { RedisConnection } from '../../src/governance/redis-connection.js';
+import type { RedisConnection } from '../../src/redis/connection.js';
 import { RedisSessionStore } from '../../src/mcp/redis-session-store.js';
 import { MemorySessionStore, type McpSessionStore, type SessionRecord } from '../../src/mcp/session-store.js';
 import { deleteKeys, REDIS_URL, sleep, testConnection, waitFor, warnIfNoRedis } from '../governance/redis-helpers.js';

@@ -10,7 +10,7 @@ import { authorizeUrl, obtainTokens, pkce, postForm, readConsentForm, register }
 
 /**
  * Regressions of the security review of the authorization server: each test here failed before its fix. (The OIDC
- * sign-in bound to its browser and `email_verified` are in oidc.test.ts, which has the identity provider.)
+ * sign-in bound to its browser and `email_verified` are in identity-provider.test.ts, which has the identity provider.)
  */
 
 const echo = (base: string, token: string) =>

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startFakeServer, sendJson, type FakeServer, type RecordedRequest } from '../helpers/fake-server.js';
 import { startHubProcess, type HubProcess } from '../helpers/spawn-hub.js';
 
@@ -137,7 +137,14 @@ describe('secrets never leak into logs, audit records or error messages', () => 
     for (const route of ['/v1/connections', '/v1/governance', '/v1/tools', '/openapi.json', '/metrics', '/readyz']) {
       await record(route, await fetch(`${hub.url}${route}`, { headers: auth }));
     }
-    await new Promise((r) => setTimeout(r, 300)); // let queued audit records be written
+    // Audit records are written after the answers: wait until every call's record can be read.
+    await vi.waitFor(
+      async () => {
+        const listed = (await (await fetch(`${hub.url}/v1/audit?limit=1000`, { headers: auth })).json()) as { records: unknown[] };
+        expect(listed.records.length).toBeGreaterThanOrEqual(calls.length * 2);
+      },
+      { timeout: 15_000, interval: 50 },
+    );
     const audit = await fetch(`${hub.url}/v1/audit?limit=1000`, { headers: auth });
     const auditText = await record('GET /v1/audit', audit);
     produced.push({ what: 'hub stdout', text: hub.stdout() }, { what: 'hub stderr', text: hub.stderr() });

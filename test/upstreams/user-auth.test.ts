@@ -3,7 +3,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { silentLog } from '../../src/governance/log.js';
+import { silentLog } from '../../src/log.js';
 import { RedisOAuthStore } from '../../src/oauth/store.js';
 import { VaultCipher } from '../../src/upstreams/vault-cipher.js';
 import { CredentialVault } from '../../src/upstreams/vault.js';

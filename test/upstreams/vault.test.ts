@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, testConfig } from '../../src/config.js';
-import { silentLog } from '../../src/governance/log.js';
+import { silentLog } from '../../src/log.js';
 import { FileOAuthStore, RedisOAuthStore, type OAuthStore } from '../../src/oauth/store.js';
 import { VaultCipher } from '../../src/upstreams/vault-cipher.js';
 import { CredentialVault, GrantRevokedError, type Grant } from '../../src/upstreams/vault.js';

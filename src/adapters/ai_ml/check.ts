@@ -1,5 +1,5 @@
 import type { Config } from '../../config.js';
-import type { HubDeps } from '../../deps.js';
+import type { ToolServices } from '../../tools/types.js';
 import { HubError } from '../../tools/errors.js';
 import { probeContext } from '../../tools/probe-context.js';
 import type { ConnectionStatus } from '../../tools/types.js';
@@ -11,8 +11,8 @@ import { OAUTH_ONLY } from './shared.js';
  * Read-only, free probes: with GOOGLE_API_KEY, list one Gemini model (the key works for the Gemini API); with OAuth,
  * list the Translation v2 language codes (any Cloud project token can call it).
  */
-export async function checkAiMl(config: Config, deps: HubDeps, signal: AbortSignal): Promise<ConnectionStatus> {
-  const ctx = probeContext(config, deps, signal);
+export async function checkAiMl(config: Config, services: ToolServices, signal: AbortSignal): Promise<ConnectionStatus> {
+  const ctx = probeContext(config, services, signal);
   const source = googleCredentialSource(config);
   try {
     if (config.google.apiKey) {

@@ -10,7 +10,7 @@ import { vertexPredict } from './vertex.js';
 import { visionLabels, visionOcr } from './vision.js';
 
 /**
- * Google AI/ML over REST (googleRequest on fetch). Every API here but Vertex AI accepts GOOGLE_API_KEY, so the system is
+ * Google AI/ML over REST (googleRequest, on undici). Every API here but Vertex AI accepts GOOGLE_API_KEY, so the system is
  * configured with a key alone; google_vertex_predict (and Gemini without a key) then asks for OAuth credentials.
  */
 export const system: SystemDefinition = {

@@ -50,6 +50,7 @@ export const languageCodeField = z
   .regex(/^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$/, 'must be a BCP-47 language code such as en-US');
 
 /** Model ids go into the URL path: letters, digits, dots and dashes only. */
+// eslint-disable-next-line no-useless-escape -- the pattern is published in the tools' JSON Schema: its text stays stable
 export const modelIdField = z.string().regex(/^[a-z0-9][a-z0-9.\-]{0,99}$/, 'must be a model id such as gemini-2.5-flash');
 
 // ---- binary inputs (images, audio) ----

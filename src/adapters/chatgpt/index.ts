@@ -7,7 +7,7 @@ export const system: SystemDefinition = {
   title: 'ChatGPT Auto Builder',
   tools: [autoBuilderExecute],
   missingConfig: (config) => (config.chatgpt.endpoint ? null : 'CHATGPT_MCP_ENDPOINT'),
-  async check(config, _deps, signal) {
+  async check(config, _services, signal) {
     const { endpoint, token, timeoutMs } = config.chatgpt;
     if (!endpoint) return { state: 'needs', variable: 'CHATGPT_MCP_ENDPOINT' };
     try {

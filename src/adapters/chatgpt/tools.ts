@@ -110,7 +110,7 @@ async function storeResult(
   ctx: ToolContext,
 ): Promise<{ id: string | null; error?: string }> {
   try {
-    const store = await ctx.deps.intelligence();
+    const store = await ctx.services.intelligence();
     const doc = await store.ingest({
       id: autobuilderDocumentId(ctx.callId),
       title: `Auto Builder: ${command.slice(0, 120)}`,

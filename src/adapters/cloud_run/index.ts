@@ -11,7 +11,7 @@ export const system: SystemDefinition = {
   title: 'Google Cloud Run',
   tools: [cloudRunDeploy, cloudRunList, cloudRunDescribe, cloudRunDelete],
   missingConfig: (config) => googleMissingConfig(config),
-  async check(config, _deps, signal) {
+  async check(config, _services, signal) {
     const missing = googleMissingConfig(config);
     if (missing) return { state: 'needs', variable: missing };
     const project = config.google.project;

@@ -8,5 +8,5 @@ export const system: SystemDefinition = {
   tools: [search, fetchDocument],
   // Reads the Intelligence store, whose embedded default always works.
   missingConfig: () => null,
-  check: (_config, deps, signal) => probeStore(deps, signal),
+  check: (_config, services, signal) => probeStore(services, signal),
 };

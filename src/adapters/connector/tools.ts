@@ -28,7 +28,7 @@ export const search = defineTool({
   output: z.object({ results: z.array(z.object({ id: z.string(), title: z.string(), url: z.string() })) }),
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   async run(args, ctx) {
-    const store = await ctx.deps.intelligence();
+    const store = await ctx.services.intelligence();
     const hits = await store.search({ query: args.query, limit: SEARCH_RESULTS, snippets: false });
     return { results: hits.map((h) => ({ id: h.id, title: h.title, url: citationUrl(h) })) };
   },
@@ -53,7 +53,7 @@ export const fetchDocument = defineTool({
   }),
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   async run(args, ctx) {
-    const store = await ctx.deps.intelligence();
+    const store = await ctx.services.intelligence();
     const doc = await store.get(args.id);
     if (!doc) throw new HubError('not_found', `no document with id "${args.id}" in the Intelligence store`, { id: args.id });
     const { text, truncated } = capText(doc.text, FETCH_TEXT_CHARS);

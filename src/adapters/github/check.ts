@@ -1,10 +1,10 @@
 import type { Config } from '../../config.js';
-import type { HubDeps } from '../../deps.js';
+import type { ToolServices } from '../../tools/types.js';
 import type { ConnectionStatus } from '../../tools/types.js';
 import { githubError, withGitHub } from './client.js';
 
 /** GET /user: proves the token works and shows which classic scopes it carries (fine-grained tokens send none). */
-export async function githubCheck(config: Config, _deps: HubDeps, signal: AbortSignal): Promise<ConnectionStatus> {
+export async function githubCheck(config: Config, _services: ToolServices, signal: AbortSignal): Promise<ConnectionStatus> {
   try {
     const res = await withGitHub(config, 'GitHub check', (gh) => gh.rest.users.getAuthenticated({ request: { signal } }));
     const scopes = res.headers['x-oauth-scopes'];

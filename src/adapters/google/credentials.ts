@@ -7,7 +7,7 @@ import { HubError } from '../../tools/errors.js';
 import { raceSignal } from './retry.js';
 
 /**
- * The Google credential chain shared by every Google adapter (DESIGN.md §1, §4a):
+ * The Google credential chain shared by every Google adapter:
  * GOOGLE_OAUTH_TOKEN → service-account key (GOOGLE_SERVICE_ACCOUNT_JSON, then GOOGLE_APPLICATION_CREDENTIALS) →
  * Application Default Credentials from the metadata server, only when running on Google Cloud.
  */

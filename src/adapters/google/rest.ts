@@ -90,8 +90,8 @@ export async function googleRequest<T>(ctx: ToolContext, opts: GoogleRequestOpti
 
 /**
  * The upstream HTTP client of every Google call: undici's `request` on one keep-alive agent shared by the process.
- * WHATWG `fetch` (Headers, Request, Response and stream objects per call) was the largest single cost of a gateway
- * call in the benchmark profile. Loaded on first use so cold start does not pay for it.
+ * WHATWG `fetch` builds Headers, Request, Response and stream objects for every call, all of which this path would
+ * throw away. Loaded on first use so cold start does not pay for it.
  *
  * undici's own header and body timeouts (300 s by default) are off: every request here carries the call's signal,
  * which the pipeline aborts at the tool's time budget (a connection check's has its own timeout), far sooner. Those

@@ -1,5 +1,5 @@
 import type { Config } from '../../config.js';
-import type { HubDeps } from '../../deps.js';
+import type { ToolServices } from '../../tools/types.js';
 import { HubError } from '../../tools/errors.js';
 import type { ConnectionStatus } from '../../tools/types.js';
 import { geocodeRequest } from './geocode.js';
@@ -9,9 +9,9 @@ import { probeContext } from '../../tools/probe-context.js';
 export const CHECK_ADDRESS = '1600 Amphitheatre Parkway, Mountain View, CA';
 
 /** One forward geocode; REQUEST_DENIED (bad key, API not enabled) and any other failure report failed. */
-export async function checkMaps(config: Config, deps: HubDeps, signal: AbortSignal): Promise<ConnectionStatus> {
+export async function checkMaps(config: Config, services: ToolServices, signal: AbortSignal): Promise<ConnectionStatus> {
   try {
-    const res = await geocodeRequest(probeContext(config, deps, signal), { address: CHECK_ADDRESS });
+    const res = await geocodeRequest(probeContext(config, services, signal), { address: CHECK_ADDRESS });
     return { state: 'connected', detail: `GOOGLE_API_KEY accepted by the Geocoding API (${res.status})` };
   } catch (err) {
     const message = err instanceof HubError ? `${err.code}: ${err.message}` : err instanceof Error ? err.message : String(err);

@@ -1,5 +1,5 @@
 import type { Config } from '../../config.js';
-import type { HubDeps } from '../../deps.js';
+import type { ToolServices } from '../../tools/types.js';
 import { HubError } from '../../tools/errors.js';
 import type { ConnectionStatus } from '../../tools/types.js';
 import { googleCredentialLabel } from '../google/credentials.js';
@@ -11,9 +11,9 @@ import { GOOGLEAPIS_HOST, SCOPES } from './shared.js';
  * Obtains a token and reads Drive's about.user: one cheap, read-only GET that also works for a service account
  * without domain-wide delegation (Gmail's users/me/profile refuses those), and names the account the tools act as.
  */
-export async function checkWorkspace(config: Config, deps: HubDeps, signal: AbortSignal): Promise<ConnectionStatus> {
+export async function checkWorkspace(config: Config, services: ToolServices, signal: AbortSignal): Promise<ConnectionStatus> {
   try {
-    const about = await googleRequest<{ user?: { emailAddress?: string; displayName?: string } }>(probeContext(config, deps, signal), {
+    const about = await googleRequest<{ user?: { emailAddress?: string; displayName?: string } }>(probeContext(config, services, signal), {
       host: GOOGLEAPIS_HOST,
       path: '/drive/v3/about',
       query: { fields: 'user(emailAddress,displayName)' },

@@ -7,7 +7,7 @@ import { gmailSearch, gmailSend } from './gmail.js';
 import { sheetsRead, sheetsWrite } from './sheets.js';
 
 /**
- * Google Workspace (Gmail, Drive, Sheets, Calendar) over REST with googleRequest on fetch. These APIs take OAuth
+ * Google Workspace (Gmail, Drive, Sheets, Calendar) over REST with googleRequest (undici). These APIs take OAuth
  * tokens only (an API key cannot reach user data): GOOGLE_OAUTH_TOKEN, a service-account key, or ADC.
  */
 export const system: SystemDefinition = {

@@ -8,5 +8,5 @@ export const system: SystemDefinition = {
   tools: [intelligenceIngest, intelligenceQuery],
   // The embedded SQLite default needs no configuration.
   missingConfig: () => null,
-  check: (_config, deps, signal) => probeStore(deps, signal),
+  check: (_config, services, signal) => probeStore(services, signal),
 };

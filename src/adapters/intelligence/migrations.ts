@@ -41,9 +41,9 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   {
     // New documents wait in the search index's pending list until it reaches this size (kB), and every search reads
-    // the whole list: with the 4 MB default, after an ingest burst a search cost 20–30% more in psql and ≈ 45% more
-    // PostgreSQL CPU under load. 64 kB (the least PostgreSQL takes) keeps that read small; ingest speed did not change
-    // measurably (docs/intelligence-chatgpt.md, "PostgreSQL search cost").
+    // the whole list: with the 4 MB default, searches after an ingest burst cost markedly more. 64 kB (the least
+    // PostgreSQL takes) keeps that read small without slowing ingest (docs/intelligence-chatgpt.md, "PostgreSQL search
+    // cost").
     version: 2,
     name: 'small search pending list',
     sql: `

@@ -50,6 +50,7 @@ async function loadPglite(): Promise<typeof PGlite> {
     if ((err as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') throw err;
     throw new Error(
       `${PGLITE_PACKAGE} is not installed: install it for the import (npm install --no-save ${PGLITE_PACKAGE}@0.5, in the hub's directory or the current one), then run the import again`,
+      { cause: err },
     );
   }
 }

@@ -1,10 +1,10 @@
-import type { HubDeps } from '../../deps.js';
+import type { ToolServices } from '../../tools/types.js';
 import type { ConnectionStatus } from '../../tools/types.js';
 
 /** Store reachable and migrated (shared by the intelligence and connector systems' check()). */
-export async function probeStore(deps: HubDeps, signal: AbortSignal): Promise<ConnectionStatus> {
+export async function probeStore(services: ToolServices, signal: AbortSignal): Promise<ConnectionStatus> {
   try {
-    const store = await abortable(deps.intelligence(), signal);
+    const store = await abortable(services.intelligence(), signal);
     await abortable(store.ping(), signal);
     return { state: 'connected', detail: store.kind === 'postgres' ? 'PostgreSQL' : 'embedded SQLite' };
   } catch (err) {

@@ -49,7 +49,7 @@ const iso = (v: Date | string): string => (v instanceof Date ? v : new Date(v)).
 /**
  * A hit's `created_at` as the ISO 8601 text `iso()` gives (UTC, milliseconds truncated as a JavaScript Date truncates
  * them), formatted by the database: a search returns up to 100 rows, and parsing each timestamp into a Date only to
- * format it again was a measurable part of the hub's work per search (docs/benchmarks.md, "Sixth round").
+ * format it again is work per row that the database already does.
  */
 const ISO_CREATED_AT = `to_char(h.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
 
@@ -114,7 +114,7 @@ export class SqlIntelligenceStore implements IntelligenceStore {
    * Ranked full-text search: web-search syntax (`"exact phrase"`, `or`, `-exclude`), term-frequency rank (`ts_rank`)
    * normalised to 0..1, title matches weighted above body matches; highlights computed only for the returned rows.
    * `ts_rank`, not the cover-density `ts_rank_cd`: every matching row is ranked before the top ones are kept, and
-   * `ts_rank_cd` cost about 4.5 µs a row against 0.8 (docs/benchmarks.md, "Sixth round"); it also ranks the way the
+   * `ts_rank_cd` costs several times as much per row; `ts_rank` also ranks the way the
    * SQLite store's BM25 does, by how often and where (title or text) the words occur.
    * `tags` matches documents carrying all the given tags; `until` is exclusive.
    */

@@ -62,7 +62,7 @@ export const intelligenceIngest = defineTool({
   }),
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
   async run(args, ctx) {
-    const store = await ctx.deps.intelligence();
+    const store = await ctx.services.intelligence();
     const doc = await store.ingest({
       title: args.title,
       text: args.text,
@@ -104,7 +104,7 @@ export const intelligenceQuery = defineTool({
   output: z.object({ query: z.string(), count: z.number(), hits: z.array(hitSchema) }),
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   async run(args, ctx) {
-    const store = await ctx.deps.intelligence();
+    const store = await ctx.services.intelligence();
     const hits = await store.search({
       query: args.query,
       tags: args.tags,

@@ -51,7 +51,7 @@ export async function authorizeEndpoint(app: FastifyInstance, opts: OAuthEndpoin
   /** Where the consent form may lead: the client's redirect origin, and the identity provider when configured. */
   async function formTargets(tx: ConsentTx): Promise<string[]> {
     const u = new URL(tx.redirect_uri);
-    return [u.origin === 'null' ? u.protocol : u.origin, ...(operator.upstream ? await operator.upstream.origins() : [])];
+    return [u.origin === 'null' ? u.protocol : u.origin, ...(operator.identityProvider ? await operator.identityProvider.origins() : [])];
   }
 
   function renderConsent(id: string, tx: ConsentTx, error?: string): string {
@@ -65,7 +65,7 @@ export async function authorizeEndpoint(app: FastifyInstance, opts: OAuthEndpoin
       redirectHost: u.host || u.protocol,
       requested: tx.requested,
       checked: tx.checked,
-      ...(operator.upstream ? { upstream: operator.upstream.label } : {}),
+      ...(operator.identityProvider ? { identityProvider: operator.identityProvider.label } : {}),
       ...(error ? { error } : {}),
     });
   }
@@ -158,7 +158,7 @@ export async function authorizeEndpoint(app: FastifyInstance, opts: OAuthEndpoin
       if (!(await store.take(`tx:${id}`))) return html(reply, 400, errorPage('invalid_request', 'this authorization request was already answered'));
       return redirectTo(reply, tx.redirect_uri, { error: 'access_denied', error_description: 'the operator denied the request', state: tx.state, iss: base });
     }
-    if (action !== 'approve' && !(action === 'oidc' && operator.upstream)) return html(reply, 400, renderConsent(id, tx, 'Choose Approve or Deny.'), formAction);
+    if (action !== 'approve' && !(action === 'oidc' && operator.identityProvider)) return html(reply, 400, renderConsent(id, tx, 'Choose Approve or Deny.'), formAction);
     const granted = LEVELS.find((l) => `tools:${l.toLowerCase()}` === level);
     if (!granted || levelRank(granted) > levelRank(tx.requested)) {
       return html(reply, 400, renderConsent(id, tx, 'Choose one of the offered levels.'), formAction);
@@ -173,7 +173,7 @@ export async function authorizeEndpoint(app: FastifyInstance, opts: OAuthEndpoin
         return html(reply, 503, renderConsent(id, tx, err.description), formAction);
       }
       await saveTx(store, id, { ...tx, granted, signin: started.pending });
-      await store.set(`upstream:${started.pending.checks.state}`, id, CONSENT_TTL_S);
+      await store.set(`identity-provider:${started.pending.checks.state}`, id, CONSENT_TTL_S);
       return reply.code(303).header('cache-control', 'no-store').header('location', started.url).send();
     }
     const verdict = await operator.checkKey(request, key);
@@ -204,9 +204,9 @@ export async function authorizeEndpoint(app: FastifyInstance, opts: OAuthEndpoin
     } catch (err) {
       return html(reply, 400, errorPage('invalid_request', (err as OAuthError).description));
     }
-    const id = state && operator.upstream ? await store.take(`upstream:${state}`) : null;
+    const id = state && operator.identityProvider ? await store.take(`identity-provider:${state}`) : null;
     const text = id ? await store.take(`tx:${id}`) : null;
-    if (!text || !operator.upstream) return html(reply, 400, errorPage('invalid_request', 'this sign-in expired or was already used; start again from the application'));
+    if (!text || !operator.identityProvider) return html(reply, 400, errorPage('invalid_request', 'this sign-in expired or was already used; start again from the application'));
     const tx = JSON.parse(text) as ConsentTx;
     if (!tx.signin || !tx.granted) return html(reply, 400, errorPage('invalid_request', 'this sign-in was not started from the consent page'));
     if (!operator.sameBrowser(request, tx.signin)) {
@@ -216,14 +216,14 @@ export async function authorizeEndpoint(app: FastifyInstance, opts: OAuthEndpoin
       return showConsent(request, reply, { ...authRequest, checked: 'LOW' }, 'This sign-in was not started in this browser. Review the request below before you approve it.');
     }
     if (typeof q.error === 'string') {
-      return redirectTo(reply, tx.redirect_uri, { error: 'access_denied', error_description: `sign-in at ${operator.upstream.label} ended: ${q.error.slice(0, 100)}`, state: tx.state, iss: base });
+      return redirectTo(reply, tx.redirect_uri, { error: 'access_denied', error_description: `sign-in at ${operator.identityProvider.label} ended: ${q.error.slice(0, 100)}`, state: tx.state, iss: base });
     }
     let email: string;
     try {
       email = await operator.finishSignIn(request, reply, new URL(request.url, base), tx.signin, '/authorize');
     } catch (err) {
       if (!(err instanceof OAuthError)) throw err;
-      request.log.warn({ client_id: tx.client_id, reason: err.description }, 'oauth consent: upstream sign-in refused');
+      request.log.warn({ client_id: tx.client_id, reason: err.description }, 'oauth consent: identity provider sign-in refused');
       return html(reply, 403, errorPage(err.error, err.description));
     }
     return issueCode(reply, base, tx, tx.granted, email);

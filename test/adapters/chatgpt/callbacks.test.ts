@@ -161,7 +161,7 @@ describe('Auto Builder round trip: execute → callback over HTTP → search →
       fake.mode = { kind: 'success', result: { summary: 'repository skeleton generated' } };
       fake.callback = { status: 'success', result: { deployment: 'zephyrine service deployed to staging' } };
       const config = testConfig({ CHATGPT_MCP_ENDPOINT: fake.url, PUBLIC_URL: hubUrl });
-      const ctx = toolContext(config, { deps, callId: 'audit-rec-123' });
+      const ctx = toolContext(config, { services: deps, callId: 'audit-rec-123' });
 
       const out = await runTool(autoBuilderExecute, { command: 'build and deploy zephyrine' }, ctx);
       expect(out).toMatchObject({ status: 'success', correlation_id: 'audit-rec-123', callback_url: `${hubUrl}/v1/callbacks/chatgpt` });

@@ -38,7 +38,7 @@ describe('chatgpt_auto_builder_execute against a fake Auto Builder', () => {
       ...extra,
     });
   const call = (args: Record<string, unknown>, extra: Record<string, string> = {}, callId = 'call-7') =>
-    runTool(autoBuilderExecute, args, toolContext(config(extra), { deps, callId }));
+    runTool(autoBuilderExecute, args, toolContext(config(extra), { services: deps, callId }));
 
   beforeAll(async () => {
     env = await sqliteEnv('chatgpt');
@@ -98,7 +98,7 @@ describe('chatgpt_auto_builder_execute against a fake Auto Builder', () => {
     const open = await startFakeAutoBuilder();
     try {
       const cfg = testConfig({ CHATGPT_MCP_ENDPOINT: `${open.url}/` });
-      const out = await runTool(autoBuilderExecute, { command: 'ping' }, toolContext(cfg, { deps, callId: 'call-8' }));
+      const out = await runTool(autoBuilderExecute, { command: 'ping' }, toolContext(cfg, { services: deps, callId: 'call-8' }));
       const [req] = open.requests;
       expect(req.url).toBe('/execute');
       expect(req.headers.authorization).toBeUndefined();
@@ -148,7 +148,7 @@ describe('chatgpt_auto_builder_execute against a fake Auto Builder', () => {
   it('answers timeout when the call budget (ctx.signal) runs out first', async () => {
     fake.mode = { kind: 'hang' };
     const controller = new AbortController();
-    const pending = runTool(autoBuilderExecute, { command: 'x' }, toolContext(config(), { deps, signal: controller.signal }));
+    const pending = runTool(autoBuilderExecute, { command: 'x' }, toolContext(config(), { services: deps, signal: controller.signal }));
     controller.abort();
     expect((await failure(pending)).code).toBe('timeout');
   });
@@ -191,7 +191,7 @@ describe('chatgpt_auto_builder_execute against a fake Auto Builder', () => {
   });
 
   it('answers not_configured naming CHATGPT_MCP_ENDPOINT when the endpoint is unset', async () => {
-    const err = await failure(runTool(autoBuilderExecute, { command: 'x' }, toolContext(testConfig(), { deps })));
+    const err = await failure(runTool(autoBuilderExecute, { command: 'x' }, toolContext(testConfig(), { services: deps })));
     expect(err.code).toBe('not_configured');
     expect(err.details).toEqual({ variable: 'CHATGPT_MCP_ENDPOINT' });
   });

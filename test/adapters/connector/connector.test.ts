@@ -11,7 +11,7 @@ describe('ChatGPT connector search/fetch over the Intelligence store (embedded S
   let env: StoreEnv;
   let store: IntelligenceStore;
   let deps: HubDeps;
-  const ctx = () => toolContext(env.config, { deps });
+  const ctx = () => toolContext(env.config, { services: deps });
 
   beforeAll(async () => {
     env = await sqliteEnv('connector');

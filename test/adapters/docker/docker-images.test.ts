@@ -161,10 +161,10 @@ describe('docker_build', () => {
   it('answers status running past the deadline and stores the outcome for a follow-up', async () => {
     let release!: () => void;
     engine.state.buildGate = new Promise<void>((r) => (release = r));
-    const outcome = () => operationOutcome(ctx.deps.operations, 'docker_build', op, ctx.principal);
+    const outcome = () => operationOutcome(ctx.services.operations, 'docker_build', op, ctx.principal);
     let op = '';
     try {
-      const shortCtx = toolContext(ctx.config, { deadline: Date.now(), deps: ctx.deps });
+      const shortCtx = toolContext(ctx.config, { deadline: Date.now(), services: ctx.services });
       const first = await runTool(dockerBuild, { context: 'app', tags: ['slow:1'] }, shortCtx);
       expect(first).toMatchObject({ status: 'running', operation: expect.stringMatching(/^docker_build-/) });
       op = first.operation as string;
@@ -177,15 +177,15 @@ describe('docker_build', () => {
       }
       expect(result).toMatchObject({ status: 'built', tags: ['slow:1'] });
       // Another tool or another principal does not see it.
-      expect((await failure(operationOutcome(ctx.deps.operations, 'docker_push', op, ctx.principal))).code).toBe('not_found');
-      expect((await failure(operationOutcome(ctx.deps.operations, 'docker_build', op, 'key:other'))).code).toBe('not_found');
+      expect((await failure(operationOutcome(ctx.services.operations, 'docker_push', op, ctx.principal))).code).toBe('not_found');
+      expect((await failure(operationOutcome(ctx.services.operations, 'docker_build', op, 'key:other'))).code).toBe('not_found');
     } finally {
       engine.state.buildGate = undefined;
     }
   });
 
   it('answers not_found for an unknown operation id', async () => {
-    const err = await failure(operationOutcome(ctx.deps.operations, 'docker_build', 'docker_build-00000000-0000-0000-0000-000000000000', ctx.principal));
+    const err = await failure(operationOutcome(ctx.services.operations, 'docker_build', 'docker_build-00000000-0000-0000-0000-000000000000', ctx.principal));
     expect(err.code).toBe('not_found');
   });
 });

@@ -113,7 +113,7 @@ describe('docker read tools against a fake Engine on a unix socket', () => {
   });
 
   it('check() reports the Engine version via _ping and /version', async () => {
-    const status = await system.check(ctx.config, ctx.deps, AbortSignal.timeout(5000));
+    const status = await system.check(ctx.config, ctx.services, AbortSignal.timeout(5000));
     expect(status).toEqual({ state: 'connected', detail: 'Docker Engine 27.3.1 (API 1.47, linux/amd64)' });
     expect(engine.requests.slice(-2).map((r) => r.url)).toEqual(['/_ping', '/version']);
     expect(system.missingConfig(ctx.config)).toBeNull();
@@ -138,7 +138,7 @@ describe('docker with the daemon down', () => {
   });
 
   it('check() reports failed with the reason', async () => {
-    const status = await system.check(down, toolContext(down).deps, AbortSignal.timeout(5000));
+    const status = await system.check(down, toolContext(down).services, AbortSignal.timeout(5000));
     expect(status.state).toBe('failed');
     expect((status as { reason: string }).reason).toContain('DOCKER_HOST');
   });

@@ -235,11 +235,11 @@ describe('GitHub errors and configuration', () => {
   });
 
   it('check() calls GET /user and reports the login and token scopes', async () => {
-    const status = await system.check(ctx.config, ctx.deps, AbortSignal.timeout(5000));
+    const status = await system.check(ctx.config, ctx.services, AbortSignal.timeout(5000));
     expect(lastRequest().url).toBe('/user');
     expect(status).toEqual({ state: 'connected', detail: 'as octo-dev; scopes: repo, workflow' });
     const bad = testConfig({ GITHUB_TOKEN: 'ghp_wrong', GITHUB_API_URL: gh.url });
-    const failed = await system.check(bad, ctx.deps, AbortSignal.timeout(5000));
+    const failed = await system.check(bad, ctx.services, AbortSignal.timeout(5000));
     expect(failed.state).toBe('failed');
     expect((failed as { reason: string }).reason).toContain('GITHUB_TOKEN');
   });

@@ -232,10 +232,10 @@ describe('maps system', () => {
 
   it('check() geocodes a fixed address; REQUEST_DENIED is failed', async () => {
     const config = testConfig({ GOOGLE_API_BASE_URL: fake.url, GOOGLE_API_KEY: KEY });
-    const deps = toolContext(config).deps;
-    expect(await system.check(config, deps, AbortSignal.timeout(10_000))).toEqual({ state: 'connected', detail: 'GOOGLE_API_KEY accepted by the Geocoding API (OK)' });
+    const services = toolContext(config).services;
+    expect(await system.check(config, services, AbortSignal.timeout(10_000))).toEqual({ state: 'connected', detail: 'GOOGLE_API_KEY accepted by the Geocoding API (OK)' });
     const bad = testConfig({ GOOGLE_API_BASE_URL: fake.url, GOOGLE_API_KEY: 'AIza-wrong' });
-    const status = await system.check(bad, deps, AbortSignal.timeout(10_000));
+    const status = await system.check(bad, services, AbortSignal.timeout(10_000));
     expect(status.state).toBe('failed');
     expect(status.state === 'failed' && status.reason).toContain('REQUEST_DENIED');
   });

@@ -39,13 +39,13 @@ describe('workspace system', () => {
   it('check() reads Drive about.user with the token, and reports a refused token as failed', async () => {
     const config = testConfig({ GOOGLE_API_BASE_URL: fake.url, GOOGLE_OAUTH_TOKEN: TOKEN });
     const ctx = toolContext(config);
-    const ok = await system.check(config, ctx.deps, AbortSignal.timeout(10_000));
+    const ok = await system.check(config, ctx.services, AbortSignal.timeout(10_000));
     expect(ok).toEqual({ state: 'connected', detail: 'GOOGLE_OAUTH_TOKEN accepted (Drive about: ops@example.com)' });
     expect(fake.requests[0]!.path).toBe('/drive/v3/about');
     expect(fake.requests[0]!.query.get('fields')).toBe('user(emailAddress,displayName)');
 
     const badConfig = testConfig({ GOOGLE_API_BASE_URL: fake.url, GOOGLE_OAUTH_TOKEN: 'ya29.expired' });
-    const bad = await system.check(badConfig, ctx.deps, AbortSignal.timeout(10_000));
+    const bad = await system.check(badConfig, ctx.services, AbortSignal.timeout(10_000));
     expect(bad.state).toBe('failed');
     expect(bad.state === 'failed' && bad.reason).toMatch(/^auth_error: .*GOOGLE_OAUTH_TOKEN/);
   });

@@ -11,7 +11,7 @@ describe('intelligence tools (embedded SQLite)', () => {
   let env: StoreEnv;
   let store: IntelligenceStore;
   let deps: HubDeps;
-  const ctx = () => toolContext(env.config, { deps, principal: 'key:abc', callId: 'call-42' });
+  const ctx = () => toolContext(env.config, { services: deps, principal: 'key:abc', callId: 'call-42' });
 
   beforeAll(async () => {
     env = await sqliteEnv('tools');

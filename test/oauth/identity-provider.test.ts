@@ -9,7 +9,7 @@ import { fixtureSystem } from '../helpers/fixture-system.js';
 import { authorizeUrl, pkce, postForm, readConsentForm, register } from './helpers.js';
 
 /**
- * The consent page's upstream sign-in against a real OpenID Connect provider (`oidc-provider` from npm, with its
+ * The consent page's identity provider sign-in against a real OpenID Connect provider (`oidc-provider` from npm, with its
  * development login and consent screens), driven in headless Chromium as an operator would.
  */
 if (!hasChromium) console.warn(`OAuth OIDC browser test skipped: ${CHROMIUM} is not installed`);
@@ -19,7 +19,7 @@ describe('OIDC configuration', () => {
     expect(() => loadConfig({ OAUTH_OIDC_ISSUER: 'https://accounts.google.com' })).toThrow(/must be set together/);
     const all = { OAUTH_OIDC_ISSUER: 'https://accounts.google.com', OAUTH_OIDC_CLIENT_ID: 'id', OAUTH_OIDC_CLIENT_SECRET: 's' };
     expect(() => loadConfig({ ...all, OAUTH_ALLOWED_EMAILS: 'not an address' })).toThrow(/OAUTH_ALLOWED_EMAILS/);
-    expect(loadConfig({ ...all, OAUTH_ALLOWED_EMAILS: 'Ops@Example.com, @corp.example' }).oidc?.allowedEmails).toEqual(['ops@example.com', '@corp.example']);
+    expect(loadConfig({ ...all, OAUTH_ALLOWED_EMAILS: 'Ops@Example.com, @corp.example' }).identityProvider?.allowedEmails).toEqual(['ops@example.com', '@corp.example']);
   });
 });
 

@@ -3,11 +3,11 @@ import type { Config } from '../config.js';
 import { OAuthError } from './errors.js';
 
 /**
- * The optional upstream sign-in of the consent page (e.g. Google): the operator proves who they are with an OpenID
+ * The optional identity provider sign-in of the consent and approval pages (e.g. Google): the operator proves who they are with an OpenID
  * Connect provider instead of typing a hub key, and only the allowed e-mail addresses pass. `openid-client` does
  * discovery, the authorization URL (PKCE S256, state, nonce), the code exchange and the ID token validation.
  */
-export interface UpstreamChecks {
+export interface IdentityProviderChecks {
   verifier: string;
   state: string;
   nonce: string;
@@ -15,10 +15,10 @@ export interface UpstreamChecks {
 
 const LOOPBACK_HTTP = /^http:\/\/(localhost|127\.0\.0\.1|\[::1\])(:\d+)?$/;
 
-export class UpstreamSignIn {
+export class IdentityProviderSignIn {
   private configuration: Promise<oidc.Configuration> | null = null;
 
-  constructor(private readonly settings: NonNullable<Config['oidc']>) {}
+  constructor(private readonly settings: NonNullable<Config['identityProvider']>) {}
 
   /** Display name of the provider for the button ("accounts.google.com"). */
   get label(): string {
@@ -48,7 +48,7 @@ export class UpstreamSignIn {
     return this.configuration;
   }
 
-  async start(redirectUri: string): Promise<{ url: string; checks: UpstreamChecks }> {
+  async start(redirectUri: string): Promise<{ url: string; checks: IdentityProviderChecks }> {
     let config: oidc.Configuration;
     try {
       config = await this.config();
@@ -68,7 +68,7 @@ export class UpstreamSignIn {
   }
 
   /** Exchanges the provider's code and returns the verified, allowed e-mail address (lower-cased). */
-  async finish(currentUrl: URL, checks: UpstreamChecks): Promise<string> {
+  async finish(currentUrl: URL, checks: IdentityProviderChecks): Promise<string> {
     let claims: Record<string, unknown> | undefined;
     try {
       const config = await this.config();

@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis';
-import { silentLog, type GovernanceLog } from './log.js';
+import { silentLog, type StoreLog } from '../log.js';
 
 export interface RedisConnectionOptions {
   url: string;
@@ -8,13 +8,13 @@ export interface RedisConnectionOptions {
   connectTimeoutMs?: number;
   /** PING interval (ms) that notices a Redis which stopped answering without closing the socket. */
   heartbeatMs?: number;
-  log?: GovernanceLog;
+  log?: StoreLog;
 }
 
 /**
  * The Lua scripts of the quota and audit stores (registered with defineCommand). Each store already sends one script call
- * per batch of calls, so auto-pipelining would only wrap every such call in a pipeline of its own: that wrapper cost
- * about 40 µs of client CPU per script call in a micro-benchmark (docs/benchmarks.md), so these go out directly.
+ * per batch of calls, so auto-pipelining would only wrap every such call in a pipeline of its own, client work that
+ * batches nothing: these go out directly.
  */
 export const SELF_BATCHED_SCRIPTS = { quota: 'omniHubQuotaBatch', audit: 'omniHubAuditAppend' } as const;
 
@@ -35,7 +35,7 @@ export class RedisConnection {
   private closed = false;
   private lastErrorLog = 0;
   private readonly heartbeat: NodeJS.Timeout;
-  private readonly log: GovernanceLog;
+  private readonly log: StoreLog;
   private readonly readyListeners = new Set<() => void>();
 
   constructor(options: RedisConnectionOptions) {
