@@ -359,9 +359,9 @@ export class UpstreamConnection {
     const client = new sdk.Client(CLIENT_INFO, { capabilities: {}, jsonSchemaValidator: PASS_THROUGH_OUTPUT, listMaxPages: MAX_TOOL_PAGES });
     // Transport hiccups the SDK recovers from itself (e.g. a GET stream reconnecting); real losses arrive as onclose.
     client.onerror = (err) => {
-      // The stdio transport reports a line over its maxBufferSize with this message, then closes: remembered so the
-      // calls the close ends can name the cap.
-      if (err instanceof ResultTooLargeError || /ReadBuffer exceeded maximum size/.test(err.message)) this.overflowed = true;
+      // The stdio read buffer and the bounded HTTP streams report a message over the cap with this error, then the
+      // connection closes: remembered so the calls the close ends can name the cap.
+      if (err instanceof ResultTooLargeError) this.overflowed = true;
       this.log.debug({ upstream: this.name, err: this.scrub(reasonOf(err)) }, 'upstream transport error');
     };
     // Storms of notifications cost at most one re-list per interval (RefreshGate).
@@ -425,8 +425,24 @@ export class UpstreamConnection {
       env: { ...getDefaultEnvironment(), ...(this.config.env ?? {}) },
       cwd: this.config.cwd,
       stderr: 'pipe',
-      // One JSON-RPC line may not pass the cap: the read buffer refuses to grow past it and the process is restarted.
       maxBufferSize: this.timings.resultMaxBytes,
+    });
+    // One JSON-RPC line may not pass the cap: the read buffer refuses to grow past it and the process is restarted.
+    // The SDK's buffer is swapped for one that reads a line in linear time (see LineReadBuffer); the field is checked
+    // so an SDK that renames it fails here, not silently. Past the cap the process is killed at once: the rest of its
+    // output is not read (the SDK's close would let it write for seconds before signalling it).
+    const { LineReadBuffer } = await import('./line-buffer.js');
+    const slot = transport as unknown as Record<string, unknown>;
+    if (!('_readBuffer' in slot)) throw new Error('the SDK stdio transport has no _readBuffer to bound');
+    slot._readBuffer = new LineReadBuffer(this.timings.resultMaxBytes, () => {
+      const pid = transport.pid;
+      if (pid !== null) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // Already gone: nothing left to stop.
+        }
+      }
     });
     this.process = transport;
     const stderr = transport.stderr;
