@@ -5,6 +5,7 @@ import type { CallOrigin, InvokePipeline, InvokeResult } from '../tools/pipeline
 import { maxLevel } from '../oauth/scopes.js';
 import { callerView, exposedName, visibleTools } from '../tools/catalog.js';
 import type { RegisteredTool, ToolRegistry } from '../tools/registry.js';
+import type { FederatedContent } from './federated-content.js';
 import { getPrompt, PROMPTS } from './prompts.js';
 import { toCallToolResult, toMcpTool } from './results.js';
 import { loadSdk } from './sdk.js';
@@ -32,6 +33,8 @@ export class McpSurface {
   constructor(
     readonly registry: ToolRegistry,
     readonly pipeline: InvokePipeline,
+    /** The upstreams' resources, templates and prompts, when upstreams are configured. */
+    private readonly content?: FederatedContent,
   ) {
     this.toolsList = { tools: registry.list().map(toMcpTool) };
     registry.onChange(() => {
@@ -56,6 +59,13 @@ export class McpSurface {
       this.viewLists.set(tools, list);
     }
     return list;
+  }
+
+  /** An upstream's resource or prompt list changed: the legacy sessions are told, as for tools. */
+  contentChanged(kind: 'resources' | 'prompts'): void {
+    for (const server of this.servers) {
+      void (kind === 'resources' ? server.sendResourceListChanged() : server.sendPromptListChanged()).catch(() => undefined);
+    }
   }
 
   /** Calls `listener` whenever the served tool list changes (a federated upstream's list changed). */
@@ -84,7 +94,8 @@ export class McpSurface {
    * briefly and `subscriptions/listen` announces changes.
    */
   private cacheHints(): Partial<Record<'tools/list' | 'prompts/list' | 'resources/list' | 'resources/templates/list', CacheHint>> {
-    const fixed: CacheHint = { ttlMs: LIST_TTL_MS, cacheScope: 'public' };
+    // With upstreams the resource and prompt lists are theirs too: per caller (its view) and changing with them.
+    const fixed: CacheHint = this.content ? { ttlMs: FEDERATED_LIST_TTL_MS, cacheScope: 'private' } : { ttlMs: LIST_TTL_MS, cacheScope: 'public' };
     return {
       'tools/list': { ttlMs: this.registry.federated ? FEDERATED_LIST_TTL_MS : LIST_TTL_MS, cacheScope: 'private' },
       'prompts/list': fixed,
@@ -100,7 +111,7 @@ export class McpSurface {
   async createServer(session = false): Promise<Server> {
     const { Server, ProtocolError, ProtocolErrorCode, ResourceNotFoundError } = (await loadSdk()).server;
     const server = new Server(SERVER_INFO, {
-      capabilities: { tools: { listChanged: this.registry.federated }, prompts: { listChanged: false }, resources: {}, logging: {} },
+      capabilities: { tools: { listChanged: this.registry.federated }, prompts: { listChanged: !!this.content }, resources: { listChanged: !!this.content }, logging: {} },
       instructions: INSTRUCTIONS,
       cacheHints: this.cacheHints(),
     });
@@ -139,6 +150,7 @@ export class McpSurface {
         throw err;
       }
     });
+    await this.content?.register(server);
     // Only a session's server can be told later: a per-request one is gone once its answer is sent.
     if (session && this.registry.federated) {
       this.servers.add(server);

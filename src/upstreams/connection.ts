@@ -115,6 +115,8 @@ export class UpstreamConnection {
   tools: Tool[] = [];
   /** Called after the tool list changed (first connect, reconnect, `notifications/tools/list_changed`). */
   onToolsChanged?: () => void;
+  /** Called when the upstream announces that its resource or prompt list changed (forwarded to the hub's clients). */
+  onContentChanged?: (kind: 'resources' | 'prompts') => void;
   /** `tools/list` requests sent to the upstream since the start (for operators and tests of the coalescing). */
   toolLists = 0;
 
@@ -366,6 +368,8 @@ export class UpstreamConnection {
     };
     // Storms of notifications cost at most one re-list per interval (RefreshGate).
     client.setNotificationHandler('notifications/tools/list_changed', () => this.refreshGate.notify());
+    client.setNotificationHandler('notifications/resources/list_changed', () => this.onContentChanged?.('resources'));
+    client.setNotificationHandler('notifications/prompts/list_changed', () => this.onContentChanged?.('prompts'));
     return client;
   }
 

@@ -1,0 +1,87 @@
+import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { keyId } from '../../src/http/auth.js';
+import { TEST_KEY, testHub, type TestHub } from '../helpers/app.js';
+import { fixtureSystem } from '../helpers/fixture-system.js';
+import { stdioEverything } from './helpers.js';
+
+const OTHER_KEY = 'other-profile-key-0123456789';
+
+/** The official v2 client on the hub's /mcp: legacy (2025 session) or pinned to 2026-07-28. */
+async function mcpClient(base: string, bearer: string, era: 'legacy' | 'modern'): Promise<Client> {
+  const client = new Client({ name: 'content-test', version: '1.0.0' }, era === 'modern' ? { versionNegotiation: { mode: { pin: '2026-07-28' } } } : {});
+  await client.connect(new StreamableHTTPClientTransport(new URL(`${base}/mcp`), { requestInit: { headers: { authorization: `Bearer ${bearer}` } } }));
+  return client;
+}
+
+describe('upstream resources, templates and prompts on the hub\'s MCP server (official everything server over stdio)', () => {
+  let hub: TestHub;
+  let base: string;
+  beforeAll(async () => {
+    hub = await testHub(
+      {
+        MCP_API_KEY: [TEST_KEY, OTHER_KEY].join(','),
+        UPSTREAMS: JSON.stringify([stdioEverything('ev', { resources_level: 'MEDIUM' })]),
+        PROFILES: JSON.stringify([{ name: 'other', toolsets: ['connector'] }]),
+        MCP_API_KEY_PROFILES: JSON.stringify({ [keyId(OTHER_KEY)]: 'other' }),
+      },
+      { systems: [fixtureSystem] },
+    );
+    await hub.app.listen({ port: 0, host: '127.0.0.1' });
+    base = `http://127.0.0.1:${(hub.app.server.address() as { port: number }).port}`;
+  });
+  afterAll(async () => {
+    await hub?.close();
+  });
+
+  it.each(['legacy', 'modern'] as const)('%s era: lists merged with the hub\'s own, reads and gets routed to the upstream, governed and audited', async (era) => {
+    const client = await mcpClient(base, TEST_KEY, era);
+    try {
+      expect(client.getServerCapabilities()?.resources).toMatchObject({ listChanged: true });
+      const { resources } = await client.listResources();
+      expect(resources.length).toBeGreaterThan(0);
+      expect(resources.every((r) => r.uri.startsWith('ev+'))).toBe(true);
+      const doc = resources.find((r) => r.uri.startsWith('ev+demo://resource/static/document/'))!;
+      const read = await client.readResource({ uri: doc.uri });
+      expect(read.contents[0]!.uri).toBe(doc.uri);
+
+      const { resourceTemplates } = await client.listResourceTemplates();
+      expect(resourceTemplates.map((t) => t.uriTemplate)).toContain('ev+demo://resource/dynamic/text/{resourceId}');
+      const dynamic = await client.readResource({ uri: 'ev+demo://resource/dynamic/text/7' });
+      expect(dynamic.contents[0]).toMatchObject({ uri: 'ev+demo://resource/dynamic/text/7' });
+
+      const names = (await client.listPrompts()).prompts.map((p) => p.name);
+      expect(names).toEqual(expect.arrayContaining(['code_to_cloud_run', 'ev_simple-prompt', 'ev_args-prompt']));
+      const got = await client.getPrompt({ name: 'ev_args-prompt', arguments: { city: 'Lyon' } });
+      expect(got.messages[0]!.content).toEqual({ type: 'text', text: "What's weather in Lyon?" });
+      expect((await client.getPrompt({ name: 'code_to_cloud_run', arguments: { app_description: 'x', service_name: 'y' } })).messages.length).toBeGreaterThan(0);
+
+      await expect(client.readResource({ uri: 'ev+demo://resource/nope' })).rejects.toThrow();
+      await expect(client.readResource({ uri: 'file:///etc/passwd' })).rejects.toThrow(/not found|file:\/\/\/etc\/passwd/i);
+    } finally {
+      await client.close();
+    }
+    await hub.deps.audit.flush();
+    const reads = (await hub.deps.audit.list({ limit: 20, tool: 'ev_resources_read' })).records;
+    expect(reads.some((r) => r.transport === 'mcp' && r.system === 'ev' && r.level === 'MEDIUM' && r.outcome === 'ok' && (r.args as { uri?: string }).uri === 'ev+demo://resource/dynamic/text/7')).toBe(true);
+    expect(reads.some((r) => r.outcome === 'error' && (r.args as { uri?: string }).uri === 'ev+demo://resource/nope')).toBe(true);
+    const gets = (await hub.deps.audit.list({ limit: 20, tool: 'ev_prompts_get' })).records;
+    expect(gets.some((r) => r.outcome === 'ok' && r.quota !== undefined)).toBe(true);
+  });
+
+  it('a key whose profile does not select the upstream neither lists nor reads its content', async () => {
+    const client = await mcpClient(base, OTHER_KEY, 'legacy');
+    try {
+      expect((await client.listResources()).resources).toEqual([]);
+      expect((await client.listResourceTemplates()).resourceTemplates).toEqual([]);
+      expect((await client.listPrompts()).prompts.map((p) => p.name).some((n) => n.startsWith('ev_'))).toBe(false);
+      await expect(client.readResource({ uri: 'ev+demo://resource/dynamic/text/7' })).rejects.toThrow();
+      await expect(client.getPrompt({ name: 'ev_simple-prompt' })).rejects.toThrow(/unknown prompt/);
+    } finally {
+      await client.close();
+    }
+    await hub.deps.audit.flush();
+    const reads = (await hub.deps.audit.list({ limit: 50, tool: 'ev_resources_read' })).records;
+    expect(reads.some((r) => r.principal === keyId(OTHER_KEY))).toBe(false);
+  });
+});
