@@ -20,6 +20,9 @@ const INSTRUCTIONS =
   'Omni Hub runs governed tools against Google Cloud Run, Workspace, AI/ML, Maps, Docker, GitHub, an Intelligence store and ChatGPT Auto Builder. ' +
   'Every tool has an hourly quota by governance level (stated in its description). CRITICAL deploy/delete/remove tools need confirm: true; call them with dry_run: true first to preview.';
 
+/** App-only tools (MCP Apps) are called by their app through the client, never offered to the model. */
+const forModel = (t: RegisteredTool) => t.def.forModel !== false;
+
 /** What both MCP paths share, computed once at start (and again only when an upstream's tool list changes). */
 export class McpSurface {
   toolsList: ListToolsResult;
@@ -36,9 +39,9 @@ export class McpSurface {
     /** The upstreams' resources, templates and prompts, when upstreams are configured. */
     private readonly content?: FederatedContent,
   ) {
-    this.toolsList = { tools: registry.list().map(toMcpTool) };
+    this.toolsList = { tools: registry.list().filter(forModel).map(toMcpTool) };
     registry.onChange(() => {
-      this.toolsList = { tools: registry.list().map(toMcpTool) };
+      this.toolsList = { tools: registry.list().filter(forModel).map(toMcpTool) };
       // Sessions without an open stream (or stateless requests) cannot take a notification: that is not an error.
       for (const server of this.servers) void server.sendToolListChanged().catch(() => undefined);
       for (const listener of this.changeListeners) listener();
@@ -55,7 +58,7 @@ export class McpSurface {
     const tools = visibleTools(this.registry, this.pipeline.config, view);
     let list = this.viewLists.get(tools);
     if (!list) {
-      list = { tools: tools.map((t) => ({ ...toMcpTool(t), name: exposedName(t, view) })) };
+      list = { tools: tools.filter(forModel).map((t) => ({ ...toMcpTool(t), name: exposedName(t, view) })) };
       this.viewLists.set(tools, list);
     }
     return list;

@@ -85,6 +85,13 @@ export interface ToolDefinition<I extends z.ZodObject = z.ZodObject> {
   outputJsonSchema?: Record<string, unknown>;
   /** `run` returns an MCP CallToolResult (an upstream's answer) that the surfaces pass through unchanged. */
   passthrough?: boolean;
+  /**
+   * Entries of the MCP tool descriptor's `_meta` the tool passes on to clients: an upstream tool's MCP App
+   * (`ui`, `ui/resourceUri`, `openai/*`), its resource URIs already rewritten to the hub's.
+   */
+  mcpMeta?: Record<string, unknown>;
+  /** false: an app-only tool (MCP Apps `visibility` without "model"), callable but left out of the model's tools/list. */
+  forModel?: boolean;
   /** Returns a JSON object (becomes structuredContent). Throw HubError for failures. */
   run(args: z.infer<I>, ctx: ToolContext): Promise<Record<string, unknown>>;
 }

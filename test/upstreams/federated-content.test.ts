@@ -3,7 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keyId } from '../../src/http/auth.js';
 import { TEST_KEY, testHub, type TestHub } from '../helpers/app.js';
 import { fixtureSystem } from '../helpers/fixture-system.js';
-import { stdioEverything } from './helpers.js';
+import { appMeta } from '../../src/upstreams/tools.js';
+import { stdioBasicApp, stdioEverything } from './helpers.js';
 
 const OTHER_KEY = 'other-profile-key-0123456789';
 
@@ -21,7 +22,7 @@ describe('upstream resources, templates and prompts on the hub\'s MCP server (of
     hub = await testHub(
       {
         MCP_API_KEY: [TEST_KEY, OTHER_KEY].join(','),
-        UPSTREAMS: JSON.stringify([stdioEverything('ev', { resources_level: 'MEDIUM' })]),
+        UPSTREAMS: JSON.stringify([stdioEverything('ev', { resources_level: 'MEDIUM' }), stdioBasicApp('app')]),
         PROFILES: JSON.stringify([{ name: 'other', toolsets: ['connector'] }]),
         MCP_API_KEY_PROFILES: JSON.stringify({ [keyId(OTHER_KEY)]: 'other' }),
       },
@@ -40,7 +41,7 @@ describe('upstream resources, templates and prompts on the hub\'s MCP server (of
       expect(client.getServerCapabilities()?.resources).toMatchObject({ listChanged: true });
       const { resources } = await client.listResources();
       expect(resources.length).toBeGreaterThan(0);
-      expect(resources.every((r) => r.uri.startsWith('ev+'))).toBe(true);
+      expect(resources.every((r) => r.uri.startsWith('ev+') || r.uri.startsWith('app+'))).toBe(true);
       const doc = resources.find((r) => r.uri.startsWith('ev+demo://resource/static/document/'))!;
       const read = await client.readResource({ uri: doc.uri });
       expect(read.contents[0]!.uri).toBe(doc.uri);
@@ -83,5 +84,34 @@ describe('upstream resources, templates and prompts on the hub\'s MCP server (of
     await hub.deps.audit.flush();
     const reads = (await hub.deps.audit.list({ limit: 50, tool: 'ev_resources_read' })).records;
     expect(reads.some((r) => r.principal === keyId(OTHER_KEY))).toBe(false);
+  });
+
+  it.each(['legacy', 'modern'] as const)('%s era: an MCP App (ext-apps example server) keeps its _meta.ui and its ui:// resource reads through the hub', async (era) => {
+    const client = await mcpClient(base, TEST_KEY, era);
+    try {
+      const tool = (await client.listTools()).tools.find((t) => t.name === 'app_get-time')!;
+      expect(tool._meta).toMatchObject({ ui: { resourceUri: 'app+ui://get-time/mcp-app.html' }, 'ui/resourceUri': 'app+ui://get-time/mcp-app.html' });
+      const { resources } = await client.listResources();
+      expect(resources).toContainEqual(expect.objectContaining({ uri: 'app+ui://get-time/mcp-app.html', mimeType: 'text/html;profile=mcp-app' }));
+      const read = await client.readResource({ uri: (tool._meta!.ui as { resourceUri: string }).resourceUri });
+      expect(read.contents[0]).toMatchObject({ uri: 'app+ui://get-time/mcp-app.html', mimeType: 'text/html;profile=mcp-app' });
+      expect((read.contents[0] as { text: string }).text).toContain('<html');
+      const called = await client.callTool({ name: 'app_get-time', arguments: {} });
+      expect(called.structuredContent).toMatchObject({ time: expect.any(String) });
+    } finally {
+      await client.close();
+    }
+  });
+});
+
+describe('appMeta: MCP App metadata of an upstream tool', () => {
+  it('rewrites ui:// URIs to hub URIs, keeps the openai/* keys, marks app-only tools and drops the rest of _meta', () => {
+    expect(appMeta('app', { ui: { resourceUri: 'ui://w/a.html', visibility: ['app'] }, 'openai/outputTemplate': 'ui://w/a.html', 'openai/widgetAccessible': true, other: 1 })).toEqual({
+      mcpMeta: { ui: { resourceUri: 'app+ui://w/a.html', visibility: ['app'] }, 'openai/outputTemplate': 'app+ui://w/a.html', 'openai/widgetAccessible': true },
+      forModel: false,
+    });
+    expect(appMeta('app', { ui: { resourceUri: 'ui://w/a.html', visibility: ['model', 'app'] } }).forModel).toBe(true);
+    expect(appMeta('app', { other: 1 })).toEqual({ forModel: true });
+    expect(appMeta('app', undefined)).toEqual({ forModel: true });
   });
 });
