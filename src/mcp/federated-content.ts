@@ -8,6 +8,9 @@ import { parseHubUri, UpstreamContent, type ContentOptions } from '../upstreams/
 import type { Upstreams } from '../upstreams/index.js';
 import { getPrompt, PROMPTS } from './prompts.js';
 import { loadSdk } from './sdk.js';
+import { profileOf } from './server.js';
+
+const strip = (value: string, prefix: string) => (value.startsWith(prefix) ? value.slice(prefix.length) : value);
 
 /** An upstream's `-32002` (resource not found, older servers) or `-32602` for an unknown URI or prompt. */
 const NOT_FOUND_CODES = new Set([-32002, -32602]);
@@ -39,12 +42,16 @@ export class FederatedContent {
 
   private view(ctx: ServerContext): { principal: string; view: CatalogView } {
     const principal = ctx.http?.authInfo?.clientId ?? 'anonymous';
-    return { principal, view: callerView(this.config, { principal, maxLevel: maxLevel(ctx.http?.authInfo?.scopes ?? []) }) };
+    const profile = profileOf(ctx.http?.authInfo);
+    return { principal, view: callerView(this.config, { principal, maxLevel: maxLevel(ctx.http?.authInfo?.scopes ?? []), ...(profile !== undefined ? { profile } : {}) }) };
   }
 
-  private options(ctx: ServerContext): ContentOptions & { principal: string } {
+  private options(ctx: ServerContext): ContentOptions & { principal: string; transparent?: string } {
     const { principal, view } = this.view(ctx);
-    return { principal, signal: ctx.mcpReq.signal, visible: (upstream) => upstreamInView(upstream, view) && levelInView(this.levelOf(upstream), view) };
+    const visible = (upstream: string) => upstreamInView(upstream, view) && levelInView(this.levelOf(upstream), view);
+    // A `prefix: false` profile fronts its one upstream transparently: its URIs and prompt names as the upstream has them.
+    const transparent = view.profile?.prefix === false ? view.profile.upstreams![0] : undefined;
+    return { principal, signal: ctx.mcpReq.signal, visible, ...(transparent ? { transparent } : {}) };
   }
 
   /** Replaces the server's resource and prompt handlers with ones that serve the upstreams' as well. */
@@ -60,25 +67,45 @@ export class FederatedContent {
       return result.data as T;
     };
 
-    server.setRequestHandler('resources/list', async (_req, ctx) => ({ resources: await this.content.listResources(this.options(ctx)) }));
-    server.setRequestHandler('resources/templates/list', async (_req, ctx) => ({ resourceTemplates: await this.content.listResourceTemplates(this.options(ctx)) }));
-    server.setRequestHandler('resources/read', async (req, ctx) => {
-      const uri = req.params.uri;
-      const target = parseHubUri(uri);
+    server.setRequestHandler('resources/list', async (_req, ctx) => {
       const options = this.options(ctx);
-      if (!target || !options.visible!(target.upstream)) throw new ResourceNotFoundError(uri);
+      const resources = await this.content.listResources(options);
+      return { resources: options.transparent ? resources.map((r) => ({ ...r, uri: strip(r.uri, `${options.transparent}+`), name: strip(r.name, `${options.transparent}_`) })) : resources };
+    });
+    server.setRequestHandler('resources/templates/list', async (_req, ctx) => {
+      const options = this.options(ctx);
+      const templates = await this.content.listResourceTemplates(options);
+      const t = options.transparent;
+      return { resourceTemplates: t ? templates.map((r) => ({ ...r, uriTemplate: strip(r.uriTemplate, `${t}+`), name: strip(r.name, `${t}_`) })) : templates };
+    });
+    server.setRequestHandler('resources/read', async (req, ctx) => {
+      const options = this.options(ctx);
+      const asked = req.params.uri;
+      const uri = options.transparent ? `${options.transparent}+${asked}` : asked;
+      const target = parseHubUri(uri);
+      if (!target || !options.visible!(target.upstream)) throw new ResourceNotFoundError(asked);
       const subject = { name: `${target.upstream}_resources_read`, level: this.levelOf(target.upstream), system: target.upstream };
       const result = await this.pipeline.govern(subject, { uri }, { principal: options.principal, transport: 'mcp', signal: ctx.mcpReq.signal }, async (signal) => {
-        return { ...(await this.content.readResource(uri, { ...options, signal })) };
+        const read = await this.content.readResource(uri, { ...options, signal });
+        const t = options.transparent;
+        return t ? { ...read, contents: read.contents.map((c) => ({ ...c, uri: strip(c.uri, `${t}+`) })) } : { ...read };
       });
-      return answer(result, () => new ResourceNotFoundError(uri));
+      return answer(result, () => new ResourceNotFoundError(asked));
     });
-    server.setRequestHandler('prompts/list', async (_req, ctx) => ({ prompts: [...PROMPTS, ...(await this.content.listPrompts(this.options(ctx)))] }));
+    server.setRequestHandler('prompts/list', async (_req, ctx) => {
+      const options = this.options(ctx);
+      const prompts = await this.content.listPrompts(options);
+      const t = options.transparent;
+      // A transparent front shows only its upstream's prompts, under their own names.
+      return { prompts: t ? prompts.map((p) => ({ ...p, name: strip(p.name, `${t}_`) })) : [...PROMPTS, ...prompts] };
+    });
     server.setRequestHandler('prompts/get', async (req, ctx) => {
-      const { name } = req.params;
+      const options = this.options(ctx);
+      const asked = req.params.name;
+      const name = options.transparent ? `${options.transparent}_${asked}` : asked;
       const args = req.params.arguments ?? {};
-      const notFound = () => new ProtocolError(ProtocolErrorCode.InvalidParams, `unknown prompt: ${name.slice(0, 200)}`);
-      if (PROMPTS.some((p) => p.name === name)) {
+      const notFound = () => new ProtocolError(ProtocolErrorCode.InvalidParams, `unknown prompt: ${asked.slice(0, 200)}`);
+      if (!options.transparent && PROMPTS.some((p) => p.name === name)) {
         try {
           return getPrompt(name, args);
         } catch (err) {
@@ -86,7 +113,6 @@ export class FederatedContent {
         }
       }
       const upstream = name.slice(0, Math.max(0, name.indexOf('_')));
-      const options = this.options(ctx);
       if (!upstream || !options.visible!(upstream)) throw notFound();
       const subject = { name: `${upstream}_prompts_get`, level: this.levelOf(upstream), system: upstream };
       const result = await this.pipeline.govern(subject, { name, arguments: args }, { principal: options.principal, transport: 'mcp', signal: ctx.mcpReq.signal }, async (signal) => {

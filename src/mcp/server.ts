@@ -1,4 +1,4 @@
-import type { CacheHint, ListToolsResult, Server } from '@modelcontextprotocol/server';
+import type { AuthInfo, CacheHint, ListToolsResult, Server } from '@modelcontextprotocol/server';
 import { traceContextOf } from '../telemetry/tracing.js';
 import { HubError } from '../tools/errors.js';
 import type { CallOrigin, InvokePipeline, InvokeResult } from '../tools/pipeline.js';
@@ -19,6 +19,12 @@ export const SERVER_INFO = { name: 'omni-hub', title: 'Omni Hub', version: '0.1.
 const INSTRUCTIONS =
   'Omni Hub runs governed tools against Google Cloud Run, Workspace, AI/ML, Maps, Docker, GitHub, an Intelligence store and ChatGPT Auto Builder. ' +
   'Every tool has an hourly quota by governance level (stated in its description). CRITICAL deploy/delete/remove tools need confirm: true; call them with dry_run: true first to preview.';
+
+/** The profile a request's route asked for (`/mcp/p/<profile>`), carried with its caller's identity. */
+export function profileOf(auth: AuthInfo | undefined): string | undefined {
+  const profile = auth?.extra?.profile;
+  return typeof profile === 'string' ? profile : undefined;
+}
 
 /** App-only tools (MCP Apps) are called by their app through the client, never offered to the model. */
 const forModel = (t: RegisteredTool) => t.def.forModel !== false;
@@ -52,8 +58,8 @@ export class McpSurface {
    * `tools/list` for one caller: the whole catalog, or the view its key's profile and its OAuth token's level scope
    * give it (src/tools/catalog.ts, the same function REST and OpenAPI use). Each view's list is built once per catalog.
    */
-  toolsListFor(principal: string, scopes: readonly string[] = []): ListToolsResult {
-    const view = callerView(this.pipeline.config, { principal, maxLevel: maxLevel(scopes) });
+  toolsListFor(principal: string, scopes: readonly string[] = [], profile?: string): ListToolsResult {
+    const view = callerView(this.pipeline.config, { principal, maxLevel: maxLevel(scopes), ...(profile !== undefined ? { profile } : {}) });
     if (!view.profile && !view.maxLevel) return this.toolsList;
     const tools = visibleTools(this.registry, this.pipeline.config, view);
     let list = this.viewLists.get(tools);
@@ -77,8 +83,10 @@ export class McpSurface {
   }
 
   /** Unknown tools are a JSON-RPC error (-32602) naming the tool, as the MCP spec asks; the call is still audited. */
-  async invoke(name: string, args: unknown, principal: string, call: Pick<CallOrigin, 'signal' | 'onProgress' | 'traceContext'> = {}): Promise<InvokeResult> {
-    const result = await this.pipeline.invoke(name, args, { principal, transport: 'mcp', signal: call.signal, onProgress: call.onProgress, traceContext: call.traceContext });
+  async invoke(name: string, args: unknown, principal: string, call: Pick<CallOrigin, 'signal' | 'onProgress' | 'traceContext' | 'profile'> = {}): Promise<InvokeResult> {
+    const origin: CallOrigin = { principal, transport: 'mcp', signal: call.signal, onProgress: call.onProgress, traceContext: call.traceContext };
+    if (call.profile !== undefined) origin.profile = call.profile;
+    const result = await this.pipeline.invoke(name, args, origin);
     if (!result.ok && result.error.code === 'unknown_tool') {
       const { ProtocolError, ProtocolErrorCode } = (await loadSdk()).server;
       throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown tool: ${name}`);
@@ -86,7 +94,7 @@ export class McpSurface {
     return result;
   }
 
-  async callTool(name: string, args: unknown, principal: string, call: Pick<CallOrigin, 'signal' | 'onProgress' | 'traceContext'> = {}) {
+  async callTool(name: string, args: unknown, principal: string, call: Pick<CallOrigin, 'signal' | 'onProgress' | 'traceContext' | 'profile'> = {}) {
     return toCallToolResult(await this.invoke(name, args, principal, call));
   }
 
@@ -118,7 +126,7 @@ export class McpSurface {
       instructions: INSTRUCTIONS,
       cacheHints: this.cacheHints(),
     });
-    server.setRequestHandler('tools/list', (_req, ctx) => this.toolsListFor(ctx.http?.authInfo?.clientId ?? 'anonymous', ctx.http?.authInfo?.scopes));
+    server.setRequestHandler('tools/list', (_req, ctx) => this.toolsListFor(ctx.http?.authInfo?.clientId ?? 'anonymous', ctx.http?.authInfo?.scopes, profileOf(ctx.http?.authInfo)));
     server.setRequestHandler('tools/call', (req, ctx) => {
       // A client's cancellation aborts ctx.mcpReq.signal; its progressToken gets our progress notifications.
       const token = req.params._meta?.progressToken;
@@ -132,7 +140,8 @@ export class McpSurface {
               if (open) void ctx.mcpReq.notify({ method: 'notifications/progress', params: { progressToken: token, ...p } }).catch(() => undefined);
             };
       const principal = ctx.http?.authInfo?.clientId ?? 'anonymous';
-      const call = { signal: ctx.mcpReq.signal, onProgress, traceContext: traceContextOf(req.params._meta) };
+      const profile = profileOf(ctx.http?.authInfo);
+      const call = { signal: ctx.mcpReq.signal, onProgress, traceContext: traceContextOf(req.params._meta), ...(profile !== undefined ? { profile } : {}) };
       return this.callTool(req.params.name, req.params.arguments ?? {}, principal, call).finally(() => {
         open = false;
       });

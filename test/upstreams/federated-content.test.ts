@@ -9,9 +9,9 @@ import { stdioBasicApp, stdioEverything } from './helpers.js';
 const OTHER_KEY = 'other-profile-key-0123456789';
 
 /** The official v2 client on the hub's /mcp: legacy (2025 session) or pinned to 2026-07-28. */
-async function mcpClient(base: string, bearer: string, era: 'legacy' | 'modern'): Promise<Client> {
+async function mcpClient(base: string, bearer: string, era: 'legacy' | 'modern', path = '/mcp'): Promise<Client> {
   const client = new Client({ name: 'content-test', version: '1.0.0' }, era === 'modern' ? { versionNegotiation: { mode: { pin: '2026-07-28' } } } : {});
-  await client.connect(new StreamableHTTPClientTransport(new URL(`${base}/mcp`), { requestInit: { headers: { authorization: `Bearer ${bearer}` } } }));
+  await client.connect(new StreamableHTTPClientTransport(new URL(`${base}${path}`), { requestInit: { headers: { authorization: `Bearer ${bearer}` } } }));
   return client;
 }
 
@@ -23,7 +23,7 @@ describe('upstream resources, templates and prompts on the hub\'s MCP server (of
       {
         MCP_API_KEY: [TEST_KEY, OTHER_KEY].join(','),
         UPSTREAMS: JSON.stringify([stdioEverything('ev', { resources_level: 'MEDIUM' }), stdioBasicApp('app')]),
-        PROFILES: JSON.stringify([{ name: 'other', toolsets: ['connector'] }]),
+        PROFILES: JSON.stringify([{ name: 'other', toolsets: ['connector'] }, { name: 'evonly', upstreams: ['ev'], prefix: false }, { name: 'apps', upstreams: ['app'] }]),
         MCP_API_KEY_PROFILES: JSON.stringify({ [keyId(OTHER_KEY)]: 'other' }),
       },
       { systems: [fixtureSystem] },
@@ -101,6 +101,73 @@ describe('upstream resources, templates and prompts on the hub\'s MCP server (of
     } finally {
       await client.close();
     }
+  });
+});
+
+describe('/mcp/p/<profile>: one profile\'s view on both eras', () => {
+  let hub: TestHub;
+  let base: string;
+  beforeAll(async () => {
+    hub = await testHub(
+      {
+        MCP_API_KEY: [TEST_KEY, OTHER_KEY].join(','),
+        UPSTREAMS: JSON.stringify([stdioEverything('ev'), stdioBasicApp('app')]),
+        PROFILES: JSON.stringify([{ name: 'other', toolsets: ['connector'] }, { name: 'evonly', upstreams: ['ev'], prefix: false }, { name: 'apps', upstreams: ['app'] }]),
+        MCP_API_KEY_PROFILES: JSON.stringify({ [keyId(OTHER_KEY)]: 'other' }),
+      },
+      { systems: [fixtureSystem] },
+    );
+    await hub.app.listen({ port: 0, host: '127.0.0.1' });
+    base = `http://127.0.0.1:${(hub.app.server.address() as { port: number }).port}`;
+  });
+  afterAll(async () => {
+    await hub?.close();
+  });
+
+  it.each(['legacy', 'modern'] as const)('%s era: a "prefix": false profile fronts its upstream transparently (tools, resources, prompts)', async (era) => {
+    const client = await mcpClient(base, TEST_KEY, era, '/mcp/p/evonly');
+    try {
+      const names = (await client.listTools()).tools.map((t) => t.name);
+      expect(names).toContain('get-sum');
+      expect(names.some((n) => n.startsWith('ev_') || n.startsWith('fixture_') || n.startsWith('app_'))).toBe(false);
+      const sum = await client.callTool({ name: 'get-sum', arguments: { a: 1, b: 2 } });
+      expect(sum.content).toEqual([{ type: 'text', text: 'The sum of 1 and 2 is 3.' }]);
+      const { resources } = await client.listResources();
+      expect(resources.length).toBeGreaterThan(0);
+      expect(resources.every((r) => r.uri.startsWith('demo://'))).toBe(true);
+      const read = await client.readResource({ uri: 'demo://resource/dynamic/text/3' });
+      expect(read.contents[0]).toMatchObject({ uri: 'demo://resource/dynamic/text/3' });
+      const prompts = (await client.listPrompts()).prompts.map((p) => p.name);
+      expect(prompts).toContain('args-prompt');
+      expect(prompts).not.toContain('code_to_cloud_run');
+      expect((await client.getPrompt({ name: 'args-prompt', arguments: { city: 'Nice' } })).messages[0]!.content).toEqual({ type: 'text', text: "What's weather in Nice?" });
+    } finally {
+      await client.close();
+    }
+    // Audited under the catalog names.
+    await hub.deps.audit.flush();
+    expect((await hub.deps.audit.list({ limit: 10, tool: 'ev_get-sum' })).records.some((r) => (r.args as { a?: number }).a === 1)).toBe(true);
+    expect((await hub.deps.audit.list({ limit: 10, tool: 'ev_resources_read' })).records.some((r) => (r.args as { uri?: string }).uri === 'ev+demo://resource/dynamic/text/3')).toBe(true);
+  });
+
+  it('a prefixed profile narrows the view; an unknown profile is 404, a key bound to another profile 403', async () => {
+    const client = await mcpClient(base, TEST_KEY, 'legacy', '/mcp/p/apps');
+    try {
+      expect((await client.listTools()).tools.map((t) => t.name)).toEqual(['app_get-time']);
+      expect((await client.listResources()).resources.map((r) => r.uri)).toEqual(['app+ui://get-time/mcp-app.html']);
+      await expect(client.readResource({ uri: 'ev+demo://resource/dynamic/text/3' })).rejects.toThrow();
+      // A tool outside the view is an unknown tool, as on /mcp.
+      await expect(client.callTool({ name: 'ev_get-sum', arguments: { a: 1, b: 2 } })).rejects.toThrow(/Unknown tool: ev_get-sum/);
+    } finally {
+      await client.close();
+    }
+    const init = { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'x', version: '1' } } };
+    const post = (path: string, key: string) =>
+      fetch(`${base}${path}`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' }, body: JSON.stringify(init) });
+    expect((await post('/mcp/p/nope', TEST_KEY)).status).toBe(404);
+    const bound = await post('/mcp/p/apps', OTHER_KEY);
+    expect(bound.status).toBe(403);
+    expect(((await bound.json()) as { error: { message: string } }).error.message).toContain('bound to profile "other"');
   });
 });
 
