@@ -1,4 +1,4 @@
-import type { AuthInfo, CacheHint, ListToolsResult, Server } from '@modelcontextprotocol/server';
+import type { AuthInfo, CacheHint, CreateMessageRequest, ElicitRequestFormParams, ListToolsResult, Server } from '@modelcontextprotocol/server';
 import { traceContextOf } from '../telemetry/tracing.js';
 import { HubError } from '../tools/errors.js';
 import type { CallOrigin, InvokePipeline, InvokeResult } from '../tools/pipeline.js';
@@ -83,8 +83,8 @@ export class McpSurface {
   }
 
   /** Unknown tools are a JSON-RPC error (-32602) naming the tool, as the MCP spec asks; the call is still audited. */
-  async invoke(name: string, args: unknown, principal: string, call: Pick<CallOrigin, 'signal' | 'onProgress' | 'traceContext' | 'profile'> = {}): Promise<InvokeResult> {
-    const origin: CallOrigin = { principal, transport: 'mcp', signal: call.signal, onProgress: call.onProgress, traceContext: call.traceContext };
+  async invoke(name: string, args: unknown, principal: string, call: Pick<CallOrigin, 'signal' | 'onProgress' | 'traceContext' | 'profile' | 'askClient'> = {}): Promise<InvokeResult> {
+    const origin: CallOrigin = { principal, transport: 'mcp', signal: call.signal, onProgress: call.onProgress, traceContext: call.traceContext, askClient: call.askClient };
     if (call.profile !== undefined) origin.profile = call.profile;
     const result = await this.pipeline.invoke(name, args, origin);
     if (!result.ok && result.error.code === 'unknown_tool') {
@@ -94,7 +94,7 @@ export class McpSurface {
     return result;
   }
 
-  async callTool(name: string, args: unknown, principal: string, call: Pick<CallOrigin, 'signal' | 'onProgress' | 'traceContext' | 'profile'> = {}) {
+  async callTool(name: string, args: unknown, principal: string, call: Pick<CallOrigin, 'signal' | 'onProgress' | 'traceContext' | 'profile' | 'askClient'> = {}) {
     return toCallToolResult(await this.invoke(name, args, principal, call));
   }
 
@@ -141,7 +141,12 @@ export class McpSurface {
             };
       const principal = ctx.http?.authInfo?.clientId ?? 'anonymous';
       const profile = profileOf(ctx.http?.authInfo);
-      const call = { signal: ctx.mcpReq.signal, onProgress, traceContext: traceContextOf(req.params._meta), ...(profile !== undefined ? { profile } : {}) };
+      // An upstream's elicitation or sampling request during the call goes to this client through the session (2025).
+      const askClient: CallOrigin['askClient'] = (method, params, signal) =>
+        (method === 'elicitation/create'
+          ? ctx.mcpReq.elicitInput(params as ElicitRequestFormParams, { signal })
+          : ctx.mcpReq.requestSampling(params as CreateMessageRequest['params'], { signal })) as Promise<Record<string, unknown>>;
+      const call = { signal: ctx.mcpReq.signal, onProgress, askClient, traceContext: traceContextOf(req.params._meta), ...(profile !== undefined ? { profile } : {}) };
       return this.callTool(req.params.name, req.params.arguments ?? {}, principal, call).finally(() => {
         open = false;
       });

@@ -33,6 +33,8 @@ export interface CallOrigin {
   baseUrl?: () => string;
   /** How to ask a person for approval on this transport (MCP elicitation); the approval page otherwise. */
   askPerson?: PersonAsker;
+  /** How to relay an upstream's elicitation or sampling request to this caller's client (2025 MCP sessions). */
+  askClient?: ToolContext['ask'];
   /** The profile the request asked for (`?profile=`, `/mcp/p/<profile>`); a key's bound profile applies anyway. */
   profile?: string;
 }
@@ -379,6 +381,7 @@ export class InvokePipeline {
         callId,
         attach: (m) => media.push(m),
         progress: origin.onProgress,
+        ask: origin.askClient,
       });
       // An upstream's answer passes through unchanged (REST bounds its binary content itself).
       if (tool.def.passthrough) return this.finish(call, data.isError === true ? 'error' : 'ok', { ok: true, data, media, governance, callId, raw: true });

@@ -36,7 +36,13 @@ export interface ToolContext {
   attach(media: MediaContent): void;
   /** Present when the caller asked for progress (an MCP `progressToken`): report the steps of a long operation. */
   progress?: (p: ProgressUpdate) => void;
+  /** Present when the caller's client can answer an upstream's elicitation or sampling request (a 2025 session). */
+  ask?: ClientAsker;
 }
+
+/** A request an upstream sends its client during a tool call, relayed to the hub's client of that call. */
+export type ClientRequestMethod = 'elicitation/create' | 'sampling/createMessage';
+export type ClientAsker = (method: ClientRequestMethod, params: Record<string, unknown>, signal: AbortSignal) => Promise<Record<string, unknown>>;
 
 export interface ProgressUpdate {
   progress: number;

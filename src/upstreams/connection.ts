@@ -1,11 +1,12 @@
 import { createInterface } from 'node:readline';
-import type { CallToolResult, Client, jsonSchemaValidator, JsonSchemaValidatorResult, OAuthClientProvider, ServerCapabilities, Tool, Transport } from '@modelcontextprotocol/client';
+import type { CallToolResult, Client, CreateMessageResult, ElicitResult, jsonSchemaValidator, JsonSchemaValidatorResult, OAuthClientProvider, ServerCapabilities, Tool, Transport } from '@modelcontextprotocol/client';
 import type { FastifyBaseLogger } from 'fastify';
 import type { UpstreamConfig } from '../config.js';
 import { SecretScrubber, upstreamSecrets } from '../governance/scrub.js';
 import { traceMetaParams } from '../telemetry/tracing.js';
 import { HubError } from '../tools/errors.js';
-import type { ProgressUpdate } from '../tools/types.js';
+import type { ClientAsker, ProgressUpdate } from '../tools/types.js';
+import { ClientRequestRelay } from './client-requests.js';
 import { boundedFetch, currentCall, ResultTooLargeError } from './bounded-fetch.js';
 import { RefreshGate, type RefreshLimits } from './refresh-gate.js';
 
@@ -22,6 +23,8 @@ export type UpstreamStatus =
 export interface UpstreamCallOptions {
   signal: AbortSignal;
   onProgress?: (p: ProgressUpdate) => void;
+  /** Answers the upstream's elicitation and sampling requests made during this call (see ClientRequestRelay). */
+  ask?: ClientAsker;
 }
 
 /** The bounds every upstream request carries. */
@@ -132,6 +135,7 @@ export class UpstreamConnection {
   private overflowed = false;
   private readonly timings: ConnectionTimings;
   private readonly refreshGate: RefreshGate;
+  private readonly clientRequests = new ClientRequestRelay();
   /** Header, environment and OAuth secret values of this entry: never written to the log or a status reason. */
   private readonly scrubber: SecretScrubber;
 
@@ -190,6 +194,15 @@ export class UpstreamConnection {
   }
 
   async callTool(tool: string, args: Record<string, unknown>, opts: UpstreamCallOptions): Promise<CallToolResult> {
+    const untrack = this.clientRequests.track({ ask: opts.ask, signal: opts.signal });
+    try {
+      return await this.call(tool, args, opts);
+    } finally {
+      untrack();
+    }
+  }
+
+  private call(tool: string, args: Record<string, unknown>, opts: UpstreamCallOptions): Promise<CallToolResult> {
     return this.request(
       tool,
       (client, options) =>
@@ -358,7 +371,12 @@ export class UpstreamConnection {
 
   private newClient(): Client {
     const sdk = this.sdk!;
-    const client = new sdk.Client(CLIENT_INFO, { capabilities: {}, jsonSchemaValidator: PASS_THROUGH_OUTPUT, listMaxPages: MAX_TOOL_PAGES });
+    // Elicitation and sampling are declared so upstreams offer the tools that need them; each request is relayed to the
+    // client of the call that made it, or refused (ClientRequestRelay).
+    const capabilities = { elicitation: { form: {} }, sampling: {} };
+    const client = new sdk.Client(CLIENT_INFO, { capabilities, jsonSchemaValidator: PASS_THROUGH_OUTPUT, listMaxPages: MAX_TOOL_PAGES });
+    client.setRequestHandler('elicitation/create', async (req) => (await this.clientRequests.relay('elicitation/create', req.params)) as unknown as ElicitResult);
+    client.setRequestHandler('sampling/createMessage', async (req) => (await this.clientRequests.relay('sampling/createMessage', req.params)) as unknown as CreateMessageResult);
     // Transport hiccups the SDK recovers from itself (e.g. a GET stream reconnecting); real losses arrive as onclose.
     client.onerror = (err) => {
       // The stdio read buffer and the bounded HTTP streams report a message over the cap with this error, then the
