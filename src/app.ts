@@ -95,7 +95,9 @@ export async function buildApp(config: Config, deps: HubDeps, options: AppOption
   metrics.watchAudit(deps.audit);
   const governor = new Governor(config, deps.quota);
   const pipeline = new InvokePipeline(registry, governor, config, deps, app.log, metrics);
-  const surface = new McpSurface(registry, pipeline);
+  const content = upstreams ? new (await import('./mcp/federated-content.js')).FederatedContent(upstreams, pipeline) : undefined;
+  const surface = new McpSurface(registry, pipeline, content);
+  upstreams?.onContentChanged((kind) => surface.contentChanged(kind));
   app.decorate('hub', { config, deps, registry, governor, pipeline, metrics });
 
   installErrorHandlers(app);

@@ -120,6 +120,8 @@ const upstreamEntry = z
     level: z.enum(LEVELS).optional(),
     tools: z.record(z.string(), z.object({ level: z.enum(LEVELS).optional(), enabled: z.boolean().optional() }).strict()).optional(),
     timeout_ms: z.number().int().positive().max(3_600_000).optional(),
+    /** The governance level of reading one of the upstream's resources or getting one of its prompts (LOW by default). */
+    resources_level: z.enum(LEVELS).optional(),
     /** OAuth client credentials (machine-to-machine) for an HTTP upstream that answers 401 with OAuth metadata. */
     oauth: z
       .object({

@@ -11,7 +11,7 @@ export function toMcpTool(t: RegisteredTool): Tool {
     inputSchema: t.inputSchema as Tool['inputSchema'],
     ...(t.outputSchema ? { outputSchema: t.outputSchema as Tool['outputSchema'] } : {}),
     annotations: t.annotations,
-    _meta: { 'omni-hub/system': t.def.system, 'omni-hub/level': t.def.level, 'omni-hub/needs_confirmation': t.needsConfirmation },
+    _meta: { ...t.def.mcpMeta, 'omni-hub/system': t.def.system, 'omni-hub/level': t.def.level, 'omni-hub/needs_confirmation': t.needsConfirmation },
   };
 }
 

@@ -3,6 +3,8 @@ import type { AuthInfo, McpHttpHandler, ServerEventBus } from '@modelcontextprot
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config.js';
 import { mcpRoute } from '../http/mcp-request.js';
+import { callerView } from '../tools/catalog.js';
+import { toHubError } from '../tools/errors.js';
 import type { Metrics } from '../metrics.js';
 import type { McpEventStore } from './event-store.js';
 import { tryFastPath, tryModernFastPath } from './fast-path.js';
@@ -25,10 +27,17 @@ export interface McpRoutesOptions {
   metrics?: Metrics;
 }
 
-/** The SDK reads the caller's identity from `req.auth`; we pass the key id, never the key. */
+/** The profile of a `/mcp/p/<profile>` request, undefined on `/mcp`. */
+const routeProfile = (request: FastifyRequest): string | undefined => (request.params as { profile?: string } | undefined)?.profile;
+
+/**
+ * The SDK reads the caller's identity from `req.auth`; we pass the key id, never the key. The profile of the route
+ * travels with it (`extra.profile`, read by the server's handlers), so each request of a session gets its route's view.
+ */
 function withAuth(request: FastifyRequest): IncomingMessage & { auth: AuthInfo } {
   const raw = request.raw as IncomingMessage & { auth: AuthInfo };
-  raw.auth = { token: '', clientId: request.principal ?? 'anonymous', scopes: request.oauth?.scopes ?? [] };
+  const profile = routeProfile(request);
+  raw.auth = { token: '', clientId: request.principal ?? 'anonymous', scopes: request.oauth?.scopes ?? [], ...(profile !== undefined ? { extra: { profile } } : {}) };
   return raw;
 }
 
@@ -139,6 +148,8 @@ export async function mcpRoutes(app: FastifyInstance, opts: McpRoutesOptions): P
    * response exactly (in a session, `headers` adds its id; no SSE stream, so no event-store write).
    */
   const answeredFast = async (request: FastifyRequest, reply: FastifyReply, headers: Record<string, string> = {}): Promise<boolean> => {
+    // The fast paths serve the caller's own view; a profile's route goes through the SDK's handlers.
+    if (routeProfile(request) !== undefined) return false;
     const answer = await tryFastPath(surface, {
       body: request.body,
       accept: request.headers.accept,
@@ -155,6 +166,7 @@ export async function mcpRoutes(app: FastifyInstance, opts: McpRoutesOptions): P
 
   /** A plain 2026-07-28 `tools/call` the classification accepted, answered like the SDK entry's JSON answer. */
   const answeredModernFast = async (request: FastifyRequest, reply: FastifyReply): Promise<boolean> => {
+    if (routeProfile(request) !== undefined) return false;
     const route = mcpRoute(request);
     // Only when the standard headers agree with the body: any other case is the SDK entry's to answer or refuse.
     if (route?.era !== 'modern' || 'rejected' in route || !route.headersAgree || route.method !== 'tools/call') return false;
@@ -165,7 +177,7 @@ export async function mcpRoutes(app: FastifyInstance, opts: McpRoutesOptions): P
     return true;
   };
 
-  app.post('/mcp', async (request, reply) => {
+  const post = async (request: FastifyRequest, reply: FastifyReply) => {
     const legacy = mcpRoute(request)?.era !== 'modern';
     if (!legacy) {
       if (opts.fastPath && (await answeredModernFast(request, reply))) return reply;
@@ -198,7 +210,22 @@ export async function mcpRoutes(app: FastifyInstance, opts: McpRoutesOptions): P
     reply.hijack();
     await transport.handleRequest(withAuth(request), reply.raw, request.body);
     return reply;
-  });
+  };
+
+  /**
+   * `/mcp/p/<profile>`: the same endpoint serving one profile's view (PROFILES), on both eras. A profile that does not
+   * exist is 404 and one a key is not bound to is 403 (catalog.ts callerView), before any MCP message is read.
+   */
+  const profileRoute = async (request: FastifyRequest, reply: FastifyReply) => {
+    try {
+      callerView(config, { principal: request.principal, profile: routeProfile(request) });
+    } catch (err) {
+      const error = toHubError(err);
+      return jsonRpcError(reply, error.httpStatus, -32000, error.message);
+    }
+  };
+  app.post('/mcp', post);
+  app.post('/mcp/p/:profile', { preHandler: profileRoute }, post);
 
   const streamOrDelete = async (request: FastifyRequest, reply: FastifyReply) => {
     if (config.sessionMode === 'stateless') {
@@ -218,6 +245,8 @@ export async function mcpRoutes(app: FastifyInstance, opts: McpRoutesOptions): P
   };
   app.get('/mcp', streamOrDelete);
   app.delete('/mcp', streamOrDelete);
+  app.get('/mcp/p/:profile', { preHandler: profileRoute }, streamOrDelete);
+  app.delete('/mcp/p/:profile', { preHandler: profileRoute }, streamOrDelete);
 
   app.get('/sse', async (request, reply) => {
     const sdk = await loadSdk();

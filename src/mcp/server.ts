@@ -1,4 +1,4 @@
-import type { CacheHint, ListToolsResult, Server } from '@modelcontextprotocol/server';
+import type { CacheHint, CreateMessageRequest, ElicitRequestFormParams, ListToolsResult, Server } from '@modelcontextprotocol/server';
 import { traceContextOf } from '../telemetry/tracing.js';
 import { HubError } from '../tools/errors.js';
 import type { CallOrigin, InvokePipeline, InvokeResult } from '../tools/pipeline.js';
@@ -6,7 +6,9 @@ import { maxLevel } from '../oauth/scopes.js';
 import { callerView, exposedName, visibleTools } from '../tools/catalog.js';
 import type { RegisteredTool, ToolRegistry } from '../tools/registry.js';
 import { APPROVAL_INPUT, approvalStateCodec, clientElicits, ElicitationAsker } from './elicitation.js';
+import type { FederatedContent } from './federated-content.js';
 import { getPrompt, PROMPTS } from './prompts.js';
+import { profileOf } from './route-profile.js';
 import { toCallToolResult, toMcpTool } from './results.js';
 import { loadSdk } from './sdk.js';
 
@@ -19,6 +21,9 @@ export const SERVER_INFO = { name: 'omni-hub', title: 'Omni Hub', version: '0.1.
 const INSTRUCTIONS =
   'Omni Hub runs governed tools against Google Cloud Run, Workspace, AI/ML, Maps, Docker, GitHub, an Intelligence store and ChatGPT Auto Builder. ' +
   'Every tool has an hourly quota by governance level (stated in its description). CRITICAL deploy/delete/remove tools need a person\'s approval of the exact call: the user is asked in the client when it supports elicitation, otherwise the answer is approval_required with an approval URL for the user, and the same call is made again with its approval_id. Preview them with dry_run: true first.';
+
+/** App-only tools (MCP Apps) are called by their app through the client, never offered to the model. */
+const forModel = (t: RegisteredTool) => t.def.forModel !== false;
 
 /** What both MCP paths share, computed once at start (and again only when an upstream's tool list changes). */
 export class McpSurface {
@@ -35,10 +40,12 @@ export class McpSurface {
   constructor(
     readonly registry: ToolRegistry,
     readonly pipeline: InvokePipeline,
+    /** The upstreams' resources, templates and prompts, when upstreams are configured. */
+    private readonly content?: FederatedContent,
   ) {
-    this.toolsList = { tools: registry.list().map(toMcpTool) };
+    this.toolsList = { tools: registry.list().filter(forModel).map(toMcpTool) };
     registry.onChange(() => {
-      this.toolsList = { tools: registry.list().map(toMcpTool) };
+      this.toolsList = { tools: registry.list().filter(forModel).map(toMcpTool) };
       // Sessions without an open stream (or stateless requests) cannot take a notification: that is not an error.
       for (const server of this.servers) void server.sendToolListChanged().catch(() => undefined);
       for (const listener of this.changeListeners) listener();
@@ -49,16 +56,23 @@ export class McpSurface {
    * `tools/list` for one caller: the whole catalog, or the view its key's profile and its OAuth token's level scope
    * give it (src/tools/catalog.ts, the same function REST and OpenAPI use). Each view's list is built once per catalog.
    */
-  toolsListFor(principal: string, scopes: readonly string[] = []): ListToolsResult {
-    const view = callerView(this.pipeline.config, { principal, maxLevel: maxLevel(scopes) });
+  toolsListFor(principal: string, scopes: readonly string[] = [], profile?: string): ListToolsResult {
+    const view = callerView(this.pipeline.config, { principal, maxLevel: maxLevel(scopes), ...(profile !== undefined ? { profile } : {}) });
     if (!view.profile && !view.maxLevel) return this.toolsList;
     const tools = visibleTools(this.registry, this.pipeline.config, view);
     let list = this.viewLists.get(tools);
     if (!list) {
-      list = { tools: tools.map((t) => ({ ...toMcpTool(t), name: exposedName(t, view) })) };
+      list = { tools: tools.filter(forModel).map((t) => ({ ...toMcpTool(t), name: exposedName(t, view) })) };
       this.viewLists.set(tools, list);
     }
     return list;
+  }
+
+  /** An upstream's resource or prompt list changed: the legacy sessions are told, as for tools. */
+  contentChanged(kind: 'resources' | 'prompts'): void {
+    for (const server of this.servers) {
+      void (kind === 'resources' ? server.sendResourceListChanged() : server.sendPromptListChanged()).catch(() => undefined);
+    }
   }
 
   /** Calls `listener` whenever the served tool list changes (a federated upstream's list changed). */
@@ -87,7 +101,8 @@ export class McpSurface {
    * briefly and `subscriptions/listen` announces changes.
    */
   private cacheHints(): Partial<Record<'tools/list' | 'prompts/list' | 'resources/list' | 'resources/templates/list', CacheHint>> {
-    const fixed: CacheHint = { ttlMs: LIST_TTL_MS, cacheScope: 'public' };
+    // With upstreams the resource and prompt lists are theirs too: per caller (its view) and changing with them.
+    const fixed: CacheHint = this.content ? { ttlMs: FEDERATED_LIST_TTL_MS, cacheScope: 'private' } : { ttlMs: LIST_TTL_MS, cacheScope: 'public' };
     return {
       'tools/list': { ttlMs: this.registry.federated ? FEDERATED_LIST_TTL_MS : LIST_TTL_MS, cacheScope: 'private' },
       'prompts/list': fixed,
@@ -105,13 +120,13 @@ export class McpSurface {
     const { Server, ProtocolError, ProtocolErrorCode, ResourceNotFoundError } = sdk;
     const codec = (this.approvalCodec ??= approvalStateCodec(sdk, this.pipeline.config.apiKeys, this.pipeline.config.governance.approvalTtlMs));
     const server = new Server(SERVER_INFO, {
-      capabilities: { tools: { listChanged: this.registry.federated }, prompts: { listChanged: false }, resources: {}, logging: {} },
+      capabilities: { tools: { listChanged: this.registry.federated }, prompts: { listChanged: !!this.content }, resources: { listChanged: !!this.content }, logging: {} },
       instructions: INSTRUCTIONS,
       cacheHints: this.cacheHints(),
       // The approval question's state comes back through the client: only state this hub signed for this caller is read.
       requestState: { verify: (state, ctx) => codec.verify(state, ctx) },
     });
-    server.setRequestHandler('tools/list', (_req, ctx) => this.toolsListFor(ctx.http?.authInfo?.clientId ?? 'anonymous', ctx.http?.authInfo?.scopes));
+    server.setRequestHandler('tools/list', (_req, ctx) => this.toolsListFor(ctx.http?.authInfo?.clientId ?? 'anonymous', ctx.http?.authInfo?.scopes, profileOf(ctx.http?.authInfo)));
     server.setRequestHandler('tools/call', async (req, ctx) => {
       // A client's cancellation aborts ctx.mcpReq.signal; its progressToken gets our progress notifications.
       const token = req.params._meta?.progressToken;
@@ -125,20 +140,29 @@ export class McpSurface {
               if (open) void ctx.mcpReq.notify({ method: 'notifications/progress', params: { progressToken: token, ...p } }).catch(() => undefined);
             };
       const principal = ctx.http?.authInfo?.clientId ?? 'anonymous';
+      const profile = profileOf(ctx.http?.authInfo);
       // A gated call from a client that can elicit asks the person in the client; any other gets the approval page.
       const asker =
-        this.pipeline.asksPerson(req.params.name, { principal, transport: 'mcp' }) && clientElicits(sdk, ctx, () => server.getClientCapabilities())
+        this.pipeline.asksPerson(req.params.name, { principal, transport: 'mcp', ...(profile !== undefined ? { profile } : {}) }) &&
+        clientElicits(sdk, ctx, () => server.getClientCapabilities())
           ? new ElicitationAsker(this.pipeline.approvals, this.pipeline.config.governance.approvalTtlMs, {
               state: ctx.mcpReq.requestState<{ approval_id: string }>(),
               response: ctx.mcpReq.inputResponses?.[APPROVAL_INPUT],
             })
           : undefined;
+      // An upstream's elicitation or sampling request during the call goes to this client through the session (2025).
+      const askClient: CallOrigin['askClient'] = (method, params, signal) =>
+        (method === 'elicitation/create'
+          ? ctx.mcpReq.elicitInput(params as ElicitRequestFormParams, { signal })
+          : ctx.mcpReq.requestSampling(params as CreateMessageRequest['params'], { signal })) as Promise<Record<string, unknown>>;
       const call: Omit<CallOrigin, 'principal' | 'transport'> = {
         signal: ctx.mcpReq.signal,
         onProgress,
+        askClient,
         traceContext: traceContextOf(req.params._meta),
         askPerson: asker,
         baseUrl: () => originOf(ctx.http?.req?.url),
+        ...(profile !== undefined ? { profile } : {}),
       };
       try {
         const result = await this.invoke(req.params.name, req.params.arguments ?? {}, principal, call);
@@ -164,6 +188,7 @@ export class McpSurface {
         throw err;
       }
     });
+    await this.content?.register(server);
     // Only a session's server can be told later: a per-request one is gone once its answer is sent.
     if (session && this.registry.federated) {
       this.servers.add(server);

@@ -2,6 +2,7 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config, Level } from '../config.js';
 import type { Governor } from '../governance/governor.js';
+import { catalogName } from '../tools/catalog.js';
 import { HubError } from '../tools/errors.js';
 import type { InvokePipeline } from '../tools/pipeline.js';
 import type { ToolRegistry } from '../tools/registry.js';
@@ -114,9 +115,11 @@ export class OAuthServer {
         const name = (request.params as { name?: string }).name;
         const level = needed(name);
         if (level && !(auth.maxLevel && levelAllowed(auth.maxLevel, level))) refusal = { tool: name!, level, args: request.body };
-      } else if (path === '/mcp' || path === '/messages') {
+      } else if (path === '/mcp' || path === '/messages' || path.startsWith('/mcp/p/')) {
+        // On a profile's route a `prefix: false` profile's names are its upstream's own: checked under the catalog name.
+        const profile = path.startsWith('/mcp/p/') ? this.config.profiles.find((p) => p.name === path.slice('/mcp/p/'.length)) : undefined;
         for (const call of mcpToolCalls(request)) {
-          const level = needed(call.name);
+          const level = needed(profile && typeof call.name === 'string' ? catalogName(call.name, { profile }) : call.name);
           if (level && !(auth.maxLevel && levelAllowed(auth.maxLevel, level))) {
             refusal = { tool: call.name as string, level, id: call.id, args: call.args };
             break;

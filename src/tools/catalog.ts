@@ -123,3 +123,9 @@ export function upstreamInView(upstream: string, view: CatalogView): boolean {
   if (!p || (!p.toolsets && !p.upstreams && !p.tools)) return true;
   return p.toolsets?.includes(upstream) === true || p.upstreams?.includes(upstream) === true || p.tools?.some((t) => t.startsWith(`${upstream}_`)) === true;
 }
+
+/** Whether a view lets its caller use something of that governance level (its profile's and its token's bounds). */
+export function levelInView(level: Level, view: CatalogView): boolean {
+  if (view.maxLevel && RANK[level] > RANK[view.maxLevel]) return false;
+  return !(view.profile?.max_level && RANK[level] > RANK[view.profile.max_level]);
+}

@@ -4,7 +4,7 @@ import type { Config, Level, ProfileConfig } from '../config.js';
 import { toolServices, type HubDeps } from '../deps.js';
 import type { ApprovalStore } from '../governance/approvals.js';
 import { auditTimestamp, type AuditOutcome, type AuditRecord } from '../governance/audit.js';
-import type { Governor } from '../governance/governor.js';
+import type { GovernedTool, Governor } from '../governance/governor.js';
 import type { QuotaDecision } from '../governance/quota-store.js';
 import { redactArgs } from '../governance/redact.js';
 import { RefusalLimiter } from '../governance/refusal-limiter.js';
@@ -34,6 +34,8 @@ export interface CallOrigin {
   baseUrl?: () => string;
   /** How to ask a person for approval on this transport (MCP elicitation); the approval page otherwise. */
   askPerson?: PersonAsker;
+  /** How to relay an upstream's elicitation or sampling request to this caller's client (2025 MCP sessions). */
+  askClient?: ToolContext['ask'];
   /** The profile the request asked for (`?profile=`, `/mcp/p/<profile>`); a key's bound profile applies anyway. */
   profile?: string;
 }
@@ -82,6 +84,8 @@ interface Call {
   rawArgs: unknown;
   origin: CallOrigin;
   tool: RegisteredTool | undefined;
+  /** What is governed when the call runs no tool (an upstream resource read, a prompt get: see govern()). */
+  subject?: GovernedTool;
   started: number;
   callId: string;
   /** The validated arguments, once validation passed (the record keeps them rather than the raw ones). */
@@ -179,6 +183,7 @@ export class InvokePipeline {
 
   private finish(call: Call, outcome: AuditOutcome, raw: InvokeResult): InvokeResult {
     const { tool, governance, origin } = call;
+    const subject = tool?.def ?? call.subject;
     // Upstream error text may echo our credentials: scrubbed before it reaches the caller, the audit and the log.
     const result: InvokeResult = raw.ok ? raw : { ...raw, error: scrubError(raw.error, this.config) };
     const duration = performance.now() - call.started;
@@ -186,8 +191,8 @@ export class InvokePipeline {
       id: call.callId,
       ts: auditTimestamp(),
       tool: call.name.slice(0, 200),
-      system: tool?.def.system ?? null,
-      level: tool ? (governance?.level as AuditRecord['level']) ?? tool.def.level : null,
+      system: subject?.system ?? null,
+      level: subject ? (governance?.level as AuditRecord['level']) ?? subject.level : null,
       principal: origin.principal,
       transport: origin.transport,
       outcome,
@@ -210,17 +215,18 @@ export class InvokePipeline {
       if (project) this.auditLog.info({ type: 'audit', audit: record, 'logging.googleapis.com/trace': `projects/${project}/traces/${record.trace_id}` }, 'tool call');
       else this.auditLog.info({ type: 'audit', audit: record }, 'tool call');
     }
-    this.metrics.recordCall(tool ? tool.def.name : '(unknown)', outcome, duration / 1000);
+    this.metrics.recordCall(subject ? subject.name : '(unknown)', outcome, duration / 1000);
     return result;
   }
 
   private fail(call: Call, outcome: AuditOutcome, error: HubError): InvokeResult {
-    const { tool, governance, callId } = call;
+    const { governance, callId } = call;
+    const subject = call.tool?.def ?? call.subject;
     // Refusals use no quota: past REFUSED_CALLS_PER_MINUTE per key they are answered rate_limited, counted, not audited.
     const throttled = (this.refusals ??= new RefusalLimiter(this.config.refusedCallsPerMinute)).take(call.origin.principal);
     if (!throttled) return this.finish(call, outcome, { ok: false, error, governance, callId });
     this.metrics.refusedThrottled.inc();
-    this.metrics.recordCall(tool ? tool.def.name : '(unknown)', 'rate_limited', (performance.now() - call.started) / 1000);
+    this.metrics.recordCall(subject ? subject.name : '(unknown)', 'rate_limited', (performance.now() - call.started) / 1000);
     return { ok: false, error: throttled, governance, callId };
   }
 
@@ -307,6 +313,50 @@ export class InvokePipeline {
     return this.execute(call, tool, args);
   }
 
+  /**
+   * Governs something that is not a tool but is answered by one of the hub's systems: an upstream's resource read or
+   * prompt get. The same stages as a tool call without validation or approval (a read changes nothing): enabled,
+   * audit capacity, quota, then `run` under the call's time budget and the client's cancellation, and the one audit
+   * record. `subject` names the quota bucket and the GOVERNANCE_OVERRIDES key; its answer passes through unchanged.
+   */
+  async govern(subject: GovernedTool, args: Record<string, unknown>, origin: CallOrigin, run: (signal: AbortSignal) => Promise<Record<string, unknown>>): Promise<InvokeResult> {
+    this.calls.started();
+    try {
+      const call: Call = { name: subject.name, rawArgs: args, args, origin, tool: undefined, subject, started: performance.now(), callId: randomUUID(), dryRun: false };
+      const rule = this.governor.rule(subject);
+      const governance: GovernanceMeta = (call.governance = { level: rule.level });
+      if (!rule.enabled) return this.fail(call, 'denied_disabled', new HubError('tool_disabled', `${subject.name} is disabled by GOVERNANCE_OVERRIDES`));
+      if (this.deps.audit.saturated && this.config.audit.failure === 'refuse' && rule.level !== 'LOW') {
+        return this.fail(call, 'denied_audit_unavailable', new HubError('audit_unavailable', `the audit store can take no more records and AUDIT_FAILURE=refuse refuses ${rule.level} calls; try again shortly`, { level: rule.level, retry_after_s: 5 }));
+      }
+      const admission = await this.governor.admit(subject, origin.principal, rule);
+      call.governance = { level: rule.level, quota: quotaMeta(admission.quota), degraded: admission.degraded, warning: admission.warning };
+      if (!admission.allowed) {
+        const error = admission.error ?? new HubError('quota_exceeded', `${subject.name} is over its hourly quota`);
+        return this.fail(call, error.code === 'quota_exceeded' ? 'denied_quota' : 'denied_store_unavailable', error);
+      }
+      const controller = new AbortController();
+      const abort = () => controller.abort(new HubError('timeout', `${subject.name} ran out of time`));
+      const timer = setTimeout(abort, this.config.toolWaitMs + 5_000);
+      const running = this.calls.run(controller);
+      const parent = origin.signal;
+      if (parent?.aborted || this.shuttingDown) abort();
+      else parent?.addEventListener('abort', abort, { once: true });
+      try {
+        const data = await run(controller.signal);
+        return this.finish(call, 'ok', { ok: true, data, media: [], governance: call.governance ?? governance, callId: call.callId, raw: true });
+      } catch (err) {
+        return this.finish(call, 'error', { ok: false, error: toHubError(err), governance: call.governance, callId: call.callId });
+      } finally {
+        clearTimeout(timer);
+        this.calls.finish(running);
+        parent?.removeEventListener('abort', abort);
+      }
+    } finally {
+      this.calls.settled();
+    }
+  }
+
   /** The approval step under APPROVAL=person: null when a person approved the call, otherwise its refusal. */
   private async askPerson(call: Call, request: ApprovalRequest): Promise<InvokeResult | null> {
     const asker = call.origin.askPerson ?? (this.pageAsker ??= new ApprovalPageAsker(this.deps.approvals, this.config.governance.approvalTtlMs, this.config.publicUrl));
@@ -348,6 +398,7 @@ export class InvokePipeline {
         callId,
         attach: (m) => media.push(m),
         progress: origin.onProgress,
+        ask: origin.askClient,
       });
       // An upstream's answer passes through unchanged (REST bounds its binary content itself).
       if (tool.def.passthrough) return this.finish(call, data.isError === true ? 'error' : 'ok', { ok: true, data, media, governance, callId, raw: true });

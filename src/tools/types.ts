@@ -48,7 +48,13 @@ export interface ToolContext {
   attach(media: MediaContent): void;
   /** Present when the caller asked for progress (an MCP `progressToken`): report the steps of a long operation. */
   progress?: (p: ProgressUpdate) => void;
+  /** Present when the caller's client can answer an upstream's elicitation or sampling request (a 2025 session). */
+  ask?: ClientAsker;
 }
+
+/** A request an upstream sends its client during a tool call, relayed to the hub's client of that call. */
+export type ClientRequestMethod = 'elicitation/create' | 'sampling/createMessage';
+export type ClientAsker = (method: ClientRequestMethod, params: Record<string, unknown>, signal: AbortSignal) => Promise<Record<string, unknown>>;
 
 export interface ProgressUpdate {
   progress: number;
@@ -97,6 +103,13 @@ export interface ToolDefinition<I extends z.ZodObject = z.ZodObject> {
   outputJsonSchema?: Record<string, unknown>;
   /** `run` returns an MCP CallToolResult (an upstream's answer) that the surfaces pass through unchanged. */
   passthrough?: boolean;
+  /**
+   * Entries of the MCP tool descriptor's `_meta` the tool passes on to clients: an upstream tool's MCP App
+   * (`ui`, `ui/resourceUri`, `openai/*`), its resource URIs already rewritten to the hub's.
+   */
+  mcpMeta?: Record<string, unknown>;
+  /** false: an app-only tool (MCP Apps `visibility` without "model"), callable but left out of the model's tools/list. */
+  forModel?: boolean;
   /** Returns a JSON object (becomes structuredContent). Throw HubError for failures. */
   run(args: z.infer<I>, ctx: ToolContext): Promise<Record<string, unknown>>;
 }

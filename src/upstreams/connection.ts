@@ -1,11 +1,12 @@
 import { createInterface } from 'node:readline';
-import type { CallToolResult, Client, jsonSchemaValidator, JsonSchemaValidatorResult, OAuthClientProvider, ServerCapabilities, Tool, Transport } from '@modelcontextprotocol/client';
+import type { CallToolResult, Client, CreateMessageResult, ElicitResult, jsonSchemaValidator, JsonSchemaValidatorResult, OAuthClientProvider, ServerCapabilities, Tool, Transport } from '@modelcontextprotocol/client';
 import type { FastifyBaseLogger } from 'fastify';
 import type { UpstreamConfig } from '../config.js';
 import { SecretScrubber, upstreamSecrets } from '../governance/scrub.js';
 import { traceMetaParams } from '../telemetry/tracing.js';
 import { HubError } from '../tools/errors.js';
-import type { ProgressUpdate } from '../tools/types.js';
+import type { ClientAsker, ProgressUpdate } from '../tools/types.js';
+import { ClientRequestRelay } from './client-requests.js';
 import { boundedFetch, currentCall, ResultTooLargeError } from './bounded-fetch.js';
 import { RefreshGate, type RefreshLimits } from './refresh-gate.js';
 import { UserTokenSource } from './user-tokens.js';
@@ -25,6 +26,8 @@ export interface UpstreamCallOptions {
   /** The caller: an `auth: "user"` upstream is called with this principal's own token. */
   principal?: string;
   onProgress?: (p: ProgressUpdate) => void;
+  /** Answers the upstream's elicitation and sampling requests made during this call (see ClientRequestRelay). */
+  ask?: ClientAsker;
 }
 
 /** The bounds every upstream request carries. */
@@ -118,6 +121,8 @@ export class UpstreamConnection {
   tools: Tool[] = [];
   /** Called after the tool list changed (first connect, reconnect, `notifications/tools/list_changed`). */
   onToolsChanged?: () => void;
+  /** Called when the upstream announces that its resource or prompt list changed (forwarded to the hub's clients). */
+  onContentChanged?: (kind: 'resources' | 'prompts') => void;
   /** `tools/list` requests sent to the upstream since the start (for operators and tests of the coalescing). */
   toolLists = 0;
 
@@ -133,6 +138,7 @@ export class UpstreamConnection {
   private overflowed = false;
   private readonly timings: ConnectionTimings;
   private readonly refreshGate: RefreshGate;
+  private readonly clientRequests = new ClientRequestRelay();
   /** Header, environment and OAuth secret values of this entry: never written to the log or a status reason. */
   private readonly scrubber: SecretScrubber;
 
@@ -201,16 +207,21 @@ export class UpstreamConnection {
   }
 
   async callTool(tool: string, args: Record<string, unknown>, opts: UpstreamCallOptions): Promise<CallToolResult> {
-    if (!this.userTokens) return this.callAs(tool, args, opts);
-    // The caller's own login first: without one the answer is how to connect, whatever the connection's state.
-    const source = this.userTokens;
-    const principal = opts.principal ?? 'anonymous';
-    const token = await source.forCall(principal);
+    const untrack = this.clientRequests.track({ ask: opts.ask, signal: opts.signal });
     try {
-      return await UserTokenSource.withToken(token, () => this.callAs(tool, args, opts));
-    } catch (err) {
-      if (err instanceof HubError && err.details.upstream_status === 401) throw await source.rejected(principal);
-      throw err;
+      if (!this.userTokens) return await this.callAs(tool, args, opts);
+      // The caller's own login first: without one the answer is how to connect, whatever the connection's state.
+      const source = this.userTokens;
+      const principal = opts.principal ?? 'anonymous';
+      const token = await source.forCall(principal);
+      try {
+        return await UserTokenSource.withToken(token, () => this.callAs(tool, args, opts));
+      } catch (err) {
+        if (err instanceof HubError && err.details.upstream_status === 401) throw await source.rejected(principal);
+        throw err;
+      }
+    } finally {
+      untrack();
     }
   }
 
@@ -404,16 +415,23 @@ export class UpstreamConnection {
 
   private newClient(): Client {
     const sdk = this.sdk!;
-    const client = new sdk.Client(CLIENT_INFO, { capabilities: {}, jsonSchemaValidator: PASS_THROUGH_OUTPUT, listMaxPages: MAX_TOOL_PAGES });
+    // Elicitation and sampling are declared so upstreams offer the tools that need them; each request is relayed to the
+    // client of the call that made it, or refused (ClientRequestRelay).
+    const capabilities = { elicitation: { form: {} }, sampling: {} };
+    const client = new sdk.Client(CLIENT_INFO, { capabilities, jsonSchemaValidator: PASS_THROUGH_OUTPUT, listMaxPages: MAX_TOOL_PAGES });
+    client.setRequestHandler('elicitation/create', async (req) => (await this.clientRequests.relay('elicitation/create', req.params)) as unknown as ElicitResult);
+    client.setRequestHandler('sampling/createMessage', async (req) => (await this.clientRequests.relay('sampling/createMessage', req.params)) as unknown as CreateMessageResult);
     // Transport hiccups the SDK recovers from itself (e.g. a GET stream reconnecting); real losses arrive as onclose.
     client.onerror = (err) => {
-      // The stdio transport reports a line over its maxBufferSize with this message, then closes: remembered so the
-      // calls the close ends can name the cap.
-      if (err instanceof ResultTooLargeError || /ReadBuffer exceeded maximum size/.test(err.message)) this.overflowed = true;
+      // The stdio read buffer and the bounded HTTP streams report a message over the cap with this error, then the
+      // connection closes: remembered so the calls the close ends can name the cap.
+      if (err instanceof ResultTooLargeError) this.overflowed = true;
       this.log.debug({ upstream: this.name, err: this.scrub(reasonOf(err)) }, 'upstream transport error');
     };
     // Storms of notifications cost at most one re-list per interval (RefreshGate).
     client.setNotificationHandler('notifications/tools/list_changed', () => this.refreshGate.notify());
+    client.setNotificationHandler('notifications/resources/list_changed', () => this.onContentChanged?.('resources'));
+    client.setNotificationHandler('notifications/prompts/list_changed', () => this.onContentChanged?.('prompts'));
     return client;
   }
 
@@ -473,8 +491,24 @@ export class UpstreamConnection {
       env: { ...getDefaultEnvironment(), ...(this.config.env ?? {}) },
       cwd: this.config.cwd,
       stderr: 'pipe',
-      // One JSON-RPC line may not pass the cap: the read buffer refuses to grow past it and the process is restarted.
       maxBufferSize: this.timings.resultMaxBytes,
+    });
+    // One JSON-RPC line may not pass the cap: the read buffer refuses to grow past it and the process is restarted.
+    // The SDK's buffer is swapped for one that reads a line in linear time (see LineReadBuffer); the field is checked
+    // so an SDK that renames it fails here, not silently. Past the cap the process is killed at once: the rest of its
+    // output is not read (the SDK's close would let it write for seconds before signalling it).
+    const { LineReadBuffer } = await import('./line-buffer.js');
+    const slot = transport as unknown as Record<string, unknown>;
+    if (!('_readBuffer' in slot)) throw new Error('the SDK stdio transport has no _readBuffer to bound');
+    slot._readBuffer = new LineReadBuffer(this.timings.resultMaxBytes, () => {
+      const pid = transport.pid;
+      if (pid !== null) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // Already gone: nothing left to stop.
+        }
+      }
     });
     this.process = transport;
     const stderr = transport.stderr;

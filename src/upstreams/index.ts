@@ -84,6 +84,7 @@ export interface UpstreamsOptions {
 export class Upstreams {
   readonly systems: UpstreamSystem[];
   private readonly listeners = new Set<() => void>();
+  private readonly contentListeners = new Set<(kind: 'resources' | 'prompts') => void>();
 
   constructor(config: Config, log: FastifyBaseLogger, options: UpstreamsOptions = {}) {
     // An upstream left out by TOOLSETS is not started at all.
@@ -94,6 +95,9 @@ export class Upstreams {
       connection.onToolsChanged = () => {
         system.rebuild();
         for (const l of this.listeners) l();
+      };
+      connection.onContentChanged = (kind) => {
+        for (const l of this.contentListeners) l(kind);
       };
       return system;
     });
@@ -119,6 +123,11 @@ export class Upstreams {
   /** Called after any upstream's tool list changed. */
   onToolsChanged(listener: () => void): void {
     this.listeners.add(listener);
+  }
+
+  /** Called when an upstream announced that its resources or prompts changed. */
+  onContentChanged(listener: (kind: 'resources' | 'prompts') => void): void {
+    this.contentListeners.add(listener);
   }
 
   async close(): Promise<void> {

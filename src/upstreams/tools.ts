@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { Level, UpstreamConfig } from '../config.js';
 import type { ToolAnnotations, ToolDefinition } from '../tools/types.js';
 import type { UpstreamConnection } from './connection.js';
+import { hubUri } from './hub-uri.js';
 
 /** MCP's tool-name alphabet: anything else cannot be served under the hub's name. */
 const TOOL_NAME = /^[A-Za-z0-9_.-]{1,128}$/;
@@ -26,6 +27,30 @@ export function upstreamLevel(upstream: UpstreamConfig, tool: Pick<Tool, 'name' 
   if (tool.annotations?.readOnlyHint === true) return 'LOW';
   if (tool.annotations?.destructiveHint === true) return 'CRITICAL';
   return 'MEDIUM';
+}
+
+/**
+ * The MCP App metadata of an upstream tool, passed on with its `ui://` resource URI rewritten to the hub URI that
+ * reads it back (`<upstream>+ui://...`): `_meta.ui` (MCP Apps), the older `ui/resourceUri` key and the OpenAI Apps
+ * SDK keys (`openai/outputTemplate` and the other `openai/*` entries). `forModel` is false for an app-only tool.
+ */
+export function appMeta(upstream: string, meta: Record<string, unknown> | undefined): { mcpMeta?: Record<string, unknown>; forModel: boolean } {
+  if (!meta) return { forModel: true };
+  const out: Record<string, unknown> = {};
+  const rewrite = (uri: unknown) => (typeof uri === 'string' && uri.length > 0 ? hubUri(upstream, uri) : uri);
+  let forModel = true;
+  const ui = meta.ui;
+  if (ui && typeof ui === 'object' && !Array.isArray(ui)) {
+    const entry = { ...(ui as Record<string, unknown>) };
+    if ('resourceUri' in entry) entry.resourceUri = rewrite(entry.resourceUri);
+    if (Array.isArray(entry.visibility) && !entry.visibility.includes('model')) forModel = false;
+    out.ui = entry;
+  }
+  if ('ui/resourceUri' in meta) out['ui/resourceUri'] = rewrite(meta['ui/resourceUri']);
+  for (const [key, value] of Object.entries(meta)) {
+    if (key.startsWith('openai/')) out[key] = key === 'openai/outputTemplate' ? rewrite(value) : value;
+  }
+  return Object.keys(out).length ? { mcpMeta: out, forModel } : { forModel };
 }
 
 /** The hub's ToolDefinition of one upstream tool, or a reason it cannot be served. */
@@ -59,6 +84,7 @@ export function upstreamToolDefinition(conn: UpstreamConnection, tool: Tool): To
     ...(tool.outputSchema && !confirm ? { outputJsonSchema: tool.outputSchema as Record<string, unknown> } : {}),
     annotations: (tool.annotations ?? {}) as ToolAnnotations,
     passthrough: true,
+    ...appMeta(upstream.name, tool._meta),
     ...(confirm
       ? {
           describeAction: (args: Record<string, unknown>) =>
@@ -66,6 +92,6 @@ export function upstreamToolDefinition(conn: UpstreamConnection, tool: Tool): To
         }
       : {}),
     run: async (args, ctx) =>
-      (await conn.callTool(tool.name, forward(args), { signal: ctx.signal, onProgress: ctx.progress, principal: ctx.principal })) as Record<string, unknown>,
+      (await conn.callTool(tool.name, forward(args), { signal: ctx.signal, onProgress: ctx.progress, principal: ctx.principal, ask: ctx.ask })) as Record<string, unknown>,
   };
 }

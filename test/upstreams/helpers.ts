@@ -9,6 +9,9 @@ import type { UpstreamSystem } from '../../src/upstreams/index.js';
 
 /** The official MCP servers from npm (devDependencies), run with this Node. */
 export const EVERYTHING = path.join(ROOT, 'node_modules/@modelcontextprotocol/server-everything/dist/index.js');
+/** The MCP Apps example server of @modelcontextprotocol/ext-apps (one tool with a `ui://` HTML app), over stdio. */
+export const BASIC_APP = path.join(ROOT, 'node_modules/@modelcontextprotocol/server-basic-vanillajs/dist/index.js');
+export const stdioBasicApp = (name = 'app') => ({ name, command: process.execPath, args: [BASIC_APP, '--stdio'] });
 export const MEMORY = path.join(ROOT, 'node_modules/@modelcontextprotocol/server-memory/dist/index.js');
 
 /** The hostile MCP server of the containment tests (test/fakes/hostile-upstream.mjs). */
