@@ -95,7 +95,7 @@ export async function buildApp(config: Config, deps: HubDeps, options: AppOption
   metrics.watchAudit(deps.audit);
   const governor = new Governor(config, deps.quota);
   const pipeline = new InvokePipeline(registry, governor, config, deps, app.log, metrics);
-  const surface = new McpSurface(registry, pipeline);
+  const surface = new McpSurface(registry, pipeline, deps.operations, app.log);
   app.decorate('hub', { config, deps, registry, governor, pipeline, metrics });
 
   installErrorHandlers(app);

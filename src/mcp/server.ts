@@ -9,6 +9,9 @@ import { APPROVAL_INPUT, approvalStateCodec, clientElicits, ElicitationAsker } f
 import { getPrompt, PROMPTS } from './prompts.js';
 import { toCallToolResult, toMcpTool } from './results.js';
 import { loadSdk } from './sdk.js';
+import { clientSupportsTasks, runsAsTask, statusNotification, TaskRunner, TASKS_EXTENSION } from './tasks.js';
+import type { OperationStore } from '../tools/operations.js';
+import type { FastifyBaseLogger } from 'fastify';
 
 /** Cache lifetimes a 2026-07-28 client is told for the hub's lists (ms). */
 const LIST_TTL_MS = 300_000;
@@ -31,11 +34,16 @@ export class McpSurface {
   private readonly changeListeners = new Set<() => void>();
   /** Signs and verifies the approval question's requestState (made with the SDK, once it is loaded). */
   private approvalCodec?: ReturnType<typeof approvalStateCodec>;
+  /** MCP Tasks for long tools (offered when the hub was given its operation store). */
+  private readonly tasks?: TaskRunner;
 
   constructor(
     readonly registry: ToolRegistry,
     readonly pipeline: InvokePipeline,
+    operations?: OperationStore,
+    log?: FastifyBaseLogger,
   ) {
+    if (operations && log) this.tasks = new TaskRunner(operations, (n, a, p, c) => this.invoke(n, a, p, c), toCallToolResult, log);
     this.toolsList = { tools: registry.list().map(toMcpTool) };
     registry.onChange(() => {
       this.toolsList = { tools: registry.list().map(toMcpTool) };
@@ -105,7 +113,13 @@ export class McpSurface {
     const { Server, ProtocolError, ProtocolErrorCode, ResourceNotFoundError } = sdk;
     const codec = (this.approvalCodec ??= approvalStateCodec(sdk, this.pipeline.config.apiKeys, this.pipeline.config.governance.approvalTtlMs));
     const server = new Server(SERVER_INFO, {
-      capabilities: { tools: { listChanged: this.registry.federated }, prompts: { listChanged: false }, resources: {}, logging: {} },
+      capabilities: {
+        tools: { listChanged: this.registry.federated },
+        prompts: { listChanged: false },
+        resources: {},
+        logging: {},
+        ...(this.tasks ? { extensions: { [TASKS_EXTENSION]: {} } } : {}),
+      },
       instructions: INSTRUCTIONS,
       cacheHints: this.cacheHints(),
       // The approval question's state comes back through the client: only state this hub signed for this caller is read.
@@ -140,6 +154,20 @@ export class McpSurface {
         askPerson: asker,
         baseUrl: () => originOf(ctx.http?.req?.url),
       };
+      // A long call from a client that declared Tasks (and is not being asked for approval) answers a task at once.
+      if (
+        this.tasks &&
+        !asker &&
+        runsAsTask(this.registry, req.params.name) &&
+        clientSupportsTasks(sdk, ctx, () => server.getClientCapabilities() as { extensions?: Record<string, unknown> } | undefined)
+      ) {
+        const { signal: _request, onProgress: _progress, ...background } = call;
+        // Only a 2025 session's server outlives this request and can tell the client when the task ends.
+        const notify = session ? (record: Parameters<typeof statusNotification>[0]) => // The SDK's typed notifications leave out the task vocabulary (no runtime for it): the wire shape is the extension's.
+            void server.notification(statusNotification(record) as never).catch(() => undefined) : undefined;
+        // The SDK types tools/call's answer as CallToolResult; the extension's CreateTaskResult is the other answer it allows.
+        return (await this.tasks.start(req.params.name, req.params.arguments ?? {}, principal, background, notify)) as never;
+      }
       try {
         const result = await this.invoke(req.params.name, req.params.arguments ?? {}, principal, call);
         if (asker?.question) return await asker.inputRequired(sdk, codec, ctx);
@@ -148,6 +176,7 @@ export class McpSurface {
         open = false;
       }
     });
+    this.tasks?.register(sdk, server);
     server.setRequestHandler('prompts/list', () => ({ prompts: PROMPTS }));
     // The hub serves tools and prompts, no resources: clients that list resources learn so from empty (cacheable) lists,
     // and a read names the unknown URI (-32602, as the spec asks) instead of failing as an unknown method.

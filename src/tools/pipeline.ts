@@ -36,6 +36,8 @@ export interface CallOrigin {
   askPerson?: PersonAsker;
   /** The profile the request asked for (`?profile=`, `/mcp/p/<profile>`); a key's bound profile applies anyway. */
   profile?: string;
+  /** How long the call may take: an MCP task waits for its whole operation (src/mcp/tasks.ts); TOOL_WAIT_MS otherwise. */
+  waitMs?: number;
 }
 
 export interface GovernanceMeta {
@@ -328,7 +330,8 @@ export class InvokePipeline {
     // hot path than AbortSignal.timeout + AbortSignal.any, which the profile showed at ~4% plus GC.)
     const controller = new AbortController();
     const abort = () => controller.abort(new HubError('timeout', `${tool.def.name} ran out of time`));
-    const timer = setTimeout(abort, this.config.toolWaitMs + 5_000);
+    const waitMs = origin.waitMs ?? this.config.toolWaitMs;
+    const timer = setTimeout(abort, waitMs + 5_000);
     if (this.shuttingDown) controller.abort(new HubError('timeout', 'the hub is shutting down'));
     const running = this.calls.run(controller);
     const parent = origin.signal;
@@ -340,7 +343,7 @@ export class InvokePipeline {
         deps: this.deps,
         log: this.log,
         signal: controller.signal,
-        deadline: Date.now() + this.config.toolWaitMs,
+        deadline: Date.now() + waitMs,
         principal: origin.principal,
         callId,
         attach: (m) => media.push(m),
