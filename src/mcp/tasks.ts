@@ -31,7 +31,10 @@ const WAITING_TOOLS = new Set(['google_cloud_run_deploy', 'google_cloud_run_dele
 
 /** How often a client is told to poll, and how often the running instance looks for a cancellation from elsewhere. */
 export const TASK_POLL_MS = 2_000;
-/** A task can be read this long after it is created (its work is bounded by OPERATION_MAX_MS). */
+/**
+ * A task can be read at least this long after it is created (its work is bounded by OPERATION_MAX_MS), and this long
+ * after it ends: every write keeps it for the whole `ttlMs` it was announced with.
+ */
 const TASK_TTL_MS = OPERATION_MAX_MS + OPERATION_KEEP_MS;
 
 const TaskParams = z.looseObject({ taskId: z.string().min(1).max(200) });
@@ -113,7 +116,7 @@ export class TaskRunner {
         const current = await this.store.get(record.id).catch(() => null);
         if (current?.status === 'cancelled') return;
         const finished = { ...done, finished_at: Date.now(), updated_at: Date.now() };
-        await this.store.save(finished, OPERATION_KEEP_MS);
+        await this.store.save(finished, TASK_TTL_MS);
         notify?.(finished);
       })
       .catch((err: unknown) => this.log.error({ err, task: record.id }, 'could not store the outcome of a task'));
@@ -136,7 +139,7 @@ export class TaskRunner {
     if (record.status !== 'running') return;
     const now = Date.now();
     const cancelled: TaskRecord = { ...record, status: 'cancelled', finished_at: now, updated_at: now };
-    await this.store.save(cancelled, OPERATION_KEEP_MS);
+    await this.store.save(cancelled, TASK_TTL_MS);
     this.running.get(taskId)?.abort(new Error('the task was cancelled'));
   }
 
@@ -181,7 +184,7 @@ export class TaskRunner {
 
 class UnknownTask extends Error {
   constructor(taskId: string) {
-    super(`Unknown task: ${taskId.slice(0, 200)} (tasks are kept for one hour after they finish)`);
+    super(`Unknown task: ${taskId.slice(0, 200)} (tasks are kept for their ttlMs)`);
   }
 }
 
