@@ -173,6 +173,14 @@ export class TaskRunner {
       }
     };
     server.setRequestHandler('tasks/get', { params: TaskParams }, (params, ctx) => guard(ctx, (principal) => this.get(params.taskId, principal)));
+    // No hub task ever waits for input (a call that needs a person's approval asks before it becomes a task): an update
+    // names the task's state instead of reaching a task that could take it.
+    server.setRequestHandler('tasks/update', { params: TaskParams }, (params, ctx) =>
+      guard(ctx, async (principal) => {
+        const record = await this.find(params.taskId, principal);
+        throw new ProtocolError(ProtocolErrorCode.InvalidParams, `task ${record.id} is ${wireStatus(record)}, not waiting for input`);
+      }),
+    );
     server.setRequestHandler('tasks/cancel', { params: TaskParams }, (params, ctx) =>
       guard(ctx, async (principal) => {
         await this.cancel(params.taskId, principal);

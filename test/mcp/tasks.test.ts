@@ -118,11 +118,13 @@ describe.skipIf(!REDIS_URL)('MCP Tasks for long tools across two instances on on
     }
   });
 
-  it('tasks/get needs the extension (-32021) and names an unknown task (-32602)', async () => {
+  it('tasks/get, tasks/cancel and tasks/update need the extension (-32021) and name an unknown task (-32602)', async () => {
     expect((await send(a, 10, 'tasks/get', { taskId: 'nope' }, {}, 400)).error?.code).toBe(-32021);
     expect((await send(a, 11, 'tasks/cancel', { taskId: 'nope' }, {}, 400)).error?.code).toBe(-32021);
+    expect((await send(a, 14, 'tasks/update', { taskId: 'nope', inputResponses: {} }, {}, 400)).error?.code).toBe(-32021);
     const unknown = await send(a, 12, 'tasks/get', { taskId: 'nope' });
     expect(unknown.error?.code).toBe(-32602);
+    expect((await send(a, 15, 'tasks/update', { taskId: 'nope', inputResponses: {} })).error?.code).toBe(-32602);
   });
 
   it('a client without the extension gets status: running and the operation to follow, as before', async () => {
