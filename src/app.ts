@@ -96,7 +96,7 @@ export async function buildApp(config: Config, deps: HubDeps, options: AppOption
   const governor = new Governor(config, deps.quota);
   const pipeline = new InvokePipeline(registry, governor, config, deps, app.log, metrics);
   const content = upstreams ? new (await import('./mcp/federated-content.js')).FederatedContent(upstreams, pipeline) : undefined;
-  const surface = new McpSurface(registry, pipeline, content);
+  const surface = new McpSurface(registry, pipeline, content, deps.operations, app.log);
   upstreams?.onContentChanged((kind) => surface.contentChanged(kind));
   app.decorate('hub', { config, deps, registry, governor, pipeline, metrics });
 

@@ -4,6 +4,7 @@ import { boundedUnknownKeys } from '../tools/limits.js';
 import { loadSdk, sdkIfLoaded } from './sdk.js';
 import { callToolAnswer, toCallToolResult, toModernResult, type ModernResultMeta } from './results.js';
 import { SERVER_INFO, type McpSurface } from './server.js';
+import { runsAsTask } from './tasks.js';
 
 /**
  * The fast path for 2025-era requests: a POST /mcp carrying a single `tools/call` or `tools/list` request,
@@ -95,6 +96,8 @@ export async function tryFastPath(surface: McpSurface, req: FastPathRequest): Pr
   // An upstream (federated) call must be cancellable by the client's notifications/cancelled, which only reaches
   // calls the SDK transport runs: those take the SDK path.
   if (surface.registry.get(name)?.def.passthrough) return null;
+  // A long call may become an MCP task (the client's Tasks extension decides): the SDK handler answers those.
+  if (runsAsTask(surface.registry, name)) return null;
   // A call a person approves may be asked through elicitation, which needs the SDK's handler (and, in a session, its stream).
   if (surface.pipeline.asksPerson(name, { principal: req.principal, transport: 'mcp' })) return null;
   try {
@@ -146,6 +149,7 @@ export async function tryModernFastPath(surface: McpSurface, req: ModernFastPath
   const args = params.arguments ?? {};
   if (!isObject(args) || Object.hasOwn(args, '__proto__')) return null;
   if (surface.registry.get(params.name)?.def.passthrough) return null;
+  if (runsAsTask(surface.registry, params.name)) return null;
   if (surface.pipeline.asksPerson(params.name, { principal: req.principal, transport: 'mcp' })) return null;
   const sdk = (sdkIfLoaded() ?? (await loadSdk())).server;
   const modern: ModernResultMeta = { key: sdk.SERVER_INFO_META_KEY, serverInfo: SERVER_INFO };

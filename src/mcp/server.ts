@@ -11,6 +11,9 @@ import { getPrompt, PROMPTS } from './prompts.js';
 import { profileOf } from './route-profile.js';
 import { toCallToolResult, toMcpTool } from './results.js';
 import { loadSdk } from './sdk.js';
+import { clientSupportsTasks, runsAsTask, statusNotification, TaskRunner, TASKS_EXTENSION } from './tasks.js';
+import type { OperationStore } from '../tools/operations.js';
+import type { FastifyBaseLogger } from 'fastify';
 
 /** Cache lifetimes a 2026-07-28 client is told for the hub's lists (ms). */
 const LIST_TTL_MS = 300_000;
@@ -36,13 +39,18 @@ export class McpSurface {
   private readonly changeListeners = new Set<() => void>();
   /** Signs and verifies the approval question's requestState (made with the SDK, once it is loaded). */
   private approvalCodec?: ReturnType<typeof approvalStateCodec>;
+  /** MCP Tasks for long tools (offered when the hub was given its operation store). */
+  private readonly tasks?: TaskRunner;
 
   constructor(
     readonly registry: ToolRegistry,
     readonly pipeline: InvokePipeline,
     /** The upstreams' resources, templates and prompts, when upstreams are configured. */
     private readonly content?: FederatedContent,
+    operations?: OperationStore,
+    log?: FastifyBaseLogger,
   ) {
+    if (operations && log) this.tasks = new TaskRunner(operations, (n, a, p, c) => this.invoke(n, a, p, c), toCallToolResult, log);
     this.toolsList = { tools: registry.list().filter(forModel).map(toMcpTool) };
     registry.onChange(() => {
       this.toolsList = { tools: registry.list().filter(forModel).map(toMcpTool) };
@@ -120,7 +128,13 @@ export class McpSurface {
     const { Server, ProtocolError, ProtocolErrorCode, ResourceNotFoundError } = sdk;
     const codec = (this.approvalCodec ??= approvalStateCodec(sdk, this.pipeline.config.apiKeys, this.pipeline.config.governance.approvalTtlMs));
     const server = new Server(SERVER_INFO, {
-      capabilities: { tools: { listChanged: this.registry.federated }, prompts: { listChanged: !!this.content }, resources: { listChanged: !!this.content }, logging: {} },
+      capabilities: {
+        tools: { listChanged: this.registry.federated },
+        prompts: { listChanged: !!this.content },
+        resources: { listChanged: !!this.content },
+        logging: {},
+        ...(this.tasks ? { extensions: { [TASKS_EXTENSION]: {} } } : {}),
+      },
       instructions: INSTRUCTIONS,
       cacheHints: this.cacheHints(),
       // The approval question's state comes back through the client: only state this hub signed for this caller is read.
@@ -164,6 +178,23 @@ export class McpSurface {
         baseUrl: () => originOf(ctx.http?.req?.url),
         ...(profile !== undefined ? { profile } : {}),
       };
+      // A long call from a client that declared Tasks (and is not being asked for approval) answers a task at once.
+      if (
+        this.tasks &&
+        !asker &&
+        runsAsTask(this.registry, req.params.name) &&
+        clientSupportsTasks(sdk, ctx, () => server.getClientCapabilities() as { extensions?: Record<string, unknown> } | undefined)
+      ) {
+        // The task outlives this request: nothing of the request (its signal, progress, the client's session asks) goes along.
+        const { signal: _request, onProgress: _progress, askClient: _ask, ...background } = call;
+        // Only a 2025 session's server outlives this request and can tell the client when the task ends. The SDK's typed
+        // notifications leave out the task vocabulary (no runtime for it): the wire shape is the extension's.
+        const notify = session
+          ? (record: Parameters<typeof statusNotification>[0]) => void server.notification(statusNotification(record) as never).catch(() => undefined)
+          : undefined;
+        // The SDK types tools/call's answer as CallToolResult; the extension's CreateTaskResult is the other answer it allows.
+        return (await this.tasks.start(req.params.name, req.params.arguments ?? {}, principal, background, notify)) as never;
+      }
       try {
         const result = await this.invoke(req.params.name, req.params.arguments ?? {}, principal, call);
         if (asker?.question) return await asker.inputRequired(sdk, codec, ctx);
@@ -172,6 +203,7 @@ export class McpSurface {
         open = false;
       }
     });
+    this.tasks?.register(sdk, server);
     server.setRequestHandler('prompts/list', () => ({ prompts: PROMPTS }));
     // The hub serves tools and prompts, no resources: clients that list resources learn so from empty (cacheable) lists,
     // and a read names the unknown URI (-32602, as the spec asks) instead of failing as an unknown method.

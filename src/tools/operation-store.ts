@@ -6,7 +6,8 @@ export interface OperationRecord {
   tool: string;
   /** The principal that started it: only that principal may read it. */
   principal: string;
-  status: 'running' | 'succeeded' | 'failed';
+  /** `cancelled`: an MCP task (src/mcp/tasks.ts) its client cancelled. */
+  status: 'running' | 'succeeded' | 'failed' | 'cancelled';
   started_at: number;
   finished_at?: number;
   result?: Record<string, unknown>;

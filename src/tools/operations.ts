@@ -134,7 +134,11 @@ export async function runOperation(
 ): Promise<Record<string, unknown>> {
   const startedAt = Date.now();
   const progress = new ProgressWriter();
-  const promise = work(AbortSignal.timeout(OPERATION_MAX_MS), progress.report);
+  // A caller that waits about as long as the bound itself (an MCP task) owns the work: its signal (the task's cancel)
+  // stops it. Any other caller's signal ends only its wait, never the work.
+  const bound = AbortSignal.timeout(OPERATION_MAX_MS);
+  const owned = ctx.deadline - startedAt > OPERATION_MAX_MS / 2;
+  const promise = work(owned ? AbortSignal.any([ctx.signal, bound]) : bound, progress.report);
   // Marks the promise handled: a failure after the caller left is stored below, not an unhandled rejection.
   promise.catch(() => undefined);
   const waitMs = Math.max(0, ctx.deadline - Date.now() - DEADLINE_MARGIN_MS);
@@ -204,6 +208,7 @@ export async function operationOutcome(store: OperationStore, tool: string, id: 
     return { status: 'running', operation: id, elapsed_s: elapsed, last_lines: record.last_lines ?? [] };
   }
   if (record.status === 'succeeded') return record.result ?? {};
+  if (record.status === 'cancelled') throw new HubError('not_found', `${tool} operation ${id} was cancelled`, { operation: id });
   const e = record.error!;
   throw new HubError(e.code, e.message, { ...e.details, operation: id });
 }

@@ -38,6 +38,8 @@ export interface CallOrigin {
   askClient?: ToolContext['ask'];
   /** The profile the request asked for (`?profile=`, `/mcp/p/<profile>`); a key's bound profile applies anyway. */
   profile?: string;
+  /** How long the call may take: an MCP task waits for its whole operation (src/mcp/tasks.ts); TOOL_WAIT_MS otherwise. */
+  waitMs?: number;
 }
 
 export interface GovernanceMeta {
@@ -381,7 +383,8 @@ export class InvokePipeline {
     // timer, where AbortSignal.timeout + AbortSignal.any would allocate dependent signals and their listeners per call.
     const controller = new AbortController();
     const abort = () => controller.abort(new HubError('timeout', `${tool.def.name} ran out of time`));
-    const timer = setTimeout(abort, this.config.toolWaitMs + 5_000);
+    const waitMs = origin.waitMs ?? this.config.toolWaitMs;
+    const timer = setTimeout(abort, waitMs + 5_000);
     if (this.shuttingDown) controller.abort(new HubError('timeout', 'the hub is shutting down'));
     const running = this.calls.run(controller);
     const parent = origin.signal;
@@ -393,7 +396,7 @@ export class InvokePipeline {
         services: this.services,
         log: this.log,
         signal: controller.signal,
-        deadline: Date.now() + this.config.toolWaitMs,
+        deadline: Date.now() + waitMs,
         principal: origin.principal,
         callId,
         attach: (m) => media.push(m),

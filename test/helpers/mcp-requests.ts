@@ -26,6 +26,8 @@ export function modernRequest(id: number | string, method: string, params: Recor
   const meta = { 'io.modelcontextprotocol/protocolVersion': MODERN_VERSION, 'io.modelcontextprotocol/clientCapabilities': clientCapabilities };
   const body = { jsonrpc: '2.0', id, method, params: { ...params, _meta: { ...(params._meta as object | undefined), ...meta } } };
   const headers: Record<string, string> = { 'mcp-protocol-version': MODERN_VERSION, 'mcp-method': method };
-  if (typeof params.name === 'string') headers['mcp-name'] = params.name;
+  // Mcp-Name names the tool or prompt, or the task of a tasks/* request.
+  const name = params.name ?? params.taskId;
+  if (typeof name === 'string') headers['mcp-name'] = name;
   return { headers, payload: JSON.stringify(body) };
 }

@@ -1,0 +1,202 @@
+import { randomUUID } from 'node:crypto';
+import type { CallToolResult, Server, ServerContext } from '@modelcontextprotocol/server';
+import { z } from 'zod';
+import { OPERATION_KEEP_MS, OPERATION_MAX_MS, type OperationRecord, type OperationStore } from '../tools/operations.js';
+import type { CallOrigin, InvokeResult } from '../tools/pipeline.js';
+import type { ToolRegistry } from '../tools/registry.js';
+import type { SdkRuntime } from './sdk.js';
+
+/**
+ * MCP Tasks (the `io.modelcontextprotocol/tasks` extension) for the hub's long tools. A client that declares the
+ * extension (its 2026-07-28 request envelope, or its 2025 session's capabilities) gets a task at once for a long
+ * call: `{resultType: "task", taskId, status: "working", ttlMs, pollIntervalMs}`. This instance runs the call through
+ * the one invoke pipeline in the background (quota charged once, at the start; the audit record written at the end
+ * with the outcome, as for any call) and keeps the task's state in the operation store, so with Redis any instance
+ * answers `tasks/get` and `tasks/cancel`. Clients without the extension keep the `{"status": "running", "operation"}`
+ * follow-up of tools/operations.ts.
+ *
+ * A tool that ran and reported an error completes with `result.isError` (the spec keeps `failed` for protocol
+ * errors: the hub's own failure to run the call). Cancelling marks the task in the store; the instance running it
+ * sees the mark (at once when it is this one, at its next check otherwise) and aborts the work's signal, which the
+ * Docker and Cloud Run adapters pass to their requests.
+ */
+
+export const TASKS_EXTENSION = 'io.modelcontextprotocol/tasks';
+
+/**
+ * Tools that answer with a task: the ones declaring `longRunning`, and the Cloud Run deploy and delete, which wait on
+ * Google's long-running operations and otherwise answer a still-running deployment that a later describe completes.
+ */
+const WAITING_TOOLS = new Set(['google_cloud_run_deploy', 'google_cloud_run_delete']);
+
+/** How often a client is told to poll, and how often the running instance looks for a cancellation from elsewhere. */
+export const TASK_POLL_MS = 2_000;
+/**
+ * A task can be read at least this long after it is created (its work is bounded by OPERATION_MAX_MS), and this long
+ * after it ends: every write keeps it for the whole `ttlMs` it was announced with.
+ */
+const TASK_TTL_MS = OPERATION_MAX_MS + OPERATION_KEEP_MS;
+
+const TaskParams = z.looseObject({ taskId: z.string().min(1).max(200) });
+
+type TaskStatus = 'working' | 'completed' | 'failed' | 'cancelled';
+
+/** What a task record adds to an operation record: when it last changed (the store keeps the rest). */
+interface TaskRecord extends OperationRecord {
+  updated_at?: number;
+}
+
+/** Whether this request's client declared the Tasks extension (2026-07-28 envelope, else its 2025 session). */
+export function clientSupportsTasks(sdk: SdkRuntime['server'], ctx: ServerContext, legacyCapabilities: () => { extensions?: Record<string, unknown> } | undefined): boolean {
+  const envelope = ctx.mcpReq.envelope as Record<string, unknown> | undefined;
+  const modern = envelope?.[sdk.CLIENT_CAPABILITIES_META_KEY] as { extensions?: Record<string, unknown> } | undefined;
+  if (modern?.extensions?.[TASKS_EXTENSION] !== undefined) return true;
+  if (envelope?.[sdk.PROTOCOL_VERSION_META_KEY] !== undefined) return false;
+  return legacyCapabilities()?.extensions?.[TASKS_EXTENSION] !== undefined;
+}
+
+export function runsAsTask(registry: ToolRegistry, name: string): boolean {
+  const tool = registry.get(name);
+  return tool !== undefined && (tool.def.longRunning === true || WAITING_TOOLS.has(tool.def.name));
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+function wireStatus(record: OperationRecord): TaskStatus {
+  if (record.status === 'running') return 'working';
+  if (record.status === 'succeeded') return 'completed';
+  return record.status;
+}
+
+/** The task fields every answer about it carries (flat, as the extension asks: no `task` wrapper). */
+function taskFields(record: TaskRecord) {
+  return {
+    taskId: record.id,
+    status: wireStatus(record),
+    createdAt: iso(record.started_at),
+    lastUpdatedAt: iso(record.updated_at ?? record.finished_at ?? record.started_at),
+    ttlMs: TASK_TTL_MS,
+    pollIntervalMs: TASK_POLL_MS,
+  };
+}
+
+export class TaskRunner {
+  /** Abort controllers of the tasks this instance runs, by task id. */
+  private readonly running = new Map<string, AbortController>();
+
+  constructor(
+    private readonly store: OperationStore,
+    private readonly invoke: (name: string, args: unknown, principal: string, call: Omit<CallOrigin, 'principal' | 'transport'>) => Promise<InvokeResult>,
+    private readonly toResult: (result: InvokeResult) => CallToolResult,
+    private readonly log: { warn(obj: object, msg: string): void; error(obj: object, msg: string): void },
+  ) {}
+
+  /** Creates the task, starts the call in the background and answers the flat CreateTaskResult. */
+  async start(name: string, args: unknown, principal: string, call: Omit<CallOrigin, 'principal' | 'transport' | 'signal' | 'onProgress'>, notify?: (record: TaskRecord) => void) {
+    const now = Date.now();
+    const record: TaskRecord = { id: `${name}-${randomUUID()}`, tool: name, principal, status: 'running', started_at: now, updated_at: now };
+    await this.store.save(record, TASK_TTL_MS);
+    const controller = new AbortController();
+    this.running.set(record.id, controller);
+    const work = AbortSignal.any([controller.signal, AbortSignal.timeout(OPERATION_MAX_MS)]);
+    const watcher = setInterval(() => void this.checkCancelled(record.id, controller), TASK_POLL_MS);
+    watcher.unref();
+    void this.invoke(name, args, principal, { ...call, signal: work, waitMs: OPERATION_MAX_MS })
+      .then(
+        (result): TaskRecord => ({ ...record, status: 'succeeded', result: this.toResult(result) as Record<string, unknown> }),
+        (err: unknown): TaskRecord => {
+          this.log.error({ err, task: record.id }, 'a task failed to run');
+          return { ...record, status: 'failed', error: { code: 'internal_error', message: err instanceof Error ? err.message : String(err), details: {} } };
+        },
+      )
+      .then(async (done) => {
+        clearInterval(watcher);
+        this.running.delete(record.id);
+        // A cancellation stays the outcome, even when the work finished before it noticed.
+        const current = await this.store.get(record.id).catch(() => null);
+        if (current?.status === 'cancelled') return;
+        const finished = { ...done, finished_at: Date.now(), updated_at: Date.now() };
+        await this.store.save(finished, TASK_TTL_MS);
+        notify?.(finished);
+      })
+      .catch((err: unknown) => this.log.error({ err, task: record.id }, 'could not store the outcome of a task'));
+    return { resultType: 'task' as const, ...taskFields(record) };
+  }
+
+  /** `tasks/get`: the task's state, with the tool's result inline once it completed (or the error once it failed). */
+  async get(taskId: string, principal: string) {
+    const record = await this.find(taskId, principal);
+    const fields = taskFields(record);
+    if (record.status === 'succeeded') return { ...fields, result: record.result ?? { content: [] } };
+    if (record.status === 'failed') return { ...fields, error: { code: -32603, message: record.error?.message ?? 'the task failed' } };
+    if (record.status === 'running') return { ...fields, ...(record.last_lines?.length ? { statusMessage: record.last_lines.at(-1) } : {}) };
+    return fields;
+  }
+
+  /** `tasks/cancel`: marks a working task cancelled and aborts its work; a finished one stays as it is. */
+  async cancel(taskId: string, principal: string): Promise<void> {
+    const record = await this.find(taskId, principal);
+    if (record.status !== 'running') return;
+    const now = Date.now();
+    const cancelled: TaskRecord = { ...record, status: 'cancelled', finished_at: now, updated_at: now };
+    await this.store.save(cancelled, TASK_TTL_MS);
+    this.running.get(taskId)?.abort(new Error('the task was cancelled'));
+  }
+
+  private async checkCancelled(id: string, controller: AbortController): Promise<void> {
+    try {
+      if ((await this.store.get(id))?.status === 'cancelled') controller.abort(new Error('the task was cancelled'));
+    } catch (err) {
+      this.log.warn({ err, task: id }, 'could not check a task for cancellation');
+    }
+  }
+
+  /** A task of this principal; an unknown id, or another principal's, is -32602 as the extension asks. */
+  private async find(taskId: string, principal: string): Promise<TaskRecord> {
+    const record = (await this.store.get(taskId)) as TaskRecord | null;
+    if (!record || record.principal !== principal) throw new UnknownTask(taskId);
+    return record;
+  }
+
+  /** Registers `tasks/get` and `tasks/cancel` on a protocol server, gated on the client declaring the extension. */
+  register(sdk: SdkRuntime['server'], server: Server): void {
+    const { ProtocolError, ProtocolErrorCode, MissingRequiredClientCapabilityError } = sdk;
+    const guard = async <T>(ctx: ServerContext, fn: (principal: string) => Promise<T>): Promise<T> => {
+      if (!clientSupportsTasks(sdk, ctx, () => server.getClientCapabilities() as { extensions?: Record<string, unknown> } | undefined)) {
+        throw new MissingRequiredClientCapabilityError({ requiredCapabilities: { extensions: { [TASKS_EXTENSION]: {} } } }, `${ctx.mcpReq.method} needs the ${TASKS_EXTENSION} extension`);
+      }
+      try {
+        return await fn(ctx.http?.authInfo?.clientId ?? 'anonymous');
+      } catch (err) {
+        if (err instanceof UnknownTask) throw new ProtocolError(ProtocolErrorCode.InvalidParams, err.message);
+        throw err;
+      }
+    };
+    server.setRequestHandler('tasks/get', { params: TaskParams }, (params, ctx) => guard(ctx, (principal) => this.get(params.taskId, principal)));
+    // No hub task ever waits for input (a call that needs a person's approval asks before it becomes a task): an update
+    // names the task's state instead of reaching a task that could take it.
+    server.setRequestHandler('tasks/update', { params: TaskParams }, (params, ctx) =>
+      guard(ctx, async (principal) => {
+        const record = await this.find(params.taskId, principal);
+        throw new ProtocolError(ProtocolErrorCode.InvalidParams, `task ${record.id} is ${wireStatus(record)}, not waiting for input`);
+      }),
+    );
+    server.setRequestHandler('tasks/cancel', { params: TaskParams }, (params, ctx) =>
+      guard(ctx, async (principal) => {
+        await this.cancel(params.taskId, principal);
+        return {};
+      }),
+    );
+  }
+}
+
+class UnknownTask extends Error {
+  constructor(taskId: string) {
+    super(`Unknown task: ${taskId.slice(0, 200)} (tasks are kept for their ttlMs)`);
+  }
+}
+
+/** The `notifications/tasks/status` params for a task's change (sent on legacy sessions that can take it). */
+export function statusNotification(record: TaskRecord) {
+  return { method: 'notifications/tasks/status', params: taskFields(record) };
+}
