@@ -6,7 +6,7 @@ import tseslint from 'typescript-eslint';
 // why. Type-aware rules are left out so the linter stays fast enough to run on every `npm test`. Import cycles are
 // checked by `npm run lint:cycles` (dpdm), which, unlike eslint-plugin-import-x's no-cycle, also follows `import type`.
 export default tseslint.config(
-  { ignores: ['dist/**', 'bench/dist/**', 'node_modules/**', '.node/**', 'console/**', 'coverage/**'] },
+  { ignores: ['dist/**', 'dist-bench/**', 'bench/dist/**', '.conformance/**', 'test-artifacts/**', 'node_modules/**', '.node/**', 'console/**', 'coverage/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

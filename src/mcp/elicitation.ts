@@ -1,8 +1,7 @@
 import { hkdfSync, randomBytes } from 'node:crypto';
 import type { InputRequiredResult, RequestStateCodec, ServerContext } from '@modelcontextprotocol/server';
-import { canonicalArgsHash, newApprovalId, type ApprovalBinding, type ApprovalRecord, type ApprovalStore } from '../governance/approvals.js';
-import { redactArgs } from '../governance/redact.js';
-import { approvalMark, withoutGateFields, type ApprovalAnswer, type ApprovalRequest, type PersonAsker } from '../tools/approval.js';
+import { canonicalArgsHash, type ApprovalBinding, type ApprovalStore } from '../governance/approvals.js';
+import { approvalMark, pendingApproval, type ApprovalAnswer, type ApprovalRequest, type PersonAsker } from '../tools/approval.js';
 import { HubError } from '../tools/errors.js';
 import type { SdkRuntime } from './sdk.js';
 
@@ -84,20 +83,7 @@ export class ElicitationAsker implements PersonAsker {
       if (answered) return answered;
       note = 'That answer belongs to an approval already used, expired, or given for other arguments; ';
     }
-    const now = Date.now();
-    const record: ApprovalRecord = {
-      id: newApprovalId(),
-      tool: request.tool,
-      level: request.level,
-      principal: request.principal,
-      transport: request.transport,
-      args_hash: binding.args_hash,
-      args: redactArgs(withoutGateFields(request.args)),
-      action: request.action,
-      created_at: now,
-      expires_at: now + this.ttlMs,
-      state: 'pending',
-    };
+    const record = pendingApproval(request, binding.args_hash, this.ttlMs);
     await this.store.create(record);
     this.question = { approvalId: record.id, message: `${request.tool} needs your approval. It would: ${request.action}. Approve this call once?` };
     return {

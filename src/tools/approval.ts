@@ -97,20 +97,7 @@ export class ApprovalPageAsker implements PersonAsker {
 
   /** Creates a pending approval for this call and answers `approval_required` with its URL. */
   private async open(request: ApprovalRequest, hash: string, note: string): Promise<ApprovalAnswer> {
-    const now = Date.now();
-    const record: ApprovalRecord = {
-      id: newApprovalId(),
-      tool: request.tool,
-      level: request.level,
-      principal: request.principal,
-      transport: request.transport,
-      args_hash: hash,
-      args: redactArgs(withoutGateFields(request.args)),
-      action: request.action,
-      created_at: now,
-      expires_at: now + this.ttlMs,
-      state: 'pending',
-    };
+    const record = pendingApproval(request, hash, this.ttlMs);
     await this.store.create(record);
     return { state: 'pending', error: this.required(request, record, note) };
   }
@@ -132,6 +119,24 @@ export class ApprovalPageAsker implements PersonAsker {
 }
 
 /** The call's arguments without the gate's own fields: what an approval shows. */
+/** A new pending approval of this exact call (its arguments' hash), kept redacted, expiring `ttlMs` from now. */
+export function pendingApproval(request: ApprovalRequest, argsHash: string, ttlMs: number): ApprovalRecord {
+  const now = Date.now();
+  return {
+    id: newApprovalId(),
+    tool: request.tool,
+    level: request.level,
+    principal: request.principal,
+    transport: request.transport,
+    args_hash: argsHash,
+    args: redactArgs(withoutGateFields(request.args)),
+    action: request.action,
+    created_at: now,
+    expires_at: now + ttlMs,
+    state: 'pending',
+  };
+}
+
 export function withoutGateFields(args: Record<string, unknown>): Record<string, unknown> {
   const { confirm: _c, dry_run: _d, approval_id: _a, ...rest } = args;
   return rest;
