@@ -6,21 +6,13 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_KEY, testHub, type TestHub } from '../helpers/app.js';
 import { fixtureSystem } from '../helpers/fixture-system.js';
-import { authorizeUrl, pkce, postForm, submitConsent } from './helpers.js';
+import { authorizeUrl, pkce, postForm, hasOpenssl, submitConsent } from './helpers.js';
 
 /**
  * Client ID Metadata Documents: the client id is an https URL the hub fetches. A real HTTPS server (self-signed
  * certificate made with openssl, trusted through the hub's `ca` option) serves the documents; the name
  * `client.example` resolves to it through the resolver option, and only its address is allowed.
  */
-const hasOpenssl = (() => {
-  try {
-    execFileSync('openssl', ['version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
 if (!hasOpenssl) console.warn('Client ID Metadata Document tests skipped: openssl is not installed (it makes the test certificate)');
 
 describe.skipIf(!hasOpenssl)('Client ID Metadata Documents', () => {

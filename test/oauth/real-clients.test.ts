@@ -11,7 +11,7 @@ import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'j
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_KEY, testHub, type TestHub } from '../helpers/app.js';
 import { fixtureSystem } from '../helpers/fixture-system.js';
-import { authorizeUrl, pkce, postForm, register, submitConsent } from './helpers.js';
+import { authorizeUrl, pkce, postForm, register, hasOpenssl, submitConsent } from './helpers.js';
 
 /**
  * The clients people actually connect, with the client documents they publish: ChatGPT's Client ID Metadata Document
@@ -20,14 +20,6 @@ import { authorizeUrl, pkce, postForm, register, submitConsent } from './helpers
  * A real HTTPS server (certificate made with openssl, trusted through the hub's `ca` option) stands in for
  * chatgpt.example and claude.example; each flow runs from the 401 challenge to a `tools/call` with the SDK client.
  */
-const hasOpenssl = (() => {
-  try {
-    execFileSync('openssl', ['version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
 if (!hasOpenssl) console.warn('real client shape tests skipped: openssl is not installed (it makes the test certificate)');
 
 /** A port that is free right now: what a native app's loopback listener gets when its default is taken. */
