@@ -190,7 +190,8 @@ export class Governor {
         error: new HubError(
           'governance_unavailable',
           `the quota store is unavailable and QUOTA_STORE_FAILURE=${policy} refuses ${rule.level} calls; try again shortly`,
-          { policy, level: rule.level, store: this.store.kind, reason, retry_after_s: 5 },
+          // `cause` names which store failed, in the words MCP gateway clients match on; `code` stays the documented one.
+          { cause: 'quota_store_unavailable', policy, level: rule.level, store: this.store.kind, reason, retry_after_s: 5 },
         ),
       };
     }

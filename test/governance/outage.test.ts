@@ -91,7 +91,7 @@ describe.skipIf(!hasRedisServer)('redis outage and recovery', () => {
     for (const tool of [high, critical]) {
       const a = await cfh.admit(tool, 'key:a');
       expect(a.allowed).toBe(false);
-      expect(a.error?.toJSON()).toMatchObject({ code: 'governance_unavailable', policy: 'closed-for-high', level: tool.level });
+      expect(a.error?.toJSON()).toMatchObject({ code: 'governance_unavailable', cause: 'quota_store_unavailable', policy: 'closed-for-high', level: tool.level });
     }
     // Usage answers with nulls instead of throwing.
     expect(await cfh.usage([low])).toEqual([

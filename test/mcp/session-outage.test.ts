@@ -20,7 +20,11 @@ describe('MCP sessions in Redis during a Redis outage', () => {
   beforeAll(async () => {
     port = await freePort();
     redis = await startRedisServer(port);
-    hub = await testHub({ REDIS_URL: `redis://127.0.0.1:${port}` }, { systems: [fixtureSystem] });
+    // fixture_fail raised to HIGH: the outage policy refuses HIGH calls on the quota store, before any approval step.
+    hub = await testHub(
+      { REDIS_URL: `redis://127.0.0.1:${port}`, GOVERNANCE_OVERRIDES: JSON.stringify({ fixture_fail: { level: 'HIGH' } }) },
+      { systems: [fixtureSystem] },
+    );
     expect(hub.deps.sessions.kind).toBe('redis');
     // Sessions need Redis: wait until the hub's connection is up (a loaded machine may take a moment).
     expect(await untilReady(hub)).toBe(true);
@@ -40,6 +44,13 @@ describe('MCP sessions in Redis during a Redis outage', () => {
   };
   const ECHO = { name: 'fixture_echo', arguments: { message: 'during the outage' } };
   const CRITICAL = { name: 'fixture_delete', arguments: { thing: 'x', confirm: true } };
+  const HIGH = { name: 'fixture_fail', arguments: { reason: 'x' } };
+  const refusedForQuotaStore = (body: string): void => {
+    const result = resultOf(body);
+    expect(result.isError).toBe(true);
+    expect(result.content[0]!.text).toContain('governance_unavailable');
+    expect(result.content[0]!.text).toContain('quota_store_unavailable');
+  };
 
   it('keeps serving held sessions, opens new ones degraded, serves modern requests, refuses HIGH calls, recovers', async () => {
     const init = await post(INIT);
@@ -65,8 +76,9 @@ describe('MCP sessions in Redis during a Redis outage', () => {
     const low = await post(rpc(5, 'tools/call', ECHO), dsid);
     expect(low.statusCode).toBe(200);
     expect(resultOf(low.body).isError, low.body).toBeFalsy();
-    const high = await post(rpc(6, 'tools/call', CRITICAL), dsid);
-    expect(resultOf(high.body)).toMatchObject({ isError: true, content: [{ text: expect.stringContaining('governance_unavailable') }] });
+    refusedForQuotaStore((await post(rpc(6, 'tools/call', HIGH), dsid)).body);
+    const critical = await post(rpc(6, 'tools/call', CRITICAL), dsid);
+    expect(resultOf(critical.body)).toMatchObject({ isError: true, content: [{ text: expect.stringContaining('governance_unavailable') }] });
     const counted = await hub.app.hub.metrics.registry.getSingleMetricAsString('omni_hub_mcp_sessions_degraded_total');
     expect(counted).toContain('omni_hub_mcp_sessions_degraded_total{kind="streamable"} 1');
 
@@ -77,6 +89,10 @@ describe('MCP sessions in Redis during a Redis outage', () => {
       expect(answer.statusCode).toBe(200);
       expect(!!resultOf(answer.body).isError).toBe(isError);
     }
+    const modernHigh = modernRequest(8, 'tools/call', HIGH);
+    refusedForQuotaStore(
+      (await hub.app.inject({ method: 'POST', url: '/mcp', headers: { ...MCP_HEADERS, ...modernHigh.headers }, payload: modernHigh.payload })).body,
+    );
 
     redis = await startRedisServer(port);
     const started = Date.now();
