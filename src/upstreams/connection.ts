@@ -483,41 +483,23 @@ export class UpstreamConnection {
   }
 
   private async stdioTransport(command: string): Promise<Transport> {
-    const { StdioClientTransport, getDefaultEnvironment } = await import('@modelcontextprotocol/client/stdio');
-    const transport = new StdioClientTransport({
+    const [{ getDefaultEnvironment }, { BoundedStdioTransport }] = await Promise.all([
+      import('@modelcontextprotocol/client/stdio'),
+      import('./stdio-transport.js'),
+    ]);
+    // One JSON-RPC line may not pass the cap: past it the process is killed at once and restarted (BoundedStdioTransport).
+    const transport = new BoundedStdioTransport({
       command,
       args: this.config.args ?? [],
       // Only the SDK's safe default variables (PATH, HOME, ...) plus the entry's own: the hub's secrets stay in the hub.
       env: { ...getDefaultEnvironment(), ...(this.config.env ?? {}) },
       cwd: this.config.cwd,
-      stderr: 'pipe',
-      maxBufferSize: this.timings.resultMaxBytes,
-    });
-    // One JSON-RPC line may not pass the cap: the read buffer refuses to grow past it and the process is restarted.
-    // The SDK's buffer is swapped for one that reads a line in linear time (see LineReadBuffer); the field is checked
-    // so an SDK that renames it fails here, not silently. Past the cap the process is killed at once: the rest of its
-    // output is not read (the SDK's close would let it write for seconds before signalling it).
-    const { LineReadBuffer } = await import('./line-buffer.js');
-    const slot = transport as unknown as Record<string, unknown>;
-    if (!('_readBuffer' in slot)) throw new Error('the SDK stdio transport has no _readBuffer to bound');
-    slot._readBuffer = new LineReadBuffer(this.timings.resultMaxBytes, () => {
-      const pid = transport.pid;
-      if (pid !== null) {
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch {
-          // Already gone: nothing left to stop.
-        }
-      }
+      maxLineBytes: this.timings.resultMaxBytes,
     });
     this.process = transport;
-    const stderr = transport.stderr;
-    if (stderr) {
-      // With stderr 'pipe' the SDK hands out a PassThrough, a readable stream.
-      createInterface({ input: stderr as unknown as NodeJS.ReadableStream, crlfDelay: Infinity }).on('line', (line) => {
-        if (line.trim()) this.log.info({ upstream: this.name, stderr: this.scrub(line.slice(0, MAX_STDERR_LINE)) }, 'upstream stderr');
-      });
-    }
+    createInterface({ input: transport.stderr, crlfDelay: Infinity }).on('line', (line) => {
+      if (line.trim()) this.log.info({ upstream: this.name, stderr: this.scrub(line.slice(0, MAX_STDERR_LINE)) }, 'upstream stderr');
+    });
     return transport;
   }
 }
