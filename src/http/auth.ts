@@ -100,19 +100,19 @@ export function authHook(config: Config, limiter: FailedAuthLimiter = new Memory
   // Callback style: an unblocked address with a hub key (every call of a working client) passes without a promise.
   return (route: GuardedRoute) =>
     function authenticate(request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void): void {
-    if (config.auth === 'none') {
-      request.principal = 'anonymous';
-      return done();
-    }
-    const blocked = limiter.blocked(request.ip);
-    const header = request.headers.authorization;
-    const token = typeof header === 'string' ? (BEARER.exec(header)?.[1] ?? null) : null;
-    // Compared whether or not the address is blocked (in constant time per key); a blocked address still gets 429.
-    const id = token === null ? null : matcher.match(token);
-    if (blocked === 0 && id !== null) {
-      request.principal = id;
-      return done();
-    }
-    settle(request, reply, route, blocked, token, id).then(() => done(), done);
-  };
+      if (config.auth === 'none') {
+        request.principal = 'anonymous';
+        return done();
+      }
+      const blocked = limiter.blocked(request.ip);
+      const header = request.headers.authorization;
+      const token = typeof header === 'string' ? (BEARER.exec(header)?.[1] ?? null) : null;
+      // Compared whether or not the address is blocked (in constant time per key); a blocked address still gets 429.
+      const id = token === null ? null : matcher.match(token);
+      if (blocked === 0 && id !== null) {
+        request.principal = id;
+        return done();
+      }
+      settle(request, reply, route, blocked, token, id).then(() => done(), done);
+    };
 }
