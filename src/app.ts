@@ -5,6 +5,7 @@ import { SYSTEMS } from './adapters/index.js';
 import type { Config } from './config.js';
 import type { HubDeps } from './deps.js';
 import { Governor } from './governance/governor.js';
+import { enforceDeclaredAccess } from './http/access.js';
 import { approvalRoutes } from './http/approvals.js';
 import { authHook } from './http/auth.js';
 import { BodyShapeError, bodyShapeViolation } from './http/body-shape.js';
@@ -12,7 +13,6 @@ import { callbackRoutes } from './http/callbacks.js';
 import { consoleRoutes } from './http/console.js';
 import { installErrorHandlers } from './http/errors.js';
 import { hostGuardHook } from './http/host-guard.js';
-import { mcpClassifyHook } from './http/mcp-request.js';
 import { openApiRoute } from './http/openapi.js';
 import { opsRoutes } from './http/ops.js';
 import { trustProxyOption } from './http/proxy-trust.js';
@@ -112,16 +112,18 @@ export async function buildApp(config: Config, deps: HubDeps, options: AppOption
     if (violation) return done(new BodyShapeError(violation), undefined);
     parseJson(request, body as string, done);
   });
-  // A coarse per-IP flood guard in front of auth; tool budgets are governance's job, not this.
+  // A coarse per-IP flood guard on every route, counted after the route's access guards; tool budgets are governance's job.
   await app.register(rateLimit, { max: config.rateLimitPerMinute, timeWindow: 60_000, hook: 'onRequest' });
   const oauth = await OAuthServer.open(config, app.log, options.oauth);
   app.addHook('onClose', () => oauth.close());
-  // DNS-rebinding guard on every authenticated route, before auth so a foreign Host never reaches key checks.
-  app.addHook('onRequest', hostGuardHook(config));
-  app.addHook('onRequest', authHook(config, deps.failedAuth, oauth.checkToken));
-  // The protocol era of each POST /mcp, decided by the SDK's classification before any guard reads the request.
-  app.addHook('preValidation', mcpClassifyHook);
-  app.addHook('preHandler', oauth.scopeGuard(registry, governor, pipeline));
+  // Who may call each route comes from the route's own `config.access` (src/http/access.ts); a route without one fails
+  // here, at registration. Protected routes get the DNS-rebinding guard, before auth so a foreign Host never reaches key
+  // checks; POST tool routes the OAuth scope guard.
+  enforceDeclaredAccess(app, {
+    hostGuard: hostGuardHook(config),
+    authenticate: authHook(config, deps.failedAuth, oauth.checkToken),
+    scopeGuard: oauth.scopeGuard(registry, governor, pipeline),
+  });
 
   await app.register(opsRoutes, { config, deps, metrics });
   await app.register(openApiRoute, { config, registry });

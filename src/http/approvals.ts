@@ -102,7 +102,7 @@ export async function approvalRoutes(app: FastifyInstance, opts: ApprovalRoutesO
     done(null, new URLSearchParams(body as string));
   });
 
-  app.get('/v1/approvals', async (request, reply) => {
+  app.get('/v1/approvals', { config: { access: 'key' } }, async (request, reply) => {
     try {
       await sweep();
       const base = config.publicUrl ?? baseUrl(request, config);
@@ -173,13 +173,13 @@ export async function approvalRoutes(app: FastifyInstance, opts: ApprovalRoutesO
     );
   }
 
-  app.get<{ Params: { id: string } }>('/approvals/:id', async (request, reply) => {
+  app.get<{ Params: { id: string } }>('/approvals/:id', { config: { access: 'open' } }, async (request, reply) => {
     const record = await answerable(reply, request.params.id);
     if (!record) return reply;
     return showForm(request, reply, record, 200, await formTargets());
   });
 
-  app.post<{ Params: { id: string } }>('/approvals/:id', { config: { rateLimit: { max: 30, timeWindow: 60_000 } } }, async (request, reply) => {
+  app.post<{ Params: { id: string } }>('/approvals/:id', { config: { access: 'open', rateLimit: { max: 30, timeWindow: 60_000 } } }, async (request, reply) => {
     const record = await answerable(reply, request.params.id);
     if (!record) return reply;
     const targets = await formTargets();
@@ -223,7 +223,7 @@ export async function approvalRoutes(app: FastifyInstance, opts: ApprovalRoutesO
     return decide(reply, record, { state: choice === 'approve' ? 'approved' : 'denied', by, via: 'page', at: Date.now() });
   });
 
-  app.get<{ Querystring: Record<string, string | string[] | undefined> }>(CALLBACK_PATH, async (request, reply) => {
+  app.get<{ Querystring: Record<string, string | string[] | undefined> }>(CALLBACK_PATH, { config: { access: 'open' } }, async (request, reply) => {
     const state = typeof request.query.state === 'string' ? request.query.state : undefined;
     const text = state && identityProvider ? await store.unstash(state) : null;
     if (!text || !identityProvider) return html(reply, 400, answeredPage('Sign-in expired', 'This sign-in expired or was already used; open the approval link again.'));

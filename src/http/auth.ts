@@ -1,11 +1,12 @@
 import { hash, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config.js';
-import { baseUrl, bearerChallenge, isOAuthPublicPath, resourcePathOf } from '../oauth/discovery.js';
+import { baseUrl, bearerChallenge, type ResourcePath } from '../oauth/discovery.js';
+import type { GuardedRoute } from './access.js';
 import { MemoryFailedAuthLimiter, type FailedAuthLimiter } from './failed-auth.js';
 
 /**
- * Bearer auth as a timing-safe onRequest hook. We do not use @fastify/bearer-auth because the pipeline needs to know
+ * Bearer auth as a timing-safe onRequest hook, given to each route that is not open (src/http/access.ts). We do not use @fastify/bearer-auth because the pipeline needs to know
  * WHICH key matched (its id is the audit principal and the `GOVERNANCE_SCOPE=key` budget) and because failed
  * attempts feed a per-IP brute-force limiter; both need the comparison result, which that plugin does not expose.
  */
@@ -43,28 +44,15 @@ export function keyMatcher(keys: string[]): KeyMatcher {
   };
 }
 
-const OPEN_PATHS = new Set(['/healthz', '/readyz', '/openapi.json', '/console', '/console/']);
-
-export function isOpenPath(url: string, config: Config): boolean {
-  const q = url.indexOf('?');
-  const path = q < 0 ? url : url.slice(0, q);
-  // The approval page is open: its form asks for the operator's key (or the OpenID Connect sign-in) itself.
-  // `/connect/*` is opened by a browser: a single-use connect link (or the flow's cookie) proves the principal there.
-  if (OPEN_PATHS.has(path) || path.startsWith('/console/assets/') || path.startsWith('/approvals/') || path.startsWith('/connect/') || isOAuthPublicPath(path)) {
-    return true;
-  }
-  return path === '/metrics' && config.metricsPublic;
-}
-
 /**
- * The challenge names the protected resource metadata (RFC 9728) of the endpoint asked (`/sse` has its own) so an MCP
- * client can discover how to get a token, and the scope to ask for (OAUTH_DEFAULT_SCOPE): a client following the MCP
- * scope selection asks for it instead of every level the metadata lists.
+ * The challenge names the protected resource metadata (RFC 9728) of the endpoint asked (the route's `resource`: `/sse`
+ * has its own) so an MCP client can discover how to get a token, and the scope to ask for (OAUTH_DEFAULT_SCOPE): a
+ * client following the MCP scope selection asks for it instead of every level the metadata lists.
  */
-export function unauthorized(reply: FastifyReply, message: string, error?: 'invalid_token'): FastifyReply {
+export function unauthorized(reply: FastifyReply, message: string, resource: ResourcePath, error?: 'invalid_token'): FastifyReply {
   const config = reply.server.hub.config;
   const params = { ...(error ? { error, error_description: message } : {}), scope: config.oauth.defaultScope };
-  const challenge = bearerChallenge(baseUrl(reply.request, config), params, resourcePathOf(reply.request.url));
+  const challenge = bearerChallenge(baseUrl(reply.request, config), params, resource);
   return reply
     .code(401)
     .header('www-authenticate', challenge)
@@ -76,19 +64,20 @@ export function unauthorized(reply: FastifyReply, message: string, error?: 'inva
  * the hook that asks, so the OAuth server depends on the hook and not the other way round.
  */
 export type TokenVerdict = 'accepted' | 'refused' | 'not_ours';
-export type TokenCheck = (request: FastifyRequest, reply: FastifyReply, token: string) => Promise<TokenVerdict>;
+export type TokenCheck = (request: FastifyRequest, reply: FastifyReply, token: string, route: GuardedRoute) => Promise<TokenVerdict>;
 
 const BEARER = /^Bearer[ ]+(\S+)\s*$/i;
 
 /**
  * `limiter` counts failed keys per client address (shared through Redis when set; see failed-auth.ts); `tokens` checks
- * a bearer value that is no hub key as an OAuth access token (src/oauth).
+ * a bearer value that is no hub key as an OAuth access token (src/oauth). The result makes one hook per route, which
+ * knows whether a token may reach that route and which resource its challenges name.
  */
 export function authHook(config: Config, limiter: FailedAuthLimiter = new MemoryFailedAuthLimiter(), tokens?: TokenCheck) {
   const matcher = keyMatcher(config.apiKeys);
 
   /** Every case but an unblocked address presenting a hub key: a blocked address, OAuth tokens, refusals. */
-  async function settle(request: FastifyRequest, reply: FastifyReply, blocked: number | Promise<number>, token: string | null, id: string | null): Promise<void> {
+  async function settle(request: FastifyRequest, reply: FastifyReply, route: GuardedRoute, blocked: number | Promise<number>, token: string | null, id: string | null): Promise<void> {
     const retry = await blocked;
     if (retry > 0) {
       await reply
@@ -97,33 +86,33 @@ export function authHook(config: Config, limiter: FailedAuthLimiter = new Memory
         .send({ error: { code: 'rate_limited', message: 'too many failed authentication attempts from this address', retry_after_s: retry } });
       return;
     }
-    const verdict = !id && token !== null && tokens ? await tokens(request, reply, token) : 'not_ours';
+    const verdict = !id && token !== null && tokens ? await tokens(request, reply, token, route) : 'not_ours';
     if (verdict === 'accepted') return;
     if (verdict === 'refused') return limiter.fail(request.ip);
     if (!id) {
       await limiter.fail(request.ip);
-      await unauthorized(reply, request.headers.authorization ? 'invalid API key' : 'missing Authorization: Bearer <MCP_API_KEY> header');
+      await unauthorized(reply, request.headers.authorization ? 'invalid API key' : 'missing Authorization: Bearer <MCP_API_KEY> header', route.resource);
       return;
     }
     request.principal = id;
   }
 
   // Callback style: an unblocked address with a hub key (every call of a working client) passes without a promise.
-  return function authenticate(request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void): void {
-    if (config.auth === 'none') {
-      request.principal = 'anonymous';
-      return done();
-    }
-    if (isOpenPath(request.url, config)) return done();
-    const blocked = limiter.blocked(request.ip);
-    const header = request.headers.authorization;
-    const token = typeof header === 'string' ? (BEARER.exec(header)?.[1] ?? null) : null;
-    // Compared whether or not the address is blocked (in constant time per key); a blocked address still gets 429.
-    const id = token === null ? null : matcher.match(token);
-    if (blocked === 0 && id !== null) {
-      request.principal = id;
-      return done();
-    }
-    settle(request, reply, blocked, token, id).then(() => done(), done);
-  };
+  return (route: GuardedRoute) =>
+    function authenticate(request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void): void {
+      if (config.auth === 'none') {
+        request.principal = 'anonymous';
+        return done();
+      }
+      const blocked = limiter.blocked(request.ip);
+      const header = request.headers.authorization;
+      const token = typeof header === 'string' ? (BEARER.exec(header)?.[1] ?? null) : null;
+      // Compared whether or not the address is blocked (in constant time per key); a blocked address still gets 429.
+      const id = token === null ? null : matcher.match(token);
+      if (blocked === 0 && id !== null) {
+        request.principal = id;
+        return done();
+      }
+      settle(request, reply, route, blocked, token, id).then(() => done(), done);
+    };
 }

@@ -57,7 +57,7 @@ export interface CallbackRoutesOptions {
 }
 
 export async function callbackRoutes(app: FastifyInstance, opts: CallbackRoutesOptions): Promise<void> {
-  app.post('/v1/callbacks/chatgpt', async (request, reply) => {
+  app.post('/v1/callbacks/chatgpt', { config: { access: 'key' } }, async (request, reply) => {
     const started = Date.now();
     const parsed = parseBody(request.body);
     if ('issues' in parsed) {
@@ -103,7 +103,7 @@ export async function callbackRoutes(app: FastifyInstance, opts: CallbackRoutesO
     });
   });
 
-  app.get<{ Params: { correlation_id: string } }>('/v1/callbacks/:correlation_id', async (request, reply) => {
+  app.get<{ Params: { correlation_id: string } }>('/v1/callbacks/:correlation_id', { config: { access: 'key' } }, async (request, reply) => {
     return withStore(opts.deps, reply, async (store) => {
       const correlationId = request.params.correlation_id.trim();
       const document = await store.get(callbackDocumentId(correlationId));

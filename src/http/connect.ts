@@ -38,13 +38,13 @@ export async function connectRoutes(app: FastifyInstance, opts: { config: Config
   await app.register(cookie);
   const secure = (config.publicUrl ?? '').startsWith('https://');
 
-  app.get(CLIENT_METADATA_PATH, async (_request, reply) => {
+  app.get(CLIENT_METADATA_PATH, { config: { access: 'open' } }, async (_request, reply) => {
     // A stable https address is what makes the document an identity; without PUBLIC_URL there is none to serve.
     if (!config.publicUrl) return sendHubError(reply, new HubError('not_found', 'the client metadata document needs PUBLIC_URL'));
     return reply.header('cache-control', 'public, max-age=3600').send(clientMetadata(config.publicUrl));
   });
 
-  app.get<{ Querystring: Record<string, string | undefined> }>('/connect/callback', async (request, reply) => {
+  app.get<{ Querystring: Record<string, string | undefined> }>('/connect/callback', { config: { access: 'open' } }, async (request, reply) => {
     const current = new URL(request.url, `${connections.base(baseUrl(request, config))}/`);
     const state = current.searchParams.get('state') ?? '';
     try {
@@ -57,7 +57,7 @@ export async function connectRoutes(app: FastifyInstance, opts: { config: Config
     }
   });
 
-  app.get<{ Params: { upstream: string }; Querystring: { ticket?: string } }>('/connect/:upstream', async (request, reply) => {
+  app.get<{ Params: { upstream: string }; Querystring: { ticket?: string } }>('/connect/:upstream', { config: { access: 'open' } }, async (request, reply) => {
     const { upstream } = request.params;
     try {
       const { url, browser, state } = await connections.begin(upstream, request.query.ticket ?? '', baseUrl(request, config));
@@ -72,9 +72,9 @@ export async function connectRoutes(app: FastifyInstance, opts: { config: Config
     }
   });
 
-  app.get('/v1/user-connections', async (request) => ({ principal: request.principal, upstreams: await connections.list(request.principal) }));
+  app.get('/v1/user-connections', { config: { access: 'key' } }, async (request) => ({ principal: request.principal, upstreams: await connections.list(request.principal) }));
 
-  app.post<{ Params: { upstream: string } }>('/v1/user-connections/:upstream', async (request, reply) => {
+  app.post<{ Params: { upstream: string } }>('/v1/user-connections/:upstream', { config: { access: 'key' } }, async (request, reply) => {
     try {
       return { connect_url: await connections.connectUrl(request.params.upstream, request.principal, baseUrl(request, config)), expires_in: CONNECT_TTL_S };
     } catch (err) {
@@ -83,7 +83,7 @@ export async function connectRoutes(app: FastifyInstance, opts: { config: Config
     }
   });
 
-  app.delete<{ Params: { upstream: string }; Querystring: { principal?: string } }>('/v1/user-connections/:upstream', async (request, reply) => {
+  app.delete<{ Params: { upstream: string }; Querystring: { principal?: string } }>('/v1/user-connections/:upstream', { config: { access: 'key' } }, async (request, reply) => {
     const whose = request.query.principal ?? request.principal;
     if (whose !== request.principal && !isOperator(request.principal)) {
       return sendHubError(reply, new HubError('insufficient_scope', "only an operator (a hub key) revokes another principal's login"));

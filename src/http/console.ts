@@ -11,7 +11,7 @@ import { sendHubError } from './errors.js';
 /**
  * The operator console: a static page and its assets, served from `console/` at the project root (two levels above
  * this module in both src/http and dist/http). Everything the page shows comes from the authenticated REST routes;
- * these routes are open (src/http/auth.ts) and serve nothing but the page itself.
+ * these routes are open and serve nothing but the page itself.
  */
 
 export const CONSOLE_DIR = fileURLToPath(new URL('../../console/', import.meta.url));
@@ -103,22 +103,25 @@ function tryLoad(app: FastifyInstance, dir: string, auth: Config['auth']): Conso
   }
 }
 
+/** The page carries no data: everything it shows comes from the authenticated REST routes. */
+const OPEN = { config: { access: 'open' } } as const;
+
 export async function consoleRoutes(app: FastifyInstance, opts: { config: Config; dir?: string }): Promise<void> {
   const files = tryLoad(app, opts.dir ?? CONSOLE_DIR, opts.config.auth);
   if (!files) {
     const missing = async (_request: FastifyRequest, reply: FastifyReply) =>
       sendHubError(reply, new HubError('not_found', 'the operator console is not installed (console/ folder missing)'));
-    app.get('/console', missing);
-    app.get('/console/', missing);
-    app.get('/console/assets/*', missing);
+    app.get('/console', OPEN, missing);
+    app.get('/console/', OPEN, missing);
+    app.get('/console/assets/*', OPEN, missing);
     return;
   }
 
   const page = async (request: FastifyRequest, reply: FastifyReply) => send(request, reply, files.page, REVALIDATE);
-  app.get('/console', page);
-  app.get('/console/', page);
+  app.get('/console', OPEN, page);
+  app.get('/console/', OPEN, page);
 
-  app.get<{ Params: { '*': string }; Querystring: { v?: string } }>('/console/assets/*', async (request, reply) => {
+  app.get<{ Params: { '*': string }; Querystring: { v?: string } }>('/console/assets/*', OPEN, async (request, reply) => {
     // A plain name lookup: "../x", "a/b" or encoded variants simply are not names in the map.
     const found = files.assets.get(request.params['*']);
     if (!found) return sendHubError(reply, new HubError('not_found', 'no such console asset'));

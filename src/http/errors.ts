@@ -2,8 +2,6 @@ import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
 import { baseUrl, bearerChallenge } from '../oauth/discovery.js';
 import { HubError } from '../tools/errors.js';
 
-const isMcpPath = (url: string) => url.startsWith('/mcp') || url.startsWith('/messages') || url.startsWith('/sse');
-
 /** A HubError's status and the headers that go with it (Retry-After, WWW-Authenticate), whatever the body's shape. */
 export function hubErrorStatus(reply: FastifyReply, err: HubError): FastifyReply {
   if (err.code === 'quota_exceeded' || err.code === 'rate_limited' || err.code === 'governance_unavailable') {
@@ -48,7 +46,8 @@ export function installErrorHandlers(app: FastifyInstance): void {
       code = 'invalid_request';
       message = `invalid JSON body: ${error.message}`;
     }
-    if (isMcpPath(request.url)) {
+    // The route's declaration (src/http/access.ts) says how its errors look: JSON-RPC on the MCP transports.
+    if (request.routeOptions.config?.protocol === 'mcp') {
       const rpcCode = code === 'invalid_request' && message.startsWith('invalid JSON') ? -32700 : code === 'invalid_arguments' ? -32602 : -32000;
       return reply.code(status).send({ jsonrpc: '2.0', error: { code: rpcCode, message }, id: null });
     }

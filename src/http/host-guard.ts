@@ -1,6 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config.js';
-import { isOpenPath } from './auth.js';
 
 /**
  * DNS-rebinding protection: the Host header must name an allowed host and a browser Origin, when sent, must be an
@@ -45,15 +44,15 @@ export function hostRefusal(config: Config): (request: FastifyRequest) => string
 }
 
 /**
- * The guard as one onRequest hook for the whole app: every route that needs authentication is guarded (whatever
- * MCP_AUTH says), so a route added later is covered without opting in. Only the open routes of `isOpenPath`
- * (health, readiness, OpenAPI, console page and assets, and whatever else auth treats as public) are left out.
+ * The guard as an onRequest hook, given to every route that is not declared open (src/http/access.ts), whatever
+ * MCP_AUTH says, and to paths no route serves. Open routes (health, readiness, OpenAPI, console page and assets, the
+ * OAuth endpoints, ...) serve nothing a rebinding page could use and stay reachable under any Host.
  * Callback style: an allowed request (every request of a working client) passes without allocating a promise.
  */
 export function hostGuardHook(config: Config) {
   const refusal = hostRefusal(config);
   return function guardAuthenticatedRoutes(request: FastifyRequest, reply: FastifyReply, done: () => void): void {
-    const message = isOpenPath(request.url, config) ? null : refusal(request);
+    const message = refusal(request);
     if (message === null) return done();
     void reply.code(403).send({ error: { code: 'forbidden_host', message } });
   };

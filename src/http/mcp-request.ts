@@ -46,12 +46,8 @@ function classify(sdk: SdkRuntime, request: FastifyRequest): McpRoute {
   return { era: 'modern', method: message.method, name: headersAgree ? header(request, 'mcp-name') : target, id, headersAgree };
 }
 
-const isMcpPost = (request: FastifyRequest): boolean =>
-  request.method === 'POST' && (request.url === '/mcp' || request.url.startsWith('/mcp?') || request.url.startsWith('/mcp/p/'));
-
-/** preValidation hook: classifies every POST /mcp (after the body is parsed, before the guards of preHandler). */
+/** preValidation hook of the POST /mcp routes: classifies the request after the body is parsed, before the preHandler guards. */
 export function mcpClassifyHook(request: FastifyRequest, _reply: FastifyReply, done: (err?: Error) => void): void {
-  if (!isMcpPost(request)) return done();
   const sdk = sdkIfLoaded();
   if (sdk) {
     request.mcpRoute = classify(sdk, request);

@@ -77,7 +77,7 @@ export function buildOpenApi(registry: ToolRegistry, systems: ReadonlySet<System
 export async function openApiRoute(app: FastifyInstance, opts: { config: Config; registry: ToolRegistry }): Promise<void> {
   const cache = new Map<string, Record<string, unknown>>();
   opts.registry.onChange(() => cache.clear());
-  app.get('/openapi.json', async (request, reply) => {
+  app.get('/openapi.json', { config: { access: 'open' } }, async (request, reply) => {
     const raw = (request.query as { systems?: unknown }).systems;
     // The document is public (a GPT Action fetches it without a key): only an explicit `?profile=` narrows it.
     const profile = profileParam(request);

@@ -9,9 +9,9 @@ const DB_PROBE_MS = 2_000;
 export async function opsRoutes(app: FastifyInstance, opts: { config: Config; deps: HubDeps; metrics: Metrics }): Promise<void> {
   const { config, deps, metrics } = opts;
 
-  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/healthz', { config: { access: 'open' } }, async () => ({ status: 'ok' }));
 
-  app.get('/readyz', async (_request, reply) => {
+  app.get('/readyz', { config: { access: 'open' } }, async (_request, reply) => {
     const reasons: string[] = [];
     if (!deps.quota.isHealthy()) reasons.push(`quota store (${deps.quota.kind}) unreachable`);
     // The database is a readiness condition only when one is configured; the embedded store opens on first use.
@@ -30,7 +30,7 @@ export async function opsRoutes(app: FastifyInstance, opts: { config: Config; de
     return { status: 'ready', quota_store: deps.quota.kind };
   });
 
-  app.get('/metrics', async (_request, reply) => {
+  app.get('/metrics', { config: { access: config.metricsPublic ? 'open' : 'key' } }, async (_request, reply) => {
     reply.type(metrics.registry.contentType);
     return metrics.registry.metrics();
   });

@@ -76,7 +76,7 @@ export async function restRoutes(app: FastifyInstance, opts: RestOptions): Promi
   const viewOf = (request: FastifyRequest) =>
     callerView(config, { principal: request.principal, profile: profileParam(request), maxLevel: request.oauth?.maxLevel ?? null });
 
-  app.get('/v1/tools', async (request, reply) => {
+  app.get('/v1/tools', { config: { access: 'tool' } }, async (request, reply) => {
     let view: CatalogView;
     try {
       view = viewOf(request);
@@ -106,7 +106,7 @@ export async function restRoutes(app: FastifyInstance, opts: RestOptions): Promi
     }) };
   });
 
-  app.post<{ Params: { name: string } }>('/v1/tools/:name', async (request, reply) => {
+  app.post<{ Params: { name: string } }>('/v1/tools/:name', { config: { access: 'tool' } }, async (request, reply) => {
     const controller = new AbortController();
     // The client hanging up before the answer aborts the upstream work too. (The request stream's own 'close' fires
     // once the body is read, so it is the response socket that tells.)
@@ -158,7 +158,7 @@ export async function restRoutes(app: FastifyInstance, opts: RestOptions): Promi
     };
   });
 
-  app.get('/v1/governance', async (request) => ({
+  app.get('/v1/governance', { config: { access: 'key' } }, async (request) => ({
     mode: config.governance.mode,
     scope: config.governance.scope,
     failure_policy: config.governance.failurePolicy,
@@ -174,7 +174,7 @@ export async function restRoutes(app: FastifyInstance, opts: RestOptions): Promi
     ),
   }));
 
-  app.get('/v1/audit', async (request, reply) => {
+  app.get('/v1/audit', { config: { access: 'key' } }, async (request, reply) => {
     const q = AuditQuerySchema.safeParse(request.query);
     if (!q.success) return sendHubError(reply, queryError(q.error));
     try {
@@ -185,5 +185,5 @@ export async function restRoutes(app: FastifyInstance, opts: RestOptions): Promi
     }
   });
 
-  app.get('/v1/connections', async () => ({ systems: await runConnectionChecks(config, deps, [...registry.systems]) }));
+  app.get('/v1/connections', { config: { access: 'key' } }, async () => ({ systems: await runConnectionChecks(config, deps, [...registry.systems]) }));
 }

@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { AuthInfo, McpHttpHandler, ServerEventBus } from '@modelcontextprotocol/server';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config.js';
-import { mcpRoute } from '../http/mcp-request.js';
+import { mcpClassifyHook, mcpRoute } from '../http/mcp-request.js';
 import { callerView } from '../tools/catalog.js';
 import { toHubError } from '../tools/errors.js';
 import type { Metrics } from '../metrics.js';
@@ -224,8 +224,12 @@ export async function mcpRoutes(app: FastifyInstance, opts: McpRoutesOptions): P
       return jsonRpcError(reply, error.httpStatus, -32000, error.message);
     }
   };
-  app.post('/mcp', post);
-  app.post('/mcp/p/:profile', { preHandler: profileRoute }, post);
+  // Tool routes with MCP's error shape; the protocol era of each POST is decided by the SDK's classification before any
+  // guard reads the request.
+  const MCP = { access: 'tool', protocol: 'mcp' } as const;
+  const SSE = { ...MCP, resource: '/sse' } as const;
+  app.post('/mcp', { config: MCP, preValidation: mcpClassifyHook }, post);
+  app.post('/mcp/p/:profile', { config: MCP, preValidation: mcpClassifyHook, preHandler: profileRoute }, post);
 
   const streamOrDelete = async (request: FastifyRequest, reply: FastifyReply) => {
     if (config.sessionMode === 'stateless') {
@@ -243,12 +247,12 @@ export async function mcpRoutes(app: FastifyInstance, opts: McpRoutesOptions): P
     await transport.handleRequest(withAuth(request), reply.raw);
     return reply;
   };
-  app.get('/mcp', streamOrDelete);
-  app.delete('/mcp', streamOrDelete);
-  app.get('/mcp/p/:profile', { preHandler: profileRoute }, streamOrDelete);
-  app.delete('/mcp/p/:profile', { preHandler: profileRoute }, streamOrDelete);
+  app.get('/mcp', { config: MCP }, streamOrDelete);
+  app.delete('/mcp', { config: MCP }, streamOrDelete);
+  app.get('/mcp/p/:profile', { config: MCP, preHandler: profileRoute }, streamOrDelete);
+  app.delete('/mcp/p/:profile', { config: MCP, preHandler: profileRoute }, streamOrDelete);
 
-  app.get('/sse', async (request, reply) => {
+  app.get('/sse', { config: SSE }, async (request, reply) => {
     const sdk = await loadSdk();
     const transport = new sdk.SSEServerTransport('/messages', reply.raw);
     const opened = await sessions.openSse(request.principal, transport);
@@ -259,7 +263,7 @@ export async function mcpRoutes(app: FastifyInstance, opts: McpRoutesOptions): P
     return reply;
   });
 
-  app.post('/messages', async (request, reply) => {
+  app.post('/messages', { config: SSE }, async (request, reply) => {
     const sid = (request.query as { sessionId?: unknown }).sessionId;
     const s = await lookup(request, reply, typeof sid === 'string' ? sid : undefined);
     if (!s) return reply;

@@ -18,9 +18,6 @@ export type ResourcePath = '/mcp' | '/sse';
 export const resourceUrl = (base: string, path: ResourcePath = '/mcp') => `${base}${path}`;
 export const resourceMetadataUrl = (base: string, path: ResourcePath = '/mcp') => `${base}/.well-known/oauth-protected-resource${path}`;
 
-/** The resource a request's path belongs to: the legacy SSE transport's own, or the MCP endpoint's (everything else). */
-export const resourcePathOf = (url: string): ResourcePath => (/^\/(sse|messages)(\/|\?|$)/.test(url) ? '/sse' : '/mcp');
-
 /** URL comparison form: scheme and host lower-cased (RFC 3986 §6.2.2.1), so `HTTPS://Hub.Example/mcp` is the hub's. */
 export function normalizeResource(uri: string): string {
   try {
@@ -84,20 +81,4 @@ export function bearerChallenge(base: string, extra: Record<string, string> = {}
   return `Bearer ${Object.entries(params)
     .map(([k, v]) => `${k}="${v.replace(/["\\]/g, '')}"`)
     .join(', ')}`;
-}
-
-/**
- * Routes that must answer without a bearer token (registration, authorization, token, revocation), and every
- * `/.well-known/` path: discovery is public, and a document this hub does not serve is a 404, not a 401.
- */
-const PUBLIC_PATHS = new Set([
-  '/authorize',
-  '/authorize/callback',
-  '/token',
-  '/register',
-  '/revoke',
-]);
-
-export function isOAuthPublicPath(path: string): boolean {
-  return PUBLIC_PATHS.has(path) || path.startsWith('/.well-known/');
 }

@@ -1,5 +1,4 @@
 import cookie from '@fastify/cookie';
-import cors from '@fastify/cors';
 import formbody from '@fastify/formbody';
 import helmet from '@fastify/helmet';
 import type { FastifyInstance } from 'fastify';
@@ -19,9 +18,10 @@ import type { OAuthServer } from './server.js';
 
 /**
  * The authorization server's HTTP surface, one plugin per endpoint, in two encapsulated groups: the machine endpoints
- * (discovery, registration, token, revocation), called cross-origin by browser-based MCP clients, with CORS; and the
- * browser pages (authorization and consent), with cookies and security headers and no CORS. Both parse form bodies
- * and answer RFC-shaped errors; neither changes anything outside its group.
+ * (discovery, registration, token, revocation), which declare CORS on each route (`MACHINE`, endpoints/options.ts); and
+ * the browser pages (authorization and consent), with cookies and security headers and no CORS. Both parse form bodies
+ * and answer RFC-shaped errors; neither changes anything outside its group. Every route is open (the client or the
+ * operator proves itself in the request) except the console's client list, which needs a hub key.
  */
 
 interface OAuthRoutesOptions {
@@ -42,12 +42,6 @@ export async function oauthRoutes(app: FastifyInstance, opts: OAuthRoutesOptions
 
   await app.register(async (machine) => {
     await machine.register(formbody, { bodyLimit: FORM_LIMIT });
-    await machine.register(cors, {
-      origin: '*',
-      methods: ['GET', 'POST', 'OPTIONS'],
-      allowedHeaders: ['authorization', 'content-type', 'mcp-protocol-version'],
-      maxAge: 600,
-    });
     installOAuthErrorHandler(machine);
     await machine.register(metadataEndpoints, endpoint);
     await machine.register(registerEndpoint, endpoint);

@@ -6,11 +6,12 @@ import { catalogName } from '../tools/catalog.js';
 import { HubError } from '../tools/errors.js';
 import type { InvokePipeline } from '../tools/pipeline.js';
 import type { ToolRegistry } from '../tools/registry.js';
+import type { GuardedRoute } from '../http/access.js';
 import { unauthorized, type TokenCheck } from '../http/auth.js';
 import { hubErrorStatus, sendHubError } from '../http/errors.js';
 import { mcpToolCalls } from '../http/mcp-request.js';
 import { ClientRegistry, type ClientRegistryOptions } from './clients.js';
-import { baseUrl, bearerChallenge, isHubResource, resourcePathOf } from './discovery.js';
+import { baseUrl, bearerChallenge, isHubResource } from './discovery.js';
 import { levelAllowed, maxLevel, scopeForLevel, scopesUpTo } from './scopes.js';
 import { IdentityProviderSignIn } from './identity-provider.js';
 import { FileOAuthStore, RedisOAuthStore, type OAuthStore } from './store.js';
@@ -22,9 +23,6 @@ declare module 'fastify' {
     oauth?: { clientId: string; subject?: string; scopes: string[]; maxLevel: Level | null };
   }
 }
-
-/** Routes an OAuth access token may reach: the tools (MCP and REST). Operator routes stay with hub keys. */
-const TOKEN_PATHS = /^\/(mcp|sse|messages|v1\/tools)(\/|\?|$)/;
 
 export interface OAuthOptions {
   clients?: ClientRegistryOptions;
@@ -62,8 +60,11 @@ export class OAuthServer {
     return this.store.close();
   }
 
-  /** The resource server's side of the auth hook: a live token, bound to this hub, used on a tool route. */
-  readonly checkToken: TokenCheck = async (request, reply, token) => {
+  /**
+   * The resource server's side of the auth hook: a live token, bound to this hub, used on a tool route (a route that
+   * declares `access: 'tool'`); operator routes stay with hub keys.
+   */
+  readonly checkToken: TokenCheck = async (request, reply, token, route) => {
     if (!isAccessTokenShape(token)) return 'not_ours';
     let grant;
     try {
@@ -74,17 +75,17 @@ export class OAuthServer {
       return 'refused';
     }
     if (!grant) {
-      await unauthorized(reply, 'the access token is invalid, expired or revoked', 'invalid_token');
+      await unauthorized(reply, 'the access token is invalid, expired or revoked', route.resource, 'invalid_token');
       return 'refused';
     }
     if (!isHubResource(baseUrl(request, this.config), grant.resource)) {
-      await unauthorized(reply, 'the access token was issued for another resource', 'invalid_token');
+      await unauthorized(reply, 'the access token was issued for another resource', route.resource, 'invalid_token');
       return 'refused';
     }
-    if (!TOKEN_PATHS.test(request.url)) {
+    if (!route.tools) {
       await reply
         .code(403)
-        .header('www-authenticate', bearerChallenge(baseUrl(request, this.config), { error: 'insufficient_scope', error_description: 'OAuth tokens reach the tool routes only' }, resourcePathOf(request.url)))
+        .header('www-authenticate', bearerChallenge(baseUrl(request, this.config), { error: 'insufficient_scope', error_description: 'OAuth tokens reach the tool routes only' }, route.resource))
         .send({ error: { code: 'insufficient_scope', message: 'OAuth access tokens reach /mcp and /v1/tools only; operator routes need a hub key' } });
       return 'refused';
     }
@@ -95,8 +96,9 @@ export class OAuthServer {
 
   /**
    * Level scopes before anything runs: a tool beyond the token's levels is refused with HTTP 403 and the step-up
-   * challenge naming the scope it needs, on REST and on every MCP path alike (SDK transport, stateless fast path,
-   * sessions, legacy /messages), because this runs as a preHandler ahead of all of them.
+   * challenge naming the scope it needs, on REST and on every MCP route alike (SDK transport, stateless fast path,
+   * sessions, legacy /messages), because it runs as the first preHandler of every POST tool route (src/http/access.ts).
+   * The route's declaration says where its calls are: the MCP messages of the body, or REST's `:name` and body.
    */
   scopeGuard(registry: ToolRegistry, governor: Governor, pipeline: InvokePipeline) {
     const needed = (name: unknown): Level | null => {
@@ -105,19 +107,19 @@ export class OAuthServer {
       return tool ? governor.rule(tool.def).level : null;
     };
     // Callback style: a hub-key request (the hot path) passes without allocating a promise.
-    return (request: FastifyRequest, reply: FastifyReply, done: () => void): void => {
+    return (route: GuardedRoute) => (request: FastifyRequest, reply: FastifyReply, done: () => void): void => {
       const auth = request.oauth;
-      if (!auth || request.method !== 'POST') return done();
-      const path = request.url.split('?', 1)[0]!;
+      if (!auth) return done();
+      const params = request.params as { name?: string; profile?: string } | undefined;
       let refusal: { tool: string; level: Level; id?: unknown; args: unknown } | null = null;
-      const rest = path.startsWith('/v1/tools/');
+      const rest = route.protocol === 'rest';
       if (rest) {
-        const name = (request.params as { name?: string }).name;
+        const name = params?.name;
         const level = needed(name);
         if (level && !(auth.maxLevel && levelAllowed(auth.maxLevel, level))) refusal = { tool: name!, level, args: request.body };
-      } else if (path === '/mcp' || path === '/messages' || path.startsWith('/mcp/p/')) {
+      } else {
         // On a profile's route a `prefix: false` profile's names are its upstream's own: checked under the catalog name.
-        const profile = path.startsWith('/mcp/p/') ? this.config.profiles.find((p) => p.name === path.slice('/mcp/p/'.length)) : undefined;
+        const profile = params?.profile === undefined ? undefined : this.config.profiles.find((p) => p.name === params.profile);
         for (const call of mcpToolCalls(request)) {
           const level = needed(profile && typeof call.name === 'string' ? catalogName(call.name, { profile }) : call.name);
           if (level && !(auth.maxLevel && levelAllowed(auth.maxLevel, level))) {
@@ -143,7 +145,7 @@ export class OAuthServer {
       }
       reply
         .code(403)
-        .header('www-authenticate', bearerChallenge(baseUrl(request, this.config), { error: 'insufficient_scope', scope, error_description: message }, resourcePathOf(path)));
+        .header('www-authenticate', bearerChallenge(baseUrl(request, this.config), { error: 'insufficient_scope', scope, error_description: message }, route.resource));
       if (rest) {
         void reply.send({ error: { code: 'insufficient_scope', message, required_scope: scopeForLevel(refusal.level) } });
       } else {

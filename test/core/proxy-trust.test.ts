@@ -40,7 +40,7 @@ async function hubWith(env: Record<string, string>): Promise<IpHub> {
   const config = testConfig({ DATA_DIR: dataDir, ...env });
   const deps = await createDeps(config, pino({ level: 'silent' }));
   const app = await buildApp(config, deps, { systems: [fixtureSystem] });
-  app.get('/test/ip', async (request) => ({ ip: request.ip }));
+  app.get('/test/ip', { config: { access: 'key' } }, async (request) => ({ ip: request.ip }));
   await app.ready();
   return {
     app,

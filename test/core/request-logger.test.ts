@@ -38,12 +38,12 @@ describe('the per-request logger', () => {
       await deps.close();
       rmSync(dataDir, { recursive: true, force: true });
     });
-    app.get('/v1/log-probe', async (request) => {
+    app.get('/v1/log-probe', { config: { access: 'key' } }, async (request) => {
       request.log.warn({ headers: { authorization: 'Bearer secret-value' } }, 'probe line');
       request.log.child({ part: 'inner' }).info('child line');
       return { id: request.id, level: request.log.level };
     });
-    app.get('/v1/quiet-probe', async () => ({ ok: true }));
+    app.get('/v1/quiet-probe', { config: { access: 'key' } }, async () => ({ ok: true }));
     await app.ready();
 
     const quiet = await app.inject({ method: 'GET', url: '/v1/quiet-probe', headers: AUTH });

@@ -80,7 +80,7 @@ export async function authorizeEndpoint(app: FastifyInstance, opts: OAuthEndpoin
     return html(reply, 200, renderConsent(id, full, message), await formTargets(full));
   }
 
-  app.get('/authorize', async (request, reply) => {
+  app.get('/authorize', { config: { access: 'open' } }, async (request, reply) => {
     const q = request.query as Form;
     const base = baseUrl(request, config);
     let clientId: string | undefined;
@@ -131,7 +131,7 @@ export async function authorizeEndpoint(app: FastifyInstance, opts: OAuthEndpoin
     }
   });
 
-  app.post('/authorize', { config: { rateLimit: { max: 30, timeWindow: 60_000 } } }, async (request, reply) => {
+  app.post('/authorize', { config: { access: 'open', rateLimit: { max: 30, timeWindow: 60_000 } } }, async (request, reply) => {
     const base = baseUrl(request, config);
     let id: string | undefined;
     let csrf: string | undefined;
@@ -195,7 +195,7 @@ export async function authorizeEndpoint(app: FastifyInstance, opts: OAuthEndpoin
     return issueCode(reply, base, tx, granted);
   });
 
-  app.get('/authorize/callback', async (request, reply) => {
+  app.get('/authorize/callback', { config: { access: 'open' } }, async (request, reply) => {
     const base = baseUrl(request, config);
     const q = request.query as Form;
     let state: string | undefined;

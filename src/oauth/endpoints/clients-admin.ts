@@ -9,7 +9,7 @@ import type { OAuthEndpointOptions } from './options.js';
 /** The console's "OAuth clients" view (hub key only): every client, who it is, its levels and last use; revoke one. */
 export async function clientAdminEndpoints(app: FastifyInstance, opts: OAuthEndpointOptions): Promise<void> {
   const { clients, tokens } = opts.oauth;
-  app.get('/v1/oauth/clients', async () => {
+  app.get('/v1/oauth/clients', { config: { access: 'key' } }, async () => {
     const list = await clients.list();
     const rows = await Promise.all(
       list.map(async (c) => {
@@ -36,7 +36,7 @@ export async function clientAdminEndpoints(app: FastifyInstance, opts: OAuthEndp
     return { clients: rows };
   });
 
-  app.delete<{ Params: { id: string } }>('/v1/oauth/clients/:id', async (request, reply) => {
+  app.delete<{ Params: { id: string } }>('/v1/oauth/clients/:id', { config: { access: 'key' } }, async (request, reply) => {
     const id = request.params.id;
     const known = (await clients.list()).some((c) => c.client_id === id);
     if (!known) return sendHubError(reply, new HubError('not_found', 'no OAuth client with that id'));

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { authorizationServerMetadata, baseUrl, protectedResourceMetadata } from '../discovery.js';
-import type { OAuthEndpointOptions } from './options.js';
+import { MACHINE, type OAuthEndpointOptions } from './options.js';
 
 /**
  * Discovery: protected resource metadata (RFC 9728) for `/mcp` (also at the bare well-known path) and for the legacy
@@ -9,8 +9,11 @@ import type { OAuthEndpointOptions } from './options.js';
 export async function metadataEndpoints(app: FastifyInstance, opts: OAuthEndpointOptions): Promise<void> {
   const { config } = opts;
   const mcp = async (request: FastifyRequest) => protectedResourceMetadata(baseUrl(request, config), '/mcp');
-  app.get('/.well-known/oauth-protected-resource', mcp);
-  app.get('/.well-known/oauth-protected-resource/mcp', mcp);
-  app.get('/.well-known/oauth-protected-resource/sse', async (request) => protectedResourceMetadata(baseUrl(request, config), '/sse'));
-  app.get('/.well-known/oauth-authorization-server', async (request) => authorizationServerMetadata(baseUrl(request, config)));
+  const declared = { config: MACHINE };
+  app.get('/.well-known/oauth-protected-resource', declared, mcp);
+  app.get('/.well-known/oauth-protected-resource/mcp', declared, mcp);
+  app.get('/.well-known/oauth-protected-resource/sse', declared, async (request) => protectedResourceMetadata(baseUrl(request, config), '/sse'));
+  app.get('/.well-known/oauth-authorization-server', declared, async (request) => authorizationServerMetadata(baseUrl(request, config)));
+  // Discovery is public: a document this hub does not serve (OpenID configuration, ...) is a 404 for anyone, not a 401.
+  app.get('/.well-known/*', { config: { access: 'open' } }, (_request, reply) => reply.callNotFound());
 }

@@ -10,3 +10,9 @@ export interface OAuthEndpointOptions {
   operator: OperatorProof;
   assertions: ClientAssertions;
 }
+
+/**
+ * The declaration of the machine endpoints (discovery, registration, token, revocation): open, and called cross-origin
+ * by browser-based MCP clients (CORS, no credentials). The browser pages (authorization, consent) are open without CORS.
+ */
+export const MACHINE = { access: 'open', crossOrigin: true } as const;

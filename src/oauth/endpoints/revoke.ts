@@ -2,11 +2,11 @@ import type { FastifyInstance } from 'fastify';
 import { OAuthError } from '../errors.js';
 import { field, formRequired } from '../http.js';
 import { authenticateClient } from './client-auth.js';
-import type { OAuthEndpointOptions } from './options.js';
+import { MACHINE, type OAuthEndpointOptions } from './options.js';
 
 /** Token revocation (RFC 7009): an access token ends itself, a refresh token its whole grant; unknown tokens are fine. */
 export async function revokeEndpoint(app: FastifyInstance, opts: OAuthEndpointOptions): Promise<void> {
-  app.post('/revoke', async (request, reply) => {
+  app.post('/revoke', { config: MACHINE }, async (request, reply) => {
     formRequired(request.body);
     const client = await authenticateClient(request, reply, opts, '/revoke');
     const token = field(request.body, 'token');

@@ -3,7 +3,7 @@ import { OAuthError } from '../errors.js';
 import { field, formRequired } from '../http.js';
 import { levelRank, maxLevel, parseScope, scopesUpTo } from '../scopes.js';
 import { authenticateClient } from './client-auth.js';
-import type { OAuthEndpointOptions } from './options.js';
+import { MACHINE, type OAuthEndpointOptions } from './options.js';
 
 /**
  * The token endpoint (RFC 6749 §3.2): authorization_code (PKCE, the redirect URI when the request named one, the
@@ -26,7 +26,7 @@ export async function tokenEndpoint(app: FastifyInstance, opts: OAuthEndpointOpt
     return scopesUpTo(levelRank(top) < levelRank(heldTop) ? top : heldTop);
   };
 
-  app.post('/token', async (request, reply) => {
+  app.post('/token', { config: MACHINE }, async (request, reply) => {
     formRequired(request.body);
     const client = await authenticateClient(request, reply, opts, '/token');
     const b = request.body;
