@@ -124,3 +124,30 @@ describe('an MCP Apps example server and the everything server behind the hub, t
     }
   });
 });
+
+describe('app domains behind a proxy: PUBLIC_URL is the address the client configured', () => {
+  let hub: TestHub;
+  let dashboard: AppUpstream;
+  beforeAll(async () => {
+    dashboard = await startAppUpstream();
+    hub = await testHub({ UPSTREAMS: JSON.stringify([{ name: 'dash', url: dashboard.mcpUrl }]), PUBLIC_URL: 'https://hub.example.test/omni' }, { systems: [fixtureSystem] });
+    await hub.app.listen({ port: 0, host: '127.0.0.1' });
+  });
+  afterAll(async () => {
+    await hub?.close();
+    await dashboard?.close();
+  });
+
+  it('derives the domain from PUBLIC_URL and the path the request came to', async () => {
+    const client = new Client({ name: 'behind-proxy', version: '1.0.0' });
+    const port = (hub.app.server.address() as { port: number }).port;
+    await client.connect(new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${port}/mcp`), { requestInit: { headers: { authorization: `Bearer ${TEST_KEY}` } } }));
+    try {
+      const meta = (await client.readResource({ uri: 'dash+ui://dashboard/view.html' })).contents[0]!._meta as { ui: { domain: string }; 'openai/widgetDomain': string };
+      expect(meta.ui.domain).toBe(claudeDomain('https://hub.example.test/omni/mcp'));
+      expect(meta['openai/widgetDomain']).toBe('https://hub.example.test');
+    } finally {
+      await client.close();
+    }
+  });
+});
