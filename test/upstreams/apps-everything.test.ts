@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_KEY, testHub, type TestHub } from '../helpers/app.js';
 import { fixtureSystem } from '../helpers/fixture-system.js';
 import { startAppUpstream, type AppUpstream } from '../fakes/app-upstream.js';
-import { startBasicAppHttp, stdioEverything, type ChildServer } from './helpers.js';
+import { allConnected, startBasicAppHttp, stdioEverything, type ChildServer } from './helpers.js';
 
 /** Claude's app origin for an MCP URL, computed as the ext-apps documentation does (not with the hub's code). */
 const claudeDomain = (mcpUrl: string) => `${createHash('sha256').update(mcpUrl).digest('hex').slice(0, 32)}.claudemcpcontent.com`;
@@ -36,6 +36,7 @@ describe('an MCP Apps example server and the everything server behind the hub, t
     );
     await hub.app.listen({ port: 0, host: '127.0.0.1' });
     base = `http://127.0.0.1:${(hub.app.server.address() as { port: number }).port}`;
+    await allConnected(hub.app, ['ev', 'app', 'dash']);
   });
   afterAll(async () => {
     await hub?.close();
@@ -132,6 +133,7 @@ describe('app domains behind a proxy: PUBLIC_URL is the address the client confi
     dashboard = await startAppUpstream();
     hub = await testHub({ UPSTREAMS: JSON.stringify([{ name: 'dash', url: dashboard.mcpUrl }]), PUBLIC_URL: 'https://hub.example.test/omni' }, { systems: [fixtureSystem] });
     await hub.app.listen({ port: 0, host: '127.0.0.1' });
+    await allConnected(hub.app, ['dash']);
   });
   afterAll(async () => {
     await hub?.close();

@@ -89,6 +89,11 @@ export function upstream(app: FastifyInstance, name: string): UpstreamSystem {
   return system as UpstreamSystem;
 }
 
+/** Waits until every named upstream is connected: a loaded machine can take longer than the hub's start waits. */
+export async function allConnected(app: FastifyInstance, names: string[]): Promise<void> {
+  await eventually(() => names.every((n) => upstream(app, n).connection.status.state === 'connected'), 40_000);
+}
+
 /** Polls until `check` is truthy (bounded), for background work such as reconnects. */
 export async function eventually<T>(check: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
