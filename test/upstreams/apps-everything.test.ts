@@ -29,8 +29,8 @@ describe('an MCP Apps example server and the everything server behind the hub, t
       {
         UPSTREAMS: JSON.stringify([stdioEverything('ev'), { name: 'app', url: basicApp.url }, { name: 'dash', url: dashboard.mcpUrl }]),
         PROFILES: JSON.stringify([{ name: 'apps', upstreams: ['app', 'dash'] }]),
-        // Two prompt gets an hour: the third is refused by the quota, as a tool call past its limit.
-        GOVERNANCE_OVERRIDES: JSON.stringify({ ev_prompts_get: { limit: 2 } }),
+        // Two prompt gets and one app read an hour: the next is refused by the quota, as a tool call past its limit.
+        GOVERNANCE_OVERRIDES: JSON.stringify({ ev_prompts_get: { limit: 2 }, app_resources_read: { limit: 1 } }),
       },
       { systems: [fixtureSystem] },
     );
@@ -54,7 +54,7 @@ describe('an MCP Apps example server and the everything server behind the hub, t
     return client;
   }
 
-  it('lists and reads resources, templates, prompts and app resources of both; reads are governed and audited; an elicitation is answered', async () => {
+  it('lists and reads resources, templates, prompts and app resources of both; reads and gets are governed (quota) and audited; an elicitation is answered', async () => {
     const client = await connect();
     let doc: string | undefined;
     try {
@@ -75,6 +75,7 @@ describe('an MCP Apps example server and the everything server behind the hub, t
       const app = (await client.readResource({ uri: appUri })).contents[0] as { mimeType: string; text: string };
       expect(app.mimeType).toBe('text/html;profile=mcp-app');
       expect(app.text).toContain('<html');
+      await expect(client.readResource({ uri: appUri })).rejects.toThrow(/quota/i);
       expect((await client.callTool({ name: 'app_get-time', arguments: {} })).structuredContent).toMatchObject({ time: expect.any(String) });
 
       // Prompts, governed: the quota of ev_prompts_get allows two gets, the third is refused naming the quota.
@@ -95,7 +96,8 @@ describe('an MCP Apps example server and the everything server behind the hub, t
     const records = (await hub.deps.audit.list({ limit: 200 })).records;
     const reads = records.filter((r) => r.tool.endsWith('_resources_read') && r.transport === 'mcp' && r.outcome === 'ok').map((r) => (r.args as { uri: string }).uri);
     expect(reads).toEqual(expect.arrayContaining([doc, 'ev+demo://resource/dynamic/text/42', 'app+ui://get-time/mcp-app.html']));
-    expect(records.find((r) => r.tool === 'app_resources_read')).toMatchObject({ system: 'app', level: 'LOW', quota: expect.anything() });
+    expect(records.find((r) => r.tool === 'app_resources_read' && r.outcome === 'ok')).toMatchObject({ system: 'app', level: 'LOW', quota: expect.anything() });
+    expect(records.some((r) => r.tool === 'app_resources_read' && r.outcome !== 'ok')).toBe(true);
     const gets = records.filter((r) => r.tool === 'ev_prompts_get');
     expect(gets.filter((r) => r.outcome === 'ok')).toHaveLength(2);
     expect(gets.some((r) => r.outcome !== 'ok')).toBe(true);
