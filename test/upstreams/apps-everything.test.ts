@@ -44,8 +44,11 @@ describe('an MCP Apps example server and the everything server behind the hub, t
     await dashboard?.close();
   });
 
-  async function connect(path = '/mcp'): Promise<Client> {
-    const client = new Client({ name: 'done-when', version: '1.0.0' }, { capabilities: { elicitation: { form: {} } } });
+  async function connect(path = '/mcp', era: 'legacy' | 'modern' = 'legacy'): Promise<Client> {
+    const client = new Client(
+      { name: 'done-when', version: '1.0.0' },
+      { capabilities: { elicitation: { form: {} } }, ...(era === 'modern' ? { versionNegotiation: { mode: { pin: '2026-07-28' as const } } } : {}) },
+    );
     client.setRequestHandler('elicitation/create', async (req) => {
       asked.push(req.params.message);
       return { action: 'accept', content: { name: 'Grace Hopper', check: true } };
@@ -104,9 +107,13 @@ describe('an MCP Apps example server and the everything server behind the hub, t
     expect(records.some((r) => r.tool === 'ev_trigger-elicitation-request' && r.outcome === 'ok')).toBe(true);
   });
 
-  it.each(['/mcp', '/mcp/p/apps'])('on %s: app domains derived from the upstream\'s URL are re-derived from the hub URL the client connected to; CSP lists pass unchanged', async (path) => {
+  it.each([
+    ['/mcp', 'legacy'],
+    ['/mcp/p/apps', 'legacy'],
+    ['/mcp', 'modern'],
+  ] as const)('on %s (%s era): app domains derived from the upstream\'s URL are re-derived from the hub URL the client connected to; CSP lists pass unchanged', async (path, era) => {
     const hubUrl = `${base}${path}`;
-    const client = await connect(path);
+    const client = await connect(path, era);
     try {
       const view = (await client.readResource({ uri: 'dash+ui://dashboard/view.html' })).contents[0]!;
       expect(view._meta).toEqual({
