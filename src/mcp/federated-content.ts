@@ -58,13 +58,15 @@ export class FederatedContent {
 
   /**
    * The MCP URL this client connected to, as it configured it: PUBLIC_URL (the address clients use behind a proxy)
-   * with the request's path and query, else the request's own URL. App domains are derived from it.
+   * with the request's path and query, else the request's own URL. App domains are derived from it. A legacy SSE
+   * client configured `/sse`; its messages arrive at `/messages?sessionId=…`.
    */
   private hubUrl(ctx: ServerContext): string | undefined {
     const raw = ctx.http?.req?.url;
     if (!raw) return undefined;
     const url = new URL(raw);
-    return `${this.config.publicUrl ?? url.origin}${url.pathname}${url.search}`;
+    const base = this.config.publicUrl ?? url.origin;
+    return url.pathname === '/messages' ? `${base}/sse` : `${base}${url.pathname}${url.search}`;
   }
 
   /** Replaces the server's resource and prompt handlers with ones that serve the upstreams' as well. */

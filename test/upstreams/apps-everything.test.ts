@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { Client, SSEClientTransport, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_KEY, testHub, type TestHub } from '../helpers/app.js';
 import { fixtureSystem } from '../helpers/fixture-system.js';
@@ -49,11 +49,21 @@ describe('an MCP Apps example server and the everything server behind the hub, t
       { name: 'done-when', version: '1.0.0' },
       { capabilities: { elicitation: { form: {} } }, ...(era === 'modern' ? { versionNegotiation: { mode: { pin: '2026-07-28' as const } } } : {}) },
     );
+    const requestInit = { headers: { authorization: `Bearer ${TEST_KEY}` } };
+    if (path === '/sse') {
+      const withKey = (url: string | URL, init?: RequestInit) => {
+        const headers = new Headers(init?.headers);
+        headers.set('authorization', requestInit.headers.authorization);
+        return fetch(url, { ...init, headers });
+      };
+      await client.connect(new SSEClientTransport(new URL(`${base}${path}`), { fetch: withKey }));
+      return client;
+    }
     client.setRequestHandler('elicitation/create', async (req) => {
       asked.push(req.params.message);
       return { action: 'accept', content: { name: 'Grace Hopper', check: true } };
     });
-    await client.connect(new StreamableHTTPClientTransport(new URL(`${base}${path}`), { requestInit: { headers: { authorization: `Bearer ${TEST_KEY}` } } }));
+    await client.connect(new StreamableHTTPClientTransport(new URL(`${base}${path}`), { requestInit }));
     return client;
   }
 
@@ -111,6 +121,7 @@ describe('an MCP Apps example server and the everything server behind the hub, t
     ['/mcp', 'legacy'],
     ['/mcp/p/apps', 'legacy'],
     ['/mcp', 'modern'],
+    ['/sse', 'legacy'],
   ] as const)('on %s (%s era): app domains derived from the upstream\'s URL are re-derived from the hub URL the client connected to; CSP lists pass unchanged', async (path, era) => {
     const hubUrl = `${base}${path}`;
     const client = await connect(path, era);
