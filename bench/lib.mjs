@@ -1,8 +1,8 @@
 // Shared helpers of the benchmark runner: child processes, free ports, autocannon runs, RSS, statistics.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
-import { availableParallelism, tmpdir } from 'node:os';
+import os, { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
@@ -364,4 +364,29 @@ export function redisCommand(port, command) {
     });
     s.once('error', reject);
   });
+}
+
+/** This machine in one line (cores, CPU, RAM, Node, kernel), for a RESULTS.md section's header. */
+export function machineLine() {
+  const cpu = os.cpus()[0]?.model?.trim() ?? 'unknown CPU';
+  return `${availableParallelism()} cores (${cpu}), ${Math.round(os.totalmem() / 1024 ** 3)} GB RAM, Node ${process.version}, ${os.type()} ${os.release()}`;
+}
+
+/** The 1/5/15-minute load averages as `a / b / c`: how busy the machine was around a measurement. */
+export const loadLine = () => os.loadavg().map((l) => l.toFixed(1)).join(' / ');
+
+/**
+ * Writes a script's own section of bench/RESULTS.md between `<!-- id:start -->` and `<!-- id:end -->`, replacing the
+ * section of an earlier run, or appending it; `npm run bench` (bench/run.mjs) keeps such sections when it rewrites
+ * the rest of the file.
+ */
+export function writeResultsSection(id, markdown) {
+  const start = `<!-- ${id}:start -->`;
+  const end = `<!-- ${id}:end -->`;
+  const section = `${start}\n${markdown.trim()}\n${end}`;
+  const file = path.join(ROOT, 'bench/RESULTS.md');
+  const text = existsSync(file) ? readFileSync(file, 'utf8') : '# Omni Hub benchmark results\n';
+  const s = text.indexOf(start);
+  const e = text.indexOf(end);
+  writeFileSync(file, s >= 0 && e > s ? `${text.slice(0, s)}${section}${text.slice(e + end.length)}` : `${text.trimEnd()}\n\n${section}\n`);
 }

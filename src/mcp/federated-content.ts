@@ -52,7 +52,21 @@ export class FederatedContent {
     const visible = (upstream: string) => upstreamInView(upstream, view) && levelInView(this.levelOf(upstream), view);
     // A `prefix: false` profile fronts its one upstream transparently: its URIs and prompt names as the upstream has them.
     const transparent = view.profile?.prefix === false ? view.profile.upstreams![0] : undefined;
-    return { principal, signal: ctx.mcpReq.signal, visible, ...(transparent ? { transparent } : {}) };
+    const hubUrl = this.hubUrl(ctx);
+    return { principal, signal: ctx.mcpReq.signal, visible, ...(transparent ? { transparent } : {}), ...(hubUrl ? { hubUrl } : {}) };
+  }
+
+  /**
+   * The MCP URL this client connected to, as it configured it: PUBLIC_URL (the address clients use behind a proxy)
+   * with the request's path and query, else the request's own URL. App domains are derived from it. A legacy SSE
+   * client configured `/sse`; its messages arrive at `/messages?sessionId=…`.
+   */
+  private hubUrl(ctx: ServerContext): string | undefined {
+    const raw = ctx.http?.req?.url;
+    if (!raw) return undefined;
+    const url = new URL(raw);
+    const base = this.config.publicUrl ?? url.origin;
+    return url.pathname === '/messages' ? `${base}/sse` : `${base}${url.pathname}${url.search}`;
   }
 
   /** Replaces the server's resource and prompt handlers with ones that serve the upstreams' as well. */

@@ -2,6 +2,7 @@ import type { GetPromptResult, Prompt, ReadResourceResult, Resource, ResourceTem
 import { HubError } from '../tools/errors.js';
 import type { UpstreamConnection } from './connection.js';
 import type { UpstreamSystem } from './index.js';
+import { hubAppResourceMeta } from './app-domain.js';
 import { hubName, hubUri, parseHubUri } from './hub-uri.js';
 
 /** Bound on the pages of one upstream list (resources, templates, prompts), as for tool lists. */
@@ -10,6 +11,18 @@ export interface ContentOptions {
   /** Which upstreams the caller may see (its profile); the others are neither listed nor read. */
   visible?: (upstream: string) => boolean;
   signal?: AbortSignal;
+  /**
+   * The hub's MCP URL as this client connected to it: app domains an upstream derived from its own URL are
+   * re-derived from it (src/upstreams/app-domain.ts). Without it `_meta` passes as the upstream sent it.
+   */
+  hubUrl?: string;
+}
+
+/** An upstream item's `_meta` as the client of `options` sees it (its app domain re-derived for the hub). */
+function withHubMeta<T extends { _meta?: Record<string, unknown> }>(item: T, conn: UpstreamConnection, options: ContentOptions): T {
+  if (!item._meta || options.hubUrl === undefined) return item;
+  const meta = hubAppResourceMeta(item._meta, { hubUrl: options.hubUrl, ...(conn.config.url ? { upstreamUrl: conn.config.url } : {}) });
+  return meta === item._meta ? item : { ...item, _meta: meta };
 }
 
 /**
@@ -54,7 +67,7 @@ export class UpstreamContent {
   async listResources(options: ContentOptions = {}): Promise<Resource[]> {
     return this.collect(this.connected(options, 'resources'), async (conn, cursor) => {
       const res = await conn.request('resources/list', (client, o) => client.listResources({ cursor }, { ...o, cacheMode: 'bypass' }), options.signal);
-      return { items: res.resources.map((r) => ({ ...r, uri: hubUri(conn.name, r.uri), name: hubName(conn.name, r.name) })), nextCursor: res.nextCursor };
+      return { items: res.resources.map((r) => withHubMeta({ ...r, uri: hubUri(conn.name, r.uri), name: hubName(conn.name, r.name) }, conn, options)), nextCursor: res.nextCursor };
     });
   }
 
@@ -62,7 +75,7 @@ export class UpstreamContent {
     return this.collect(this.connected(options, 'resources'), async (conn, cursor) => {
       const res = await conn.request('resources/templates/list', (client, o) => client.listResourceTemplates({ cursor }, { ...o, cacheMode: 'bypass' }), options.signal);
       return {
-        items: res.resourceTemplates.map((t) => ({ ...t, uriTemplate: hubUri(conn.name, t.uriTemplate), name: hubName(conn.name, t.name) })),
+        items: res.resourceTemplates.map((t) => withHubMeta({ ...t, uriTemplate: hubUri(conn.name, t.uriTemplate), name: hubName(conn.name, t.name) }, conn, options)),
         nextCursor: res.nextCursor,
       };
     });
@@ -74,7 +87,7 @@ export class UpstreamContent {
     if (!target) throw new HubError('not_found', `resource ${JSON.stringify(uri.slice(0, 200))} is not an upstream's (hub URIs are <upstream>+<uri>)`);
     const conn = this.connection(target.upstream, options, `resource ${JSON.stringify(uri.slice(0, 200))}`);
     const res = await conn.request('resources/read', (client, o) => client.readResource({ uri: target.uri }, { ...o, cacheMode: 'bypass' }), options.signal);
-    return { ...res, contents: res.contents.map((c) => ({ ...c, uri: hubUri(target.upstream, c.uri) })) };
+    return { ...res, contents: res.contents.map((c) => withHubMeta({ ...c, uri: hubUri(target.upstream, c.uri) }, conn, options)) };
   }
 
   async listPrompts(options: ContentOptions = {}): Promise<Prompt[]> {

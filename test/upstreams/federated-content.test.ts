@@ -4,7 +4,7 @@ import { keyId } from '../../src/http/auth.js';
 import { TEST_KEY, testHub, type TestHub } from '../helpers/app.js';
 import { fixtureSystem } from '../helpers/fixture-system.js';
 import { appMeta } from '../../src/upstreams/tools.js';
-import { stdioBasicApp, stdioEverything } from './helpers.js';
+import { allConnected, stdioBasicApp, stdioEverything } from './helpers.js';
 
 const OTHER_KEY = 'other-profile-key-0123456789';
 
@@ -30,6 +30,7 @@ describe('upstream resources, templates and prompts on the hub\'s MCP server (of
     );
     await hub.app.listen({ port: 0, host: '127.0.0.1' });
     base = `http://127.0.0.1:${(hub.app.server.address() as { port: number }).port}`;
+    await allConnected(hub.app, ['ev', 'app']);
   });
   afterAll(async () => {
     await hub?.close();
@@ -119,6 +120,7 @@ describe('/mcp/p/<profile>: one profile\'s view on both eras', () => {
     );
     await hub.app.listen({ port: 0, host: '127.0.0.1' });
     base = `http://127.0.0.1:${(hub.app.server.address() as { port: number }).port}`;
+    await allConnected(hub.app, ['ev', 'app']);
   });
   afterAll(async () => {
     await hub?.close();

@@ -33,25 +33,33 @@ export async function startEverythingHttp(mode: 'streamableHttp' | 'sse', port?:
   return startChildServer([EVERYTHING, mode], { PORT: String(p) }, p, `/${mode === 'sse' ? 'sse' : 'mcp'}`);
 }
 
+/** The ext-apps example server in its Streamable HTTP mode (endpoint /mcp) on a port (PORT, as its CLI reads). */
+export async function startBasicAppHttp(): Promise<ChildServer> {
+  const p = await freePort();
+  return startChildServer([BASIC_APP], { PORT: String(p) }, p, '/mcp');
+}
+
 /** The hostile MCP server of test/fakes in its Streamable HTTP mode (any path is its endpoint). */
 export async function startHostileHttp(env: Record<string, string> = {}): Promise<ChildServer> {
   const p = await freePort();
   return startChildServer([HOSTILE, 'http', String(p)], env, p, '/mcp');
 }
 
-/** A Node script serving HTTP on `port`, ready once its stderr says it listens. */
+/** A Node script serving HTTP on `port`, ready once its output (stderr or stdout) says it listens. */
 async function startChildServer(args: string[], env: Record<string, string>, port: number, endpoint: string): Promise<ChildServer> {
-  const proc = spawn(process.execPath, args, { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const proc = spawn(process.execPath, args, { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${args.join(' ')} did not start: ${err}`)), 15_000);
-    proc.stderr!.on('data', (d: Buffer) => {
+    const onOutput = (d: Buffer) => {
       err += d.toString();
-      if (/listening on port|running on port/i.test(err)) {
+      if (/listening on (port|http)|running on port/i.test(err)) {
         clearTimeout(timer);
         resolve();
       }
-    });
+    };
+    proc.stderr!.on('data', onOutput);
+    proc.stdout!.on('data', onOutput);
     proc.once('exit', (code) => reject(new Error(`${args.join(' ')} exited (${code}): ${err}`)));
   });
   const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
@@ -79,6 +87,11 @@ export function upstream(app: FastifyInstance, name: string): UpstreamSystem {
   const system = app.hub.registry.systems.find((s) => s.id === name);
   if (!system?.federated) throw new Error(`no upstream ${name}`);
   return system as UpstreamSystem;
+}
+
+/** Waits until every named upstream is connected: a loaded machine can take longer than the hub's start waits. */
+export async function allConnected(app: FastifyInstance, names: string[]): Promise<void> {
+  await eventually(() => names.every((n) => upstream(app, n).connection.status.state === 'connected'), 40_000);
 }
 
 /** Polls until `check` is truthy (bounded), for background work such as reconnects. */
