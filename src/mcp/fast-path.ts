@@ -4,6 +4,7 @@ import { boundedUnknownKeys } from '../tools/limits.js';
 import { loadSdk, sdkIfLoaded } from './sdk.js';
 import { callToolAnswer, toCallToolResult, toModernResult, type ModernResultMeta } from './results.js';
 import { SERVER_INFO, type McpSurface } from './server.js';
+import type { InFlightCalls } from './in-flight.js';
 import { runsAsTask } from './tasks.js';
 
 /**
@@ -21,6 +22,12 @@ export interface FastPathRequest {
   principal: string;
   /** The OAuth token's scopes (empty for a hub key): they narrow tools/list. */
   scopes?: readonly string[];
+  /**
+   * Present when an upstream (federated) tool may be answered here: the caller has checked that nothing can reach the
+   * client during the call (no progress token, and a client that cannot be asked to elicit or sample and set no log
+   * level). In a session, `calls` tracks the call so the client's `notifications/cancelled` still stops it.
+   */
+  upstream?: { calls?: InFlightCalls; session?: string };
 }
 
 type Json = Record<string, unknown>;
@@ -93,15 +100,18 @@ export async function tryFastPath(surface: McpSurface, req: FastPathRequest): Pr
   }
 
   if (method === 'tools/list') return JSON.stringify({ result: surface.toolsListFor(req.principal, req.scopes), jsonrpc: '2.0', id });
-  // An upstream (federated) call must be cancellable by the client's notifications/cancelled, which only reaches
-  // calls the SDK transport runs: those take the SDK path.
-  if (surface.registry.get(name)?.def.passthrough) return null;
+  // An upstream (federated) call may meet requests for the client (elicitation, sampling, log lines): only a caller
+  // that ruled them out lets it run here, tracked for cancellation.
+  const passthrough = surface.registry.get(name)?.def.passthrough === true;
+  if (passthrough && !req.upstream) return null;
   // A long call may become an MCP task (the client's Tasks extension decides): the SDK handler answers those.
   if (runsAsTask(surface.registry, name)) return null;
   // A call a person approves may be asked through elicitation, which needs the SDK's handler (and, in a session, its stream).
   if (surface.pipeline.asksPerson(name, { principal: req.principal, transport: 'mcp' })) return null;
+  const { calls, session } = (passthrough && req.upstream) || {};
+  const tracked = calls && session !== undefined ? calls.start(session, id) : undefined;
   try {
-    const invoked = await surface.invoke(name, args, req.principal, { traceContext });
+    const invoked = await surface.invoke(name, args, req.principal, tracked ? { traceContext, signal: tracked.signal } : { traceContext });
     const answer = callToolAnswer(invoked, id);
     if (answer !== null) return answer;
     // Media or other shapes: built and checked as the SDK's Server checks a tools/call result.
@@ -111,6 +121,8 @@ export async function tryFastPath(surface: McpSurface, req: FastPathRequest): Pr
   } catch (err) {
     if (!(err instanceof ProtocolError)) throw err;
     return JSON.stringify({ jsonrpc: '2.0', id, error: { code: err.code ?? ProtocolErrorCode.InternalError, message: err.message } });
+  } finally {
+    tracked?.done();
   }
 }
 

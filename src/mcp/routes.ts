@@ -7,7 +7,8 @@ import { callerView } from '../tools/catalog.js';
 import { toHubError } from '../tools/errors.js';
 import type { Metrics } from '../metrics.js';
 import type { McpEventStore } from './event-store.js';
-import { tryFastPath, tryModernFastPath } from './fast-path.js';
+import { tryFastPath, tryModernFastPath, type FastPathRequest } from './fast-path.js';
+import { cancelledRequestOf, InFlightCalls } from './in-flight.js';
 import { loadSdk, type SdkRuntime } from './sdk.js';
 import type { McpSurface } from './server.js';
 import type { McpSessionStore, SessionRecord } from './session-store.js';
@@ -54,6 +55,14 @@ function modernHandler(sdk: SdkRuntime, opts: McpRoutesOptions, onerror: (err: E
     onerror,
   });
   return { handler, node: sdk.node.toNodeHandler(handler, { onerror }) };
+}
+
+const STATELESS_UPSTREAM: FastPathRequest['upstream'] = {};
+
+/** A session whose client nothing can be relayed to during a call: no elicitation, no sampling, no log level set. */
+function cannotBeAsked(s: SessionRecord): boolean {
+  const caps = s.clientCapabilities;
+  return s.logLevel === undefined && caps?.elicitation === undefined && caps?.sampling === undefined;
 }
 
 function jsonRpcError(reply: FastifyReply, status: number, code: number, message: string): FastifyReply {
@@ -133,6 +142,9 @@ export async function mcpRoutes(app: FastifyInstance, opts: McpRoutesOptions): P
     return found;
   };
 
+  /** Upstream calls the session fast path runs (see InFlightCalls). */
+  const upstreamCalls = new InFlightCalls();
+
   const tooMany = (reply: FastifyReply) => jsonRpcError(reply, 503, -32000, 'Too many open sessions; try again later');
 
   const sessionHeader = (request: FastifyRequest): string | undefined => {
@@ -147,7 +159,12 @@ export async function mcpRoutes(app: FastifyInstance, opts: McpRoutesOptions): P
    * Answers from the fast path when it can (then true): written raw so the headers match the SDK transport's JSON
    * response exactly (in a session, `headers` adds its id; no SSE stream, so no event-store write).
    */
-  const answeredFast = async (request: FastifyRequest, reply: FastifyReply, headers: Record<string, string> = {}): Promise<boolean> => {
+  const answeredFast = async (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    headers: Record<string, string>,
+    upstream: FastPathRequest['upstream'],
+  ): Promise<boolean> => {
     // The fast paths serve the caller's own view; a profile's route goes through the SDK's handlers.
     if (routeProfile(request) !== undefined) return false;
     const answer = await tryFastPath(surface, {
@@ -156,6 +173,7 @@ export async function mcpRoutes(app: FastifyInstance, opts: McpRoutesOptions): P
       protocolVersion: request.headers['mcp-protocol-version'],
       principal: request.principal,
       scopes: request.oauth?.scopes,
+      upstream,
     });
     if (answer === null) return false;
     reply.hijack();
@@ -184,7 +202,8 @@ export async function mcpRoutes(app: FastifyInstance, opts: McpRoutesOptions): P
       return served(request, reply);
     }
     if (config.sessionMode === 'stateless') {
-      if (opts.fastPath && (await answeredFast(request, reply))) return reply;
+      // A stateless 2025 request has no session to ask the client anything through: upstream calls may go fast too.
+      if (opts.fastPath && (await answeredFast(request, reply, {}, STATELESS_UPSTREAM))) return reply;
       return servedStateless(request, reply);
     }
 
@@ -200,8 +219,12 @@ export async function mcpRoutes(app: FastifyInstance, opts: McpRoutesOptions): P
     const s = await lookup(request, reply, id);
     if (!s) return reply;
     if (s.kind !== 'streamable') return jsonRpcError(reply, 400, -32000, 'Bad Request: that session uses the SSE transport');
+    // The client's cancellation of an upstream call the fast path runs; the SDK transport still answers the notification.
+    const cancelled = cancelledRequestOf(request.body);
+    if (cancelled) upstreamCalls.cancel(s.id, cancelled.requestId, cancelled.reason);
     // The session fast path: a tools/call or tools/list in a known session needs only its record.
-    if (opts.fastPath && (await answeredFast(request, reply, { 'mcp-session-id': s.id }))) return reply;
+    const upstream = cannotBeAsked(s) ? { calls: upstreamCalls, session: s.id } : undefined;
+    if (opts.fastPath && (await answeredFast(request, reply, { 'mcp-session-id': s.id }, upstream))) return reply;
     const transport = await sessions.transportFor(s);
     if (!transport) return tooMany(reply);
     // Saved before the SDK answers (it accepts every valid level), so the client's next request may land anywhere.

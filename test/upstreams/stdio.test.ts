@@ -160,6 +160,44 @@ describe('federation: server-everything over stdio', () => {
     expect(record!.error?.code).toBe('timeout');
   }, 20_000);
 
+  describe('in a session whose client cannot be asked anything (no elicitation, sampling or log level)', () => {
+    const rpc = (id: number, method: string, params: Record<string, unknown>) => ({ jsonrpc: '2.0', id, method, params });
+    const post = (payload: unknown, sid?: string) =>
+      hub.app.inject({ method: 'POST', url: '/mcp', headers: { ...MCP_HEADERS, ...(sid ? { 'mcp-session-id': sid, 'mcp-protocol-version': '2025-06-18' } : {}) }, payload: payload as object });
+    const open = async (capabilities: Record<string, unknown>): Promise<string> => {
+      const init = await post(rpc(1, 'initialize', { protocolVersion: '2025-06-18', capabilities, clientInfo: { name: 'raw', version: '1' } }));
+      const sid = init.headers['mcp-session-id'] as string;
+      expect((await post({ jsonrpc: '2.0', method: 'notifications/initialized' }, sid)).statusCode).toBe(202);
+      return sid;
+    };
+
+    it('an upstream call is answered as JSON; a client that can elicit gets the SDK stream, which can carry the question', async () => {
+      const sum = rpc(2, 'tools/call', { name: 'ev_get-sum', arguments: { a: 20, b: 22 } });
+      const plain = await post(sum, await open({}));
+      expect(plain.headers['content-type']).toBe('application/json');
+      expect(plain.json().result.content[0].text).toContain('42');
+      const eliciting = await post(sum, await open({ elicitation: {} }));
+      expect(eliciting.headers['content-type']).toContain('text/event-stream');
+      expect(eliciting.body).toContain('42');
+    });
+
+    it("the client's notifications/cancelled stops such a call", async () => {
+      const sid = await open({});
+      const before = (await audit(hub, 'ev_trigger-long-running-operation')).length;
+      let answered = false;
+      const call = post(rpc(7, 'tools/call', { name: 'ev_trigger-long-running-operation', arguments: { duration: 60, steps: 60 } }), sid).finally(() => (answered = true));
+      // Cancelled until it ends: the first notifications may arrive before the call is under way (then they name no call).
+      await eventually(async () => {
+        expect((await post({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 7, reason: 'changed my mind' } }, sid)).statusCode).toBe(202);
+        return answered;
+      }, 15_000);
+      expect((await call).headers['content-type']).toBe('application/json');
+      const records = await audit(hub, 'ev_trigger-long-running-operation');
+      expect(records.length).toBe(before + 1);
+      expect(records[0]!.outcome).toBe('error');
+    }, 20_000);
+  });
+
   it('a dropped REST request cancels the upstream call', async () => {
     const address = hub.app.server.address() as { port: number };
     const controller = new AbortController();
@@ -215,7 +253,7 @@ describe('federation: server-everything over stdio', () => {
     expect(rows.find((r) => r.system === 'ev')).toMatchObject({ status: 'connected', tools: ev.tools.length });
   }, 30_000);
 
-  it('stateless MCP serves upstream tools too (through the SDK path: the fast path leaves them to it)', async () => {
+  it('stateless MCP serves upstream tools too (a stateless 2025 request cannot be asked anything: the fast path answers)', async () => {
     const stateless = await testHub({ MCP_SESSION_MODE: 'stateless', UPSTREAMS: JSON.stringify([stdioEverything('ev')]) }, { systems: [fixtureSystem] });
     try {
       const res = await stateless.app.inject({

@@ -1,0 +1,13 @@
+import path from 'node:path';
+import { hubEnv, MAIN, openSession, ROOT, startProcess, startRedis, loadUnique } from './lib.mjs';
+const EVERYTHING = path.join(ROOT, 'node_modules/@modelcontextprotocol/server-everything/dist/index.js');
+const redis = await startRedis();
+const upstreams = JSON.stringify([{ name: 'ev', command: process.execPath, args: [EVERYTHING, 'stdio'] }]);
+const hub = await startProcess(MAIN, hubEnv({ UPSTREAMS: upstreams, MCP_SESSION_MODE: 'stateful', GOVERNANCE_OVERRIDES: JSON.stringify({ ev_echo: { limit: 100_000_000 } }), LOG_LEVEL: 'warn', REDIS_URL: redis.url }), { nodeArgs: ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] });
+const headers = await openSession(hub.url);
+const body = (id) => ({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'ev_echo', arguments: { message: 'hello' } } });
+await loadUnique({ url: `${hub.url}/mcp`, headers, body, connections: 16, duration: 3, firstId: 1 });
+const r = await loadUnique({ url: `${hub.url}/mcp`, headers, body, connections: 16, duration: 10, firstId: 1e6 });
+console.log(r.rps, r.p99_ms);
+await hub.stop();
+await redis.stop();
