@@ -4,7 +4,7 @@ import type { Config } from '../config.js';
 import { auditTimestamp, type AuditStore } from '../governance/audit.js';
 import { HubError } from '../tools/errors.js';
 import { CALLBACK_PATH, UpstreamUserAuth, type PendingConnect } from './user-auth.js';
-import { CredentialVault, type GrantInfo } from './vault.js';
+import { CredentialVault, type Grant, type GrantInfo } from './vault.js';
 
 /** openid-client's errors say "invalid response encountered" and keep the reason (e.g. a wrong `iss`) in their cause. */
 function reasonOf(err: unknown): string {
@@ -39,6 +39,8 @@ export class UserConnections {
   private readonly flows = new Map<string, UpstreamUserAuth>();
   /** Told after a principal connected (the upstream's shared connection may now list its tools). */
   onConnected?: (upstream: string, principal: string) => void;
+  /** Told before a principal's login is revoked here: their session at the upstream ends while its token still works. */
+  onDisconnected?: (upstream: string, principal: string) => Promise<void>;
 
   constructor(
     private readonly config: Config,
@@ -84,10 +86,10 @@ export class UserConnections {
     return `${this.base(requestBase)}/connect/${upstream}?ticket=${ticket}`;
   }
 
-  /** The access token for a call; `upstream_auth_required` (with a fresh connect link) when there is no usable grant. */
-  async accessToken(upstream: string, principal: string): Promise<string> {
+  /** The grant for a call; `upstream_auth_required` (with a fresh connect link) when there is no usable one. */
+  async grant(upstream: string, principal: string): Promise<Grant> {
     try {
-      return await this.flow(upstream).accessToken(principal, () => this.connectUrl(upstream, principal));
+      return await this.flow(upstream).usableGrant(principal, () => this.connectUrl(upstream, principal));
     } catch (err) {
       if (err instanceof HubError) throw err;
       // The authorization server could not renew an expired token (unreachable, 5xx): the grant stays for a retry.
@@ -136,6 +138,7 @@ export class UserConnections {
   /** Revokes `principal`'s grant at `upstream` (at the authorization server too, where it offers revocation). */
   async disconnect(upstream: string, principal: string, by: string): Promise<{ revoked_at_upstream: boolean; existed: boolean }> {
     const existed = (await this.vault.get(upstream, principal)) !== undefined;
+    await this.onDisconnected?.(upstream, principal).catch(() => undefined);
     let revoked = false;
     try {
       revoked = (await this.flow(upstream).disconnect(principal)).revoked;

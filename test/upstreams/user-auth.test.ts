@@ -11,7 +11,7 @@ import { testHub, type TestHub } from '../helpers/app.js';
 import { CHROMIUM, hasChromium, launchChromium, type HeadlessChromium } from '../helpers/chromium.js';
 import { fixtureSystem } from '../helpers/fixture-system.js';
 import { freePort } from '../helpers/spawn-hub.js';
-import { startUserAuthUpstream, type UserAuthUpstream } from '../fakes/user-auth-upstream.js';
+import { signInThroughLink, startUserAuthUpstream, type UserAuthUpstream } from '../fakes/user-auth-upstream.js';
 import { deleteKeys, REDIS_URL, testConnection } from '../governance/redis-helpers.js';
 import { obtainTokens } from '../oauth/helpers.js';
 import { eventually, upstream } from './helpers.js';
@@ -47,17 +47,7 @@ describe.skipIf(!hasChromium)('upstream with auth "user"', () => {
   const call = (h: TestHub, key: string) =>
     h.app.inject({ method: 'POST', url: '/v1/tools/gh_whoami', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, payload: '{}' });
 
-  /** Opens a connect link in the browser and signs in at the upstream's authorization server as `login`. */
-  async function connectInBrowser(url: string, login: string): Promise<string> {
-    await page.context().clearCookies();
-    await page.goto(url);
-    await page.locator('input[name="login"]').fill(login);
-    await page.locator('input[name="password"]').fill('any');
-    await page.getByRole('button', { name: 'Sign-in' }).click();
-    await page.getByRole('button', { name: 'Continue' }).click();
-    await page.waitForURL((u) => u.pathname === '/connect/callback');
-    return (await page.locator('body').innerText()).trim();
-  }
+  const connectInBrowser = (url: string, login: string) => signInThroughLink(page, url, login);
 
   beforeAll(async () => {
     up = await startUserAuthUpstream();
