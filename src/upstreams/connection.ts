@@ -426,7 +426,10 @@ export class UpstreamConnection {
       this.status = {
         state: 'needs',
         variable: `UPSTREAMS[${this.name}].auth`,
-        reason: 'the upstream lists its tools only to a connected login: an operator (hub key) connects theirs in the console (Connections per user)',
+        reason:
+          this.tools.length > 0
+            ? `no operator login here: serving the ${this.tools.length} tools an operator's login listed earlier (callers use their own logins); an operator (hub key) connects theirs in the console (Connections per user) to list them afresh`
+            : 'no tool list yet: the upstream lists its tools only to a connected login, so an operator (hub key) connects theirs in the console (Connections per user)',
       };
     } else if (status === 401 && this.config.oauth) {
       this.status = { state: 'failed', reason: this.scrub(`OAuth client credentials were not accepted: ${reasonOf(err)}`) };
@@ -471,6 +474,7 @@ export class UpstreamConnection {
       const tools = await this.listTools(client);
       if (this.client !== client) return;
       this.tools = tools;
+      await this.userTokens?.saveTools(tools).catch((err: unknown) => this.log.warn({ upstream: this.name, err: reasonOf(err) }, 'upstream tool list not cached'));
       this.log.info({ upstream: this.name, tools: tools.length }, 'upstream tool list changed');
       this.onToolsChanged?.();
     } catch (err) {

@@ -28,6 +28,16 @@ interface Flow extends PendingConnect {
   browser: string;
 }
 
+/** One `auth: "user"` upstream as the console shows it. */
+export interface UpstreamLogins {
+  upstream: string;
+  grants: GrantInfo[];
+  /** Whether an operator (hub key) has a grant here: the listing connection uses it. */
+  operator_connected: boolean;
+  /** The tool list every caller sees, as last listed with an operator's grant; null until one has listed it. */
+  tool_list: { tools: number; listed_at?: number } | null;
+}
+
 /** Principals that see and revoke everyone's upstream logins: hub keys (operators) and the open hub. */
 export const isOperator = (principal: string) => principal.startsWith('key:') || principal === 'anonymous';
 
@@ -150,11 +160,21 @@ export class UserConnections {
     return { revoked_at_upstream: revoked, existed };
   }
 
-  async list(principal: string): Promise<{ upstream: string; grants: GrantInfo[] }[]> {
-    const out: { upstream: string; grants: GrantInfo[] }[] = [];
+  /**
+   * Per upstream: the grants `principal` may see (an operator all of them), and the state of its tool list, which is
+   * the same for every principal and instance: listed with an operator's grant (when, how many tools), or not yet.
+   */
+  async list(principal: string): Promise<UpstreamLogins[]> {
+    const out: UpstreamLogins[] = [];
     for (const upstream of this.upstreams) {
       const grants = await this.vault.list(upstream);
-      out.push({ upstream, grants: isOperator(principal) ? grants : grants.filter((g) => g.principal === principal) });
+      const listed = await this.vault.getTools(upstream);
+      out.push({
+        upstream,
+        grants: isOperator(principal) ? grants : grants.filter((g) => g.principal === principal),
+        operator_connected: grants.some((g) => isOperator(g.principal)),
+        tool_list: listed ? { tools: listed.tools.length, ...(listed.listed_at ? { listed_at: listed.listed_at } : {}) } : null,
+      });
     }
     return out;
   }

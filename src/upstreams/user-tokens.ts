@@ -49,7 +49,7 @@ export class UserTokenSource {
   }
 
   async cachedTools(): Promise<Tool[] | undefined> {
-    return (await this.connections.vault.getTools(this.upstream)) as Tool[] | undefined;
+    return (await this.connections.vault.getTools(this.upstream))?.tools as Tool[] | undefined;
   }
 
   /** The caller's grant did not work at the upstream (HTTP 401): it is forgotten, and the caller connects again. */
