@@ -290,26 +290,35 @@ export class UpstreamConnection {
     const grant = await source.forCall(principal);
     this.sdk ??= await loadClientSdk();
     const sdk = this.sdk;
-    let acquired: { session: UserSession; client: Client };
-    try {
-      acquired = await sessions.acquire(principal, grant);
-    } catch (err) {
-      if (httpStatusOf(err, sdk) === 401) throw await source.rejected(principal);
-      throw new HubError('upstream_error', `upstream "${this.name}" could not open a session for this caller: ${this.scrub(reasonOf(err))}`, { upstream: this.name });
-    }
-    const { session, client } = acquired;
-    const untrack = caller.call ? session.relay.track({ ask: caller.call.ask, signal }) : undefined;
-    try {
-      return await this.send(what, client, sdk, send, signal, () => void sessions.drop(session));
-    } catch (err) {
-      if (err instanceof HubError && err.details.upstream_status === 401) {
-        void sessions.drop(session);
-        throw await source.rejected(principal);
+    // A session the upstream no longer knows (HTTP 404: it restarted, or expired the session) did not run the request:
+    // it is sent once more on a new session.
+    for (let attempt = 0; ; attempt++) {
+      let acquired: { session: UserSession; client: Client };
+      try {
+        acquired = await sessions.acquire(principal, grant);
+      } catch (err) {
+        if (httpStatusOf(err, sdk) === 401) throw await source.rejected(principal);
+        throw new HubError('upstream_error', `upstream "${this.name}" could not open a session for this caller: ${this.scrub(reasonOf(err))}`, { upstream: this.name });
       }
-      throw err;
-    } finally {
-      untrack?.();
-      sessions.release(session);
+      const { session, client } = acquired;
+      let unknownSession = false;
+      const lost = (err: unknown) => {
+        unknownSession = httpStatusOf(err, sdk) === 404;
+        void sessions.drop(session);
+      };
+      const untrack = caller.call ? session.relay.track({ ask: caller.call.ask, signal }) : undefined;
+      try {
+        return await this.send(what, client, sdk, send, signal, lost);
+      } catch (err) {
+        if (err instanceof HubError && err.details.upstream_status === 401) {
+          void sessions.drop(session);
+          throw await source.rejected(principal);
+        }
+        if (!(unknownSession && attempt === 0)) throw err;
+      } finally {
+        untrack?.();
+        sessions.release(session);
+      }
     }
   }
 
@@ -526,13 +535,18 @@ export class UpstreamConnection {
   /** A caller's own session at an `auth: "user"` upstream: every request it sends carries `session.token`. */
   private async openSession(session: UserSession): Promise<OpenedSession> {
     const { client, transport } = await this.openHttp(session.relay, () => void this.userSessions?.drop(session), bearerFetch(() => session.token));
+    // Closed from the other side (the stream ended, the process went): the next request opens a new session.
+    client.onclose = () => void this.userSessions?.drop(session);
+    let closing: Promise<void> | undefined;
     return {
       client,
-      async close() {
-        // Ends the session at the upstream too (DELETE, with the session's token), then the local transport.
-        await transport.terminateSession?.().catch(() => undefined);
-        await client.close().catch(() => undefined);
-      },
+      // Once: closing the client fires onclose, which drops (and closes) the session again.
+      close: () =>
+        (closing ??= (async () => {
+          // Ends the session at the upstream too (DELETE, with the session's token), then the local transport.
+          await transport.terminateSession?.().catch(() => undefined);
+          await client.close().catch(() => undefined);
+        })()),
     };
   }
 

@@ -41,6 +41,8 @@ export interface UserAuthUpstream {
   /** Stateful mode: the account each session was opened by, by session id; and the session ids the hub ended (DELETE). */
   sessions: Map<string, string>;
   endedSessions: string[];
+  /** Stateful mode: forgets every session, as a restart would (requests naming one then answer 404). */
+  forgetSessions(): void;
   close(): Promise<void>;
 }
 
@@ -173,6 +175,7 @@ export async function startUserAuthUpstream(options: UserAuthUpstreamOptions = {
     registrations: () => registrations,
     sessions,
     endedSessions,
+    forgetSessions: () => transports.clear(),
     async close() {
       asServer.closeAllConnections();
       rsServer.closeAllConnections();

@@ -106,6 +106,12 @@ describe.skipIf(!hasChromium)('auth "user" with a stateful upstream (sessions bo
     expect(upstream(s.hub.app, 'st').connection.userSessionCount).toBeLessThanOrEqual(1);
     for (const id of s.up.endedSessions) expect(s.up.sessions.has(id)).toBe(true);
 
+    // The upstream restarts and forgets its sessions: the next call, refused with 404, runs once more on a new session.
+    s.up.forgetSessions();
+    const afterRestart = await call(s, 'st_whoami', ALICE_KEY);
+    expect(afterRestart.statusCode, afterRestart.body).toBe(200);
+    expect(afterRestart.body).toContain('user:alice');
+
     // Revoking bob's login ends his session too; his next call asks him to connect.
     const bobSession = await call(s, 'st_whoami', BOB_KEY);
     expect(bobSession.body).toContain('user:bob');
