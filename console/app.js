@@ -510,6 +510,7 @@ async function loadLogins() {
       return h('div', { class: 'scroll', 'data-upstream': u.upstream },
         h('div', { class: 'bar' }, h('h3', {}, u.upstream),
           h('button', { type: 'button', class: 'small', onclick: () => connectLogin(u.upstream) }, mine ? 'Reconnect my login' : 'Connect my login')),
+        h('p', { class: 'tool-list' }, toolListText(u)),
         h('table', {},
           h('caption', { class: 'sr' }, `Principals connected to ${u.upstream}, since when and with which scopes`),
           h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Principal'), h('th', { scope: 'col' }, 'Connected since'), h('th', { scope: 'col' }, 'Scopes'), h('th', { scope: 'col' }, 'Token renewed'), h('th', { scope: 'col' }, h('span', { class: 'sr' }, 'Revoke')))),
@@ -525,6 +526,19 @@ async function loadLogins() {
   );
   const total = upstreams.reduce((n, u) => n + u.grants.length, 0);
   setStatus('logins', `${total} login${total === 1 ? '' : 's'} connected across ${upstreams.length} upstream${upstreams.length === 1 ? '' : 's'}.`);
+}
+
+/** The upstream's tool list is listed with an operator's login and the same for every caller: say where it stands. */
+function toolListText(u) {
+  const listed = u.tool_list;
+  if (!listed) {
+    return u.operator_connected
+      ? 'Tool list: not listed yet with the operator login (the upstream may be unreachable: see Connections).'
+      : 'Tool list: none yet. The upstream lists its tools only to a signed-in user: an operator (hub key) connects their login here, and every caller then sees that list.';
+  }
+  const when = listed.listed_at ? ` on ${new Date(listed.listed_at).toLocaleString()}` : '';
+  const source = u.operator_connected ? 'with an operator login' : 'with an operator login no longer connected (kept until one connects again)';
+  return `Tool list: ${listed.tools} tool${listed.tools === 1 ? '' : 's'}, listed ${source}${when}; every caller sees the same list.`;
 }
 
 async function connectLogin(upstream) {

@@ -26,6 +26,7 @@ import { Metrics } from './metrics.js';
 import { InvokePipeline } from './tools/pipeline.js';
 import { ToolRegistry } from './tools/registry.js';
 import type { SystemDefinition } from './tools/types.js';
+import type { ConnectionTimings } from './upstreams/connection.js';
 import { Upstreams } from './upstreams/index.js';
 import { UserConnections } from './upstreams/user-connections.js';
 import { connectRoutes } from './http/connect.js';
@@ -39,6 +40,8 @@ export interface AppOptions {
   logger?: Logger;
   /** The authorization server's outbound policy for client metadata documents (tests trust a local CA). */
   oauth?: OAuthOptions;
+  /** Bounds of the upstream connections (tests shorten the idle time of callers' sessions, say). */
+  upstreamTimings?: Partial<ConnectionTimings>;
 }
 
 export interface Hub {
@@ -82,9 +85,16 @@ export async function buildApp(config: Config, deps: HubDeps, options: AppOption
     ? await UserConnections.open(config, app.log, deps.audit)
     : undefined;
   if (userConnections) app.addHook('onClose', () => userConnections.close());
-  const upstreams = config.upstreams.some((u) => config.toolsets.includes(u.name)) ? new Upstreams(config, app.log, { userConnections }) : undefined;
-  // An operator's login lets the shared connection of that upstream list its tools: connect at once, not at the next retry.
-  if (userConnections) userConnections.onConnected = (upstream) => upstreams?.connection(upstream)?.retryNow();
+  const upstreams = config.upstreams.some((u) => config.toolsets.includes(u.name)) ? new Upstreams(config, app.log, { userConnections, ...(options.upstreamTimings ? { timings: options.upstreamTimings } : {}) }) : undefined;
+  if (userConnections) {
+    // An operator's login lets the listing connection of that upstream list its tools: connect at once, not at the next
+    // retry. A principal's new or revoked login ends the session their old one opened here.
+    userConnections.onConnected = (upstream, principal) => {
+      void upstreams?.connection(upstream)?.forgetUser(principal);
+      upstreams?.connection(upstream)?.retryNow();
+    };
+    userConnections.onDisconnected = async (upstream, principal) => upstreams?.connection(upstream)?.forgetUser(principal);
+  }
   await upstreams?.start();
   const registry = new ToolRegistry([...(options.systems ?? SYSTEMS), ...(upstreams?.systems ?? [])], config, (skipped) =>
     app.log.warn({ upstream: skipped.system, tool: skipped.name, reason: skipped.reason }, 'upstream tool not served'),

@@ -37,6 +37,12 @@ export async function startSdk(env: Record<string, string | undefined>): Promise
         ignoreIncomingRequestHook: (req) => UNTRACED_PATHS.test(req.url ?? ''),
         requestHook: (span, req) => {
           if ('url' in req && typeof req.url === 'string') span.setAttribute('http.target', withoutQuery(req.url));
+          else if ('path' in req && req.path.includes('?')) {
+            // An outgoing request (the Docker Engine API, say): the instrumentation put the whole URL in url.full.
+            const host = req.getHeader('host') ?? req.host;
+            span.setAttribute('url.full', withoutQuery(`${req.protocol}//${String(host)}${req.path}`));
+            span.setAttribute('url.query', '[REDACTED]');
+          }
         },
       }),
       new UndiciInstrumentation({

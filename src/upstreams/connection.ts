@@ -9,7 +9,8 @@ import type { ClientAsker, ProgressUpdate } from '../tools/types.js';
 import { ClientRequestRelay } from './client-requests.js';
 import { boundedFetch, currentCall, ResultTooLargeError } from './bounded-fetch.js';
 import { RefreshGate, type RefreshLimits } from './refresh-gate.js';
-import { UserTokenSource } from './user-tokens.js';
+import { UserSessions, type OpenedSession, type UserSession, type UserSessionLimits } from './user-sessions.js';
+import { bearerFetch, type UserTokenSource } from './user-tokens.js';
 
 export type UpstreamTransportKind = 'streamable-http' | 'sse' | 'stdio';
 
@@ -30,6 +31,12 @@ export interface UpstreamCallOptions {
   ask?: ClientAsker;
 }
 
+/** Who a request is for: the principal (their own session on an `auth: "user"` upstream) and, for a tool call, who answers the upstream's questions. */
+export interface Caller {
+  principal?: string;
+  call?: { ask?: ClientAsker };
+}
+
 /** The bounds every upstream request carries. */
 export interface UpstreamRequestOptions {
   signal: AbortSignal;
@@ -37,7 +44,7 @@ export interface UpstreamRequestOptions {
   maxTotalTimeout: number;
 }
 
-export interface ConnectionTimings extends RefreshLimits {
+export interface ConnectionTimings extends RefreshLimits, UserSessionLimits {
   /** Bound on one tool call when the entry has no `timeout_ms`. */
   callTimeoutMs: number;
   /** Bound on connecting (initialize + tools/list). */
@@ -56,6 +63,8 @@ export const DEFAULT_TIMINGS: Omit<ConnectionTimings, 'callTimeoutMs'> = {
   resultMaxBytes: 4 * 1024 * 1024,
   minRefreshIntervalMs: 1_000,
   maxRefreshesPerMinute: 10,
+  userSessionsMax: 100,
+  userSessionIdleMs: 300_000,
 };
 
 const CLIENT_INFO = { name: 'omni-hub', version: '0.1.0' };
@@ -139,6 +148,8 @@ export class UpstreamConnection {
   private readonly timings: ConnectionTimings;
   private readonly refreshGate: RefreshGate;
   private readonly clientRequests = new ClientRequestRelay();
+  /** Present for an `auth: "user"` upstream: each caller's own session (the listing connection carries no calls). */
+  private readonly userSessions?: UserSessions;
   /** Header, environment and OAuth secret values of this entry: never written to the log or a status reason. */
   private readonly scrubber: SecretScrubber;
 
@@ -152,6 +163,17 @@ export class UpstreamConnection {
     this.timings = { ...DEFAULT_TIMINGS, ...timings };
     this.scrubber = new SecretScrubber(upstreamSecrets(config));
     this.refreshGate = new RefreshGate(() => this.refreshTools(), this.timings);
+    if (userTokens) this.userSessions = new UserSessions((session) => this.openSession(session), this.timings);
+  }
+
+  /** Ends `principal`'s own session (their login was replaced or revoked); the next call opens a new one. */
+  async forgetUser(principal: string): Promise<void> {
+    await this.userSessions?.dropPrincipal(principal);
+  }
+
+  /** Open sessions of callers (`auth: "user"` upstreams), for operators and tests. */
+  get userSessionCount(): number {
+    return this.userSessions?.size ?? 0;
   }
 
   private scrub(text: string): string {
@@ -187,7 +209,7 @@ export class UpstreamConnection {
     this.status = { state: 'closed' };
     const client = this.client;
     this.client = undefined;
-    await client?.close().catch(() => undefined);
+    await Promise.all([client?.close().catch(() => undefined), this.userSessions?.close()]);
   }
 
   private tooLarge(what: string): HubError {
@@ -206,26 +228,7 @@ export class UpstreamConnection {
     void this.connect();
   }
 
-  async callTool(tool: string, args: Record<string, unknown>, opts: UpstreamCallOptions): Promise<CallToolResult> {
-    const untrack = this.clientRequests.track({ ask: opts.ask, signal: opts.signal });
-    try {
-      if (!this.userTokens) return await this.callAs(tool, args, opts);
-      // The caller's own login first: without one the answer is how to connect, whatever the connection's state.
-      const source = this.userTokens;
-      const principal = opts.principal ?? 'anonymous';
-      const token = await source.forCall(principal);
-      try {
-        return await UserTokenSource.withToken(token, () => this.callAs(tool, args, opts));
-      } catch (err) {
-        if (err instanceof HubError && err.details.upstream_status === 401) throw await source.rejected(principal);
-        throw err;
-      }
-    } finally {
-      untrack();
-    }
-  }
-
-  private callAs(tool: string, args: Record<string, unknown>, opts: UpstreamCallOptions): Promise<CallToolResult> {
+  callTool(tool: string, args: Record<string, unknown>, opts: UpstreamCallOptions): Promise<CallToolResult> {
     return this.request(
       tool,
       (client, options) =>
@@ -238,6 +241,7 @@ export class UpstreamConnection {
           },
         ),
       opts.signal,
+      { principal: opts.principal, call: { ask: opts.ask } },
     );
   }
 
@@ -248,14 +252,85 @@ export class UpstreamConnection {
 
   /**
    * One request to the upstream (a tool call, a resource read, a list) under a tool call's bounds: the call timeout,
-   * the byte cap on its answer, the caller's cancellation; failures become HubErrors naming `what`.
+   * the byte cap on its answer, the caller's cancellation; failures become HubErrors naming `what`. On an
+   * `auth: "user"` upstream it goes on the caller's own session (`upstream_auth_required` when they have no login);
+   * for a tool call (`caller.call`), the upstream's elicitation and sampling requests made meanwhile go to its `ask`.
    */
-  async request<T>(what: string, send: (client: Client, options: UpstreamRequestOptions) => Promise<T>, signal: AbortSignal = new AbortController().signal): Promise<T> {
+  async request<T>(
+    what: string,
+    send: (client: Client, options: UpstreamRequestOptions) => Promise<T>,
+    signal: AbortSignal = new AbortController().signal,
+    caller: Caller = {},
+  ): Promise<T> {
+    if (this.userTokens) return this.requestAsUser(what, send, signal, caller);
     const client = this.client;
     const sdk = this.sdk;
     if (!client || !sdk || this.status.state !== 'connected') {
       throw new HubError('upstream_error', `upstream "${this.name}" is not connected: ${this.describeDown()}`, { upstream: this.name });
     }
+    const untrack = caller.call ? this.clientRequests.track({ ask: caller.call.ask, signal }) : undefined;
+    try {
+      return await this.send(what, client, sdk, send, signal, (err) => this.lost(client, err));
+    } finally {
+      untrack?.();
+    }
+  }
+
+  /** A request of `caller.principal` on their own session, opened with (and carrying) their own token. */
+  private async requestAsUser<T>(
+    what: string,
+    send: (client: Client, options: UpstreamRequestOptions) => Promise<T>,
+    signal: AbortSignal,
+    caller: Caller,
+  ): Promise<T> {
+    const source = this.userTokens!;
+    const sessions = this.userSessions!;
+    const principal = caller.principal ?? 'anonymous';
+    // The caller's own login first: without one the answer is how to connect, whatever the upstream's state.
+    const grant = await source.forCall(principal);
+    this.sdk ??= await loadClientSdk();
+    const sdk = this.sdk;
+    // A session the upstream no longer knows (HTTP 404: it restarted, or expired the session) did not run the request:
+    // it is sent once more on a new session.
+    for (let attempt = 0; ; attempt++) {
+      let acquired: { session: UserSession; client: Client };
+      try {
+        acquired = await sessions.acquire(principal, grant);
+      } catch (err) {
+        if (httpStatusOf(err, sdk) === 401) throw await source.rejected(principal);
+        throw new HubError('upstream_error', `upstream "${this.name}" could not open a session for this caller: ${this.scrub(reasonOf(err))}`, { upstream: this.name });
+      }
+      const { session, client } = acquired;
+      let unknownSession = false;
+      const lost = (err: unknown) => {
+        unknownSession = httpStatusOf(err, sdk) === 404;
+        void sessions.drop(session);
+      };
+      const untrack = caller.call ? session.relay.track({ ask: caller.call.ask, signal }) : undefined;
+      try {
+        return await this.send(what, client, sdk, send, signal, lost);
+      } catch (err) {
+        if (err instanceof HubError && err.details.upstream_status === 401) {
+          void sessions.drop(session);
+          throw await source.rejected(principal);
+        }
+        if (!(unknownSession && attempt === 0)) throw err;
+      } finally {
+        untrack?.();
+        sessions.release(session);
+      }
+    }
+  }
+
+  /** Sends one request on `client`; `lost` is told when the failure means its session is broken. */
+  private async send<T>(
+    what: string,
+    client: Client,
+    sdk: ClientSdk,
+    send: (client: Client, options: UpstreamRequestOptions) => Promise<T>,
+    signal: AbortSignal,
+    lost: (err: unknown) => void,
+  ): Promise<T> {
     const timeout = this.callTimeoutMs;
     // Aborted by the caller, or by the HTTP transport when this request's answer passes the byte cap.
     const controller = new AbortController();
@@ -287,11 +362,10 @@ export class UpstreamConnection {
         }
       }
       if (this.userTokens && httpStatusOf(err, sdk) === 401) {
-        // The caller's token was refused, not the connection's: the connection stays.
         throw new HubError('upstream_error', `upstream "${this.name}" refused the caller's login`, { upstream: this.name, upstream_status: 401 });
       }
       // A transport failure (connection refused, malformed answer): the session is suspect, so reconnect in the background.
-      this.lost(client, err);
+      lost(err);
       throw new HubError('upstream_error', `upstream "${this.name}" failed during ${what}: ${this.scrub(reasonOf(err))}`, { upstream: this.name });
     } finally {
       signal.removeEventListener('abort', forward);
@@ -361,7 +435,10 @@ export class UpstreamConnection {
       this.status = {
         state: 'needs',
         variable: `UPSTREAMS[${this.name}].auth`,
-        reason: 'the upstream lists its tools only to a connected login: an operator (hub key) connects theirs in the console (Connections per user)',
+        reason:
+          this.tools.length > 0
+            ? `no operator login here: serving the ${this.tools.length} tools an operator's login listed earlier (callers use their own logins); an operator (hub key) connects theirs in the console (Connections per user) to list them afresh`
+            : 'no tool list yet: the upstream lists its tools only to a connected login, so an operator (hub key) connects theirs in the console (Connections per user)',
       };
     } else if (status === 401 && this.config.oauth) {
       this.status = { state: 'failed', reason: this.scrub(`OAuth client credentials were not accepted: ${reasonOf(err)}`) };
@@ -406,6 +483,7 @@ export class UpstreamConnection {
       const tools = await this.listTools(client);
       if (this.client !== client) return;
       this.tools = tools;
+      await this.userTokens?.saveTools(tools).catch((err: unknown) => this.log.warn({ upstream: this.name, err: reasonOf(err) }, 'upstream tool list not cached'));
       this.log.info({ upstream: this.name, tools: tools.length }, 'upstream tool list changed');
       this.onToolsChanged?.();
     } catch (err) {
@@ -413,14 +491,14 @@ export class UpstreamConnection {
     }
   }
 
-  private newClient(): Client {
+  private newClient(relay: ClientRequestRelay): Client {
     const sdk = this.sdk!;
     // Elicitation and sampling are declared so upstreams offer the tools that need them; each request is relayed to the
     // client of the call that made it, or refused (ClientRequestRelay).
     const capabilities = { elicitation: { form: {} }, sampling: {} };
     const client = new sdk.Client(CLIENT_INFO, { capabilities, jsonSchemaValidator: PASS_THROUGH_OUTPUT, listMaxPages: MAX_TOOL_PAGES });
-    client.setRequestHandler('elicitation/create', async (req) => (await this.clientRequests.relay('elicitation/create', req.params)) as unknown as ElicitResult);
-    client.setRequestHandler('sampling/createMessage', async (req) => (await this.clientRequests.relay('sampling/createMessage', req.params)) as unknown as CreateMessageResult);
+    client.setRequestHandler('elicitation/create', async (req) => (await relay.relay('elicitation/create', req.params)) as unknown as ElicitResult);
+    client.setRequestHandler('sampling/createMessage', async (req) => (await relay.relay('sampling/createMessage', req.params)) as unknown as CreateMessageResult);
     // Transport hiccups the SDK recovers from itself (e.g. a GET stream reconnecting); real losses arrive as onclose.
     client.onerror = (err) => {
       // The stdio read buffer and the bounded HTTP streams report a message over the cap with this error, then the
@@ -439,33 +517,66 @@ export class UpstreamConnection {
     const connectOpts = { timeout: this.timings.connectTimeoutMs };
     const sdk = this.sdk!;
     if (this.config.command) {
-      const client = this.newClient();
+      const client = this.newClient(this.clientRequests);
       await client.connect(await this.stdioTransport(this.config.command), connectOpts);
       return { client, kind: 'stdio' };
     }
-    const url = new URL(this.config.url!);
-    const requestInit = { headers: this.config.headers ?? {} };
-    const authProvider = this.oauthProvider(sdk);
     // A response stream opened outside any call (the standalone GET stream, the legacy SSE stream) that passes the
     // cap takes the session down with it: its messages cannot be attributed to one call.
-    const fetchBounded = boundedFetch(this.timings.resultMaxBytes, () => {
+    const onStreamOverflow = () => {
       this.overflowed = true;
       const current = this.client;
       if (current) this.lost(current, new ResultTooLargeError(this.timings.resultMaxBytes));
-    }, this.userTokens?.authorizedFetch());
-    const client = this.newClient();
+    };
+    const { client, kind } = await this.openHttp(this.clientRequests, onStreamOverflow, this.userTokens?.operatorFetch(), this.oauthProvider(sdk));
+    return { client, kind };
+  }
+
+  /** A caller's own session at an `auth: "user"` upstream: every request it sends carries `session.token`. */
+  private async openSession(session: UserSession): Promise<OpenedSession> {
+    const { client, transport } = await this.openHttp(session.relay, () => void this.userSessions?.drop(session), bearerFetch(() => session.token));
+    // Closed from the other side (the stream ended, the process went): the next request opens a new session.
+    client.onclose = () => void this.userSessions?.drop(session);
+    let closing: Promise<void> | undefined;
+    return {
+      client,
+      // Once: closing the client fires onclose, which drops (and closes) the session again.
+      close: () =>
+        (closing ??= (async () => {
+          // Ends the session at the upstream too (DELETE, with the session's token), then the local transport.
+          await transport.terminateSession?.().catch(() => undefined);
+          await client.close().catch(() => undefined);
+        })()),
+    };
+  }
+
+  /** Streamable HTTP, or legacy SSE when the endpoint refuses it; every response read bounded (boundedFetch). */
+  private async openHttp(
+    relay: ClientRequestRelay,
+    onStreamOverflow: () => void,
+    base?: typeof fetch,
+    authProvider?: OAuthClientProvider,
+  ): Promise<{ client: Client; kind: 'streamable-http' | 'sse'; transport: Transport & { terminateSession?: () => Promise<void> } }> {
+    const connectOpts = { timeout: this.timings.connectTimeoutMs };
+    const sdk = this.sdk!;
+    const url = new URL(this.config.url!);
+    const requestInit = { headers: this.config.headers ?? {} };
+    const fetchBounded = boundedFetch(this.timings.resultMaxBytes, onStreamOverflow, base);
+    const client = this.newClient(relay);
     try {
-      await client.connect(new sdk.StreamableHTTPClientTransport(url, { requestInit, authProvider, fetch: fetchBounded }), connectOpts);
-      return { client, kind: 'streamable-http' };
+      const transport = new sdk.StreamableHTTPClientTransport(url, { requestInit, authProvider, fetch: fetchBounded });
+      await client.connect(transport, connectOpts);
+      return { client, kind: 'streamable-http', transport };
     } catch (err) {
       await client.close().catch(() => undefined);
       const status = httpStatusOf(err, sdk);
       // The spec's backwards-compatibility rule: a 4xx to the initialize POST means "try the old HTTP+SSE transport".
       if (status === undefined || status < 400 || status >= 500 || status === 401 || status === 403) throw err;
     }
-    const sseClient = this.newClient();
-    await sseClient.connect(new sdk.SSEClientTransport(url, { requestInit, authProvider, fetch: fetchBounded }), connectOpts);
-    return { client: sseClient, kind: 'sse' };
+    const sseClient = this.newClient(relay);
+    const transport = new sdk.SSEClientTransport(url, { requestInit, authProvider, fetch: fetchBounded });
+    await sseClient.connect(transport, connectOpts);
+    return { client: sseClient, kind: 'sse', transport };
   }
 
   /**

@@ -1,9 +1,13 @@
-import type { GetPromptResult, Prompt, ReadResourceResult, Resource, ResourceTemplateType } from '@modelcontextprotocol/client';
+import type { Client, GetPromptResult, Prompt, ReadResourceResult, Resource, ResourceTemplateType } from '@modelcontextprotocol/client';
 import { HubError } from '../tools/errors.js';
-import type { UpstreamConnection } from './connection.js';
+import type { UpstreamConnection, UpstreamRequestOptions } from './connection.js';
 import type { UpstreamSystem } from './index.js';
 import { hubAppResourceMeta } from './app-domain.js';
 import { hubName, hubUri, parseHubUri } from './hub-uri.js';
+
+/** One request to an upstream for the caller of `options` (their own session on an `auth: "user"` upstream). */
+const ask = <T>(conn: UpstreamConnection, what: string, send: (client: Client, o: UpstreamRequestOptions) => Promise<T>, options: ContentOptions): Promise<T> =>
+  conn.request(what, send, options.signal, { principal: options.principal });
 
 /** Bound on the pages of one upstream list (resources, templates, prompts), as for tool lists. */
 const MAX_PAGES = 50;
@@ -16,6 +20,8 @@ export interface ContentOptions {
    * re-derived from it (src/upstreams/app-domain.ts). Without it `_meta` passes as the upstream sent it.
    */
   hubUrl?: string;
+  /** The caller: an `auth: "user"` upstream answers on the caller's own session, with the caller's own login. */
+  principal?: string;
 }
 
 /** An upstream item's `_meta` as the client of `options` sees it (its app domain re-derived for the hub). */
@@ -66,14 +72,14 @@ export class UpstreamContent {
 
   async listResources(options: ContentOptions = {}): Promise<Resource[]> {
     return this.collect(this.connected(options, 'resources'), async (conn, cursor) => {
-      const res = await conn.request('resources/list', (client, o) => client.listResources({ cursor }, { ...o, cacheMode: 'bypass' }), options.signal);
+      const res = await ask(conn, 'resources/list', (client, o) => client.listResources({ cursor }, { ...o, cacheMode: 'bypass' }), options);
       return { items: res.resources.map((r) => withHubMeta({ ...r, uri: hubUri(conn.name, r.uri), name: hubName(conn.name, r.name) }, conn, options)), nextCursor: res.nextCursor };
     });
   }
 
   async listResourceTemplates(options: ContentOptions = {}): Promise<ResourceTemplateType[]> {
     return this.collect(this.connected(options, 'resources'), async (conn, cursor) => {
-      const res = await conn.request('resources/templates/list', (client, o) => client.listResourceTemplates({ cursor }, { ...o, cacheMode: 'bypass' }), options.signal);
+      const res = await ask(conn, 'resources/templates/list', (client, o) => client.listResourceTemplates({ cursor }, { ...o, cacheMode: 'bypass' }), options);
       return {
         items: res.resourceTemplates.map((t) => withHubMeta({ ...t, uriTemplate: hubUri(conn.name, t.uriTemplate), name: hubName(conn.name, t.name) }, conn, options)),
         nextCursor: res.nextCursor,
@@ -86,13 +92,13 @@ export class UpstreamContent {
     const target = parseHubUri(uri);
     if (!target) throw new HubError('not_found', `resource ${JSON.stringify(uri.slice(0, 200))} is not an upstream's (hub URIs are <upstream>+<uri>)`);
     const conn = this.connection(target.upstream, options, `resource ${JSON.stringify(uri.slice(0, 200))}`);
-    const res = await conn.request('resources/read', (client, o) => client.readResource({ uri: target.uri }, { ...o, cacheMode: 'bypass' }), options.signal);
+    const res = await ask(conn, 'resources/read', (client, o) => client.readResource({ uri: target.uri }, { ...o, cacheMode: 'bypass' }), options);
     return { ...res, contents: res.contents.map((c) => withHubMeta({ ...c, uri: hubUri(target.upstream, c.uri) }, conn, options)) };
   }
 
   async listPrompts(options: ContentOptions = {}): Promise<Prompt[]> {
     return this.collect(this.connected(options, 'prompts'), async (conn, cursor) => {
-      const res = await conn.request('prompts/list', (client, o) => client.listPrompts({ cursor }, { ...o, cacheMode: 'bypass' }), options.signal);
+      const res = await ask(conn, 'prompts/list', (client, o) => client.listPrompts({ cursor }, { ...o, cacheMode: 'bypass' }), options);
       return { items: res.prompts.map((p) => ({ ...p, name: hubName(conn.name, p.name) })), nextCursor: res.nextCursor };
     });
   }
@@ -102,6 +108,6 @@ export class UpstreamContent {
     const at = name.indexOf('_');
     if (at < 1) throw new HubError('not_found', `prompt ${JSON.stringify(name.slice(0, 200))} is not an upstream's (upstream prompts are <upstream>_<prompt>)`);
     const conn = this.connection(name.slice(0, at), options, `prompt ${JSON.stringify(name.slice(0, 200))}`);
-    return conn.request('prompts/get', (client, o) => client.getPrompt({ name: name.slice(at + 1), arguments: args }, o), options.signal);
+    return ask(conn, 'prompts/get', (client, o) => client.getPrompt({ name: name.slice(at + 1), arguments: args }, o), options);
   }
 }

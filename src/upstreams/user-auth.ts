@@ -209,10 +209,10 @@ export class UpstreamUserAuth {
     return { revoked };
   }
 
-  /** A principal's access token, refreshed when about to expire; `upstream_auth_required` when there is none. */
-  async accessToken(principal: string, connectUrl: () => Promise<string>): Promise<string> {
+  /** A principal's grant with an access token good for now (refreshed when about to expire); `upstream_auth_required` when there is none. */
+  async usableGrant(principal: string, connectUrl: () => Promise<string>): Promise<Grant> {
     const grant = await this.vault.fresh(this.name, principal, this.refresher);
-    if (grant) return grant.tokens.access_token;
+    if (grant) return grant;
     throw new HubError('upstream_auth_required', `upstream "${this.name}" needs your own login: open connect_url in a browser, sign in there, then call again`, {
       upstream: this.name,
       connect_url: await connectUrl(),

@@ -4,7 +4,7 @@ import type { Config } from '../config.js';
 import { auditTimestamp, type AuditStore } from '../governance/audit.js';
 import { HubError } from '../tools/errors.js';
 import { CALLBACK_PATH, UpstreamUserAuth, type PendingConnect } from './user-auth.js';
-import { CredentialVault, type GrantInfo } from './vault.js';
+import { CredentialVault, type Grant, type GrantInfo } from './vault.js';
 
 /** openid-client's errors say "invalid response encountered" and keep the reason (e.g. a wrong `iss`) in their cause. */
 function reasonOf(err: unknown): string {
@@ -28,6 +28,16 @@ interface Flow extends PendingConnect {
   browser: string;
 }
 
+/** One `auth: "user"` upstream as the console shows it. */
+export interface UpstreamLogins {
+  upstream: string;
+  grants: GrantInfo[];
+  /** Whether an operator (hub key) has a grant here: the listing connection uses it. */
+  operator_connected: boolean;
+  /** The tool list every caller sees, as last listed with an operator's grant; null until one has listed it. */
+  tool_list: { tools: number; listed_at?: number } | null;
+}
+
 /** Principals that see and revoke everyone's upstream logins: hub keys (operators) and the open hub. */
 export const isOperator = (principal: string) => principal.startsWith('key:') || principal === 'anonymous';
 
@@ -39,6 +49,8 @@ export class UserConnections {
   private readonly flows = new Map<string, UpstreamUserAuth>();
   /** Told after a principal connected (the upstream's shared connection may now list its tools). */
   onConnected?: (upstream: string, principal: string) => void;
+  /** Told before a principal's login is revoked here: their session at the upstream ends while its token still works. */
+  onDisconnected?: (upstream: string, principal: string) => Promise<void>;
 
   constructor(
     private readonly config: Config,
@@ -84,10 +96,10 @@ export class UserConnections {
     return `${this.base(requestBase)}/connect/${upstream}?ticket=${ticket}`;
   }
 
-  /** The access token for a call; `upstream_auth_required` (with a fresh connect link) when there is no usable grant. */
-  async accessToken(upstream: string, principal: string): Promise<string> {
+  /** The grant for a call; `upstream_auth_required` (with a fresh connect link) when there is no usable one. */
+  async grant(upstream: string, principal: string): Promise<Grant> {
     try {
-      return await this.flow(upstream).accessToken(principal, () => this.connectUrl(upstream, principal));
+      return await this.flow(upstream).usableGrant(principal, () => this.connectUrl(upstream, principal));
     } catch (err) {
       if (err instanceof HubError) throw err;
       // The authorization server could not renew an expired token (unreachable, 5xx): the grant stays for a retry.
@@ -136,6 +148,7 @@ export class UserConnections {
   /** Revokes `principal`'s grant at `upstream` (at the authorization server too, where it offers revocation). */
   async disconnect(upstream: string, principal: string, by: string): Promise<{ revoked_at_upstream: boolean; existed: boolean }> {
     const existed = (await this.vault.get(upstream, principal)) !== undefined;
+    await this.onDisconnected?.(upstream, principal).catch(() => undefined);
     let revoked = false;
     try {
       revoked = (await this.flow(upstream).disconnect(principal)).revoked;
@@ -147,11 +160,21 @@ export class UserConnections {
     return { revoked_at_upstream: revoked, existed };
   }
 
-  async list(principal: string): Promise<{ upstream: string; grants: GrantInfo[] }[]> {
-    const out: { upstream: string; grants: GrantInfo[] }[] = [];
+  /**
+   * Per upstream: the grants `principal` may see (an operator all of them), and the state of its tool list, which is
+   * the same for every principal and instance: listed with an operator's grant (when, how many tools), or not yet.
+   */
+  async list(principal: string): Promise<UpstreamLogins[]> {
+    const out: UpstreamLogins[] = [];
     for (const upstream of this.upstreams) {
       const grants = await this.vault.list(upstream);
-      out.push({ upstream, grants: isOperator(principal) ? grants : grants.filter((g) => g.principal === principal) });
+      const listed = await this.vault.getTools(upstream);
+      out.push({
+        upstream,
+        grants: isOperator(principal) ? grants : grants.filter((g) => g.principal === principal),
+        operator_connected: grants.some((g) => isOperator(g.principal)),
+        tool_list: listed ? { tools: listed.tools.length, ...(listed.listed_at ? { listed_at: listed.listed_at } : {}) } : null,
+      });
     }
     return out;
   }

@@ -1,15 +1,23 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Tool } from '@modelcontextprotocol/client';
 import { HubError } from '../tools/errors.js';
 import { isOperator, type UserConnections } from './user-connections.js';
+import type { Grant } from './vault.js';
 
-/** The token of the call in progress: requests the SDK sends on its behalf carry it (see authorizedFetch). */
-const callToken = new AsyncLocalStorage<string>();
+/** A fetch that sends `Authorization: Bearer <token()>` when token() gives one. */
+export function bearerFetch(token: () => Promise<string | undefined> | string | undefined, base: typeof fetch = fetch): typeof fetch {
+  return async (input, init) => {
+    const value = await token();
+    const headers = new Headers(init?.headers);
+    if (value) headers.set('authorization', `Bearer ${value}`);
+    return base(input, { ...init, headers });
+  };
+}
 
 /**
- * Tokens of an `auth: "user"` upstream for its one shared connection: each tool call carries its caller's own token
- * (per request, in the Authorization header), and everything else the connection sends (initialize, tools/list) the
- * operator's: the grant of the first hub key that connected. The tool list is therefore the same for everyone.
+ * Grants of an `auth: "user"` upstream. Each caller's requests go on that caller's own session with their own token
+ * (see UserSessions); the listing connection (initialize, tools/list, list-change notifications) carries an
+ * operator's: the grant of a hub key that connected. The tool list is therefore the same for everyone, and it is
+ * kept in the vault's store for instances that have no operator grant.
  */
 export class UserTokenSource {
   constructor(
@@ -17,9 +25,9 @@ export class UserTokenSource {
     private readonly connections: UserConnections,
   ) {}
 
-  /** The caller's token, or `upstream_auth_required` with a connect link. */
-  forCall(principal: string): Promise<string> {
-    return this.connections.accessToken(this.upstream, principal);
+  /** The caller's grant, or `upstream_auth_required` with a connect link. */
+  forCall(principal: string): Promise<Grant> {
+    return this.connections.grant(this.upstream, principal);
   }
 
   /** The operator's token for the connection itself; undefined until an operator has connected. */
@@ -27,7 +35,7 @@ export class UserTokenSource {
     const operators = (await this.connections.vault.list(this.upstream)).filter((g) => isOperator(g.principal));
     for (const g of operators) {
       try {
-        return await this.connections.accessToken(this.upstream, g.principal);
+        return (await this.connections.grant(this.upstream, g.principal)).tokens.access_token;
       } catch (err) {
         if (!(err instanceof HubError)) throw err;
       }
@@ -41,7 +49,7 @@ export class UserTokenSource {
   }
 
   async cachedTools(): Promise<Tool[] | undefined> {
-    return (await this.connections.vault.getTools(this.upstream)) as Tool[] | undefined;
+    return (await this.connections.vault.getTools(this.upstream))?.tools as Tool[] | undefined;
   }
 
   /** The caller's grant did not work at the upstream (HTTP 401): it is forgotten, and the caller connects again. */
@@ -53,18 +61,8 @@ export class UserTokenSource {
     });
   }
 
-  /** Runs `send` so that the requests it makes carry `token`. */
-  static withToken<T>(token: string, send: () => Promise<T>): Promise<T> {
-    return callToken.run(token, send);
-  }
-
-  /** A fetch for the SDK's transport: the call's token when one is running, else the operator's. */
-  authorizedFetch(base: typeof fetch = fetch): typeof fetch {
-    return async (input, init) => {
-      const token = callToken.getStore() ?? (await this.forListing());
-      const headers = new Headers(init?.headers);
-      if (token) headers.set('authorization', `Bearer ${token}`);
-      return base(input, { ...init, headers });
-    };
+  /** A fetch for the listing connection's transport: the operator's token, when an operator has connected. */
+  operatorFetch(): typeof fetch {
+    return bearerFetch(() => this.forListing());
   }
 }

@@ -50,6 +50,13 @@ interface StoredClient extends Omit<UpstreamClient, 'client_secret'> {
   sealed_secret?: string;
 }
 
+/** An upstream's tool list as listed with an operator's grant, shared by every instance on the same store. */
+export interface ListedTools {
+  /** Epoch ms of the listing (0: unknown). */
+  listed_at: number;
+  tools: unknown[];
+}
+
 /** Renews a grant at its authorization server; throws GrantRevokedError when the server refuses the refresh token. */
 export type Refresher = (grant: Grant) => Promise<{ tokens: GrantTokens; expires_at?: number; scope?: string }>;
 
@@ -268,14 +275,17 @@ export class CredentialVault {
     }
   }
 
-  /** The upstream's tool list as the operator's login last saw it (not secret: names, schemas, annotations). */
+  /** The upstream's tool list as an operator's login last saw it (not secret: names, schemas, annotations), and when. */
   async putTools(upstream: string, tools: unknown[]): Promise<void> {
-    await this.store.set(`tools:${upstream}`, JSON.stringify(tools));
+    await this.store.set(`tools:${upstream}`, JSON.stringify({ listed_at: this.now(), tools } satisfies ListedTools));
   }
 
-  async getTools(upstream: string): Promise<unknown[] | undefined> {
+  async getTools(upstream: string): Promise<ListedTools | undefined> {
     const raw = await this.store.get(`tools:${upstream}`);
-    return raw ? (JSON.parse(raw) as unknown[]) : undefined;
+    if (!raw) return undefined;
+    const parsed = JSON.parse(raw) as ListedTools | unknown[];
+    // Written before the time was kept: a bare array.
+    return Array.isArray(parsed) ? { listed_at: 0, tools: parsed } : parsed;
   }
 
   async putClient(upstream: string, client: UpstreamClient): Promise<void> {

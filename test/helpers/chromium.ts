@@ -17,7 +17,7 @@ export interface HeadlessChromium {
 }
 
 /** Headless Chromium in a fresh profile directory (`omni-<name>-chromium-*` under the temp dir). */
-export async function launchChromium(name: string, options: { viewport?: { width: number; height: number } } = {}): Promise<HeadlessChromium> {
+export async function launchChromium(name: string, options: { viewport?: { width: number; height: number }; ignoreHTTPSErrors?: boolean } = {}): Promise<HeadlessChromium> {
   const userDataDir = mkdtempSync(path.join(tmpdir(), `omni-${name}-chromium-`));
   const removeDir = () => rmSync(userDataDir, { recursive: true, force: true });
   let context: BrowserContext | undefined;

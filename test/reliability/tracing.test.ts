@@ -5,6 +5,7 @@ import { sendJson, startFakeServer, type FakeServer } from '../helpers/fake-serv
 import { startHubProcess, type HubProcess } from '../helpers/spawn-hub.js';
 import { startFakeMaps, type FakeMaps } from '../fakes/google-maps.js';
 import { waitFor } from '../governance/redis-helpers.js';
+import { attribute, SPAN_KIND_CLIENT, SPAN_KIND_SERVER, startOtlpReceiver, type OtlpReceiver } from '../helpers/otlp-receiver.js';
 
 /**
  * OpenTelemetry end to end against the built hub: the official OTLP/HTTP exporter sends to a local receiver (this
@@ -13,23 +14,7 @@ import { waitFor } from '../governance/redis-helpers.js';
  * caller's traceparent), the tool call span, its quota check, and the upstream request, whose traceparent header the
  * stand-in receives; the audit record carries the same trace id.
  */
-interface OtlpSpan {
-  traceId: string;
-  spanId: string;
-  parentSpanId?: string;
-  name: string;
-  kind: number;
-  attributes?: { key: string; value: Record<string, unknown> }[];
-}
-
-const SPAN_KIND_SERVER = 2;
-const SPAN_KIND_CLIENT = 3;
 const API_KEY = 'AIza-trace-test-key';
-
-function attribute(span: OtlpSpan, key: string): unknown {
-  const value = span.attributes?.find((a) => a.key === key)?.value;
-  return value && Object.values(value)[0];
-}
 
 /**
  * An upstream MCP server over Streamable HTTP, hand-written to the wire format (JSON answers) so the test sees each
@@ -56,20 +41,14 @@ function startRecordingUpstream(): Promise<FakeServer> {
 }
 
 describe('OpenTelemetry traces', () => {
-  let receiver: FakeServer;
+  let receiver: OtlpReceiver;
   let maps: FakeMaps;
   let upstreamMcp: FakeServer;
   let hub: HubProcess;
-  const spans: OtlpSpan[] = [];
+  const spans = () => receiver.spans;
 
   beforeAll(async () => {
-    receiver = await startFakeServer((req, res) => {
-      if (req.url === '/v1/traces') {
-        const body = JSON.parse(req.body) as { resourceSpans: { scopeSpans: { spans: OtlpSpan[] }[] }[] };
-        for (const rs of body.resourceSpans) for (const ss of rs.scopeSpans) spans.push(...ss.spans);
-      }
-      sendJson(res, 200, {});
-    });
+    receiver = await startOtlpReceiver();
     maps = await startFakeMaps({ apiKey: API_KEY });
     upstreamMcp = await startRecordingUpstream();
     maps.state.geocode.push({ address: 'Brandenburger Tor', formatted_address: 'Pariser Platz, 10117 Berlin, Germany', lat: 52.5163, lng: 13.3777, place_id: 'ChIJiQnyVcZRqEcRY0xnhE77uyY' });
@@ -110,7 +89,7 @@ describe('OpenTelemetry traces', () => {
     const upstreamRequest = maps.requests.find((r) => r.url.startsWith('/maps/api/geocode/json'));
     expect(upstreamRequest?.headers.traceparent).toMatch(new RegExp(`^00-${traceId}-[\\da-f]{16}-01$`));
 
-    const inTrace = () => spans.filter((s) => s.traceId === traceId);
+    const inTrace = () => spans().filter((s) => s.traceId === traceId);
     await waitFor(() => inTrace().some((s) => s.kind === SPAN_KIND_SERVER) && inTrace().some((s) => s.name === 'tools/call google_maps_geocode') && inTrace().some((s) => s.kind === SPAN_KIND_CLIENT), 15_000, 'the spans exported');
     const trace = inTrace();
     const server = trace.find((s) => s.kind === SPAN_KIND_SERVER)!;
@@ -130,8 +109,8 @@ describe('OpenTelemetry traces', () => {
     expect(attribute(tool, 'omni.quota.decision')).toBe('allowed');
     expect(attribute(tool, 'omni.principal')).toMatch(/^key:/);
     // No secret anywhere in the exported spans: the key travels in the query string, which spans never show.
-    expect(JSON.stringify(spans)).not.toContain(API_KEY);
-    expect(JSON.stringify(spans)).not.toContain(TEST_KEY);
+    expect(JSON.stringify(spans())).not.toContain(API_KEY);
+    expect(JSON.stringify(spans())).not.toContain(TEST_KEY);
 
     // The audit record (and its log line) carry the trace id.
     const audit = (await (await fetch(`${hub.url}/v1/audit?tool=google_maps_geocode`, { headers: { authorization: `Bearer ${TEST_KEY}` } })).json()) as { records: AuditRecord[] };
@@ -158,8 +137,8 @@ describe('OpenTelemetry traces', () => {
       }),
     });
     expect(res.status).toBe(200);
-    await waitFor(() => spans.some((s) => s.traceId === traceId && s.name === 'tools/call google_maps_geocode'), 15_000, 'the tool span');
-    const tool = spans.find((s) => s.traceId === traceId && s.name === 'tools/call google_maps_geocode')!;
+    await waitFor(() => spans().some((s) => s.traceId === traceId && s.name === 'tools/call google_maps_geocode'), 15_000, 'the tool span');
+    const tool = spans().find((s) => s.traceId === traceId && s.name === 'tools/call google_maps_geocode')!;
     expect(tool.parentSpanId).toBe('b7ad6b7169203331');
     const audit = (await (await fetch(`${hub.url}/v1/audit?tool=google_maps_geocode&limit=1`, { headers: { authorization: `Bearer ${TEST_KEY}` } })).json()) as { records: AuditRecord[] };
     expect(audit.records[0]?.trace_id).toBe(traceId);

@@ -11,7 +11,7 @@ import { testHub, type TestHub } from '../helpers/app.js';
 import { CHROMIUM, hasChromium, launchChromium, type HeadlessChromium } from '../helpers/chromium.js';
 import { fixtureSystem } from '../helpers/fixture-system.js';
 import { freePort } from '../helpers/spawn-hub.js';
-import { startUserAuthUpstream, type UserAuthUpstream } from '../fakes/user-auth-upstream.js';
+import { signInThroughLink, startUserAuthUpstream, type UserAuthUpstream } from '../fakes/user-auth-upstream.js';
 import { deleteKeys, REDIS_URL, testConnection } from '../governance/redis-helpers.js';
 import { obtainTokens } from '../oauth/helpers.js';
 import { eventually, upstream } from './helpers.js';
@@ -47,17 +47,7 @@ describe.skipIf(!hasChromium)('upstream with auth "user"', () => {
   const call = (h: TestHub, key: string) =>
     h.app.inject({ method: 'POST', url: '/v1/tools/gh_whoami', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, payload: '{}' });
 
-  /** Opens a connect link in the browser and signs in at the upstream's authorization server as `login`. */
-  async function connectInBrowser(url: string, login: string): Promise<string> {
-    await page.context().clearCookies();
-    await page.goto(url);
-    await page.locator('input[name="login"]').fill(login);
-    await page.locator('input[name="password"]').fill('any');
-    await page.getByRole('button', { name: 'Sign-in' }).click();
-    await page.getByRole('button', { name: 'Continue' }).click();
-    await page.waitForURL((u) => u.pathname === '/connect/callback');
-    return (await page.locator('body').innerText()).trim();
-  }
+  const connectInBrowser = (url: string, login: string) => signInThroughLink(page, url, login);
 
   beforeAll(async () => {
     up = await startUserAuthUpstream();
@@ -124,7 +114,9 @@ describe.skipIf(!hasChromium)('upstream with auth "user"', () => {
   });
 
   it('lists nothing until an operator connects; then two principals are two different users upstream', async () => {
-    expect(upstream(hub.app, 'gh').connection.status).toMatchObject({ state: 'needs' });
+    expect(upstream(hub.app, 'gh').connection.status).toMatchObject({ state: 'needs', reason: expect.stringContaining('no tool list yet') });
+    const empty = await hub.app.inject({ method: 'GET', url: '/v1/user-connections', headers: { authorization: `Bearer ${ALICE_KEY}` } });
+    expect(empty.json<{ upstreams: unknown[] }>().upstreams[0]).toMatchObject({ upstream: 'gh', operator_connected: false, tool_list: null });
 
     // The operator (alice's key) connects from the console's route.
     const start = await hub.app.inject({ method: 'POST', url: '/v1/user-connections/gh', headers: { authorization: `Bearer ${ALICE_KEY}` } });
@@ -163,6 +155,8 @@ describe.skipIf(!hasChromium)('upstream with auth "user"', () => {
     expect(grants.map((g) => g.principal).sort()).toHaveLength(2);
     expect(grants.every((g) => typeof g.connected_at === 'number' && g.scope?.includes('mcp'))).toBe(true);
     expect(listed.body).not.toMatch(/access_token|refresh_token|sealed/);
+    // The tool list: listed with the operator's login, the same for everyone.
+    expect(listed.json<{ upstreams: unknown[] }>().upstreams[0]).toMatchObject({ operator_connected: true, tool_list: { tools: 1, listed_at: expect.any(Number) } });
 
     // Audit: one connect record per principal, without tokens.
     const audit = await hub.app.inject({ method: 'GET', url: '/v1/audit?tool=gh.connect', headers: { authorization: `Bearer ${ALICE_KEY}` } });
@@ -209,6 +203,7 @@ describe.skipIf(!hasChromium)('upstream with auth "user"', () => {
     const rows = page.locator('#logins-list tbody tr[data-principal]');
     await expect.poll(() => rows.count()).toBe(2);
     const text = await page.locator('#logins-list').innerText();
+    expect(text).toMatch(/Tool list: 1 tool, listed with an operator login/);
     expect(text).toContain('upstream user alice');
     expect(text).toContain('upstream user bob');
     const bobRow = rows.filter({ hasText: 'upstream user bob' });
@@ -245,7 +240,7 @@ describe.skipIf(!hasChromium)('upstream with auth "user"', () => {
   it.skipIf(!REDIS_URL)('another instance without any operator login serves the cached tool list, and asks callers to connect', async () => {
     const third = await testHub(env(), { systems: [fixtureSystem] });
     try {
-      expect(upstream(third.app, 'gh').connection.status).toMatchObject({ state: 'needs' });
+      expect(upstream(third.app, 'gh').connection.status).toMatchObject({ state: 'needs', reason: expect.stringContaining('serving the 1 tools an operator') });
       expect(upstream(third.app, 'gh').tools.map((t) => t.name)).toContain('gh_whoami');
       const res = await call(third, BOB_KEY);
       expect(res.statusCode).toBe(401);
@@ -257,6 +252,9 @@ describe.skipIf(!hasChromium)('upstream with auth "user"', () => {
 
   it('an OAuth client (a ChatGPT connector) gets the link in its error, connects in a browser, and its next call is its own user', async () => {
     const { access } = await obtainTokens(base, ALICE_KEY, 'tools:low');
+    // Before connecting it sees the same tool list as everyone.
+    const tools = await hub.app.inject({ method: 'GET', url: '/v1/tools', headers: { authorization: `Bearer ${access}` } });
+    expect(tools.body).toContain('gh_whoami');
     const refused = await call(hub, access);
     expect(refused.statusCode).toBe(401);
     const error = refused.json<{ error: { code: string; connect_url: string } }>().error;
