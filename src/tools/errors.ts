@@ -26,6 +26,8 @@ export type ErrorCode =
   | 'not_found'
   | 'payload_too_large'
   | 'rate_limited'
+  /** The call's own client stopped it (an MCP task's `tasks/cancel`). */
+  | 'cancelled'
   | 'internal_error';
 
 const STATUS: Record<ErrorCode, number> = {
@@ -50,6 +52,7 @@ const STATUS: Record<ErrorCode, number> = {
   not_found: 404,
   payload_too_large: 413,
   rate_limited: 429,
+  cancelled: 409,
   internal_error: 500,
 };
 

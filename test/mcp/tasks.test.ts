@@ -127,6 +127,14 @@ describe.skipIf(!REDIS_URL)('MCP Tasks for long tools across two instances on on
     expect((await send(a, 15, 'tasks/update', { taskId: 'nope', inputResponses: {} })).error?.code).toBe(-32602);
   });
 
+  it('tasks/list and tasks/result, which SEP-2663 removed, are unknown methods (-32601)', async () => {
+    for (const [id, method, params] of [[16, 'tasks/list', {}], [17, 'tasks/result', { taskId: 'nope' }]] as const) {
+      const { headers, payload } = modernRequest(id, method, params, TASKS);
+      const res = await a.app.inject({ method: 'POST', url: '/mcp', headers: { ...MCP_HEADERS, ...headers }, payload });
+      expect((JSON.parse(res.body) as { error?: { code: number } }).error?.code, res.body).toBe(-32601);
+    }
+  });
+
   it('a client without the extension gets status: running and the operation to follow, as before', async () => {
     const legacy = unique('svc-legacy');
     seed(legacy);
