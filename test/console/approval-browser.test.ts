@@ -5,7 +5,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keyId } from '../../src/http/auth.js';
 import { AUTH, TEST_KEY, testHub, type TestHub } from '../helpers/app.js';
-import { CHROMIUM, hasChromium, launchChromium, type HeadlessChromium } from '../helpers/chromium.js';
+import { CHROMIUM, collectPageErrors, hasChromium, launchChromium, type HeadlessChromium } from '../helpers/chromium.js';
 import { fixtureSystem } from '../helpers/fixture-system.js';
 
 /**
@@ -28,10 +28,7 @@ describe.skipIf(!hasChromium)('approval page in headless Chromium', () => {
     mkdirSync(IMAGES, { recursive: true });
     browser = await launchChromium('approval', { viewport: { width: 900, height: 620 } });
     page = browser.page;
-    page.on('pageerror', (err) => pageErrors.push(err.message));
-    page.on('console', (msg) => {
-      if (msg.type() === 'error' && !/responded with a status of 4\d\d/.test(msg.text())) pageErrors.push(msg.text());
-    });
+    collectPageErrors(page, pageErrors);
   }, 180_000);
 
   afterAll(async () => {

@@ -5,7 +5,7 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keyId } from '../../src/http/auth.js';
 import { AUTH, TEST_KEY, testHub, type TestHub } from '../helpers/app.js';
-import { CHROMIUM, hasChromium, launchChromium, type HeadlessChromium } from '../helpers/chromium.js';
+import { CHROMIUM, collectPageErrors, hasChromium, launchChromium, type HeadlessChromium } from '../helpers/chromium.js';
 import { fixtureSystem, unconfiguredSystem } from '../helpers/fixture-system.js';
 
 const SHOTS = fileURLToPath(new URL('../../test-artifacts/console/', import.meta.url));
@@ -28,11 +28,7 @@ describe.skipIf(!hasChromium)('operator console in headless Chromium', () => {
     browser = await launchChromium('console', { viewport: { width: 1280, height: 860 } });
     ({ context, page } = browser);
     // CSP violations and script errors surface here; the page must run clean.
-    page.on('pageerror', (err) => pageErrors.push(err.message));
-    page.on('console', (msg) => {
-      // The browser logs every 4xx answer (wrong key, refused calls): expected here, not a page error.
-      if (msg.type() === 'error' && !/responded with a status of 4\d\d/.test(msg.text())) pageErrors.push(msg.text());
-    });
+    collectPageErrors(page, pageErrors);
   }, 180_000);
 
   afterAll(async () => {
