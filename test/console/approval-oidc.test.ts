@@ -1,7 +1,8 @@
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AUTH, testHub, type TestHub } from '../helpers/app.js';
-import { CHROMIUM, hasChromium, launchChromium, type HeadlessChromium } from '../helpers/chromium.js';
+import { AUTH, type TestHub } from '../helpers/app.js';
+import { CHROMIUM, hasChromium } from '../helpers/chromium.js';
+import { hubInChromium, type BrowserHub } from '../helpers/browser-hub.js';
 import { fixtureSystem } from '../helpers/fixture-system.js';
 import { offlineFonts, signInAtProvider, startIdentityProvider, type TestIdentityProvider } from '../helpers/oidc-provider.js';
 
@@ -17,21 +18,18 @@ describe.skipIf(!hasChromium)('approval with an OpenID Connect sign-in', () => {
   let base: string;
   let context: BrowserContext;
   let page: Page;
-  let browser: HeadlessChromium | undefined;
+  let browser: BrowserHub | undefined;
 
   beforeAll(async () => {
     idp = await startIdentityProvider();
-    hub = await testHub(idp.hubEnv('operator@example.com'), { systems: [fixtureSystem] });
-    base = await hub.app.listen({ port: 0, host: '127.0.0.1' });
+    browser = await hubInChromium('approval-oidc', idp.hubEnv('operator@example.com'), { systems: [fixtureSystem] });
+    ({ hub, base, context, page } = browser);
     idp.serve([`${base}/authorize/callback`, `${base}/approvals/callback`]);
-    browser = await launchChromium('approval-oidc');
-    ({ context, page } = browser);
     await offlineFonts(context);
   }, 180_000);
 
   afterAll(async () => {
     await browser?.close();
-    await hub?.close();
     idp?.close();
   });
 

@@ -1,8 +1,9 @@
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
-import { AUTH, testHub, type TestHub } from '../helpers/app.js';
-import { CHROMIUM, hasChromium, launchChromium, type HeadlessChromium } from '../helpers/chromium.js';
+import { AUTH, type TestHub } from '../helpers/app.js';
+import { CHROMIUM, hasChromium } from '../helpers/chromium.js';
+import { hubInChromium, type BrowserHub } from '../helpers/browser-hub.js';
 import { fixtureSystem } from '../helpers/fixture-system.js';
 import { offlineFonts, signInAtProvider, startIdentityProvider, type TestIdentityProvider } from '../helpers/oidc-provider.js';
 import { authorizeUrl, pkce, postForm, readConsentForm, register } from './helpers.js';
@@ -28,22 +29,19 @@ describe.skipIf(!hasChromium)('consent with an OpenID Connect sign-in', () => {
   let base: string;
   let context: BrowserContext;
   let page: Page;
-  let browser: HeadlessChromium | undefined;
+  let browser: BrowserHub | undefined;
 
   beforeAll(async () => {
     // `unverified@example.com` is an account whose provider never verified its address (no email_verified claim).
     idp = await startIdentityProvider({ unverified: ['unverified@example.com'] });
-    hub = await testHub(idp.hubEnv('operator@example.com,unverified@example.com'), { systems: [fixtureSystem] });
-    base = await hub.app.listen({ port: 0, host: '127.0.0.1' });
+    browser = await hubInChromium('oidc', idp.hubEnv('operator@example.com,unverified@example.com'), { systems: [fixtureSystem] });
+    ({ hub, base, context, page } = browser);
     idp.serve([`${base}/authorize/callback`]);
-    browser = await launchChromium('oidc');
-    ({ context, page } = browser);
     await offlineFonts(context);
   }, 180_000);
 
   afterAll(async () => {
     await browser?.close();
-    await hub?.close();
     idp?.close();
   });
 
