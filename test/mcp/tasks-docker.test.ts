@@ -88,9 +88,9 @@ describe.skipIf(skip)(`MCP Tasks for a Docker build on the real engine${skip ? `
     return (await hub.deps.audit.list({ limit: 200, tool: 'docker_build' })).records.filter((r) => JSON.stringify(r).includes(tag));
   }
 
-  /** Running containers of this run's build steps (the RUN step's command carries the marker). */
-  async function buildSteps(): Promise<Docker.ContainerInfo[]> {
-    return (await docker.listContainers()).filter((c) => c.Command.includes(marker));
+  /** Containers of this run's build steps (the RUN step's command carries the marker): running ones, or all. */
+  async function buildSteps(all = false): Promise<Docker.ContainerInfo[]> {
+    return (await docker.listContainers({ all })).filter((c) => c.Command.includes(marker));
   }
 
   beforeAll(async () => {
@@ -110,7 +110,7 @@ describe.skipIf(skip)(`MCP Tasks for a Docker build on the real engine${skip ? `
   }, 60_000);
 
   afterAll(async () => {
-    for (const c of (await buildSteps().catch(() => [])) ?? []) await docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined);
+    for (const c of await buildSteps(true).catch(() => [])) await docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined);
     for (const tag of [`${marker}:task`, `${marker}:legacy`]) await docker.getImage(tag).remove({ force: true }).catch(() => undefined);
     await a?.close();
     await b?.close();
@@ -152,8 +152,9 @@ describe.skipIf(skip)(`MCP Tasks for a Docker build on the real engine${skip ? `
       const ack = await onB.request({ method: 'tasks/cancel', params: { taskId } }, Ack);
       expect(Object.keys(ack).filter((k) => k !== '_meta')).toEqual([]);
       expect((await get(onA)).status).toBe('cancelled');
-      // The instance running the build sees the cancellation, hangs up on the engine, and the engine stops the step.
-      await vi.waitFor(async () => expect(await buildSteps()).toEqual([]), { timeout: 60_000, interval: 250 });
+      // The instance running the build sees the cancellation, hangs up on the engine, and the engine stops the step
+      // and removes its container.
+      await vi.waitFor(async () => expect(await buildSteps(true)).toEqual([]), { timeout: 60_000, interval: 250 });
       await expect(docker.getImage(tag).inspect()).rejects.toMatchObject({ statusCode: 404 });
       // Audited once at its end, with the outcome; the quota was used once, when the task was created.
       const records = await vi.waitFor(
