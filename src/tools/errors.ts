@@ -87,3 +87,9 @@ export function toHubError(err: unknown): HubError {
   const message = err instanceof Error ? err.message : String(err);
   return new HubError('internal_error', `internal error: ${message.slice(0, 500)}`);
 }
+
+/** The error a signal was aborted with when its call's own client cancelled it (an MCP task's `tasks/cancel`). */
+export function cancelledBy(signal: AbortSignal | undefined): HubError | undefined {
+  const reason: unknown = signal?.aborted ? signal.reason : undefined;
+  return reason instanceof HubError && reason.code === 'cancelled' ? reason : undefined;
+}

@@ -109,6 +109,7 @@ describe.skipIf(!REDIS_URL)('MCP Tasks for long tools across two instances on on
       expect((await send(a, 7, 'tasks/get', { taskId: created.taskId })).result).toMatchObject({ status: 'cancelled' });
       // The running instance notices the cancellation and its call ends (audited) instead of polling on.
       await vi.waitFor(async () => expect(await audit(a, cancel)).toHaveLength(1), { timeout: 20_000, interval: 200 });
+      expect((await audit(a, cancel))[0]).toMatchObject({ outcome: 'error', error: { code: 'cancelled' } });
       expect((await send(b, 8, 'tasks/get', { taskId: created.taskId })).result).toMatchObject({ status: 'cancelled' });
       const again = (await send(b, 9, 'tasks/cancel', { taskId: created.taskId })).result!;
       expect(again.resultType).toBe('complete');
