@@ -20,6 +20,7 @@ import { restRoutes } from './http/rest.js';
 import { createLogger, requestLogger } from './log.js';
 import { mcpRoutes } from './mcp/routes.js';
 import { McpSurface } from './mcp/server.js';
+import { OperatorProof } from './oauth/operator.js';
 import { oauthRoutes } from './oauth/routes.js';
 import { OAuthServer, type OAuthOptions } from './oauth/server.js';
 import { Metrics } from './metrics.js';
@@ -142,7 +143,7 @@ export async function buildApp(config: Config, deps: HubDeps, options: AppOption
   await app.register(consoleRoutes, { config });
   if (userConnections) await app.register(connectRoutes, { config, connections: userConnections });
   await app.register(oauthRoutes, { config, oauth, failedAuth: deps.failedAuth });
-  await app.register(approvalRoutes, { config, deps, registry, identityProvider: oauth.identityProvider });
+  await app.register(approvalRoutes, { config, deps, registry, operator: new OperatorProof(config, deps.failedAuth, oauth.identityProvider) });
   await app.register(mcpRoutes, { config, surface, fastPath: options.fastPath ?? true, events: deps.events, sessions: deps.sessions, bus: deps.mcpEvents, metrics });
   return app;
 }

@@ -1,4 +1,5 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import cookie from '@fastify/cookie';
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config.js';
 import type { HubDeps } from '../deps.js';
@@ -6,33 +7,29 @@ import { APPROVAL_ID, type ApprovalDecision, type ApprovalRecord } from '../gove
 import type { AuditRecord } from '../governance/audit.js';
 import { baseUrl } from '../oauth/discovery.js';
 import { OAuthError } from '../oauth/errors.js';
-import type { IdentityProviderChecks, IdentityProviderSignIn } from '../oauth/identity-provider.js';
+import type { OperatorProof, PendingSignIn } from '../oauth/operator.js';
 import { approvalEndRecord, approvalPath } from '../tools/approval.js';
 import { toHubError } from '../tools/errors.js';
 import type { ToolRegistry } from '../tools/registry.js';
 import { answeredPage, approvalPage } from './approval-page.js';
-import { keyMatcher } from './auth.js';
 import { sendHubError } from './errors.js';
 
 /**
- * The approval page (`GET/POST /approvals/<id>`, open: the operator signs in on the form with a hub key or the OpenID
- * Connect sign-in of the consent page), its sign-in callback, the pending list for the console (`GET /v1/approvals`,
- * bearer) and the sweep that audits approvals that expired.
+ * The approval page (`GET/POST /approvals/<id>`, open: the operator proves who they are on the form, with a hub key
+ * or the OpenID Connect sign-in, through the same OperatorProof as the OAuth consent page), its sign-in callback, the
+ * pending list for the console (`GET /v1/approvals`, bearer) and the sweep that audits approvals that expired.
  */
 
 export interface ApprovalRoutesOptions {
   config: Config;
   deps: HubDeps;
   registry: ToolRegistry;
-  /** The OpenID Connect sign-in (OAUTH_OIDC_*), when configured. */
-  identityProvider: IdentityProviderSignIn | null;
+  /** How the operator proves who they are: a hub key, or the OpenID Connect sign-in (OAUTH_OIDC_*) when configured. */
+  operator: OperatorProof;
 }
 
 const CSRF_COOKIE = 'omni_approval_csrf';
-/** Binds an identity provider sign-in to the browser that started it (Lax: the provider's return is cross-site). */
-const SIGN_IN_COOKIE = 'omni_approval_signin';
 const CALLBACK_PATH = '/approvals/callback';
-const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 const FORM_LIMIT = 16 * 1024;
 const SIGN_IN_TTL_MS = 10 * 60_000;
 const SWEEP_MS = 30_000;
@@ -50,12 +47,11 @@ function html(reply: FastifyReply, status: number, body: string, formAction = ''
   return reply.code(status).headers(HTML_HEADERS).header('content-security-policy', csp).send(body);
 }
 
-function cookie(request: FastifyRequest, name: string): string | undefined {
-  for (const part of (request.headers.cookie ?? '').split(';')) {
-    const [k, ...v] = part.trim().split('=');
-    if (k === name) return v.join('=');
-  }
-  return undefined;
+/** What a started sign-in keeps until the provider sends the browser back: the approval, the answer, the sign-in. */
+interface PendingAnswer {
+  id: string;
+  state: 'approved' | 'denied';
+  signIn: PendingSignIn;
 }
 
 function sameToken(a: string | undefined, b: string | undefined): boolean {
@@ -88,9 +84,10 @@ export async function sweepExpiredApprovals(deps: HubDeps, log: FastifyBaseLogge
 }
 
 export async function approvalRoutes(app: FastifyInstance, opts: ApprovalRoutesOptions): Promise<void> {
-  const { config, deps, registry, identityProvider } = opts;
-  const keys = keyMatcher(config.apiKeys);
+  const { config, deps, registry, operator } = opts;
+  const { identityProvider } = operator;
   const store = deps.approvals;
+  await app.register(cookie);
 
   const sweep = () =>
     sweepExpiredApprovals(deps, app.log, registry).catch((err: unknown) => app.log.warn({ err: toHubError(err).message }, 'approval sweep failed'));
@@ -151,8 +148,13 @@ export async function approvalRoutes(app: FastifyInstance, opts: ApprovalRoutesO
 
   function showForm(request: FastifyRequest, reply: FastifyReply, record: ApprovalRecord, status: number, targets: string, error?: string): FastifyReply {
     const csrf = randomBytes(24).toString('base64url');
-    const secure = baseUrl(request, config).startsWith('https:') ? '; Secure' : '';
-    reply.header('set-cookie', `${CSRF_COOKIE}=${csrf}; Path=${approvalPath(record.id)}; HttpOnly; SameSite=Strict; Max-Age=${Math.ceil(config.governance.approvalTtlMs / 1000)}${secure}`);
+    reply.setCookie(CSRF_COOKIE, csrf, {
+      path: approvalPath(record.id),
+      httpOnly: true,
+      sameSite: 'strict',
+      secure: baseUrl(request, config).startsWith('https:'),
+      maxAge: Math.ceil(config.governance.approvalTtlMs / 1000),
+    });
     const view = { record, csrf, keyRequired: config.auth === 'bearer', now: Date.now(), ...(identityProvider ? { identityProvider: identityProvider.label } : {}), ...(error ? { error } : {}) };
     return html(reply, status, approvalPage(view), targets);
   }
@@ -184,7 +186,7 @@ export async function approvalRoutes(app: FastifyInstance, opts: ApprovalRoutesO
     if (!record) return reply;
     const targets = await formTargets();
     const body = request.body;
-    if (!sameToken(formField(body, 'csrf'), cookie(request, CSRF_COOKIE))) {
+    if (!sameToken(formField(body, 'csrf'), request.cookies[CSRF_COOKIE])) {
       return showForm(request, reply, record, 403, targets, 'The form is not the one this hub served (CSRF check failed); answer again from this page.');
     }
     const choice = formField(body, 'decision');
@@ -192,33 +194,28 @@ export async function approvalRoutes(app: FastifyInstance, opts: ApprovalRoutesO
       if (!identityProvider) return showForm(request, reply, record, 400, targets, 'No identity provider is configured; sign in with a hub key.');
       let started;
       try {
-        started = await identityProvider.start(`${baseUrl(request, config)}${CALLBACK_PATH}`);
+        // The return counts only in this browser: a provider URL passed to someone else's browser answers nothing.
+        started = await operator.startSignIn(reply, `${baseUrl(request, config)}${CALLBACK_PATH}`, CALLBACK_PATH, SIGN_IN_TTL_MS / 1000);
       } catch (err) {
         if (!(err instanceof OAuthError)) throw err;
         return showForm(request, reply, record, 503, targets, err.description);
       }
-      // The return counts only in this browser: a provider URL passed to someone else's browser answers nothing.
-      const binding = randomBytes(24).toString('base64url');
-      const pending = { id: record.id, state: choice === 'oidc-approve' ? 'approved' : 'denied', checks: started.checks, binding: sha256(binding) };
-      await store.stash(started.checks.state, JSON.stringify(pending), SIGN_IN_TTL_MS);
-      const secure = baseUrl(request, config).startsWith('https:') ? '; Secure' : '';
-      reply.header('set-cookie', `${SIGN_IN_COOKIE}=${binding}; Path=${CALLBACK_PATH}; HttpOnly; SameSite=Lax; Max-Age=${SIGN_IN_TTL_MS / 1000}${secure}`);
+      const pending: PendingAnswer = { id: record.id, state: choice === 'oidc-approve' ? 'approved' : 'denied', signIn: started.pending };
+      await store.stash(started.pending.checks.state, JSON.stringify(pending), SIGN_IN_TTL_MS);
       return reply.code(303).header('cache-control', 'no-store').header('location', started.url).send();
     }
     if (choice !== 'approve' && choice !== 'deny') return showForm(request, reply, record, 400, targets, 'Choose Approve or Deny.');
-    let by: string | null;
-    if (config.auth === 'none') by = 'anonymous';
-    else {
-      // Wrong keys count in the API's failed-key limiter (per address, shared through Redis): the page is no way around it.
-      const retry = await deps.failedAuth.blocked(request.ip);
-      if (retry > 0) return showForm(request, reply, record, 429, targets, `Too many wrong keys from this address; try again in ${retry} s.`);
-      const key = formField(body, 'key');
-      by = key ? keys.match(key) : null;
-      if (!by) await deps.failedAuth.fail(request.ip);
-    }
-    if (!by) {
-      request.log.warn({ approval: record.id }, 'approval page: wrong hub key');
-      return showForm(request, reply, record, 401, targets, 'That is not a valid hub key for this hub.');
+    let by = 'anonymous';
+    if (config.auth !== 'none') {
+      const verdict = await operator.checkKey(request, formField(body, 'key'));
+      if (!verdict.ok && verdict.retryAfterS > 0) {
+        return showForm(request, reply, record, 429, targets, `Too many wrong keys from this address; try again in ${verdict.retryAfterS} s.`);
+      }
+      if (!verdict.ok) {
+        request.log.warn({ approval: record.id }, 'approval page: wrong hub key');
+        return showForm(request, reply, record, 401, targets, 'That is not a valid hub key for this hub.');
+      }
+      by = verdict.keyId;
     }
     return decide(reply, record, { state: choice === 'approve' ? 'approved' : 'denied', by, via: 'page', at: Date.now() });
   });
@@ -227,10 +224,9 @@ export async function approvalRoutes(app: FastifyInstance, opts: ApprovalRoutesO
     const state = typeof request.query.state === 'string' ? request.query.state : undefined;
     const text = state && identityProvider ? await store.unstash(state) : null;
     if (!text || !identityProvider) return html(reply, 400, answeredPage('Sign-in expired', 'This sign-in expired or was already used; open the approval link again.'));
-    const pending = JSON.parse(text) as { id: string; state: 'approved' | 'denied'; checks: IdentityProviderChecks; binding: string };
-    reply.header('set-cookie', `${SIGN_IN_COOKIE}=; Path=${CALLBACK_PATH}; HttpOnly; SameSite=Lax; Max-Age=0`);
-    const presented = cookie(request, SIGN_IN_COOKIE);
-    if (!presented || !sameToken(sha256(presented), pending.binding)) {
+    const pending = JSON.parse(text) as PendingAnswer;
+    // Another browser learns nothing about the approval, not even whether it can still be answered.
+    if (!operator.sameBrowser(request, pending.signIn)) {
       return html(reply, 403, answeredPage('Sign-in refused', 'The sign-in finished in a browser that did not start it; nothing was answered.'));
     }
     const record = await answerable(reply, pending.id);
@@ -240,7 +236,7 @@ export async function approvalRoutes(app: FastifyInstance, opts: ApprovalRoutesO
     }
     let email: string;
     try {
-      email = await identityProvider.finish(new URL(request.url, baseUrl(request, config)), pending.checks);
+      email = await operator.finishSignIn(request, reply, new URL(request.url, baseUrl(request, config)), pending.signIn, CALLBACK_PATH);
     } catch (err) {
       if (!(err instanceof OAuthError)) throw err;
       request.log.warn({ approval: record.id, reason: err.description }, 'approval page: sign-in refused');

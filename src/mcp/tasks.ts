@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { CallToolResult, Server, ServerContext } from '@modelcontextprotocol/server';
 import { z } from 'zod';
-import { OPERATION_KEEP_MS, OPERATION_MAX_MS, type OperationRecord, type OperationStore } from '../tools/operations.js';
+import { HubError } from '../tools/errors.js';
+import { OPERATION_KEEP_MS, OPERATION_MAX_MS, ProgressWriter, type OperationRecord, type OperationStore } from '../tools/operations.js';
 import type { CallOrigin, InvokeResult } from '../tools/pipeline.js';
 import type { ToolRegistry } from '../tools/registry.js';
 import type { SdkRuntime } from './sdk.js';
@@ -15,10 +16,15 @@ import type { SdkRuntime } from './sdk.js';
  * answers `tasks/get` and `tasks/cancel`. Clients without the extension keep the `{"status": "running", "operation"}`
  * follow-up of tools/operations.ts.
  *
+ * While it works, the tool's progress lines (a Docker build's steps, a pull's layers) are written to the task's
+ * record at most every couple of seconds: `tasks/get` on any instance answers the latest as `statusMessage`, and a
+ * 2025 session that created the task is sent a status notification with it.
+ *
  * A tool that ran and reported an error completes with `result.isError` (the spec keeps `failed` for protocol
- * errors: the hub's own failure to run the call). Cancelling marks the task in the store; the instance running it
- * sees the mark (at once when it is this one, at its next check otherwise) and aborts the work's signal, which the
- * Docker and Cloud Run adapters pass to their requests.
+ * errors: the hub's own failure to run the call). Cancelling writes a cancellation mark next to the task's record
+ * (a separate key, so a progress write of the running instance cannot undo it); the instance running it sees the
+ * mark (at once when it is this one, at its next check otherwise) and aborts the work's signal, which the Docker and
+ * Cloud Run adapters pass to their requests.
  */
 
 export const TASKS_EXTENSION = 'io.modelcontextprotocol/tasks';
@@ -68,11 +74,19 @@ function wireStatus(record: OperationRecord): TaskStatus {
   return record.status;
 }
 
+/** Why a cancelled task's call ended: its audit record's error. */
+const cancellation = (tool: string) => new HubError('cancelled', `${tool} was cancelled by its client (tasks/cancel)`);
+
+/** The key of a task's cancellation mark in the operation store (the task id itself never contains `#`). */
+const cancelMark = (taskId: string) => `${taskId}#cancelled`;
+
 /** The task fields every answer about it carries (flat, as the extension asks: no `task` wrapper). */
 function taskFields(record: TaskRecord) {
+  const latest = record.status === 'running' ? record.last_lines?.at(-1) : undefined;
   return {
     taskId: record.id,
     status: wireStatus(record),
+    ...(latest ? { statusMessage: latest } : {}),
     createdAt: iso(record.started_at),
     lastUpdatedAt: iso(record.updated_at ?? record.finished_at ?? record.started_at),
     ttlMs: TASK_TTL_MS,
@@ -91,7 +105,10 @@ export class TaskRunner {
     private readonly log: { warn(obj: object, msg: string): void; error(obj: object, msg: string): void },
   ) {}
 
-  /** Creates the task, starts the call in the background and answers the flat CreateTaskResult. */
+  /**
+   * Creates the task, starts the call in the background and answers the flat CreateTaskResult. `notify` is told of
+   * each change the task's client can be sent (progress while it works, then its end).
+   */
   async start(name: string, args: unknown, principal: string, call: Omit<CallOrigin, 'principal' | 'transport' | 'signal' | 'onProgress'>, notify?: (record: TaskRecord) => void) {
     const now = Date.now();
     const record: TaskRecord = { id: `${name}-${randomUUID()}`, tool: name, principal, status: 'running', started_at: now, updated_at: now };
@@ -99,9 +116,19 @@ export class TaskRunner {
     const controller = new AbortController();
     this.running.set(record.id, controller);
     const work = AbortSignal.any([controller.signal, AbortSignal.timeout(OPERATION_MAX_MS)]);
-    const watcher = setInterval(() => void this.checkCancelled(record.id, controller), TASK_POLL_MS);
+    const watcher = setInterval(() => void this.checkCancelled(record, controller), TASK_POLL_MS);
     watcher.unref();
-    void this.invoke(name, args, principal, { ...call, signal: work, waitMs: OPERATION_MAX_MS })
+    const progress = new ProgressWriter();
+    progress.start((lines) => {
+      const working: TaskRecord = { ...record, last_lines: lines, updated_at: Date.now() };
+      this.store.save(working, TASK_TTL_MS).then(
+        () => notify?.(working),
+        (err: unknown) => this.log.warn({ err, task: record.id }, 'could not store task progress'),
+      );
+    });
+    const onProgress = (p: { message?: string; progress: number; total?: number }) =>
+      progress.report(p.message ?? (p.total ? `${p.progress}/${p.total}` : String(p.progress)));
+    void this.invoke(name, args, principal, { ...call, signal: work, waitMs: OPERATION_MAX_MS, onProgress })
       .then(
         (result): TaskRecord => ({ ...record, status: 'succeeded', result: this.toResult(result) as Record<string, unknown> }),
         (err: unknown): TaskRecord => {
@@ -111,10 +138,10 @@ export class TaskRunner {
       )
       .then(async (done) => {
         clearInterval(watcher);
+        progress.stop();
         this.running.delete(record.id);
         // A cancellation stays the outcome, even when the work finished before it noticed.
-        const current = await this.store.get(record.id).catch(() => null);
-        if (current?.status === 'cancelled') return;
+        if (await this.cancelled(record.id).catch(() => false)) return;
         const finished = { ...done, finished_at: Date.now(), updated_at: Date.now() };
         await this.store.save(finished, TASK_TTL_MS);
         notify?.(finished);
@@ -129,7 +156,6 @@ export class TaskRunner {
     const fields = taskFields(record);
     if (record.status === 'succeeded') return { ...fields, result: record.result ?? { content: [] } };
     if (record.status === 'failed') return { ...fields, error: { code: -32603, message: record.error?.message ?? 'the task failed' } };
-    if (record.status === 'running') return { ...fields, ...(record.last_lines?.length ? { statusMessage: record.last_lines.at(-1) } : {}) };
     return fields;
   }
 
@@ -139,23 +165,35 @@ export class TaskRunner {
     if (record.status !== 'running') return;
     const now = Date.now();
     const cancelled: TaskRecord = { ...record, status: 'cancelled', finished_at: now, updated_at: now };
+    // The mark first: from then on every instance reads the task as cancelled, whatever its running instance writes.
+    await this.store.save({ ...cancelled, id: cancelMark(taskId) }, TASK_TTL_MS);
     await this.store.save(cancelled, TASK_TTL_MS);
-    this.running.get(taskId)?.abort(new Error('the task was cancelled'));
+    this.running.get(taskId)?.abort(cancellation(record.tool));
   }
 
-  private async checkCancelled(id: string, controller: AbortController): Promise<void> {
+  private async cancelled(id: string): Promise<boolean> {
+    return (await this.store.get(cancelMark(id))) !== null;
+  }
+
+  private async checkCancelled(record: TaskRecord, controller: AbortController): Promise<void> {
     try {
-      if ((await this.store.get(id))?.status === 'cancelled') controller.abort(new Error('the task was cancelled'));
+      if (await this.cancelled(record.id)) controller.abort(cancellation(record.tool));
     } catch (err) {
-      this.log.warn({ err, task: id }, 'could not check a task for cancellation');
+      this.log.warn({ err, task: record.id }, 'could not check a task for cancellation');
     }
   }
 
-  /** A task of this principal; an unknown id, or another principal's, is -32602 as the extension asks. */
+  /**
+   * A task of this principal; an unknown id, or another principal's, is -32602 as the extension asks. A working
+   * task with a cancellation mark is the cancelled task the mark holds.
+   */
   private async find(taskId: string, principal: string): Promise<TaskRecord> {
+    if (taskId.includes('#')) throw new UnknownTask(taskId);
     const record = (await this.store.get(taskId)) as TaskRecord | null;
     if (!record || record.principal !== principal) throw new UnknownTask(taskId);
-    return record;
+    if (record.status !== 'running') return record;
+    const mark = (await this.store.get(cancelMark(taskId))) as TaskRecord | null;
+    return mark ? { ...mark, id: taskId } : record;
   }
 
   /** Registers `tasks/get` and `tasks/cancel` on a protocol server, gated on the client declaring the extension. */

@@ -26,6 +26,8 @@ export type ErrorCode =
   | 'not_found'
   | 'payload_too_large'
   | 'rate_limited'
+  /** The call's own client stopped it (an MCP task's `tasks/cancel`). */
+  | 'cancelled'
   | 'internal_error';
 
 const STATUS: Record<ErrorCode, number> = {
@@ -50,6 +52,7 @@ const STATUS: Record<ErrorCode, number> = {
   not_found: 404,
   payload_too_large: 413,
   rate_limited: 429,
+  cancelled: 409,
   internal_error: 500,
 };
 
@@ -83,4 +86,10 @@ export function toHubError(err: unknown): HubError {
   if (err instanceof Error && err.name === 'AbortError') return new HubError('timeout', 'the operation timed out');
   const message = err instanceof Error ? err.message : String(err);
   return new HubError('internal_error', `internal error: ${message.slice(0, 500)}`);
+}
+
+/** The error a signal was aborted with when its call's own client cancelled it (an MCP task's `tasks/cancel`). */
+export function cancelledBy(signal: AbortSignal | undefined): HubError | undefined {
+  const reason: unknown = signal?.aborted ? signal.reason : undefined;
+  return reason instanceof HubError && reason.code === 'cancelled' ? reason : undefined;
 }

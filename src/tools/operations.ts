@@ -75,10 +75,10 @@ export function bounded(record: OperationRecord): OperationRecord {
 }
 
 /**
- * A running operation's latest progress lines, written to the store once the operation is handed out as running: at
- * most every PROGRESS_WRITE_MS, the latest lines always written eventually (trailing write), never after the outcome.
+ * A running operation's (or MCP task's) latest progress lines, written to the store once it is handed out as running:
+ * at most every PROGRESS_WRITE_MS, the latest lines always written eventually (trailing write), never after the outcome.
  */
-class ProgressWriter {
+export class ProgressWriter {
   private lines: string[] = [];
   private dirty = false;
   private write: ((lines: string[]) => void) | undefined;
@@ -139,6 +139,12 @@ export async function runOperation(
   const bound = AbortSignal.timeout(OPERATION_MAX_MS);
   const owned = ctx.deadline - startedAt > OPERATION_MAX_MS / 2;
   const promise = work(owned ? AbortSignal.any([ctx.signal, bound]) : bound, progress.report);
+  if (owned) {
+    // Its end is the call's answer, never "running": stopped by its caller, the call ends with the caller's reason.
+    return promise.catch((err: unknown) => {
+      throw ctx.signal.aborted ? toHubError(ctx.signal.reason) : err;
+    });
+  }
   // Marks the promise handled: a failure after the caller left is stored below, not an unhandled rejection.
   promise.catch(() => undefined);
   const waitMs = Math.max(0, ctx.deadline - Date.now() - DEADLINE_MARGIN_MS);

@@ -382,12 +382,13 @@ export class InvokePipeline {
     // One controller per call, aborted by its time budget, the hub's shutdown or the client leaving: one object and one
     // timer, where AbortSignal.timeout + AbortSignal.any would allocate dependent signals and their listeners per call.
     const controller = new AbortController();
-    const abort = () => controller.abort(new HubError('timeout', `${tool.def.name} ran out of time`));
+    const parent = origin.signal;
+    // A caller that stops its call says why (an MCP task's cancellation): that reason is the call's outcome.
+    const abort = () => controller.abort(parent?.reason instanceof HubError ? parent.reason : new HubError('timeout', `${tool.def.name} ran out of time`));
     const waitMs = origin.waitMs ?? this.config.toolWaitMs;
     const timer = setTimeout(abort, waitMs + 5_000);
     if (this.shuttingDown) controller.abort(new HubError('timeout', 'the hub is shutting down'));
     const running = this.calls.run(controller);
-    const parent = origin.signal;
     if (parent?.aborted) abort();
     else parent?.addEventListener('abort', abort, { once: true });
     try {

@@ -4,8 +4,9 @@ import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keyId } from '../../src/http/auth.js';
-import { AUTH, TEST_KEY, testHub, type TestHub } from '../helpers/app.js';
-import { CHROMIUM, hasChromium, launchChromium, type HeadlessChromium } from '../helpers/chromium.js';
+import { AUTH, TEST_KEY, type TestHub } from '../helpers/app.js';
+import { CHROMIUM, collectPageErrors, hasChromium } from '../helpers/chromium.js';
+import { hubInChromium, type BrowserHub } from '../helpers/browser-hub.js';
 import { fixtureSystem } from '../helpers/fixture-system.js';
 
 /**
@@ -19,25 +20,17 @@ describe.skipIf(!hasChromium)('approval page in headless Chromium', () => {
   let hub: TestHub;
   let base: string;
   let page: Page;
-  let browser: HeadlessChromium | undefined;
+  let browser: BrowserHub | undefined;
   const pageErrors: string[] = [];
 
   beforeAll(async () => {
-    hub = await testHub({}, { systems: [fixtureSystem] });
-    base = await hub.app.listen({ port: 0, host: '127.0.0.1' });
     mkdirSync(IMAGES, { recursive: true });
-    browser = await launchChromium('approval', { viewport: { width: 900, height: 620 } });
-    page = browser.page;
-    page.on('pageerror', (err) => pageErrors.push(err.message));
-    page.on('console', (msg) => {
-      if (msg.type() === 'error' && !/responded with a status of 4\d\d/.test(msg.text())) pageErrors.push(msg.text());
-    });
+    browser = await hubInChromium('approval', {}, { systems: [fixtureSystem] }, { viewport: { width: 900, height: 620 } });
+    ({ hub, base, page } = browser);
+    collectPageErrors(page, pageErrors);
   }, 180_000);
 
-  afterAll(async () => {
-    await browser?.close();
-    await hub?.close();
-  });
+  afterAll(() => browser?.close());
 
   const shot = (name: string) => page.screenshot({ path: path.join(IMAGES, `${name}.png`), fullPage: true });
   /** The call a GPT Action makes: POST /v1/tools/<name> with the hub key. */

@@ -1,10 +1,10 @@
-import { createServer, type Server } from 'node:http';
-import Provider from 'oidc-provider';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AUTH, testHub, type TestHub } from '../helpers/app.js';
-import { CHROMIUM, hasChromium, launchChromium, type HeadlessChromium } from '../helpers/chromium.js';
+import { AUTH, type TestHub } from '../helpers/app.js';
+import { CHROMIUM, hasChromium } from '../helpers/chromium.js';
+import { hubInChromium, type BrowserHub } from '../helpers/browser-hub.js';
 import { fixtureSystem } from '../helpers/fixture-system.js';
+import { offlineFonts, signInAtProvider, startIdentityProvider, type TestIdentityProvider } from '../helpers/oidc-provider.js';
 
 /**
  * The approval page's OpenID Connect sign-in (the consent page's, reused) against a real provider (`oidc-provider`
@@ -13,45 +13,23 @@ import { fixtureSystem } from '../helpers/fixture-system.js';
 if (!hasChromium) console.warn(`approval OIDC browser test skipped: ${CHROMIUM} is not installed`);
 
 describe.skipIf(!hasChromium)('approval with an OpenID Connect sign-in', () => {
-  let idp: Server;
+  let idp: TestIdentityProvider;
   let hub: TestHub;
   let base: string;
   let context: BrowserContext;
   let page: Page;
-  let browser: HeadlessChromium | undefined;
+  let browser: BrowserHub | undefined;
 
   beforeAll(async () => {
-    idp = createServer();
-    await new Promise<void>((r) => idp.listen(0, '127.0.0.1', r));
-    const issuer = `http://127.0.0.1:${(idp.address() as { port: number }).port}`;
-    hub = await testHub(
-      { OAUTH_OIDC_ISSUER: issuer, OAUTH_OIDC_CLIENT_ID: 'omni-hub', OAUTH_OIDC_CLIENT_SECRET: 'hub-secret-at-the-idp', OAUTH_ALLOWED_EMAILS: 'operator@example.com' },
-      { systems: [fixtureSystem] },
-    );
-    base = await hub.app.listen({ port: 0, host: '127.0.0.1' });
-    const provider = new Provider(issuer, {
-      clients: [
-        {
-          client_id: 'omni-hub',
-          client_secret: 'hub-secret-at-the-idp',
-          redirect_uris: [`${base}/authorize/callback`, `${base}/approvals/callback`],
-          grant_types: ['authorization_code'],
-          response_types: ['code'],
-        },
-      ],
-      claims: { openid: ['sub'], email: ['email', 'email_verified'] },
-      // The development login accepts any login name; it becomes the account's e-mail address.
-      findAccount: async (_ctx, id) => ({ accountId: id, claims: async () => ({ sub: id, email: id, email_verified: true }) }),
-    });
-    idp.on('request', provider.callback());
-    browser = await launchChromium('approval-oidc');
-    ({ context, page } = browser);
-    await context.route('https://fonts.googleapis.com/**', (route) => route.abort());
+    idp = await startIdentityProvider();
+    browser = await hubInChromium('approval-oidc', idp.hubEnv('operator@example.com'), { systems: [fixtureSystem] });
+    ({ hub, base, context, page } = browser);
+    idp.serve([`${base}/authorize/callback`, `${base}/approvals/callback`]);
+    await offlineFonts(context);
   }, 180_000);
 
   afterAll(async () => {
     await browser?.close();
-    await hub?.close();
     idp?.close();
   });
 
@@ -65,11 +43,8 @@ describe.skipIf(!hasChromium)('approval with an OpenID Connect sign-in', () => {
     await page.goto(url);
     await page.getByRole('button', { name: button }).click();
     // Another browser finishing the sign-in is one without the hub's sign-in cookie (the provider's stay).
-    if (otherBrowser) await context.clearCookies({ name: 'omni_approval_signin' });
-    await page.locator('input[name="login"]').fill(login);
-    await page.locator('input[name="password"]').fill('any');
-    await page.getByRole('button', { name: 'Sign-in' }).click();
-    await page.getByRole('button', { name: 'Continue' }).click();
+    if (otherBrowser) await context.clearCookies({ name: 'omni_operator_signin' });
+    await signInAtProvider(page, login);
     await page.waitForURL((u) => u.pathname === '/approvals/callback');
   }
 

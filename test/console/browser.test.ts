@@ -5,7 +5,8 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keyId } from '../../src/http/auth.js';
 import { AUTH, TEST_KEY, testHub, type TestHub } from '../helpers/app.js';
-import { CHROMIUM, hasChromium, launchChromium, type HeadlessChromium } from '../helpers/chromium.js';
+import { CHROMIUM, collectPageErrors, hasChromium } from '../helpers/chromium.js';
+import { hubInChromium, type BrowserHub } from '../helpers/browser-hub.js';
 import { fixtureSystem, unconfiguredSystem } from '../helpers/fixture-system.js';
 
 const SHOTS = fileURLToPath(new URL('../../test-artifacts/console/', import.meta.url));
@@ -16,29 +17,20 @@ describe.skipIf(!hasChromium)('operator console in headless Chromium', () => {
   let base: string;
   let context: BrowserContext;
   let page: Page;
-  let browser: HeadlessChromium | undefined;
+  let browser: BrowserHub | undefined;
   const pageErrors: string[] = [];
 
   beforeAll(async () => {
     // APPROVAL=model: the Tools view's confirm box is what runs a CRITICAL tool here (approval by a person has its own
     // browser test, approval-browser.test.ts).
-    hub = await testHub({ APPROVAL: 'model' }, { systems: [fixtureSystem, unconfiguredSystem] });
-    base = await hub.app.listen({ port: 0, host: '127.0.0.1' });
     mkdirSync(SHOTS, { recursive: true });
-    browser = await launchChromium('console', { viewport: { width: 1280, height: 860 } });
-    ({ context, page } = browser);
+    browser = await hubInChromium('console', { APPROVAL: 'model' }, { systems: [fixtureSystem, unconfiguredSystem] }, { viewport: { width: 1280, height: 860 } });
+    ({ hub, base, context, page } = browser);
     // CSP violations and script errors surface here; the page must run clean.
-    page.on('pageerror', (err) => pageErrors.push(err.message));
-    page.on('console', (msg) => {
-      // The browser logs every 4xx answer (wrong key, refused calls): expected here, not a page error.
-      if (msg.type() === 'error' && !/responded with a status of 4\d\d/.test(msg.text())) pageErrors.push(msg.text());
-    });
+    collectPageErrors(page, pageErrors);
   }, 180_000);
 
-  afterAll(async () => {
-    await browser?.close();
-    await hub?.close();
-  });
+  afterAll(() => browser?.close());
 
   const row = (table: string, attr: string, value: string) => page.locator(`#${table}-table tbody tr[${attr}="${value}"]`);
   const shot = (name: string) => page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });

@@ -39,3 +39,14 @@ export async function launchChromium(name: string, options: { viewport?: { width
     throw err;
   }
 }
+
+/**
+ * Collects what would show a page is broken into `errors`: script errors (CSP violations among them) and console
+ * errors, except the browser's own line for each 4xx answer (wrong keys and refused calls are expected in these tests).
+ */
+export function collectPageErrors(page: Page, errors: string[]): void {
+  page.on('pageerror', (err) => errors.push(err.message));
+  page.on('console', (msg) => {
+    if (msg.type() === 'error' && !/responded with a status of 4\d\d/.test(msg.text())) errors.push(msg.text());
+  });
+}

@@ -109,6 +109,7 @@ describe.skipIf(!REDIS_URL)('MCP Tasks for long tools across two instances on on
       expect((await send(a, 7, 'tasks/get', { taskId: created.taskId })).result).toMatchObject({ status: 'cancelled' });
       // The running instance notices the cancellation and its call ends (audited) instead of polling on.
       await vi.waitFor(async () => expect(await audit(a, cancel)).toHaveLength(1), { timeout: 20_000, interval: 200 });
+      expect((await audit(a, cancel))[0]).toMatchObject({ outcome: 'error', error: { code: 'cancelled' } });
       expect((await send(b, 8, 'tasks/get', { taskId: created.taskId })).result).toMatchObject({ status: 'cancelled' });
       const again = (await send(b, 9, 'tasks/cancel', { taskId: created.taskId })).result!;
       expect(again.resultType).toBe('complete');
@@ -125,6 +126,14 @@ describe.skipIf(!REDIS_URL)('MCP Tasks for long tools across two instances on on
     const unknown = await send(a, 12, 'tasks/get', { taskId: 'nope' });
     expect(unknown.error?.code).toBe(-32602);
     expect((await send(a, 15, 'tasks/update', { taskId: 'nope', inputResponses: {} })).error?.code).toBe(-32602);
+  });
+
+  it('tasks/list and tasks/result, which SEP-2663 removed, are unknown methods (-32601)', async () => {
+    for (const [id, method, params] of [[16, 'tasks/list', {}], [17, 'tasks/result', { taskId: 'nope' }]] as const) {
+      const { headers, payload } = modernRequest(id, method, params, TASKS);
+      const res = await a.app.inject({ method: 'POST', url: '/mcp', headers: { ...MCP_HEADERS, ...headers }, payload });
+      expect((JSON.parse(res.body) as { error?: { code: number } }).error?.code, res.body).toBe(-32601);
+    }
   });
 
   it('a client without the extension gets status: running and the operation to follow, as before', async () => {

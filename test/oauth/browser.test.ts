@@ -1,7 +1,8 @@
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AUTH, TEST_KEY, testHub, type TestHub } from '../helpers/app.js';
-import { CHROMIUM, hasChromium, launchChromium, type HeadlessChromium } from '../helpers/chromium.js';
+import { CHROMIUM, hasChromium } from '../helpers/chromium.js';
+import { hubInChromium, type BrowserHub } from '../helpers/browser-hub.js';
 import { fixtureSystem } from '../helpers/fixture-system.js';
 import { authorizeUrl, pkce, postForm, register } from './helpers.js';
 
@@ -24,23 +25,17 @@ describe('OAuth clients admin API', () => {
 });
 
 describe.skipIf(!hasChromium)('consent page and console "OAuth clients" in headless Chromium', () => {
-  let hub: TestHub;
   let base: string;
   let context: BrowserContext;
   let page: Page;
-  let browser: HeadlessChromium | undefined;
+  let browser: BrowserHub | undefined;
 
   beforeAll(async () => {
-    hub = await testHub({}, { systems: [fixtureSystem] });
-    base = await hub.app.listen({ port: 0, host: '127.0.0.1' });
-    browser = await launchChromium('oauth');
-    ({ context, page } = browser);
+    browser = await hubInChromium('oauth', {}, { systems: [fixtureSystem] });
+    ({ base, context, page } = browser);
   }, 180_000);
 
-  afterAll(async () => {
-    await browser?.close();
-    await hub?.close();
-  });
+  afterAll(() => browser?.close());
 
   it('the operator approves fewer levels in the browser; the console lists the client and revokes it', async () => {
     const client = await register(base, { client_name: 'Browser Connector' });

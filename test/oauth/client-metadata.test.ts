@@ -1,12 +1,9 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_KEY, testHub, type TestHub } from '../helpers/app.js';
 import { fixtureSystem } from '../helpers/fixture-system.js';
-import { authorizeUrl, pkce, postForm, hasOpenssl, submitConsent } from './helpers.js';
+import { hasOpenssl, selfSignedCert } from '../helpers/self-signed.js';
+import { authorizeUrl, pkce, postForm, submitConsent } from './helpers.js';
 
 /**
  * Client ID Metadata Documents: the client id is an https URL the hub fetches. A real HTTPS server (self-signed
@@ -16,7 +13,6 @@ import { authorizeUrl, pkce, postForm, hasOpenssl, submitConsent } from './helpe
 if (!hasOpenssl) console.warn('Client ID Metadata Document tests skipped: openssl is not installed (it makes the test certificate)');
 
 describe.skipIf(!hasOpenssl)('Client ID Metadata Documents', () => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'omni-cimd-'));
   let https: Server;
   let hub: TestHub;
   let base: string;
@@ -24,10 +20,8 @@ describe.skipIf(!hasOpenssl)('Client ID Metadata Documents', () => {
   const redirect = 'http://127.0.0.1:9/callback';
 
   beforeAll(async () => {
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=client.example',
-      '-addext', 'subjectAltName=DNS:client.example,DNS:private.example', '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem')], { stdio: 'ignore' });
-    const cert = readFileSync(path.join(dir, 'cert.pem'), 'utf8');
-    https = createServer({ key: readFileSync(path.join(dir, 'key.pem')), cert }, (req, res) => {
+    const { key, cert } = selfSignedCert(['client.example', 'private.example']);
+    https = createServer({ key, cert }, (req, res) => {
       const self = `${origin}${req.url}`;
       const doc = (extra: Record<string, unknown> = {}) => JSON.stringify({ client_id: self, client_name: 'CIMD client', redirect_uris: [redirect], token_endpoint_auth_method: 'none', ...extra });
       const send = (status: number, body: string, headers: Record<string, string> = {}) => res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(body);
@@ -57,7 +51,6 @@ describe.skipIf(!hasOpenssl)('Client ID Metadata Documents', () => {
   afterAll(async () => {
     await hub?.close();
     https?.close();
-    rmSync(dir, { recursive: true, force: true });
   });
 
   it('is advertised, and a URL client id completes the flow with the document\'s redirect URI', async () => {

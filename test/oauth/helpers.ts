@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 
 /** A PKCE pair as a client makes it (RFC 7636 S256). */
@@ -96,13 +95,3 @@ export async function obtainTokens(base: string, key: string, level = 'tools:med
   if (token.status !== 200) throw new Error(`token failed: ${JSON.stringify(token.body)}`);
   return { client, access: token.body.access_token as string, refresh: token.body.refresh_token as string, scope: token.body.scope as string };
 }
-
-/** Whether openssl is installed: the HTTPS stand-ins of the client-document tests make their certificate with it. */
-export const hasOpenssl = (() => {
-  try {
-    execFileSync('openssl', ['version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();

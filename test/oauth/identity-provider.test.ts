@@ -1,11 +1,11 @@
-import { createServer, type Server } from 'node:http';
-import Provider from 'oidc-provider';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
-import { AUTH, testHub, type TestHub } from '../helpers/app.js';
-import { CHROMIUM, hasChromium, launchChromium, type HeadlessChromium } from '../helpers/chromium.js';
+import { AUTH, type TestHub } from '../helpers/app.js';
+import { CHROMIUM, hasChromium } from '../helpers/chromium.js';
+import { hubInChromium, type BrowserHub } from '../helpers/browser-hub.js';
 import { fixtureSystem } from '../helpers/fixture-system.js';
+import { offlineFonts, signInAtProvider, startIdentityProvider, type TestIdentityProvider } from '../helpers/oidc-provider.js';
 import { authorizeUrl, pkce, postForm, readConsentForm, register } from './helpers.js';
 
 /**
@@ -24,36 +24,24 @@ describe('OIDC configuration', () => {
 });
 
 describe.skipIf(!hasChromium)('consent with an OpenID Connect sign-in', () => {
-  let idp: Server;
-  let issuer: string;
+  let idp: TestIdentityProvider;
   let hub: TestHub;
   let base: string;
   let context: BrowserContext;
   let page: Page;
-  let browser: HeadlessChromium | undefined;
+  let browser: BrowserHub | undefined;
 
   beforeAll(async () => {
-    idp = createServer();
-    await new Promise<void>((r) => idp.listen(0, '127.0.0.1', r));
-    issuer = `http://127.0.0.1:${(idp.address() as { port: number }).port}`;
-    hub = await testHub({ OAUTH_OIDC_ISSUER: issuer, OAUTH_OIDC_CLIENT_ID: 'omni-hub', OAUTH_OIDC_CLIENT_SECRET: 'hub-secret-at-the-idp', OAUTH_ALLOWED_EMAILS: 'operator@example.com,unverified@example.com' }, { systems: [fixtureSystem] });
-    base = await hub.app.listen({ port: 0, host: '127.0.0.1' });
-    const provider = new Provider(issuer, {
-      clients: [{ client_id: 'omni-hub', client_secret: 'hub-secret-at-the-idp', redirect_uris: [`${base}/authorize/callback`], grant_types: ['authorization_code'], response_types: ['code'] }],
-      claims: { openid: ['sub'], email: ['email', 'email_verified'] },
-      // The development login accepts any login name; it becomes the account's e-mail address.
-      // `unverified@example.com` is an account whose provider never verified its address (no email_verified claim).
-      findAccount: async (_ctx, id) => ({ accountId: id, claims: async () => ({ sub: id, email: id, ...(id === 'unverified@example.com' ? {} : { email_verified: true }) }) }),
-    });
-    idp.on('request', provider.callback());
-    browser = await launchChromium('oidc');
-    ({ context, page } = browser);
-    await context.route('https://fonts.googleapis.com/**', (route) => route.abort());
+    // `unverified@example.com` is an account whose provider never verified its address (no email_verified claim).
+    idp = await startIdentityProvider({ unverified: ['unverified@example.com'] });
+    browser = await hubInChromium('oidc', idp.hubEnv('operator@example.com,unverified@example.com'), { systems: [fixtureSystem] });
+    ({ hub, base, context, page } = browser);
+    idp.serve([`${base}/authorize/callback`]);
+    await offlineFonts(context);
   }, 180_000);
 
   afterAll(async () => {
     await browser?.close();
-    await hub?.close();
     idp?.close();
   });
 
@@ -71,10 +59,7 @@ describe.skipIf(!hasChromium)('consent with an OpenID Connect sign-in', () => {
     await page.goto(authorizeUrl(base, client, challenge, { scope: 'tools:high' }));
     await page.getByLabel(level).check();
     await page.getByRole('button', { name: /Sign in with 127\.0\.0\.1/ }).click();
-    await page.locator('input[name="login"]').fill(login);
-    await page.locator('input[name="password"]').fill('any');
-    await page.getByRole('button', { name: 'Sign-in' }).click();
-    await page.getByRole('button', { name: 'Continue' }).click();
+    await signInAtProvider(page, login);
     // Either the client's redirect URI (approved) or the hub's own callback page (refused).
     await page.waitForURL((u) => u.port === '8765' || u.pathname === '/authorize/callback');
     await context.unroute('http://127.0.0.1:8765/**');
@@ -125,10 +110,7 @@ describe.skipIf(!hasChromium)('consent with an OpenID Connect sign-in', () => {
       await route.fulfill({ status: 200, contentType: 'text/plain', body: 'done' });
     });
     await page.goto(providerUrl);
-    await page.locator('input[name="login"]').fill('operator@example.com');
-    await page.locator('input[name="password"]').fill('any');
-    await page.getByRole('button', { name: 'Sign-in' }).click();
-    await page.getByRole('button', { name: 'Continue' }).click();
+    await signInAtProvider(page, 'operator@example.com');
     await page.waitForURL((u) => u.port === '8765' || u.pathname === '/authorize/callback');
     await context.unroute('http://127.0.0.1:8765/**');
     expect(callback).toBeUndefined();

@@ -1,17 +1,14 @@
-import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer, type Server } from 'node:https';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_KEY, testHub, type TestHub } from '../helpers/app.js';
 import { fixtureSystem } from '../helpers/fixture-system.js';
-import { authorizeUrl, pkce, postForm, register, hasOpenssl, submitConsent } from './helpers.js';
+import { hasOpenssl, selfSignedCert } from '../helpers/self-signed.js';
+import { authorizeUrl, pkce, postForm, register, submitConsent } from './helpers.js';
 
 /**
  * The clients people actually connect, with the client documents they publish: ChatGPT's Client ID Metadata Document
@@ -32,7 +29,6 @@ async function ephemeralPort(): Promise<number> {
 }
 
 describe.skipIf(!hasOpenssl)('ChatGPT, Claude Code and VS Code shaped clients', () => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'omni-real-clients-'));
   let https: Server;
   let hub: TestHub;
   let base: string;
@@ -44,13 +40,11 @@ describe.skipIf(!hasOpenssl)('ChatGPT, Claude Code and VS Code shaped clients', 
   const chatgptRedirect = () => `https://chatgpt.example:${port}/connector_platform_oauth_redirect`;
 
   beforeAll(async () => {
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=chatgpt.example',
-      '-addext', 'subjectAltName=DNS:chatgpt.example,DNS:claude.example', '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem')], { stdio: 'ignore' });
-    const cert = readFileSync(path.join(dir, 'cert.pem'), 'utf8');
+    const { key, cert } = selfSignedCert(['chatgpt.example', 'claude.example']);
     const pair = await generateKeyPair('RS256');
     chatgptKey = pair.privateKey;
     chatgptJwk = { ...(await exportJWK(pair.publicKey)), kid: 'chatgpt-1', use: 'sig', alg: 'RS256' };
-    https = createServer({ key: readFileSync(path.join(dir, 'key.pem')), cert }, (req, res) => {
+    https = createServer({ key, cert }, (req, res) => {
       const host = req.headers.host ?? '';
       const send = (body: unknown) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
       if (host.startsWith('chatgpt.example') && req.url === '/oauth/client-metadata.json') {
@@ -94,7 +88,6 @@ describe.skipIf(!hasOpenssl)('ChatGPT, Claude Code and VS Code shaped clients', 
   afterAll(async () => {
     await hub?.close();
     https?.close();
-    rmSync(dir, { recursive: true, force: true });
   });
 
   /** The scope a spec-following client asks for: the one the 401 challenge names. */

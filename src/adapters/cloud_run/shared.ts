@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { Config } from '../../config.js';
-import { HubError } from '../../tools/errors.js';
+import { cancelledBy, HubError } from '../../tools/errors.js';
 import type { ToolContext } from '../../tools/types.js';
 import { raceSignal, withRetries } from '../google/retry.js';
 import { runError, type ServicesClient } from './client.js';
@@ -98,11 +98,17 @@ export async function waitForOperation(
   poll: () => Promise<PolledOperation>,
 ): Promise<OperationOutcome> {
   let op = first;
+  // Out of time, the call answers "still running"; cancelled by its caller (an MCP task's tasks/cancel), it ends so.
+  const stopped = (): OperationOutcome => {
+    const cancelled = cancelledBy(ctx.signal);
+    if (cancelled) throw cancelled;
+    return { done: false };
+  };
   for (let i = 0; !op.done; i += 1) {
     const remaining = ctx.deadline - Date.now() - DEADLINE_MARGIN_MS;
-    if (remaining <= 0 || ctx.signal.aborted) return { done: false };
+    if (remaining <= 0 || ctx.signal.aborted) return stopped();
     const delay = Math.min(POLL_DELAYS_MS[Math.min(i, POLL_DELAYS_MS.length - 1)]!, remaining);
-    if (!(await sleep(delay, ctx.signal))) return { done: false };
+    if (!(await sleep(delay, ctx.signal))) return stopped();
     op = await runCall(ctx, 'polling the operation', poll, { idempotent: true });
     ctx.progress?.({ progress: i + 1, message: op.done ? 'the Cloud Run operation finished' : 'the Cloud Run operation is still running' });
   }

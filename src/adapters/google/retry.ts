@@ -1,4 +1,4 @@
-import { HubError } from '../../tools/errors.js';
+import { cancelledBy, HubError } from '../../tools/errors.js';
 
 /** Attempts after the first for idempotent Google calls. */
 export const GOOGLE_RETRIES = 2;
@@ -44,12 +44,14 @@ export async function withRetries<T>(fn: () => Promise<T>, signal: AbortSignal):
 /** Settles with `promise`, or rejects with HubError('timeout') as soon as `signal` aborts. */
 export function raceSignal<T>(promise: Promise<T>, signal: AbortSignal | undefined, what: string): Promise<T> {
   if (!signal) return promise;
+  // A call its client cancelled ends with that, not as a timeout.
+  const stopped = () => cancelledBy(signal) ?? new HubError('timeout', `timed out ${what}`);
   if (signal.aborted) {
     promise.catch(() => undefined);
-    return Promise.reject(new HubError('timeout', `timed out ${what}`));
+    return Promise.reject(stopped());
   }
   return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(new HubError('timeout', `timed out ${what}`));
+    const onAbort = () => reject(stopped());
     signal.addEventListener('abort', onAbort, { once: true });
     promise.then(
       (v) => {
