@@ -121,5 +121,21 @@ export class FederatedContent {
       });
       return answer(result, notFound);
     });
+    // Completion of an upstream prompt's or template's argument, governed and audited like a get of that prompt.
+    server.setRequestHandler('completion/complete', async (req, ctx) => {
+      const options = this.options(ctx);
+      const t = options.transparent;
+      const { ref } = req.params;
+      const hubRef = !t ? ref : ref.type === 'ref/prompt' ? { ...ref, name: `${t}_${ref.name}` } : { ...ref, uri: `${t}+${ref.uri}` };
+      const upstream = hubRef.type === 'ref/prompt' ? hubRef.name.slice(0, Math.max(0, hubRef.name.indexOf('_'))) : (parseHubUri(hubRef.uri)?.upstream ?? '');
+      const notFound = () => new ProtocolError(ProtocolErrorCode.InvalidParams, `nothing to complete for ${JSON.stringify(ref).slice(0, 200)}`);
+      if (!upstream || !options.visible!(upstream)) throw notFound();
+      const subject = { name: `${upstream}_completion_complete`, level: this.levelOf(upstream), system: upstream };
+      const params = { ...req.params, ref: hubRef };
+      const result = await this.pipeline.govern(subject, params, { principal: options.principal, transport: 'mcp', signal: ctx.mcpReq.signal }, async (signal) => {
+        return { ...(await this.content.complete(params, { ...options, signal })) };
+      });
+      return answer(result, notFound);
+    });
   }
 }

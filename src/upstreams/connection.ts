@@ -5,7 +5,7 @@ import type { UpstreamConfig } from '../config.js';
 import { SecretScrubber, upstreamSecrets } from '../governance/scrub.js';
 import { traceMetaParams } from '../telemetry/tracing.js';
 import { HubError } from '../tools/errors.js';
-import type { ClientAsker, ProgressUpdate } from '../tools/types.js';
+import type { ClientAsker, McpRound, ProgressUpdate } from '../tools/types.js';
 import { ClientRequestRelay } from './client-requests.js';
 import { boundedFetch, currentCall, ResultTooLargeError } from './bounded-fetch.js';
 import { RefreshGate, type RefreshLimits } from './refresh-gate.js';
@@ -28,6 +28,8 @@ export interface UpstreamCallOptions {
   onProgress?: (p: ProgressUpdate) => void;
   /** Answers the upstream's elicitation and sampling requests made during this call (see ClientRequestRelay). */
   ask?: ClientAsker;
+  /** The caller's request as relayed to a 2026-07-28 upstream (ignored for a 2025 one). */
+  round?: McpRound;
 }
 
 /** The bounds every upstream request carries. */
@@ -225,14 +227,36 @@ export class UpstreamConnection {
     }
   }
 
+  /** Whether the upstream speaks MCP 2026-07-28 (stateless, input_required rounds) rather than a 2025 revision. */
+  get modern(): boolean {
+    return this.config.protocol === '2026-07-28';
+  }
+
+  /**
+   * A request's params as relayed to a 2026-07-28 upstream: the caller's envelope entries (client capabilities, log
+   * level) win over the ones the SDK client attaches for the hub, and a retried round carries the caller's answers
+   * and the upstream's own state. A 2025 upstream gets the params unchanged.
+   */
+  relayParams<P extends { _meta?: Record<string, unknown> }>(params: P, round: McpRound | undefined): P {
+    if (!this.modern || !round) return params;
+    return {
+      ...params,
+      _meta: { ...params._meta, ...round.meta },
+      ...(round.inputResponses ? { inputResponses: round.inputResponses } : {}),
+      ...(round.requestState !== undefined ? { requestState: round.requestState } : {}),
+    };
+  }
+
   private callAs(tool: string, args: Record<string, unknown>, opts: UpstreamCallOptions): Promise<CallToolResult> {
     return this.request(
       tool,
       (client, options) =>
         client.callTool(
-          { name: tool, arguments: args, ...traceMetaParams() },
+          this.relayParams({ name: tool, arguments: args, ...traceMetaParams() }, opts.round),
           {
             ...options,
+            // An input_required answer goes back to the hub's caller, who answers it (the hub has no person to ask).
+            ...(this.modern ? { allowInputRequired: true } : {}),
             // The SDK sends its own progressToken upstream only when a handler is given, and maps the answers back.
             ...(opts.onProgress ? { onprogress: (p: ProgressUpdate) => opts.onProgress!({ progress: p.progress, total: p.total, message: p.message }) } : {}),
           },
@@ -275,7 +299,12 @@ export class UpstreamConnection {
       if (overflow || err instanceof ResultTooLargeError) throw this.tooLarge(what);
       if (signal.aborted) throw signal.reason instanceof HubError ? signal.reason : new HubError('timeout', `${this.name}_${what} was cancelled`);
       if (sdk.ProtocolError.isInstance(err)) {
-        throw new HubError('upstream_error', `upstream "${this.name}" refused ${what}: ${this.scrub(clip(err.message))}`, { upstream: this.name, upstream_code: err.code });
+        // The code and data travel on so the MCP surface can answer its client with the upstream's protocol error.
+        throw new HubError('upstream_error', `upstream "${this.name}" refused ${what}: ${this.scrub(clip(err.message))}`, {
+          upstream: this.name,
+          upstream_code: err.code,
+          ...(err.data !== undefined ? { upstream_data: err.data } : {}),
+        });
       }
       if (sdk.SdkError.isInstance(err)) {
         if (err.code === sdk.SdkErrorCode.RequestTimeout) {
@@ -322,6 +351,7 @@ export class UpstreamConnection {
       }
       this.client = client;
       client.onclose = () => this.lost(client, new Error(this.overflowed ? `a message passed ${this.timings.resultMaxBytes} bytes (UPSTREAM_RESULT_MAX_BYTES)` : 'connection closed'));
+      await this.listenForChanges(client);
       this.tools = await this.listTools(client);
       await this.userTokens?.saveTools(this.tools).catch((err: unknown) => this.log.warn({ upstream: this.name, err: reasonOf(err) }, 'upstream tool list not cached'));
       this.attempt = 0;
@@ -335,6 +365,25 @@ export class UpstreamConnection {
       await this.fromCache();
       this.failed(err);
     }
+  }
+
+  /**
+   * A 2026-07-28 upstream announces list changes on a `subscriptions/listen` stream instead of its session: the hub
+   * opens one per connection for what the upstream declared; its notifications reach the same handlers as a 2025
+   * upstream's. The stream ends with the client.
+   */
+  private async listenForChanges(client: Client): Promise<void> {
+    if (!this.modern) return;
+    const declared = client.getServerCapabilities() ?? {};
+    const filter = {
+      ...(declared.tools?.listChanged ? { toolsListChanged: true } : {}),
+      ...(declared.prompts?.listChanged ? { promptsListChanged: true } : {}),
+      ...(declared.resources?.listChanged ? { resourcesListChanged: true } : {}),
+    };
+    if (Object.keys(filter).length === 0) return;
+    await client.listen(filter, { timeout: this.timings.connectTimeoutMs }).catch((err: unknown) => {
+      this.log.warn({ upstream: this.name, err: this.scrub(reasonOf(err)) }, 'upstream list changes not followed');
+    });
   }
 
   /** An `auth: "user"` upstream without an operator login here: the list another instance (or an earlier run) saw. */
@@ -418,7 +467,9 @@ export class UpstreamConnection {
     // Elicitation and sampling are declared so upstreams offer the tools that need them; each request is relayed to the
     // client of the call that made it, or refused (ClientRequestRelay).
     const capabilities = { elicitation: { form: {} }, sampling: {} };
-    const client = new sdk.Client(CLIENT_INFO, { capabilities, jsonSchemaValidator: PASS_THROUGH_OUTPUT, listMaxPages: MAX_TOOL_PAGES });
+    // A 2026-07-28 upstream is pinned to that revision; its input_required answers are handed back, not fulfilled here.
+    const modern = this.modern ? { versionNegotiation: { mode: { pin: '2026-07-28' as const } }, inputRequired: { autoFulfill: false } } : {};
+    const client = new sdk.Client(CLIENT_INFO, { capabilities, jsonSchemaValidator: PASS_THROUGH_OUTPUT, listMaxPages: MAX_TOOL_PAGES, ...modern });
     client.setRequestHandler('elicitation/create', async (req) => (await this.clientRequests.relay('elicitation/create', req.params)) as unknown as ElicitResult);
     client.setRequestHandler('sampling/createMessage', async (req) => (await this.clientRequests.relay('sampling/createMessage', req.params)) as unknown as CreateMessageResult);
     // Transport hiccups the SDK recovers from itself (e.g. a GET stream reconnecting); real losses arrive as onclose.

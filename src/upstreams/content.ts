@@ -1,4 +1,4 @@
-import type { GetPromptResult, Prompt, ReadResourceResult, Resource, ResourceTemplateType } from '@modelcontextprotocol/client';
+import type { CompleteRequest, CompleteResult, GetPromptResult, Prompt, ReadResourceResult, Resource, ResourceTemplateType } from '@modelcontextprotocol/client';
 import { HubError } from '../tools/errors.js';
 import type { UpstreamConnection } from './connection.js';
 import type { UpstreamSystem } from './index.js';
@@ -90,5 +90,28 @@ export class UpstreamContent {
     if (at < 1) throw new HubError('not_found', `prompt ${JSON.stringify(name.slice(0, 200))} is not an upstream's (upstream prompts are <upstream>_<prompt>)`);
     const conn = this.connection(name.slice(0, at), options, `prompt ${JSON.stringify(name.slice(0, 200))}`);
     return conn.request('prompts/get', (client, o) => client.getPrompt({ name: name.slice(at + 1), arguments: args }, o), options.signal);
+  }
+
+  /**
+   * Completes an argument of an upstream's prompt (`<upstream>_<prompt>`) or resource template (a hub URI) at that
+   * upstream. The upstream is the one the reference names.
+   */
+  async complete(params: CompleteRequest['params'], options: ContentOptions = {}): Promise<CompleteResult> {
+    const { ref } = params;
+    let upstream: string;
+    let upstreamRef: CompleteRequest['params']['ref'];
+    if (ref.type === 'ref/prompt') {
+      const at = ref.name.indexOf('_');
+      if (at < 1) throw new HubError('not_found', `prompt ${JSON.stringify(ref.name.slice(0, 200))} is not an upstream's`);
+      upstream = ref.name.slice(0, at);
+      upstreamRef = { ...ref, name: ref.name.slice(at + 1) };
+    } else {
+      const target = parseHubUri(ref.uri);
+      if (!target) throw new HubError('not_found', `resource template ${JSON.stringify(ref.uri.slice(0, 200))} is not an upstream's`);
+      upstream = target.upstream;
+      upstreamRef = { ...ref, uri: target.uri };
+    }
+    const conn = this.connection(upstream, options, 'completions');
+    return conn.request('completion/complete', (client, o) => client.complete({ ...params, ref: upstreamRef }, o), options.signal);
   }
 }
