@@ -242,7 +242,7 @@ export class McpSurface {
         throw err;
       }
     });
-    await this.content?.register(server);
+    await this.content?.register(server, codec);
     // Only a session's server can be told later: a per-request one is gone once its answer is sent.
     if (session && this.registry.federated) {
       this.servers.add(server);

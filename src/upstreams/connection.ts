@@ -237,7 +237,7 @@ export class UpstreamConnection {
    * level) win over the ones the SDK client attaches for the hub, and a retried round carries the caller's answers
    * and the upstream's own state. A 2025 upstream gets the params unchanged.
    */
-  relayParams<P extends { _meta?: Record<string, unknown> }>(params: P, round: McpRound | undefined): P {
+  relayParams<P extends object>(params: P & { _meta?: Record<string, unknown> }, round: McpRound | undefined): P {
     if (!this.modern || !round) return params;
     return {
       ...params,

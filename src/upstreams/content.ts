@@ -1,5 +1,6 @@
 import type { CompleteRequest, CompleteResult, GetPromptResult, Prompt, ReadResourceResult, Resource, ResourceTemplateType } from '@modelcontextprotocol/client';
 import { HubError } from '../tools/errors.js';
+import type { McpRound } from '../tools/types.js';
 import type { UpstreamConnection } from './connection.js';
 import type { UpstreamSystem } from './index.js';
 import { hubName, hubUri, parseHubUri } from './hub-uri.js';
@@ -10,6 +11,8 @@ export interface ContentOptions {
   /** Which upstreams the caller may see (its profile); the others are neither listed nor read. */
   visible?: (upstream: string) => boolean;
   signal?: AbortSignal;
+  /** The caller's request as a 2026-07-28 upstream gets it relayed (prompts/get, resources/read). */
+  round?: McpRound;
 }
 
 /**
@@ -73,7 +76,13 @@ export class UpstreamContent {
     const target = parseHubUri(uri);
     if (!target) throw new HubError('not_found', `resource ${JSON.stringify(uri.slice(0, 200))} is not an upstream's (hub URIs are <upstream>+<uri>)`);
     const conn = this.connection(target.upstream, options, `resource ${JSON.stringify(uri.slice(0, 200))}`);
-    const res = await conn.request('resources/read', (client, o) => client.readResource({ uri: target.uri }, { ...o, cacheMode: 'bypass' }), options.signal);
+    const res = await conn.request(
+      'resources/read',
+      (client, o) => client.readResource(conn.relayParams({ uri: target.uri }, options.round), { ...o, cacheMode: 'bypass', ...(conn.modern ? { allowInputRequired: true } : {}) }),
+      options.signal,
+    );
+    // An input_required answer (2026-07-28) has no contents: it goes back to the caller as it is.
+    if (!Array.isArray(res.contents)) return res;
     return { ...res, contents: res.contents.map((c) => ({ ...c, uri: hubUri(target.upstream, c.uri) })) };
   }
 
@@ -89,7 +98,11 @@ export class UpstreamContent {
     const at = name.indexOf('_');
     if (at < 1) throw new HubError('not_found', `prompt ${JSON.stringify(name.slice(0, 200))} is not an upstream's (upstream prompts are <upstream>_<prompt>)`);
     const conn = this.connection(name.slice(0, at), options, `prompt ${JSON.stringify(name.slice(0, 200))}`);
-    return conn.request('prompts/get', (client, o) => client.getPrompt({ name: name.slice(at + 1), arguments: args }, o), options.signal);
+    return conn.request(
+      'prompts/get',
+      (client, o) => client.getPrompt(conn.relayParams({ name: name.slice(at + 1), arguments: args }, options.round), { ...o, ...(conn.modern ? { allowInputRequired: true } : {}) }),
+      options.signal,
+    );
   }
 
   /**
