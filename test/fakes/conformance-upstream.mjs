@@ -55,6 +55,37 @@ const TOOLS = [
   'test_input_required_result_capabilities',
 ];
 
+/** A JSON Schema 2020-12 input schema with the keywords the suite checks are passed on unchanged ($schema, $defs, ...). */
+const SCHEMA_2020_12 = {
+  $schema: 'https://json-schema.org/draft/2020-12/schema',
+  type: 'object',
+  $defs: { address: { $anchor: 'addressDef', type: 'object', properties: { street: { type: 'string' }, city: { type: 'string' } } } },
+  properties: {
+    name: { type: 'string' },
+    address: { $ref: '#/$defs/address' },
+    contactMethod: { type: 'string', enum: ['phone', 'email'] },
+    phone: { type: 'string' },
+    email: { type: 'string' },
+  },
+  allOf: [{ anyOf: [{ required: ['phone'] }, { required: ['email'] }] }],
+  if: { properties: { contactMethod: { const: 'phone' } }, required: ['contactMethod'] },
+  then: { required: ['phone'] },
+  else: { required: ['email'] },
+  additionalProperties: false,
+};
+
+/**
+ * The 2025 scenarios' tools that ask the client for a completion or a form. They are written once, as input_required
+ * rounds: a 2026-07-28 caller answers the rounds itself; for a 2025 session the hub's SDK turns them into
+ * server-to-client `sampling/createMessage` / `elicitation/create` requests (its legacy shim).
+ */
+const ASKING = {
+  test_sampling: { schema: object({ prompt: { type: 'string' } }, ['prompt']) },
+  test_elicitation: { schema: object({ message: { type: 'string' } }, ['message']) },
+  test_elicitation_sep1034_defaults: { schema: object() },
+  test_elicitation_sep1330_enums: { schema: object() },
+};
+
 const PROMPTS = [
   { name: 'test_simple_prompt', description: 'A prompt without arguments' },
   {
@@ -97,6 +128,8 @@ function newServer() {
   server.setRequestHandler('tools/list', () => ({
     tools: [
       ...TOOLS.map((name) => ({ name, description: `conformance fixture ${name}`, inputSchema: object() })),
+      ...Object.entries(ASKING).map(([name, { schema }]) => ({ name, description: `conformance fixture ${name}`, inputSchema: schema })),
+      { name: 'json_schema_2020_12_tool', description: 'Tool with JSON Schema 2020-12 features', inputSchema: SCHEMA_2020_12 },
       ...Array.from({ length: generation }, (_, i) => ({ name: `test_added_${i}`, description: 'added by test_trigger_tool_change', inputSchema: object() })),
     ],
   }));
@@ -220,6 +253,46 @@ function newServer() {
         if (caps.roots) requests.client_roots = inputRequired.listRoots();
         if (Object.keys(requests).length === 0 || Object.keys(requests).every((k) => answered(ctx, k))) return text('nothing (more) to ask');
         return inputRequired({ inputRequests: requests });
+      }
+      case 'json_schema_2020_12_tool':
+        return text(`JSON Schema 2020-12 tool called with: ${JSON.stringify(req.params.arguments ?? {})}`);
+      case 'test_sampling': {
+        const answer = answered(ctx, 'sample');
+        if (answer) return text(`LLM response: ${answer.content?.text ?? ''}`);
+        const prompt = String(req.params.arguments?.prompt ?? '');
+        return inputRequired({ inputRequests: { sample: inputRequired.createMessage({ messages: [{ role: 'user', content: { type: 'text', text: prompt } }], maxTokens: 100 }) } });
+      }
+      case 'test_elicitation': {
+        const answer = answered(ctx, 'user');
+        if (answer) return text(`User response: action=${answer.action}, content=${JSON.stringify(answer.content ?? {})}`);
+        const message = String(req.params.arguments?.message ?? '');
+        const properties = { username: { type: 'string', description: "User's response" }, email: { type: 'string', description: "User's email address" } };
+        return inputRequired({ inputRequests: { user: form(message, properties, ['username', 'email']) } });
+      }
+      case 'test_elicitation_sep1034_defaults': {
+        const answer = answered(ctx, 'defaults');
+        if (answer) return text(`Elicitation completed: action=${answer.action}, content=${JSON.stringify(answer.content ?? {})}`);
+        const properties = {
+          name: { type: 'string', description: 'User name', default: 'John Doe' },
+          age: { type: 'integer', description: 'User age', default: 30 },
+          score: { type: 'number', description: 'User score', default: 95.5 },
+          status: { type: 'string', description: 'User status', enum: ['active', 'inactive', 'pending'], default: 'active' },
+          verified: { type: 'boolean', description: 'Verification status', default: true },
+        };
+        return inputRequired({ inputRequests: { defaults: form('Please review and update the form fields with defaults', properties, []) } });
+      }
+      case 'test_elicitation_sep1330_enums': {
+        const answer = answered(ctx, 'enums');
+        if (answer) return text(`Elicitation completed: action=${answer.action}, content=${JSON.stringify(answer.content ?? {})}`);
+        const choices = (prefix, title) => [1, 2, 3].map((i) => ({ const: `${prefix}${i}`, title: `${title} ${i}` }));
+        const properties = {
+          untitledSingle: { type: 'string', description: 'Select one option', enum: ['option1', 'option2', 'option3'] },
+          titledSingle: { type: 'string', description: 'Select one option with titles', oneOf: choices('value', 'Option') },
+          legacyEnum: { type: 'string', description: 'Select one option (legacy)', enum: ['opt1', 'opt2', 'opt3'], enumNames: ['Option One', 'Option Two', 'Option Three'] },
+          untitledMulti: { type: 'array', description: 'Select multiple options', minItems: 1, maxItems: 3, items: { type: 'string', enum: ['option1', 'option2', 'option3'] } },
+          titledMulti: { type: 'array', description: 'Select multiple options with titles', minItems: 1, maxItems: 3, items: { anyOf: choices('value', 'Choice') } },
+        };
+        return inputRequired({ inputRequests: { enums: form('Please select options from the enum fields', properties, []) } });
       }
       default:
         if (name.startsWith('test_added_') && Number(name.slice('test_added_'.length)) < generation) return text(name);
