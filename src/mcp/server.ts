@@ -1,4 +1,4 @@
-import type { CacheHint, CreateMessageRequest, ElicitRequestFormParams, ListToolsResult, Server } from '@modelcontextprotocol/server';
+import type { CacheHint, CreateMessageRequest, ElicitRequestFormParams, ListToolsResult, LoggingLevel, Server } from '@modelcontextprotocol/server';
 import { traceContextOf } from '../telemetry/tracing.js';
 import { HubError } from '../tools/errors.js';
 import type { CallOrigin, InvokePipeline, InvokeResult } from '../tools/pipeline.js';
@@ -192,6 +192,10 @@ export class McpSurface {
         onProgress,
         askClient,
         ...(round ? { round } : {}),
+        // The SDK's log drops what is below the caller's level (its session's, or its 2026-07-28 request's, none if unset).
+        onLog: (m) => {
+          if (open) void ctx.mcpReq.log(m.level as LoggingLevel, m.data, m.logger).catch(() => undefined);
+        },
         traceContext: traceContextOf(req.params._meta),
         askPerson: asker,
         baseUrl: () => originOf(ctx.http?.req?.url),

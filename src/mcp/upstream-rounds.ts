@@ -25,8 +25,10 @@ export function callerRound(
   const meta: Record<string, unknown> = {
     [sdk.CLIENT_CAPABILITIES_META_KEY]: (modern ? envelope?.[sdk.CLIENT_CAPABILITIES_META_KEY] : legacyCapabilities()) ?? {},
   };
-  // Without a log level the upstream must not log to the caller (a 2026-07-28 rule the hub keeps by not asking).
-  if (modern && envelope?.[sdk.LOG_LEVEL_META_KEY] !== undefined) meta[sdk.LOG_LEVEL_META_KEY] = envelope[sdk.LOG_LEVEL_META_KEY];
+  // A 2026-07-28 caller without a log level gets no log messages, so the upstream is asked for none. A 2025 session
+  // filters by its logging/setLevel when the hub relays them (the SDK's log), so the upstream is asked for all.
+  if (!modern) meta[sdk.LOG_LEVEL_META_KEY] = 'debug';
+  else if (envelope?.[sdk.LOG_LEVEL_META_KEY] !== undefined) meta[sdk.LOG_LEVEL_META_KEY] = envelope[sdk.LOG_LEVEL_META_KEY];
   const state = ctx.mcpReq.requestState<HubRequestState>();
   if (state?.relay && state.relay.tool !== tool) {
     throw new sdk.ProtocolError(sdk.ProtocolErrorCode.InvalidParams, 'Invalid or expired requestState', { reason: 'invalid_request_state' });

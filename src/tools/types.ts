@@ -52,7 +52,12 @@ export interface ToolContext {
   ask?: ClientAsker;
   /** The caller's MCP request as a 2026-07-28 upstream needs it relayed (see McpRound). */
   round?: McpRound;
+  /** Present for an MCP caller: an upstream's log messages during the call go to it (filtered by the caller's level). */
+  clientLog?: ClientLogger;
 }
+
+/** Sends one `notifications/message` to the hub's MCP caller, which filters it by the level the caller chose. */
+export type ClientLogger = (message: { level: string; logger?: string; data: unknown }) => void;
 
 /**
  * What a 2026-07-28 upstream is told of the hub's caller on each request: the caller's client capabilities and log

@@ -5,7 +5,7 @@ import type { UpstreamConfig } from '../config.js';
 import { SecretScrubber, upstreamSecrets } from '../governance/scrub.js';
 import { traceMetaParams } from '../telemetry/tracing.js';
 import { HubError } from '../tools/errors.js';
-import type { ClientAsker, McpRound, ProgressUpdate } from '../tools/types.js';
+import type { ClientAsker, ClientLogger, McpRound, ProgressUpdate } from '../tools/types.js';
 import { ClientRequestRelay } from './client-requests.js';
 import { boundedFetch, currentCall, ResultTooLargeError } from './bounded-fetch.js';
 import { RefreshGate, type RefreshLimits } from './refresh-gate.js';
@@ -30,6 +30,8 @@ export interface UpstreamCallOptions {
   ask?: ClientAsker;
   /** The caller's request as relayed to a 2026-07-28 upstream (ignored for a 2025 one). */
   round?: McpRound;
+  /** Where the upstream's log messages during this call go (see ClientRequestRelay.log). */
+  log?: ClientLogger;
 }
 
 /** The bounds every upstream request carries. */
@@ -209,7 +211,7 @@ export class UpstreamConnection {
   }
 
   async callTool(tool: string, args: Record<string, unknown>, opts: UpstreamCallOptions): Promise<CallToolResult> {
-    const untrack = this.clientRequests.track({ ask: opts.ask, signal: opts.signal });
+    const untrack = this.clientRequests.track({ ask: opts.ask, log: opts.log, signal: opts.signal });
     try {
       if (!this.userTokens) return await this.callAs(tool, args, opts);
       // The caller's own login first: without one the answer is how to connect, whatever the connection's state.
@@ -483,6 +485,7 @@ export class UpstreamConnection {
     client.setNotificationHandler('notifications/tools/list_changed', () => this.refreshGate.notify());
     client.setNotificationHandler('notifications/resources/list_changed', () => this.onContentChanged?.('resources'));
     client.setNotificationHandler('notifications/prompts/list_changed', () => this.onContentChanged?.('prompts'));
+    client.setNotificationHandler('notifications/message', (n) => this.clientRequests.log(n.params));
     return client;
   }
 

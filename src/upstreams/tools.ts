@@ -92,6 +92,6 @@ export function upstreamToolDefinition(conn: UpstreamConnection, tool: Tool): To
         }
       : {}),
     run: async (args, ctx) =>
-      (await conn.callTool(tool.name, forward(args), { signal: ctx.signal, onProgress: ctx.progress, principal: ctx.principal, ask: ctx.ask, round: ctx.round })) as Record<string, unknown>,
+      (await conn.callTool(tool.name, forward(args), { signal: ctx.signal, onProgress: ctx.progress, principal: ctx.principal, ask: ctx.ask, round: ctx.round, log: ctx.clientLog })) as Record<string, unknown>,
   };
 }

@@ -168,8 +168,11 @@ function newServer() {
         // A 2026-07-28 request gets log messages only when it set a log level; a 2025 session per logging/setLevel.
         const modern = ctx.mcpReq.envelope !== undefined;
         if (!modern || ctx.mcpReq.envelope?.[LOG_LEVEL_META_KEY] !== undefined) {
+          // Spaced out like a tool that works between its messages (the suite's description asks for delays); a client's
+          // SDK may dispatch a notification sent in the same instant as the result after it.
           for (const data of ['Tool execution started', 'Tool processing data', 'Tool execution completed']) {
             await ctx.mcpReq.notify({ method: 'notifications/message', params: { level: 'info', logger: 'conformance-upstream', data } });
+            await new Promise((resolve) => setTimeout(resolve, 30));
           }
         }
         return text('Tool with logging executed successfully');

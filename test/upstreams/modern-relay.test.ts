@@ -9,6 +9,8 @@ const FIXTURE = path.join(ROOT, 'test/fakes/conformance-upstream.mjs');
 const text = (result: { content?: unknown }) => JSON.stringify(result.content);
 const requestInit = { headers: { authorization: `Bearer ${TEST_KEY}` } };
 const MODERN = { versionNegotiation: { mode: { pin: '2026-07-28' as const } } };
+/** A retried round's params: the SDK's callTool type leaves out `inputResponses` and `requestState`, which it sends as given. */
+const retry = (name: string, fields: Record<string, unknown>) => ({ name, arguments: {}, ...fields }) as Parameters<Client['callTool']>[0];
 
 /**
  * The hub's relay of a 2026-07-28 upstream, driven by the official v2 client: the caller's capabilities reach the
@@ -40,7 +42,8 @@ describe('relay of a 2026-07-28 upstream', () => {
     const client = new Client({ name: 'modern', version: '1' }, { capabilities: { elicitation: { form: {} } }, ...MODERN });
     client.setRequestHandler('elicitation/create', async (req) => {
       asked.push(req.params.message);
-      return { action: 'accept', content: asked.length === 1 ? { name: 'Ada' } : { color: 'teal' } };
+      const content: Record<string, string> = asked.length === 1 ? { name: 'Ada' } : { color: 'teal' };
+      return { action: 'accept', content };
     });
     await connect(client);
     try {
@@ -62,11 +65,11 @@ describe('relay of a 2026-07-28 upstream', () => {
       expect(first.resultType).toBe('input_required');
       const state = String(first.requestState);
       const answer = { confirm: { action: 'accept', content: { ok: true } } };
-      const done = await client.callTool({ name: 'test_input_required_result_request_state', arguments: {}, inputResponses: answer, requestState: state });
+      const done = await client.callTool(retry('test_input_required_result_request_state', { inputResponses: answer, requestState: state }));
       expect(text(done)).toContain('state-ok');
       // Another tool of the same upstream, or an altered state: -32602, as the SDK answers any state that fails verification.
       for (const [name, sent] of [['test_input_required_result_tampered_state', state], ['test_input_required_result_request_state', `${state}x`]]) {
-        const refused = await client.callTool({ name, arguments: {}, inputResponses: answer, requestState: sent }, { allowInputRequired: true }).catch((e: unknown) => e);
+        const refused = await client.callTool(retry(name, { inputResponses: answer, requestState: sent }), { allowInputRequired: true }).catch((e: unknown) => e);
         expect(refused).toBeInstanceOf(ProtocolError);
         expect((refused as ProtocolError).code).toBe(-32602);
       }
