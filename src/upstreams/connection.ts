@@ -316,6 +316,11 @@ export class UpstreamConnection {
           if (this.overflowed) throw this.tooLarge(what);
           throw new HubError('upstream_error', `upstream "${this.name}" closed the connection during ${what}`, { upstream: this.name });
         }
+        // An answer the client could not use (an unexpected result type, a malformed result): that request failed, the
+        // connection is fine.
+        if (err.code === sdk.SdkErrorCode.UnsupportedResultType || err.code === sdk.SdkErrorCode.InvalidResult) {
+          throw new HubError('upstream_error', `upstream "${this.name}" answered ${what} with a result the hub cannot use: ${this.scrub(clip(err.message))}`, { upstream: this.name });
+        }
       }
       if (this.userTokens && httpStatusOf(err, sdk) === 401) {
         // The caller's token was refused, not the connection's: the connection stays.
