@@ -70,16 +70,16 @@ describe.skipIf(!available)('MCP conformance suite through a federated fixture u
       REFUSED_CALLS_PER_MINUTE: '1000000',
       UPSTREAMS: JSON.stringify([upstream]),
       PROFILES: JSON.stringify([{ name: 'fixture', upstreams: ['fx'], prefix: false }]),
-    });
+    }, { readyMs: 90_000 });
     // Ready means listening; the upstream connects in parallel (at most 10 s): wait until its tools are served.
-    for (let i = 0; i < 200; i += 1) {
+    for (let i = 0; i < 600; i += 1) {
       const health = await fetch(`${hub.url}/v1/connections`)
         .then((r) => r.json() as Promise<{ systems: { system: string; status: string }[] }>)
         .catch(() => ({ systems: [] }));
       if (health.systems.some((s) => s.system === 'fx' && s.status === 'connected')) break;
       await new Promise((r) => setTimeout(r, 100));
     }
-  });
+  }, 180_000);
   afterAll(() => hub?.stop());
 
   it.each(REVISIONS)(
