@@ -209,7 +209,7 @@ export class McpSurface {
         clientSupportsTasks(sdk, ctx, () => server.getClientCapabilities() as { extensions?: Record<string, unknown> } | undefined)
       ) {
         // The task outlives this request: nothing of the request (its signal, progress, the client's session asks) goes along.
-        const { signal: _request, onProgress: _progress, askClient: _ask, ...background } = call;
+        const { signal: _request, onProgress: _progress, askClient: _ask, onLog: _log, round: _round, ...background } = call;
         // Only a 2025 session's server outlives this request and can tell the client when the task ends. The SDK's typed
         // notifications leave out the task vocabulary (no runtime for it): the wire shape is the extension's.
         const notify = session

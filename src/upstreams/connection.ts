@@ -63,6 +63,8 @@ export const DEFAULT_TIMINGS: Omit<ConnectionTimings, 'callTimeoutMs'> = {
 };
 
 const CLIENT_INFO = { name: 'omni-hub', version: '0.1.0' };
+/** The per-request `_meta` key of the client capabilities (2026-07-28), as the SDK names it. */
+const CLIENT_CAPABILITIES_META_KEY = 'io.modelcontextprotocol/clientCapabilities';
 const MAX_TOOL_PAGES = 50;
 const MAX_STDERR_LINE = 2_000;
 const MAX_REASON = 300;
@@ -240,7 +242,9 @@ export class UpstreamConnection {
    * and the upstream's own state. A 2025 upstream gets the params unchanged.
    */
   relayParams<P extends object>(params: P & { _meta?: Record<string, unknown> }, round: McpRound | undefined): P {
-    if (!this.modern || !round) return params;
+    if (!this.modern) return params;
+    // A caller with no MCP request (REST, a background task) can answer nothing: the upstream is told so.
+    if (!round) return { ...params, _meta: { ...params._meta, [CLIENT_CAPABILITIES_META_KEY]: {} } };
     return {
       ...params,
       _meta: { ...params._meta, ...round.meta },
@@ -249,8 +253,8 @@ export class UpstreamConnection {
     };
   }
 
-  private callAs(tool: string, args: Record<string, unknown>, opts: UpstreamCallOptions): Promise<CallToolResult> {
-    return this.request(
+  private async callAs(tool: string, args: Record<string, unknown>, opts: UpstreamCallOptions): Promise<CallToolResult> {
+    const result = await this.request(
       tool,
       (client, options) =>
         client.callTool(
@@ -265,6 +269,10 @@ export class UpstreamConnection {
         ),
       opts.signal,
     );
+    // The SDK client dispatches notifications a turn after the response they preceded on the wire: the last progress or
+    // log message of the call reaches its caller only if the call stays open until then.
+    await new Promise((resolve) => setImmediate(resolve));
+    return result;
   }
 
   /** What the upstream declared it serves (tools, resources, prompts, ...), while connected. */

@@ -157,9 +157,11 @@ function newServer() {
         return { content: [{ type: 'text', text: 'This tool intentionally returns an error for testing' }], isError: true };
       case 'test_tool_with_progress': {
         const token = req.params._meta?.progressToken;
+        // Steps apart in time, as the suite describes (~50 ms): an SDK client drops a progress notification that it reads
+        // in the same chunk as the call's result (it forgets the call's progress handler first).
         for (const progress of [0, 50, 100]) {
           if (token !== undefined) await ctx.mcpReq.notify({ method: 'notifications/progress', params: { progressToken: token, progress, total: 100, message: `Completed step ${progress} of 100` } });
-          await new Promise((resolve) => setTimeout(resolve, 20));
+          await new Promise((resolve) => setTimeout(resolve, 50));
         }
         return text(String(token ?? 'no progress token'));
       }
@@ -172,7 +174,7 @@ function newServer() {
           // SDK may dispatch a notification sent in the same instant as the result after it.
           for (const data of ['Tool execution started', 'Tool processing data', 'Tool execution completed']) {
             await ctx.mcpReq.notify({ method: 'notifications/message', params: { level: 'info', logger: 'conformance-upstream', data } });
-            await new Promise((resolve) => setTimeout(resolve, 30));
+            await new Promise((resolve) => setTimeout(resolve, 50));
           }
         }
         return text('Tool with logging executed successfully');
