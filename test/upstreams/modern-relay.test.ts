@@ -120,6 +120,16 @@ describe('relay of a 2026-07-28 upstream', () => {
     }
   });
 
+  it('a REST caller can answer nothing: the upstream hears no capabilities and refuses what would ask (upstream_error, -32021)', async () => {
+    const call = (tool: string) => hub.app.inject({ method: 'POST', url: `/v1/tools/${tool}`, headers: requestInit.headers, payload: {} });
+    // The upstream's SDK checks an input_required answer against the request's capabilities: with none, it cannot ask.
+    for (const tool of ['fx_test_input_required_result_elicitation', 'fx_test_missing_capability']) {
+      const refused = await call(tool);
+      expect(refused.statusCode).toBe(502);
+      expect(refused.json().error).toMatchObject({ code: 'upstream_error', upstream_code: -32021 });
+    }
+  });
+
   it('prompts and completion of the upstream are relayed too (transparent names)', async () => {
     const client = await connect(new Client({ name: 'modern', version: '1' }, { capabilities: { elicitation: { form: {} } }, ...MODERN }), '/mcp/p/front');
     client.setRequestHandler('elicitation/create', async () => ({ action: 'accept', content: { context: 'billing' } }));
