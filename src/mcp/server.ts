@@ -191,11 +191,15 @@ export class McpSurface {
         signal: ctx.mcpReq.signal,
         onProgress,
         askClient,
-        ...(round ? { round } : {}),
-        // The SDK's log drops what is below the caller's level (its session's, or its 2026-07-28 request's, none if unset).
-        onLog: (m) => {
-          if (open) void ctx.mcpReq.log(m.level as LoggingLevel, m.data, m.logger).catch(() => undefined);
-        },
+        ...(round
+          ? {
+              round,
+              // The SDK's log drops what is below the caller's level (its session's, or its 2026-07-28 request's: none if unset).
+              onLog: (m: { level: string; logger?: string; data: unknown }) => {
+                if (open) void ctx.mcpReq.log(m.level as LoggingLevel, m.data, m.logger).catch(() => undefined);
+              },
+            }
+          : {}),
         traceContext: traceContextOf(req.params._meta),
         askPerson: asker,
         baseUrl: () => originOf(ctx.http?.req?.url),
