@@ -122,6 +122,11 @@ const upstreamEntry = z
     timeout_ms: z.number().int().positive().max(3_600_000).optional(),
     /** The governance level of reading one of the upstream's resources or getting one of its prompts (LOW by default). */
     resources_level: z.enum(LEVELS).optional(),
+    /**
+     * The MCP revision spoken to the upstream: the 2025 handshake by default; "2026-07-28" (stateless) makes the hub
+     * relay each caller's client capabilities and the upstream's input_required rounds.
+     */
+    protocol: z.enum(['2025', '2026-07-28']).optional(),
     /** OAuth client credentials (machine-to-machine) for an HTTP upstream that answers 401 with OAuth metadata. */
     oauth: z
       .object({

@@ -21,9 +21,13 @@ import type { SdkRuntime } from './sdk.js';
 /** The key of the approval question in `inputRequests` / `inputResponses`. */
 export const APPROVAL_INPUT = 'approval';
 
-/** What the signed `requestState` carries between the rounds. */
-interface ApprovalState {
-  approval_id: string;
+/**
+ * What the hub's signed `requestState` carries between the rounds: the approval question's id, or (a relayed
+ * upstream round, src/mcp/upstream-rounds.ts) the upstream tool it belongs to and the upstream's own state.
+ */
+export interface HubRequestState {
+  approval_id?: string;
+  relay?: { tool: string; state?: string };
 }
 
 /** The form the person answers: one boolean, so a client renders it as a yes/no question under the message. */
@@ -36,12 +40,13 @@ const APPROVAL_FORM = {
 /**
  * The requestState codec (the SDK's HMAC-SHA256 helper). Its key is derived (HKDF) from the hub's API keys, which
  * every instance of one deployment shares, so any instance verifies the state another minted; a hub without keys
- * uses a key of this process. The state is bound to the method and the caller.
+ * uses a key of this process. The state is bound to the method and the caller. One codec signs the approval question's
+ * state and the wrapped state of upstream rounds: the server's one `requestState.verify` hook reads both.
  */
-export function approvalStateCodec(sdk: SdkRuntime['server'], apiKeys: readonly string[], ttlMs: number): RequestStateCodec<ApprovalState> {
+export function approvalStateCodec(sdk: SdkRuntime['server'], apiKeys: readonly string[], ttlMs: number): RequestStateCodec<HubRequestState> {
   const secret = apiKeys.length > 0 ? [...apiKeys].sort().join('\n') : randomBytes(32).toString('base64url');
   const key = new Uint8Array(hkdfSync('sha256', secret, 'omni-hub', 'mcp requestState: approvals', 32));
-  return sdk.createRequestStateCodec<ApprovalState>({
+  return sdk.createRequestStateCodec<HubRequestState>({
     key,
     ttlSeconds: Math.max(1, Math.round(ttlMs / 1000)),
     bind: (ctx) => `${ctx.mcpReq.method}\0${ctx.http?.authInfo?.clientId ?? 'anonymous'}`,
@@ -71,7 +76,7 @@ export class ElicitationAsker implements PersonAsker {
     private readonly store: ApprovalStore,
     private readonly ttlMs: number,
     /** The verified requestState of a retried call, and the client's answer to the approval question. */
-    private readonly round: { state?: ApprovalState; response?: unknown },
+    private readonly round: { state?: HubRequestState; response?: unknown },
   ) {}
 
   async ask(request: ApprovalRequest): Promise<ApprovalAnswer> {
@@ -118,7 +123,7 @@ export class ElicitationAsker implements PersonAsker {
   }
 
   /** The input_required answer asking the person (call only when `question` is set). */
-  async inputRequired(sdk: SdkRuntime['server'], codec: RequestStateCodec<ApprovalState>, ctx: ServerContext): Promise<InputRequiredResult> {
+  async inputRequired(sdk: SdkRuntime['server'], codec: RequestStateCodec<HubRequestState>, ctx: ServerContext): Promise<InputRequiredResult> {
     const { approvalId, message } = this.question!;
     return sdk.inputRequired({
       inputRequests: { [APPROVAL_INPUT]: sdk.inputRequired.elicit({ message, requestedSchema: APPROVAL_FORM }) },

@@ -1,4 +1,4 @@
-import type { Server, ServerContext } from '@modelcontextprotocol/server';
+import type { RequestStateCodec, Server, ServerContext } from '@modelcontextprotocol/server';
 import type { Level } from '../config.js';
 import { maxLevel } from '../oauth/scopes.js';
 import { callerView, levelInView, upstreamInView, type CatalogView } from '../tools/catalog.js';
@@ -10,6 +10,8 @@ import type { Upstreams } from '../upstreams/index.js';
 import { getPrompt, PROMPTS } from './prompts.js';
 import { loadSdk } from './sdk.js';
 import { profileOf } from './route-profile.js';
+import type { HubRequestState } from './elicitation.js';
+import { asksForInput, callerRound, relayedInputRequired } from './upstream-rounds.js';
 
 const strip = (value: string, prefix: string) => (value.startsWith(prefix) ? value.slice(prefix.length) : value);
 
@@ -69,9 +71,13 @@ export class FederatedContent {
     return url.pathname === '/messages' ? `${base}/sse` : `${base}${url.pathname}${url.search}`;
   }
 
-  /** Replaces the server's resource and prompt handlers with ones that serve the upstreams' as well. */
-  async register(server: Server): Promise<void> {
-    const { ProtocolError, ProtocolErrorCode, ResourceNotFoundError } = (await loadSdk()).server;
+  /**
+   * Replaces the server's resource and prompt handlers with ones that serve the upstreams' as well. `codec` wraps a
+   * 2026-07-28 upstream's requestState when a read or get answers input_required (src/mcp/upstream-rounds.ts).
+   */
+  async register(server: Server, codec: RequestStateCodec<HubRequestState>): Promise<void> {
+    const sdk = (await loadSdk()).server;
+    const { ProtocolError, ProtocolErrorCode, ResourceNotFoundError } = sdk;
     const refusal = (error: HubError, notFound: () => Error): Error => {
       const upstreamCode = error.details?.upstream_code;
       if (error.code === 'not_found' || (typeof upstreamCode === 'number' && NOT_FOUND_CODES.has(upstreamCode))) return notFound();
@@ -100,11 +106,14 @@ export class FederatedContent {
       const target = parseHubUri(uri);
       if (!target || !options.visible!(target.upstream)) throw new ResourceNotFoundError(asked);
       const subject = { name: `${target.upstream}_resources_read`, level: this.levelOf(target.upstream), system: target.upstream };
+      const round = callerRound(sdk, ctx, uri, () => server.getClientCapabilities());
       const result = await this.pipeline.govern(subject, { uri }, { principal: options.principal, transport: 'mcp', signal: ctx.mcpReq.signal }, async (signal) => {
-        const read = await this.content.readResource(uri, { ...options, signal });
+        const read = await this.content.readResource(uri, { ...options, signal, round });
+        if (asksForInput(read)) return { ...read };
         const t = options.transparent;
         return t ? { ...read, contents: read.contents.map((c) => ({ ...c, uri: strip(c.uri, `${t}+`) })) } : { ...read };
       });
+      if (result.ok && asksForInput(result.data)) return relayedInputRequired(sdk, codec, ctx, uri, result.data);
       return answer(result, () => new ResourceNotFoundError(asked));
     });
     server.setRequestHandler('prompts/list', async (_req, ctx) => {
@@ -130,8 +139,26 @@ export class FederatedContent {
       const upstream = name.slice(0, Math.max(0, name.indexOf('_')));
       if (!upstream || !options.visible!(upstream)) throw notFound();
       const subject = { name: `${upstream}_prompts_get`, level: this.levelOf(upstream), system: upstream };
+      const round = callerRound(sdk, ctx, name, () => server.getClientCapabilities());
       const result = await this.pipeline.govern(subject, { name, arguments: args }, { principal: options.principal, transport: 'mcp', signal: ctx.mcpReq.signal }, async (signal) => {
-        return { ...(await this.content.getPrompt(name, args, { ...options, signal })) };
+        return { ...(await this.content.getPrompt(name, args, { ...options, signal, round })) };
+      });
+      if (result.ok && asksForInput(result.data)) return relayedInputRequired(sdk, codec, ctx, name, result.data);
+      return answer(result, notFound);
+    });
+    // Completion of an upstream prompt's or template's argument, governed and audited like a get of that prompt.
+    server.setRequestHandler('completion/complete', async (req, ctx) => {
+      const options = this.options(ctx);
+      const t = options.transparent;
+      const { ref } = req.params;
+      const hubRef = !t ? ref : ref.type === 'ref/prompt' ? { ...ref, name: `${t}_${ref.name}` } : { ...ref, uri: `${t}+${ref.uri}` };
+      const upstream = hubRef.type === 'ref/prompt' ? hubRef.name.slice(0, Math.max(0, hubRef.name.indexOf('_'))) : (parseHubUri(hubRef.uri)?.upstream ?? '');
+      const notFound = () => new ProtocolError(ProtocolErrorCode.InvalidParams, `nothing to complete for ${JSON.stringify(ref).slice(0, 200)}`);
+      if (!upstream || !options.visible!(upstream)) throw notFound();
+      const subject = { name: `${upstream}_completion_complete`, level: this.levelOf(upstream), system: upstream };
+      const params = { ...req.params, ref: hubRef };
+      const result = await this.pipeline.govern(subject, params, { principal: options.principal, transport: 'mcp', signal: ctx.mcpReq.signal }, async (signal) => {
+        return { ...(await this.content.complete(params, { ...options, signal })) };
       });
       return answer(result, notFound);
     });

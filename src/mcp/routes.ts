@@ -90,8 +90,11 @@ export async function mcpRoutes(app: FastifyInstance, opts: McpRoutesOptions): P
   let entry: ReturnType<typeof modernHandler> | undefined;
   const onerror = (err: Error) => app.log.debug({ err: err.message }, 'MCP request refused by the SDK');
   const sdkEntry = async () => (entry ??= modernHandler(await loadSdk(), opts, onerror));
-  // A changed tool list reaches every open `subscriptions/listen` stream through the bus (any instance's, with Redis).
-  surface.onToolsChanged(() => void sdkEntry().then((e) => e.handler.notify.toolsChanged()));
+  // A changed list reaches every open `subscriptions/listen` stream through the bus (any instance's, with Redis).
+  surface.onListChanged(
+    (kind) =>
+      void sdkEntry().then(({ handler: { notify } }) => (kind === 'tools' ? notify.toolsChanged() : kind === 'prompts' ? notify.promptsChanged() : notify.resourcesChanged())),
+  );
   app.addHook('onClose', async () => {
     clearInterval(sweep);
     await Promise.allSettled([sessions.closeAll(), entry?.handler.close()]);

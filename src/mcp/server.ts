@@ -1,15 +1,16 @@
-import type { CacheHint, CreateMessageRequest, ElicitRequestFormParams, ListToolsResult, Server } from '@modelcontextprotocol/server';
+import type { CacheHint, CreateMessageRequest, ElicitRequestFormParams, ListToolsResult, LoggingLevel, Server } from '@modelcontextprotocol/server';
 import { traceContextOf } from '../telemetry/tracing.js';
 import { HubError } from '../tools/errors.js';
 import type { CallOrigin, InvokePipeline, InvokeResult } from '../tools/pipeline.js';
 import { maxLevel } from '../oauth/scopes.js';
-import { callerView, exposedName, visibleTools } from '../tools/catalog.js';
+import { callerView, catalogName, exposedName, visibleTools } from '../tools/catalog.js';
 import type { RegisteredTool, ToolRegistry } from '../tools/registry.js';
 import { APPROVAL_INPUT, approvalStateCodec, clientElicits, ElicitationAsker } from './elicitation.js';
 import type { FederatedContent } from './federated-content.js';
 import { getPrompt, PROMPTS } from './prompts.js';
 import { profileOf } from './route-profile.js';
 import { toCallToolResult, toMcpTool } from './results.js';
+import { asksForInput, callerRound, relayedInputRequired, relayedProtocolError } from './upstream-rounds.js';
 import { loadSdk } from './sdk.js';
 import { clientSupportsTasks, runsAsTask, statusNotification, TaskRunner, TASKS_EXTENSION } from './tasks.js';
 import type { OperationStore } from '../tools/operations.js';
@@ -35,8 +36,8 @@ export class McpSurface {
   private readonly viewLists = new WeakMap<readonly RegisteredTool[], ListToolsResult>();
   /** Live protocol servers of legacy sessions, told about tool list changes. */
   private readonly servers = new Set<Server>();
-  /** Told when the tool list changes (the 2026-07-28 `subscriptions/listen` streams). */
-  private readonly changeListeners = new Set<() => void>();
+  /** Told when the tool, prompt or resource list changes (the 2026-07-28 `subscriptions/listen` streams). */
+  private readonly changeListeners = new Set<(kind: 'tools' | 'prompts' | 'resources') => void>();
   /** Signs and verifies the approval question's requestState (made with the SDK, once it is loaded). */
   private approvalCodec?: ReturnType<typeof approvalStateCodec>;
   /** MCP Tasks for long tools (offered when the hub was given its operation store). */
@@ -56,7 +57,7 @@ export class McpSurface {
       this.toolsList = { tools: registry.list().filter(forModel).map(toMcpTool) };
       // Sessions without an open stream (or stateless requests) cannot take a notification: that is not an error.
       for (const server of this.servers) void server.sendToolListChanged().catch(() => undefined);
-      for (const listener of this.changeListeners) listener();
+      for (const listener of this.changeListeners) listener('tools');
     });
   }
 
@@ -76,15 +77,16 @@ export class McpSurface {
     return list;
   }
 
-  /** An upstream's resource or prompt list changed: the legacy sessions are told, as for tools. */
+  /** An upstream's resource or prompt list changed: the legacy sessions and the listen streams are told, as for tools. */
   contentChanged(kind: 'resources' | 'prompts'): void {
+    for (const listener of this.changeListeners) listener(kind);
     for (const server of this.servers) {
       void (kind === 'resources' ? server.sendResourceListChanged() : server.sendPromptListChanged()).catch(() => undefined);
     }
   }
 
-  /** Calls `listener` whenever the served tool list changes (a federated upstream's list changed). */
-  onToolsChanged(listener: () => void): void {
+  /** Calls `listener` whenever a served list changes (a federated upstream's tools, prompts or resources). */
+  onListChanged(listener: (kind: 'tools' | 'prompts' | 'resources') => void): void {
     this.changeListeners.add(listener);
   }
 
@@ -133,6 +135,8 @@ export class McpSurface {
         prompts: { listChanged: !!this.content },
         resources: { listChanged: !!this.content },
         logging: {},
+        // Completion of a federated prompt's or template's arguments is the upstream's (src/mcp/federated-content.ts).
+        ...(this.content ? { completions: {} } : {}),
         ...(this.tasks ? { extensions: { [TASKS_EXTENSION]: {} } } : {}),
       },
       instructions: INSTRUCTIONS,
@@ -164,15 +168,38 @@ export class McpSurface {
               response: ctx.mcpReq.inputResponses?.[APPROVAL_INPUT],
             })
           : undefined;
-      // An upstream's elicitation or sampling request during the call goes to this client through the session (2025).
-      const askClient: CallOrigin['askClient'] = (method, params, signal) =>
-        (method === 'elicitation/create'
-          ? ctx.mcpReq.elicitInput(params as ElicitRequestFormParams, { signal })
-          : ctx.mcpReq.requestSampling(params as CreateMessageRequest['params'], { signal })) as Promise<Record<string, unknown>>;
+      const modern = (ctx.mcpReq.envelope as Record<string, unknown> | undefined)?.[sdk.PROTOCOL_VERSION_META_KEY] !== undefined;
+      // A 2025 upstream's elicitation or sampling request during the call goes to this client through the session (2025);
+      // a 2026-07-28 client has no server-to-client requests, so the upstream is told why it cannot have an answer.
+      const askClient: CallOrigin['askClient'] = modern
+        ? (method) =>
+            Promise.reject(
+              new Error(`${method} cannot be relayed: the hub's client speaks MCP 2026-07-28, which has no server-to-client requests, and this upstream speaks 2025 (configure it with "protocol": "2026-07-28" if it supports that revision)`),
+            )
+        : (method, params, signal) =>
+            (method === 'elicitation/create'
+              ? ctx.mcpReq.elicitInput(params as ElicitRequestFormParams, { signal })
+              : ctx.mcpReq.requestSampling(params as CreateMessageRequest['params'], { signal })) as Promise<Record<string, unknown>>;
+      // A federated tool's upstream hears of this caller as it is (capabilities, log level, answers to its questions).
+      // (By its catalog name: a transparent profile shows the upstream's own names; the state binds the upstream too.)
+      const catalog = this.registry.federated
+        ? catalogName(req.params.name, callerView(this.pipeline.config, { principal, maxLevel: maxLevel(ctx.http?.authInfo?.scopes ?? []), ...(profile !== undefined ? { profile } : {}) }))
+        : req.params.name;
+      const passthrough = this.registry.get(catalog)?.def.passthrough === true;
+      const round = passthrough ? callerRound(sdk, ctx, catalog, () => server.getClientCapabilities()) : undefined;
       const call: Omit<CallOrigin, 'principal' | 'transport'> = {
         signal: ctx.mcpReq.signal,
         onProgress,
         askClient,
+        ...(round
+          ? {
+              round,
+              // The SDK's log drops what is below the caller's level (its session's, or its 2026-07-28 request's: none if unset).
+              onLog: (m: { level: string; logger?: string; data: unknown }) => {
+                if (open) void ctx.mcpReq.log(m.level as LoggingLevel, m.data, m.logger).catch(() => undefined);
+              },
+            }
+          : {}),
         traceContext: traceContextOf(req.params._meta),
         askPerson: asker,
         baseUrl: () => originOf(ctx.http?.req?.url),
@@ -186,7 +213,7 @@ export class McpSurface {
         clientSupportsTasks(sdk, ctx, () => server.getClientCapabilities() as { extensions?: Record<string, unknown> } | undefined)
       ) {
         // The task outlives this request: nothing of the request (its signal, progress, the client's session asks) goes along.
-        const { signal: _request, onProgress: _progress, askClient: _ask, ...background } = call;
+        const { signal: _request, onProgress: _progress, askClient: _ask, onLog: _log, round: _round, ...background } = call;
         // Only a 2025 session's server outlives this request and can tell the client when the task ends. The SDK's typed
         // notifications leave out the task vocabulary (no runtime for it): the wire shape is the extension's.
         const notify = session
@@ -198,6 +225,9 @@ export class McpSurface {
       try {
         const result = await this.invoke(req.params.name, req.params.arguments ?? {}, principal, call);
         if (asker?.question) return await asker.inputRequired(sdk, codec, ctx);
+        if (passthrough && result.ok && asksForInput(result.data)) return await relayedInputRequired(sdk, codec, ctx, catalog, result.data);
+        const refused = passthrough && !result.ok ? relayedProtocolError(sdk, result.error) : undefined;
+        if (refused) throw refused;
         return toCallToolResult(result);
       } finally {
         open = false;
@@ -220,7 +250,7 @@ export class McpSurface {
         throw err;
       }
     });
-    await this.content?.register(server);
+    await this.content?.register(server, codec);
     // Only a session's server can be told later: a per-request one is gone once its answer is sent.
     if (session && this.registry.federated) {
       this.servers.add(server);

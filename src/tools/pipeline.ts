@@ -36,6 +36,10 @@ export interface CallOrigin {
   askPerson?: PersonAsker;
   /** How to relay an upstream's elicitation or sampling request to this caller's client (2025 MCP sessions). */
   askClient?: ToolContext['ask'];
+  /** The caller's request as a 2026-07-28 upstream gets it relayed (capabilities, log level, input responses). */
+  round?: ToolContext['round'];
+  /** Where an upstream's log messages during the call go (the MCP caller). */
+  onLog?: ToolContext['clientLog'];
   /** The profile the request asked for (`?profile=`, `/mcp/p/<profile>`); a key's bound profile applies anyway. */
   profile?: string;
   /** How long the call may take: an MCP task waits for its whole operation (src/mcp/tasks.ts); TOOL_WAIT_MS otherwise. */
@@ -403,6 +407,8 @@ export class InvokePipeline {
         attach: (m) => media.push(m),
         progress: origin.onProgress,
         ask: origin.askClient,
+        round: origin.round,
+        clientLog: origin.onLog,
       });
       // An upstream's answer passes through unchanged (REST bounds its binary content itself).
       if (tool.def.passthrough) return this.finish(call, data.isError === true ? 'error' : 'ok', { ok: true, data, media, governance, callId, raw: true });

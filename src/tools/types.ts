@@ -50,6 +50,24 @@ export interface ToolContext {
   progress?: (p: ProgressUpdate) => void;
   /** Present when the caller's client can answer an upstream's elicitation or sampling request (a 2025 session). */
   ask?: ClientAsker;
+  /** The caller's MCP request as a 2026-07-28 upstream needs it relayed (see McpRound). */
+  round?: McpRound;
+  /** Present for an MCP caller: an upstream's log messages during the call go to it (filtered by the caller's level). */
+  clientLog?: ClientLogger;
+}
+
+/** Sends one `notifications/message` to the hub's MCP caller, which filters it by the level the caller chose. */
+export type ClientLogger = (message: { level: string; logger?: string; data: unknown }) => void;
+
+/**
+ * What a 2026-07-28 upstream is told of the hub's caller on each request: the caller's client capabilities and log
+ * level (the per-request `_meta` envelope entries), and, on a retried multi-round-trip call, the caller's
+ * `inputResponses` and the upstream's own `requestState` (unwrapped from the hub's signed state).
+ */
+export interface McpRound {
+  meta: Record<string, unknown>;
+  inputResponses?: Record<string, unknown>;
+  requestState?: string;
 }
 
 /** A request an upstream sends its client during a tool call, relayed to the hub's client of that call. */

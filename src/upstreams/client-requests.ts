@@ -1,7 +1,8 @@
-import type { ClientAsker, ClientRequestMethod } from '../tools/types.js';
+import type { ClientAsker, ClientLogger, ClientRequestMethod } from '../tools/types.js';
 
 interface TrackedCall {
   ask?: ClientAsker;
+  log?: ClientLogger;
   signal: AbortSignal;
 }
 
@@ -19,6 +20,16 @@ export class ClientRequestRelay {
   track(call: TrackedCall): () => void {
     this.calls.add(call);
     return () => this.calls.delete(call);
+  }
+
+  /**
+   * An upstream's log message (`notifications/message`) goes to the client of the call in flight, by the same rule as
+   * requests: with no call or several, nobody can be named and it is dropped (the hub's own log keeps nothing of it).
+   */
+  log(message: Parameters<ClientLogger>[0]): void {
+    if (this.calls.size !== 1) return;
+    const [call] = this.calls;
+    call!.log?.(message);
   }
 
   async relay(method: ClientRequestMethod, params: Record<string, unknown>): Promise<Record<string, unknown>> {

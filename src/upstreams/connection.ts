@@ -5,7 +5,7 @@ import type { UpstreamConfig } from '../config.js';
 import { SecretScrubber, upstreamSecrets } from '../governance/scrub.js';
 import { traceMetaParams } from '../telemetry/tracing.js';
 import { HubError } from '../tools/errors.js';
-import type { ClientAsker, ProgressUpdate } from '../tools/types.js';
+import type { ClientAsker, ClientLogger, McpRound, ProgressUpdate } from '../tools/types.js';
 import { ClientRequestRelay } from './client-requests.js';
 import { boundedFetch, currentCall, ResultTooLargeError } from './bounded-fetch.js';
 import { RefreshGate, type RefreshLimits } from './refresh-gate.js';
@@ -29,12 +29,16 @@ export interface UpstreamCallOptions {
   onProgress?: (p: ProgressUpdate) => void;
   /** Answers the upstream's elicitation and sampling requests made during this call (see ClientRequestRelay). */
   ask?: ClientAsker;
+  /** The caller's request as relayed to a 2026-07-28 upstream (ignored for a 2025 one). */
+  round?: McpRound;
+  /** Where the upstream's log messages during this call go (see ClientRequestRelay.log). */
+  log?: ClientLogger;
 }
 
 /** Who a request is for: the principal (their own session on an `auth: "user"` upstream) and, for a tool call, who answers the upstream's questions. */
 export interface Caller {
   principal?: string;
-  call?: { ask?: ClientAsker };
+  call?: { ask?: ClientAsker; log?: ClientLogger };
 }
 
 /** The bounds every upstream request carries. */
@@ -68,6 +72,8 @@ export const DEFAULT_TIMINGS: Omit<ConnectionTimings, 'callTimeoutMs'> = {
 };
 
 const CLIENT_INFO = { name: 'omni-hub', version: '0.1.0' };
+/** The per-request `_meta` key of the client capabilities (2026-07-28), as the SDK names it. */
+const CLIENT_CAPABILITIES_META_KEY = 'io.modelcontextprotocol/clientCapabilities';
 const MAX_TOOL_PAGES = 50;
 const MAX_STDERR_LINE = 2_000;
 const MAX_REASON = 300;
@@ -228,21 +234,49 @@ export class UpstreamConnection {
     void this.connect();
   }
 
-  callTool(tool: string, args: Record<string, unknown>, opts: UpstreamCallOptions): Promise<CallToolResult> {
-    return this.request(
+  async callTool(tool: string, args: Record<string, unknown>, opts: UpstreamCallOptions): Promise<CallToolResult> {
+    const result = await this.request(
       tool,
       (client, options) =>
         client.callTool(
-          { name: tool, arguments: args, ...traceMetaParams() },
+          this.relayParams({ name: tool, arguments: args, ...traceMetaParams() }, opts.round),
           {
             ...options,
+            // An input_required answer goes back to the hub's caller, who answers it (the hub has no person to ask).
+            ...(this.modern ? { allowInputRequired: true } : {}),
             // The SDK sends its own progressToken upstream only when a handler is given, and maps the answers back.
             ...(opts.onProgress ? { onprogress: (p: ProgressUpdate) => opts.onProgress!({ progress: p.progress, total: p.total, message: p.message }) } : {}),
           },
         ),
       opts.signal,
-      { principal: opts.principal, call: { ask: opts.ask } },
+      { principal: opts.principal, call: { ask: opts.ask, log: opts.log } },
     );
+    // The SDK client dispatches notifications a turn after the response they preceded on the wire: the last progress or
+    // log message of the call reaches its caller only if the call stays open until then.
+    await new Promise((resolve) => setImmediate(resolve));
+    return result;
+  }
+
+  /** Whether the upstream speaks MCP 2026-07-28 (stateless, input_required rounds) rather than a 2025 revision. */
+  get modern(): boolean {
+    return this.config.protocol === '2026-07-28';
+  }
+
+  /**
+   * A request's params as relayed to a 2026-07-28 upstream: the caller's envelope entries (client capabilities, log
+   * level) win over the ones the SDK client attaches for the hub, and a retried round carries the caller's answers
+   * and the upstream's own state. A 2025 upstream gets the params unchanged.
+   */
+  relayParams<P extends object>(params: P & { _meta?: Record<string, unknown> }, round: McpRound | undefined): P {
+    if (!this.modern) return params;
+    // A caller with no MCP request (REST, a background task) can answer nothing: the upstream is told so.
+    if (!round) return { ...params, _meta: { ...params._meta, [CLIENT_CAPABILITIES_META_KEY]: {} } };
+    return {
+      ...params,
+      _meta: { ...params._meta, ...round.meta },
+      ...(round.inputResponses ? { inputResponses: round.inputResponses } : {}),
+      ...(round.requestState !== undefined ? { requestState: round.requestState } : {}),
+    };
   }
 
   /** What the upstream declared it serves (tools, resources, prompts, ...), while connected. */
@@ -268,7 +302,7 @@ export class UpstreamConnection {
     if (!client || !sdk || this.status.state !== 'connected') {
       throw new HubError('upstream_error', `upstream "${this.name}" is not connected: ${this.describeDown()}`, { upstream: this.name });
     }
-    const untrack = caller.call ? this.clientRequests.track({ ask: caller.call.ask, signal }) : undefined;
+    const untrack = caller.call ? this.clientRequests.track({ ask: caller.call.ask, log: caller.call.log, signal }) : undefined;
     try {
       return await this.send(what, client, sdk, send, signal, (err) => this.lost(client, err));
     } finally {
@@ -306,7 +340,7 @@ export class UpstreamConnection {
         unknownSession = httpStatusOf(err, sdk) === 404;
         void sessions.drop(session);
       };
-      const untrack = caller.call ? session.relay.track({ ask: caller.call.ask, signal }) : undefined;
+      const untrack = caller.call ? session.relay.track({ ask: caller.call.ask, log: caller.call.log, signal }) : undefined;
       try {
         return await this.send(what, client, sdk, send, signal, lost);
       } catch (err) {
@@ -350,7 +384,12 @@ export class UpstreamConnection {
       if (overflow || err instanceof ResultTooLargeError) throw this.tooLarge(what);
       if (signal.aborted) throw signal.reason instanceof HubError ? signal.reason : new HubError('timeout', `${this.name}_${what} was cancelled`);
       if (sdk.ProtocolError.isInstance(err)) {
-        throw new HubError('upstream_error', `upstream "${this.name}" refused ${what}: ${this.scrub(clip(err.message))}`, { upstream: this.name, upstream_code: err.code });
+        // The code and data travel on so the MCP surface can answer its client with the upstream's protocol error.
+        throw new HubError('upstream_error', `upstream "${this.name}" refused ${what}: ${this.scrub(clip(err.message))}`, {
+          upstream: this.name,
+          upstream_code: err.code,
+          ...(err.data !== undefined ? { upstream_data: err.data } : {}),
+        });
       }
       if (sdk.SdkError.isInstance(err)) {
         if (err.code === sdk.SdkErrorCode.RequestTimeout) {
@@ -359,6 +398,11 @@ export class UpstreamConnection {
         if (err.code === sdk.SdkErrorCode.ConnectionClosed) {
           if (this.overflowed) throw this.tooLarge(what);
           throw new HubError('upstream_error', `upstream "${this.name}" closed the connection during ${what}`, { upstream: this.name });
+        }
+        // An answer the client could not use (an unexpected result type, a malformed result): that request failed, the
+        // connection is fine.
+        if (err.code === sdk.SdkErrorCode.UnsupportedResultType || err.code === sdk.SdkErrorCode.InvalidResult) {
+          throw new HubError('upstream_error', `upstream "${this.name}" answered ${what} with a result the hub cannot use: ${this.scrub(clip(err.message))}`, { upstream: this.name });
         }
       }
       if (this.userTokens && httpStatusOf(err, sdk) === 401) {
@@ -396,6 +440,7 @@ export class UpstreamConnection {
       }
       this.client = client;
       client.onclose = () => this.lost(client, new Error(this.overflowed ? `a message passed ${this.timings.resultMaxBytes} bytes (UPSTREAM_RESULT_MAX_BYTES)` : 'connection closed'));
+      await this.listenForChanges(client);
       this.tools = await this.listTools(client);
       await this.userTokens?.saveTools(this.tools).catch((err: unknown) => this.log.warn({ upstream: this.name, err: reasonOf(err) }, 'upstream tool list not cached'));
       this.attempt = 0;
@@ -409,6 +454,25 @@ export class UpstreamConnection {
       await this.fromCache();
       this.failed(err);
     }
+  }
+
+  /**
+   * A 2026-07-28 upstream announces list changes on a `subscriptions/listen` stream instead of its session: the hub
+   * opens one per connection for what the upstream declared; its notifications reach the same handlers as a 2025
+   * upstream's. The stream ends with the client.
+   */
+  private async listenForChanges(client: Client): Promise<void> {
+    if (!this.modern) return;
+    const declared = client.getServerCapabilities() ?? {};
+    const filter = {
+      ...(declared.tools?.listChanged ? { toolsListChanged: true } : {}),
+      ...(declared.prompts?.listChanged ? { promptsListChanged: true } : {}),
+      ...(declared.resources?.listChanged ? { resourcesListChanged: true } : {}),
+    };
+    if (Object.keys(filter).length === 0) return;
+    await client.listen(filter, { timeout: this.timings.connectTimeoutMs }).catch((err: unknown) => {
+      this.log.warn({ upstream: this.name, err: this.scrub(reasonOf(err)) }, 'upstream list changes not followed');
+    });
   }
 
   /** An `auth: "user"` upstream without an operator login here: the list another instance (or an earlier run) saw. */
@@ -496,7 +560,9 @@ export class UpstreamConnection {
     // Elicitation and sampling are declared so upstreams offer the tools that need them; each request is relayed to the
     // client of the call that made it, or refused (ClientRequestRelay).
     const capabilities = { elicitation: { form: {} }, sampling: {} };
-    const client = new sdk.Client(CLIENT_INFO, { capabilities, jsonSchemaValidator: PASS_THROUGH_OUTPUT, listMaxPages: MAX_TOOL_PAGES });
+    // A 2026-07-28 upstream is pinned to that revision; its input_required answers are handed back, not fulfilled here.
+    const modern = this.modern ? { versionNegotiation: { mode: { pin: '2026-07-28' as const } }, inputRequired: { autoFulfill: false } } : {};
+    const client = new sdk.Client(CLIENT_INFO, { capabilities, jsonSchemaValidator: PASS_THROUGH_OUTPUT, listMaxPages: MAX_TOOL_PAGES, ...modern });
     client.setRequestHandler('elicitation/create', async (req) => (await relay.relay('elicitation/create', req.params)) as unknown as ElicitResult);
     client.setRequestHandler('sampling/createMessage', async (req) => (await relay.relay('sampling/createMessage', req.params)) as unknown as CreateMessageResult);
     // Transport hiccups the SDK recovers from itself (e.g. a GET stream reconnecting); real losses arrive as onclose.
@@ -510,6 +576,7 @@ export class UpstreamConnection {
     client.setNotificationHandler('notifications/tools/list_changed', () => this.refreshGate.notify());
     client.setNotificationHandler('notifications/resources/list_changed', () => this.onContentChanged?.('resources'));
     client.setNotificationHandler('notifications/prompts/list_changed', () => this.onContentChanged?.('prompts'));
+    client.setNotificationHandler('notifications/message', (n) => relay.log(n.params));
     return client;
   }
 

@@ -1,5 +1,6 @@
-import type { Client, GetPromptResult, Prompt, ReadResourceResult, Resource, ResourceTemplateType } from '@modelcontextprotocol/client';
+import type { Client, CompleteRequest, CompleteResult, GetPromptResult, Prompt, ReadResourceResult, Resource, ResourceTemplateType } from '@modelcontextprotocol/client';
 import { HubError } from '../tools/errors.js';
+import type { McpRound } from '../tools/types.js';
 import type { UpstreamConnection, UpstreamRequestOptions } from './connection.js';
 import type { UpstreamSystem } from './index.js';
 import { hubAppResourceMeta } from './app-domain.js';
@@ -22,6 +23,8 @@ export interface ContentOptions {
   hubUrl?: string;
   /** The caller: an `auth: "user"` upstream answers on the caller's own session, with the caller's own login. */
   principal?: string;
+  /** The caller's request as a 2026-07-28 upstream gets it relayed (prompts/get, resources/read). */
+  round?: McpRound;
 }
 
 /** An upstream item's `_meta` as the client of `options` sees it (its app domain re-derived for the hub). */
@@ -92,7 +95,14 @@ export class UpstreamContent {
     const target = parseHubUri(uri);
     if (!target) throw new HubError('not_found', `resource ${JSON.stringify(uri.slice(0, 200))} is not an upstream's (hub URIs are <upstream>+<uri>)`);
     const conn = this.connection(target.upstream, options, `resource ${JSON.stringify(uri.slice(0, 200))}`);
-    const res = await ask(conn, 'resources/read', (client, o) => client.readResource({ uri: target.uri }, { ...o, cacheMode: 'bypass' }), options);
+    const res = await ask(
+      conn,
+      'resources/read',
+      (client, o) => client.readResource(conn.relayParams({ uri: target.uri }, options.round), { ...o, cacheMode: 'bypass', ...(conn.modern ? { allowInputRequired: true } : {}) }),
+      options,
+    );
+    // An input_required answer (2026-07-28) has no contents: it goes back to the caller as it is.
+    if (!Array.isArray(res.contents)) return res;
     return { ...res, contents: res.contents.map((c) => withHubMeta({ ...c, uri: hubUri(target.upstream, c.uri) }, conn, options)) };
   }
 
@@ -108,6 +118,34 @@ export class UpstreamContent {
     const at = name.indexOf('_');
     if (at < 1) throw new HubError('not_found', `prompt ${JSON.stringify(name.slice(0, 200))} is not an upstream's (upstream prompts are <upstream>_<prompt>)`);
     const conn = this.connection(name.slice(0, at), options, `prompt ${JSON.stringify(name.slice(0, 200))}`);
-    return ask(conn, 'prompts/get', (client, o) => client.getPrompt({ name: name.slice(at + 1), arguments: args }, o), options);
+    return ask(
+      conn,
+      'prompts/get',
+      (client, o) => client.getPrompt(conn.relayParams({ name: name.slice(at + 1), arguments: args }, options.round), { ...o, ...(conn.modern ? { allowInputRequired: true } : {}) }),
+      options,
+    );
+  }
+
+  /**
+   * Completes an argument of an upstream's prompt (`<upstream>_<prompt>`) or resource template (a hub URI) at that
+   * upstream. The upstream is the one the reference names.
+   */
+  async complete(params: CompleteRequest['params'], options: ContentOptions = {}): Promise<CompleteResult> {
+    const { ref } = params;
+    let upstream: string;
+    let upstreamRef: CompleteRequest['params']['ref'];
+    if (ref.type === 'ref/prompt') {
+      const at = ref.name.indexOf('_');
+      if (at < 1) throw new HubError('not_found', `prompt ${JSON.stringify(ref.name.slice(0, 200))} is not an upstream's`);
+      upstream = ref.name.slice(0, at);
+      upstreamRef = { ...ref, name: ref.name.slice(at + 1) };
+    } else {
+      const target = parseHubUri(ref.uri);
+      if (!target) throw new HubError('not_found', `resource template ${JSON.stringify(ref.uri.slice(0, 200))} is not an upstream's`);
+      upstream = target.upstream;
+      upstreamRef = { ...ref, uri: target.uri };
+    }
+    const conn = this.connection(upstream, options, 'completions');
+    return ask(conn, 'completion/complete', (client, o) => client.complete({ ...params, ref: upstreamRef }, o), options);
   }
 }

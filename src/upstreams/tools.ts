@@ -1,6 +1,7 @@
 import type { Tool } from '@modelcontextprotocol/client';
 import { z } from 'zod';
 import type { Level, UpstreamConfig } from '../config.js';
+import { HubError } from '../tools/errors.js';
 import type { ToolAnnotations, ToolDefinition } from '../tools/types.js';
 import type { UpstreamConnection } from './connection.js';
 import { hubUri } from './hub-uri.js';
@@ -91,7 +92,15 @@ export function upstreamToolDefinition(conn: UpstreamConnection, tool: Tool): To
             `call ${tool.name} on the upstream MCP server "${upstream.name}" with ${JSON.stringify(forward(args)).slice(0, 500)}`,
         }
       : {}),
-    run: async (args, ctx) =>
-      (await conn.callTool(tool.name, forward(args), { signal: ctx.signal, onProgress: ctx.progress, principal: ctx.principal, ask: ctx.ask })) as Record<string, unknown>,
+    run: async (args, ctx) => {
+      const result = (await conn.callTool(tool.name, forward(args), { signal: ctx.signal, onProgress: ctx.progress, principal: ctx.principal, ask: ctx.ask, round: ctx.round, log: ctx.clientLog })) as Record<string, unknown>;
+      // Only an MCP caller can answer an input_required round (the MCP surface relays it); any other caller gets why not.
+      if (result.resultType === 'input_required' && !ctx.round) {
+        throw new HubError('upstream_error', `${tool.name} on the upstream MCP server "${upstream.name}" asks for input (elicitation, sampling or roots) that only an MCP client can give`, {
+          upstream: upstream.name,
+        });
+      }
+      return result;
+    },
   };
 }

@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
@@ -14,13 +15,13 @@ export const hasOpenssl = (() => {
 })();
 
 /**
- * A self-signed P-256 certificate for `names` (the first is its CN), valid one day, made with openssl in a temporary
+ * A self-signed P-256 certificate for `names` (host names or IP addresses; the first is its CN), valid one day, made with openssl in a temporary
  * directory that is removed again. The tests serve HTTPS with `key`/`cert` and make the hub trust `cert` (its `ca`).
  */
 export function selfSignedCert(names: readonly [string, ...string[]]): { key: string; cert: string } {
   const dir = mkdtempSync(path.join(tmpdir(), 'omni-cert-'));
   try {
-    const san = names.map((n) => `DNS:${n}`).join(',');
+    const san = names.map((n) => (isIP(n) ? `IP:${n}` : `DNS:${n}`)).join(',');
     execFileSync(
       'openssl',
       ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', `/CN=${names[0]}`, '-addext', `subjectAltName=${san}`,

@@ -31,7 +31,8 @@ export interface HubProcess {
 /** Starts the built server (dist/main.js, as `npm start` runs it) and waits until /readyz answers 200. */
 export async function startHubProcess(
   env: Record<string, string>,
-  opts: { node?: string; cwd?: string; main?: string; nodeArgs?: string[] } = {},
+  /** `readyMs`: how long to wait for /readyz (a hub that starts upstream processes first needs longer on a busy machine). */
+  opts: { node?: string; cwd?: string; main?: string; nodeArgs?: string[]; readyMs?: number } = {},
 ): Promise<HubProcess> {
   const main = opts.main ?? MAIN;
   if (!existsSync(main)) throw new Error(`${main} is missing: run npm run build first (npm test does)`);
@@ -64,7 +65,7 @@ export async function startHubProcess(
     }),
   );
   const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 20_000;
+  const deadline = Date.now() + (opts.readyMs ?? 20_000);
   for (;;) {
     if (proc.exitCode !== null) throw new Error(`hub exited with ${proc.exitCode}: ${err}${out}`);
     try {

@@ -57,7 +57,7 @@ describe('elicitation and sampling requests of an upstream', () => {
     }
   });
 
-  it('a 2026-07-28 client is not asked (the hub does not relay there yet): the call fails naming elicitation', async () => {
+  it('a 2026-07-28 client calling a 2025 upstream that asks is not asked (no server-to-client requests there): the call fails naming elicitation', async () => {
     const client = new Client({ name: 'modern', version: '1' }, { capabilities: { elicitation: { form: {} } }, versionNegotiation: { mode: { pin: '2026-07-28' } } });
     let asked = 0;
     client.setRequestHandler('elicitation/create', async () => {

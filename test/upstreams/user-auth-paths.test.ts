@@ -1,9 +1,7 @@
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { createServer as createHttpsServer, type Server } from 'node:https';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testHub, type TestHub } from '../helpers/app.js';
@@ -11,7 +9,7 @@ import { CHROMIUM, hasChromium, launchChromium, type HeadlessChromium } from '..
 import { fixtureSystem } from '../helpers/fixture-system.js';
 import { freePort } from '../helpers/spawn-hub.js';
 import { signInThroughLink, startUserAuthUpstream, type UserAuthUpstream, type UserAuthUpstreamOptions } from '../fakes/user-auth-upstream.js';
-import { hasOpenssl } from '../oauth/helpers.js';
+import { hasOpenssl, selfSignedCert } from '../helpers/self-signed.js';
 import { eventually, upstream } from './helpers.js';
 
 /**
@@ -125,14 +123,12 @@ describe.skipIf(!hasChromium)('auth "user" with a stateful upstream (sessions bo
 });
 
 /** A TLS front for the hub (as a load balancer would be): `https://127.0.0.1:<port>` with a certificate made by openssl. */
-function tlsFront(dir: string): { ca: string; front: (hubPort: number) => Promise<{ base: string; close(): Promise<void> }> } {
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1',
-    '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem')], { stdio: 'ignore' });
-  const cert = readFileSync(path.join(dir, 'cert.pem'), 'utf8');
+function tlsFront(): { ca: string; front: (hubPort: number) => Promise<{ base: string; close(): Promise<void> }> } {
+  const { key, cert } = selfSignedCert(['127.0.0.1']);
   return {
     ca: cert,
     async front(hubPort) {
-      const server: Server = createHttpsServer({ key: readFileSync(path.join(dir, 'key.pem')), cert }, (req, res) => {
+      const server: Server = createHttpsServer({ key, cert }, (req, res) => {
         const proxied = httpRequest({ host: '127.0.0.1', port: hubPort, method: req.method, path: req.url, headers: req.headers }, (answer) => {
           res.writeHead(answer.statusCode ?? 502, answer.headers);
           answer.pipe(res);
@@ -153,16 +149,14 @@ function tlsFront(dir: string): { ca: string; front: (hubPort: number) => Promis
 }
 
 describe.skipIf(!hasChromium || !hasOpenssl)('auth "user" at an authorization server that takes Client ID Metadata Documents', () => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'omni-user-cimd-'));
   let s: Setup;
   beforeAll(async () => {
-    const tls = tlsFront(dir);
+    const tls = tlsFront();
     // No dynamic registration: the hub's own document (served at PUBLIC_URL, https) is its only way in.
     s = await setup('cimd', { clientDocuments: { ca: tls.ca }, registration: false }, { publicUrl: tls.front });
   }, 120_000);
   afterAll(async () => {
     await s?.close();
-    rmSync(dir, { recursive: true, force: true });
   });
 
   it('connects with the client id https://<PUBLIC_URL>/connect/client.json, which the authorization server fetched from the hub', async () => {
