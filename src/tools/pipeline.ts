@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
-import type { Config, Level, ProfileConfig } from '../config.js';
+import type { Config, ProfileConfig } from '../config.js';
+import type { Level } from '../governance/levels.js';
 import { toolServices, type HubDeps } from '../deps.js';
 import type { ApprovalStore } from '../governance/approvals.js';
 import { auditTimestamp, type AuditOutcome, type AuditRecord } from '../governance/audit.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import pino from 'pino';
-import { testConfig } from '../../src/config.js';
+import { testConfig } from '../helpers/config.js';
 import { createGovernanceStores } from '../../src/governance/index.js';
 import { Governor } from '../../src/governance/governor.js';
 import { MemoryQuotaStore } from '../../src/governance/memory-quota-store.js';

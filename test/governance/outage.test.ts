@@ -1,6 +1,6 @@
 import { spawnSync, type ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { testConfig } from '../../src/config.js';
+import { testConfig } from '../helpers/config.js';
 import type { AuditRecord } from '../../src/governance/audit.js';
 import { Governor } from '../../src/governance/governor.js';
 import { RedisAuditStore } from '../../src/governance/redis-audit-store.js';

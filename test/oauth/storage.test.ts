@@ -4,7 +4,7 @@ import path from 'node:path';
 import pino from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { buildApp } from '../../src/app.js';
-import { testConfig } from '../../src/config.js';
+import { testConfig } from '../helpers/config.js';
 import { createDeps } from '../../src/deps-factory.js';
 import { FileOAuthStore, RedisOAuthStore, type OAuthStore } from '../../src/oauth/store.js';
 import { TEST_KEY } from '../helpers/app.js';

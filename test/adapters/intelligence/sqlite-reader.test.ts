@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openIntelligenceStore } from '../../../src/adapters/intelligence/open-store.js';
 import type { IntelligenceStore } from '../../../src/adapters/intelligence/store.js';
-import { testConfig } from '../../../src/config.js';
+import { testConfig } from '../../helpers/config.js';
 import { ROOT } from '../../helpers/spawn-hub.js';
 
 describe('embedded store search worker', () => {
