@@ -137,6 +137,11 @@ export class InvokePipeline {
     return p;
   }
 
+  /** Calls (and governed reads) started and not yet answered: what shutdown waits for, and what tests wait on. */
+  get inFlight(): number {
+    return this.calls.count;
+  }
+
   /** Graceful shutdown: waits for in-flight calls up to `graceMs`, then aborts the rest. */
   async drain(graceMs: number): Promise<void> {
     const timer = setTimeout(() => {

@@ -7,7 +7,7 @@ describe('config', () => {
     expect(c.port).toBe(3000);
     expect(c.host).toBe('0.0.0.0');
     expect(c.sessionMode).toBe('stateful');
-    expect(c.sessions).toEqual({ idleMs: 1_800_000, maxPerProcess: 5_000, maxPerPrincipal: 1_000 });
+    expect(c.sessions).toEqual({ idleMs: 1_800_000, cacheMs: 1_000, maxPerProcess: 5_000, maxPerPrincipal: 1_000 });
     expect(c.governance.limits).toEqual({ LOW: 1000, MEDIUM: 100, HIGH: 30, CRITICAL: 10 });
     expect(c.governance.failurePolicy).toBe('closed-for-high');
     expect(c.google.region).toBe('us-central1');
