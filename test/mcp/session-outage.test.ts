@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { MCP_HEADERS, testHub, untilReady, type TestHub } from '../helpers/app.js';
 import { fixtureSystem } from '../helpers/fixture-system.js';
 import { modernRequest } from '../helpers/mcp-requests.js';
-import { freePort, startRedisServer, stopRedisServer } from '../governance/redis-helpers.js';
+import { freePort, startRedisServer, stopRedisServer } from '../helpers/redis.js';
 
 const rpc = (id: number, method: string, params: Record<string, unknown> = {}) => JSON.stringify({ jsonrpc: '2.0', id, method, params });
 const INIT = rpc(1, 'initialize', { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'outage', version: '1' } });

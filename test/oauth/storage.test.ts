@@ -9,7 +9,7 @@ import { createDeps } from '../../src/deps-factory.js';
 import { FileOAuthStore, RedisOAuthStore, type OAuthStore } from '../../src/oauth/store.js';
 import { TEST_KEY } from '../helpers/app.js';
 import { fixtureSystem } from '../helpers/fixture-system.js';
-import { REDIS_URL, testConnection, useRedisAdmin, warnIfNoRedis } from '../governance/redis-helpers.js';
+import { REDIS_URL, testConnection, useRedisAdmin, warnIfNoRedis } from '../helpers/redis.js';
 import { obtainTokens, postForm } from './helpers.js';
 
 /** A listening hub on a given environment; several may share DATA_DIR (one after the other) or Redis (at once). */

@@ -9,7 +9,7 @@ import { silentLog } from '../../src/log.js';
 import { FileOAuthStore, RedisOAuthStore, type OAuthStore } from '../../src/oauth/store.js';
 import { VaultCipher } from '../../src/upstreams/vault-cipher.js';
 import { CredentialVault, GrantRevokedError, type Grant } from '../../src/upstreams/vault.js';
-import { REDIS_URL, testConnection, useRedisAdmin, warnIfNoRedis } from '../governance/redis-helpers.js';
+import { REDIS_URL, testConnection, useRedisAdmin, warnIfNoRedis } from '../helpers/redis.js';
 
 const KEY_A = randomBytes(32);
 const KEY_B = randomBytes(32);
