@@ -11,7 +11,7 @@ import { system as workspace } from './google_workspace/index.js';
 import { checkInventory } from './names.js';
 
 /**
- * Every system the hub knows, in the order of the README's connection table. TOOLSETS narrows it at start; the config
+ * Every system the hub knows, in the order `npm run check` lists them. TOOLSETS narrows it at start; the config
  * checks TOOLSETS against SYSTEM_IDS, so a system added here without its id there stops the hub from loading.
  */
 export const SYSTEMS: readonly SystemDefinition[] = [cloudRun, workspace, aiMl, maps, docker, intelligence, github, chatgpt, connector];
