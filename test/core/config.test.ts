@@ -22,6 +22,7 @@ describe('config', () => {
     [{ GOVERNANCE_MODE: 'soft' }, /invalid GOVERNANCE_MODE/],
     [{ MCP_MAX_SESSIONS_PER_PRINCIPAL: '0' }, /invalid MCP_MAX_SESSIONS_PER_PRINCIPAL/],
     [{ MCP_SESSION_IDLE_MS: 'soon' }, /invalid MCP_SESSION_IDLE_MS/],
+    [{ MCP_SESSION_CACHE_MS: '-1' }, /invalid MCP_SESSION_CACHE_MS/],
     [{ GOVERNANCE_OVERRIDES: '{not json' }, /GOVERNANCE_OVERRIDES is not valid JSON/],
     [{ GOVERNANCE_OVERRIDES: '{"x":{"level":"EXTREME"}}' }, /GOVERNANCE_OVERRIDES: x.level/],
     [{ REDIS_URL: 'localhost:6379' }, /invalid REDIS_URL/],
@@ -101,6 +102,7 @@ describe('config', () => {
     expect(c.governance.approval).toEqual({ LOW: 'model', MEDIUM: 'model', HIGH: 'model', CRITICAL: 'off' });
     expect(c.governance.approvalTtlMs).toBe(120_000);
     expect(c.google.onGoogleCloud).toBe(true);
+    expect(loadConfig({ MCP_API_KEY: 'k'.repeat(20), MCP_SESSION_CACHE_MS: '0' }).sessions.cacheMs).toBe(0);
     expect(loadConfig({ MCP_API_KEY: 'k'.repeat(20), DOCKER_BUILD_ROOT: '', K_SERVICE: '' }).google.onGoogleCloud).toBe(false);
   });
 
