@@ -52,8 +52,8 @@ describe('embedded store search worker', () => {
     const module = (file: string) => JSON.stringify(pathToFileURL(path.join(ROOT, 'dist', file)).href);
     const script = `
       const { openIntelligenceStore } = await import(${module('adapters/intelligence/open-store.js')});
-      const { testConfig } = await import(${module('config.js')});
-      const store = await openIntelligenceStore(testConfig({ DATA_DIR: ${JSON.stringify(path.join(dir, 'esm'))} }));
+      const { loadConfig } = await import(${module('config.js')});
+      const store = await openIntelligenceStore(loadConfig({ MCP_API_KEY: 'test-key-0123456789abcdef', LOG_LEVEL: 'silent', DATA_DIR: ${JSON.stringify(path.join(dir, 'esm'))} }));
       await store.ingest({ title: 'ESM note', text: 'numbat sighting', source: 'ingest' });
       process.stdout.write(JSON.stringify((await store.search({ query: 'numbat' })).map((h) => h.title)));
       await store.close();`;
