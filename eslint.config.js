@@ -27,4 +27,12 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
     },
   },
+  {
+    // One config entry point: src/config/ holds its areas, and every other module imports src/config.ts.
+    files: ['**/*.ts'],
+    ignores: ['src/config.ts', 'src/config/**'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ regex: '(^|/)src/config/|^\\.\\.?/(\\.\\./)*config/', message: 'import the config from src/config.ts, its one entry point' }] }],
+    },
+  },
 );

@@ -48,7 +48,7 @@ for (const root of roots) {
 const started = [];
 try {
   // Each server in `processes` processes taking the rounds in turn: two processes of one build can differ by 15% for
-  // their whole lives (docs/benchmarks.md, "Eighth round"), which one process per build would read as the change.
+  // their whole lives (docs/benchmarks.md, "How to read the figures"), which one process per build would read as the change.
   for (const t of targets) t.instances = await startInstances(t, processes, { pin, started });
   for (const t of targets) await warmUp(t.instances, warmup);
   let firstId = 1;

@@ -114,7 +114,7 @@ function formatSeconds(ms: number): string {
 
 const HEADERS = ['System', 'Tools', 'Status'] as const;
 
-/** An aligned plain-text table (System, Tools, Status), one line per system, like the guide's live connection test. */
+/** An aligned plain-text table (System, Tools, Status), one line per system: what `npm run check` prints. */
 export function formatConnectionTable(rows: readonly ConnectionRow[]): string {
   const cells = rows.map((r) => [r.title, String(r.tools), r.label]);
   const widths = HEADERS.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));

@@ -31,7 +31,7 @@ export async function createDeps(config: Config, log: FastifyBaseLogger): Promis
     : new MemoryFailedAuthLimiter();
   // Stateless hubs keep no sessions: no second Redis connection (the store's subscriber) for them.
   const sessions: McpSessionStore = connection && config.sessionMode === 'stateful'
-    ? new (await import('./mcp/redis-session-store.js')).RedisSessionStore(connection, { idleMs: config.sessions.idleMs, cacheEntries: config.sessions.maxPerProcess, log })
+    ? new (await import('./mcp/redis-session-store.js')).RedisSessionStore(connection, { idleMs: config.sessions.idleMs, cacheMs: config.sessions.cacheMs, cacheEntries: config.sessions.maxPerProcess, log })
     : new MemorySessionStore(config.sessions.idleMs);
   // Only upstreams change the tool list: without them no instance has anything to announce.
   const mcpEvents = connection && config.upstreams.length > 0 ? new (await import('./mcp/redis-event-bus.js')).RedisServerEventBus(connection, { log }) : undefined;

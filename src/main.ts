@@ -1,7 +1,7 @@
 // First: an older Node stops with one clear line; then V8 settings, before the rest of the hub is loaded and compiled.
 import './require-node.js';
 import './runtime-flags.js';
-import { ConfigError, loadConfig, type Config } from './config.js';
+import { type Config, ConfigError, loadConfig } from './config.js';
 import { createLogger } from './log.js';
 import { startTracing, stopTracing } from './telemetry/tracing.js';
 

@@ -9,7 +9,7 @@ import { setFlagsFromString } from 'node:v8';
  * hundred it saw survive one scavenge, and from then on allocate them straight into the old generation; that decision
  * sticks. Under concurrent load a scavenge always catches every call in flight, so the hot per-call sites (request
  * objects, promises, the answer's buffers) can be judged long-lived in the first second of load, after which the process
- * promotes several times more per call and spends that much longer collecting it (docs/benchmarks.md, "What profiling
- * changed"). Without pretenuring a long-lived object is copied once more before promotion: a small, bounded price.
+ * promotes several times more per call and spends that much longer collecting it (docs/benchmarks.md, "Figures
+ * behind decisions in the code"). Without pretenuring a long-lived object is copied once more before promotion: a small, bounded price.
  */
 setFlagsFromString('--no-allocation-site-pretenuring');

@@ -8,6 +8,11 @@ import { system as github } from './github/index.js';
 import { system as intelligence } from './intelligence/index.js';
 import { system as maps } from './google_maps/index.js';
 import { system as workspace } from './google_workspace/index.js';
+import { checkInventory } from './names.js';
 
-/** Every system the hub knows, in the order of the guide's connection table. TOOLSETS narrows it at start. */
+/**
+ * Every system the hub knows, in the order `npm run check` lists them. TOOLSETS narrows it at start; the config
+ * checks TOOLSETS against SYSTEM_IDS, so a system added here without its id there stops the hub from loading.
+ */
 export const SYSTEMS: readonly SystemDefinition[] = [cloudRun, workspace, aiMl, maps, docker, intelligence, github, chatgpt, connector];
+checkInventory(SYSTEMS);

@@ -1,6 +1,6 @@
 import pino from 'pino';
 import { SYSTEMS } from '../adapters/index.js';
-import { ConfigError, loadConfig, type Config } from '../config.js';
+import { type Config, ConfigError, loadConfig } from '../config.js';
 import { DEFAULT_CHECK_TIMEOUT_MS, formatConnectionTable, runConnectionChecks } from '../connections.js';
 import { createDeps } from '../deps-factory.js';
 import type { SystemDefinition } from '../tools/types.js';

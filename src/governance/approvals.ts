@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import type { Level } from '../config.js';
+import type { Level } from './levels.js';
 
 /**
  * Approvals by a person of one gated call (a deploy, delete or remove): the hub creates one when such a call arrives

@@ -1,4 +1,5 @@
-import type { Level, SystemId } from '../config.js';
+import type { Level } from './levels.js';
+import type { SystemId } from '../adapters/names.js';
 
 export type AuditOutcome =
   | 'ok'

@@ -1,4 +1,5 @@
-import type { ApprovalPolicy, Config, GovernanceConfig, Level } from '../config.js';
+import type { Config, GovernanceConfig } from '../config.js';
+import type { ApprovalPolicy, Level } from './levels.js';
 import { HubError } from '../tools/errors.js';
 import type { SystemId } from '../tools/types.js';
 import { HOUR_MS, type QuotaDecision, type QuotaStore } from './quota-store.js';

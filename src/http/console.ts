@@ -41,7 +41,7 @@ const REVALIDATE = 'no-cache';
 
 interface Asset {
   body: Buffer;
-  /** Compressed once at start; sent to clients that accept gzip (the whole console is then about 10 KB). */
+  /** Compressed once at start, not per request; sent to clients that accept gzip. */
   gzip: Buffer;
   type: string;
   etag: string;

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
-import type { Config, SystemId } from '../config.js';
-import { SYSTEM_IDS } from '../config.js';
+import type { Config } from '../config.js';
+import type { SystemId } from '../adapters/names.js';
+import { SYSTEM_IDS } from '../adapters/names.js';
 import { callerView, visibleTools, type CatalogView } from '../tools/catalog.js';
 import { HubError, toHubError } from '../tools/errors.js';
 import type { JsonSchema, RegisteredTool, ToolRegistry } from '../tools/registry.js';

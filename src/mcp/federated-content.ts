@@ -1,5 +1,5 @@
 import type { RequestStateCodec, Server, ServerContext } from '@modelcontextprotocol/server';
-import type { Level } from '../config.js';
+import type { Level } from '../governance/levels.js';
 import { maxLevel } from '../oauth/scopes.js';
 import { callerView, levelInView, upstreamInView, type CatalogView } from '../tools/catalog.js';
 import type { HubError } from '../tools/errors.js';

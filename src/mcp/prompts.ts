@@ -6,7 +6,7 @@ interface PipelinePrompt {
   render(args: Record<string, string>): string;
 }
 
-/** The guide's three pipelines as MCP prompts: each tells the model which governed tools to chain and in what order. */
+/** Three multi-system pipelines as MCP prompts: each tells the model which governed tools to chain and in what order. */
 const PIPELINES: PipelinePrompt[] = [
   {
     prompt: {

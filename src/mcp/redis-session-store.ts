@@ -58,7 +58,7 @@ interface CreateCommand {
 
 /**
  * Session records in Redis, so any instance serves any session. A request costs at most one Redis read (`GETEX`, which
- * also pushes the idle expiry back), and none while the record is in the local cache (`cacheMs`, 1 s). Ending a session
+ * also pushes the idle expiry back), and none while the record is in the local cache (`cacheMs`: MCP_SESSION_CACHE_MS, 1 s by default). Ending a session
  * (DELETE, eviction) publishes its id on one channel: every instance drops its cached record and its transport at
  * once; the short cache lifetime covers a missed message and sessions that expired in Redis.
  */

@@ -4,8 +4,8 @@ import type { SessionRecord } from './session-store.js';
 
 /**
  * The one place that reaches into the MCP SDK's private state (`@modelcontextprotocol/server` 2.4, `@modelcontextprotocol/node` 2.1). A session opened on another process is
- * rebuilt here: the SDK has no public way to create a transport for an existing session id (typescript-sdk PR #1668
- * proposed an `existingSessionId` option doing exactly what `adoptSession` does), nor to give a Server the client's
+ * rebuilt here: the SDK has no public way to create a transport for an existing session id (an option doing
+ * what `adoptSession` does has been proposed upstream; when the SDK ships one, this file goes), nor to give a Server the client's
  * capabilities and log level without replaying `initialize`. Replaying it would send and store an answer nobody asked
  * for. `test/mcp/session-restore.test.ts` fails if any of these fields moves in a new SDK version.
  */

@@ -1,4 +1,4 @@
-import type { Level } from '../config.js';
+import type { Level } from '../governance/levels.js';
 import type { PendingSignIn } from './operator.js';
 import type { OAuthStore } from './store.js';
 

@@ -1,4 +1,4 @@
-import { LEVELS, type Level } from '../config.js';
+import { type Level, LEVELS } from '../governance/levels.js';
 import { levelRank, scopeForLevel } from './scopes.js';
 
 /** The consent page: plain HTML and one form, usable without JavaScript; every value is escaped. */

@@ -1,4 +1,4 @@
-import { LEVELS, type Level } from '../config.js';
+import { type Level, LEVELS } from '../governance/levels.js';
 
 /** OAuth scopes are the governance levels: `tools:low` … `tools:critical`. Holding a level means "tools up to it". */
 export const SCOPES = LEVELS.map((l) => `tools:${l.toLowerCase()}`);

@@ -1,6 +1,7 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify';
-import type { Config, Level } from '../config.js';
+import type { Config } from '../config.js';
+import type { Level } from '../governance/levels.js';
 import type { Governor } from '../governance/governor.js';
 import { catalogName } from '../tools/catalog.js';
 import { HubError } from '../tools/errors.js';

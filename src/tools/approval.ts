@@ -1,4 +1,4 @@
-import type { Level } from '../config.js';
+import type { Level } from '../governance/levels.js';
 import { APPROVAL_ID, canonicalArgsHash, newApprovalId, type ApprovalRecord, type ApprovalStore } from '../governance/approvals.js';
 import { auditTimestamp, type ApprovalMark, type AuditRecord } from '../governance/audit.js';
 import { redactArgs } from '../governance/redact.js';

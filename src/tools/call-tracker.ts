@@ -17,6 +17,11 @@ export class CallTracker {
   private idle: { promise: Promise<void>; resolve: () => void } | undefined;
   private head: RunningCall | undefined;
 
+  /** Calls started and not yet settled. */
+  get count(): number {
+    return this.inFlight;
+  }
+
   /** A call started: counted until `settled()`. */
   started(): void {
     this.inFlight += 1;

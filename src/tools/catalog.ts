@@ -1,4 +1,5 @@
-import type { Config, Level, ProfileConfig } from '../config.js';
+import type { Config, ProfileConfig } from '../config.js';
+import type { Level } from '../governance/levels.js';
 import { ruleFor } from '../governance/governor.js';
 import { HubError } from './errors.js';
 import type { RegisteredTool, ToolRegistry } from './registry.js';

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
-import type { Config, Level, ProfileConfig } from '../config.js';
+import type { Config, ProfileConfig } from '../config.js';
+import type { Level } from '../governance/levels.js';
 import { toolServices, type HubDeps } from '../deps.js';
 import type { ApprovalStore } from '../governance/approvals.js';
 import { auditTimestamp, type AuditOutcome, type AuditRecord } from '../governance/audit.js';
@@ -138,6 +139,11 @@ export class InvokePipeline {
     const p = traced ? traced.call(name, origin, () => this.run(name, rawArgs, origin)) : this.run(name, rawArgs, origin);
     void p.finally(this.calls.settled);
     return p;
+  }
+
+  /** Calls (and governed reads) started and not yet answered: what shutdown waits for, and what tests wait on. */
+  get inFlight(): number {
+    return this.calls.count;
   }
 
   /** Graceful shutdown: waits for in-flight calls up to `graceMs`, then aborts the rest. */

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import type { Config, SystemId } from '../config.js';
+import type { Config } from '../config.js';
+import type { SystemId } from '../adapters/names.js';
 import { ruleFor } from '../governance/governor.js';
 import type { SystemDefinition, ToolAnnotations, ToolDefinition } from './types.js';
 import { jsonSchemaValidator, zodValidator, type ArgumentValidator } from './validate.js';

@@ -1,6 +1,8 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { z } from 'zod';
-import type { Config, Level, SystemId } from '../config.js';
+import type { Config } from '../config.js';
+import type { Level } from '../governance/levels.js';
+import type { SystemId } from '../adapters/names.js';
 import type { IntelligenceStore } from '../adapters/intelligence/store.js';
 import type { OperationStore } from './operation-store.js';
 

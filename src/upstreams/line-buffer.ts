@@ -5,8 +5,8 @@ import { ResultTooLargeError } from './bounded-fetch.js';
  * The read buffer of a stdio upstream: newline-delimited JSON-RPC, one line at most `maxBytes` long.
  *
  * The SDK's own ReadBuffer concatenates every chunk onto the whole pending buffer, so a line read in n chunks costs
- * O(n²) bytes of copies: with the 64 KiB pipe chunks of recent Node versions a line of a few MiB leaves hundreds of
- * MiB of garbage behind before the cap is even reached. Here the chunks of the unfinished line are kept as they came
+ * O(n²) bytes of copies: with the 64 KiB pipe chunks of recent Node versions a line of a few MiB leaves garbage many
+ * times its own size behind before the cap is even reached. Here the chunks of the unfinished line are kept as they came
  * and joined once, when its newline arrives, so reading costs the line's own size; the cap is checked before any
  * chunk is kept. Past the cap nothing more is kept (the rest of the stream is dropped until `clear`) and `onOverflow`
  * is told once, so the caller can stop the writer rather than read the rest of its output.

@@ -1,6 +1,7 @@
 import type { Tool } from '@modelcontextprotocol/client';
 import { z } from 'zod';
-import type { Level, UpstreamConfig } from '../config.js';
+import type { UpstreamConfig } from '../config.js';
+import type { Level } from '../governance/levels.js';
 import { HubError } from '../tools/errors.js';
 import type { ToolAnnotations, ToolDefinition } from '../tools/types.js';
 import type { UpstreamConnection } from './connection.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { testConfig } from '../../src/config.js';
+import { testConfig } from '../helpers/config.js';
 import { formatConnectionTable, runConnectionChecks, summarize, type ConnectionRow } from '../../src/connections.js';
 import type { HubDeps } from '../../src/deps.js';
 import type { ConnectionStatus, SystemDefinition, SystemId } from '../../src/tools/types.js';

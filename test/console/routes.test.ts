@@ -4,7 +4,7 @@ import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import Fastify from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { testConfig } from '../../src/config.js';
+import { testConfig } from '../helpers/config.js';
 import { CONSOLE_DIR, consoleRoutes, loadConsole } from '../../src/http/console.js';
 import { installErrorHandlers } from '../../src/http/errors.js';
 import { AUTH, TEST_KEY, testHub, type TestHub } from '../helpers/app.js';

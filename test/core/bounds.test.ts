@@ -3,7 +3,7 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { callbackDocumentId } from '../../src/adapters/intelligence/ids.js';
 import { buildApp } from '../../src/app.js';
-import { testConfig } from '../../src/config.js';
+import { testConfig } from '../helpers/config.js';
 import { redactArgs } from '../../src/governance/redact.js';
 import { bodyShapeViolation } from '../../src/http/body-shape.js';
 import { MemoryEventStore } from '../../src/mcp/memory-event-store.js';

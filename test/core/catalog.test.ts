@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { SYSTEMS } from '../../src/adapters/index.js';
-import { testConfig } from '../../src/config.js';
+import { testConfig } from '../helpers/config.js';
 import { buildOpenApi } from '../../src/http/openapi.js';
 import { toMcpTool } from '../../src/mcp/results.js';
 import { ToolRegistry } from '../../src/tools/registry.js';

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HubError } from '../../src/tools/errors.js';
 import { MemoryOperationStore, OPERATION_MAX_BYTES, OPERATION_MAX_MS, operationOutcome, type OperationRecord, type OperationStore } from '../../src/tools/operations.js';
 import { RedisOperationStore } from '../../src/tools/redis-operation-store.js';
-import { freePort, REDIS_URL, sleep, testConnection, useRedisAdmin, warnIfNoRedis } from '../governance/redis-helpers.js';
+import { freePort, REDIS_URL, sleep, testConnection, useRedisAdmin, warnIfNoRedis } from '../helpers/redis.js';
 
 warnIfNoRedis('the Redis operation store contract');
 

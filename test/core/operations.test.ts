@@ -3,7 +3,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REDIS_URL, useRedisAdmin, warnIfNoRedis } from '../governance/redis-helpers.js';
+import { REDIS_URL, useRedisAdmin, warnIfNoRedis } from '../helpers/redis.js';
 import { startFakeDockerEngine, type FakeDockerEngine } from '../fakes/docker-engine.js';
 import { AUTH, TEST_KEY, testHub, type TestHub } from '../helpers/app.js';
 

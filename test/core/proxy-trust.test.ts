@@ -5,7 +5,7 @@ import path from 'node:path';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/app.js';
-import { testConfig } from '../../src/config.js';
+import { testConfig } from '../helpers/config.js';
 import { createDeps } from '../../src/deps-factory.js';
 import { FAILED_AUTH_PER_MINUTE } from '../../src/http/failed-auth.js';
 import { AUTH, type TestHub } from '../helpers/app.js';

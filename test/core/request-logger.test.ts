@@ -5,7 +5,7 @@ import { Writable } from 'node:stream';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/app.js';
-import { testConfig } from '../../src/config.js';
+import { testConfig } from '../helpers/config.js';
 import { createDeps } from '../../src/deps-factory.js';
 import { REDACT_PATHS } from '../../src/log.js';
 import { AUTH } from '../helpers/app.js';

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeDockerEngine, type FakeDockerEngine } from '../fakes/docker-engine.js';
-import { REDIS_URL, warnIfNoRedis } from '../governance/redis-helpers.js';
+import { REDIS_URL, warnIfNoRedis } from '../helpers/redis.js';
 import { startHubProcess, type HubProcess } from '../helpers/spawn-hub.js';
 
 warnIfNoRedis('the two-process long-operation test');

@@ -11,7 +11,7 @@ import { keyId } from '../../src/http/auth.js';
 import { AUTH, TEST_KEY, testHub, untilReady, type TestHub } from '../helpers/app.js';
 import { answerApproval } from '../helpers/approval-page.js';
 import { fixtureSystem } from '../helpers/fixture-system.js';
-import { REDIS_URL, testConnection, useRedisAdmin, warnIfNoRedis } from './redis-helpers.js';
+import { REDIS_URL, testConnection, useRedisAdmin, warnIfNoRedis } from '../helpers/redis.js';
 
 describe('canonical arguments', () => {
   it('ignores key order and the gate fields, and sees every other change', () => {

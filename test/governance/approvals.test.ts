@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError, testConfig } from '../../src/config.js';
+import { ConfigError } from '../../src/config.js';
+import { testConfig } from '../helpers/config.js';
 import { sweepExpiredApprovals } from '../../src/http/approvals.js';
 import { keyId } from '../../src/http/auth.js';
 import { AUTH, TEST_KEY, testHub, type TestHub } from '../helpers/app.js';

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { AUTH, testHub, type TestHub } from '../helpers/app.js';
 import { fixtureSystem } from '../helpers/fixture-system.js';
-import { freePort } from './redis-helpers.js';
+import { freePort } from '../helpers/redis.js';
 
 /**
  * AUDIT_FAILURE with Redis unreachable, a queue of one record and a spill too small for any: once a record could be

@@ -7,7 +7,7 @@ import type { AuditOutcome, AuditRecord, AuditStore } from '../../src/governance
 import { MemoryAuditStore } from '../../src/governance/memory-audit-store.js';
 import { RedisAuditStore } from '../../src/governance/redis-audit-store.js';
 import { redactArgs } from '../../src/governance/redact.js';
-import { freePort, REDIS_URL, testConnection, useRedisAdmin, waitFor, warnIfNoRedis } from './redis-helpers.js';
+import { freePort, REDIS_URL, testConnection, useRedisAdmin, waitFor, warnIfNoRedis } from '../helpers/redis.js';
 
 function record(n: number, tool = 'tool_a', outcome: AuditOutcome = 'ok'): AuditRecord {
   return {

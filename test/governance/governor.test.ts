@@ -1,11 +1,11 @@
 import { describe, expect, it, vi } from 'vitest';
 import pino from 'pino';
-import { testConfig } from '../../src/config.js';
+import { testConfig } from '../helpers/config.js';
 import { createGovernanceStores } from '../../src/governance/index.js';
 import { Governor } from '../../src/governance/governor.js';
 import { MemoryQuotaStore } from '../../src/governance/memory-quota-store.js';
 import { HOUR_MS, type QuotaDecision, type QuotaStore } from '../../src/governance/quota-store.js';
-import { REDIS_URL, warnIfNoRedis } from './redis-helpers.js';
+import { REDIS_URL, warnIfNoRedis } from '../helpers/redis.js';
 
 const deploy = { name: 'google_cloud_run_deploy', level: 'CRITICAL' as const, system: 'cloud_run' as const };
 const list = { name: 'google_cloud_run_list', level: 'MEDIUM' as const, system: 'cloud_run' as const };

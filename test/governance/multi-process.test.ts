@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deleteKeys, REDIS_URL, testConnection, warnIfNoRedis } from './redis-helpers.js';
+import { deleteKeys, REDIS_URL, testConnection, warnIfNoRedis } from '../helpers/redis.js';
 import type { RedisConnection } from '../../src/redis/connection.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));

@@ -1,12 +1,12 @@
 import { spawnSync, type ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { testConfig } from '../../src/config.js';
+import { testConfig } from '../helpers/config.js';
 import type { AuditRecord } from '../../src/governance/audit.js';
 import { Governor } from '../../src/governance/governor.js';
 import { RedisAuditStore } from '../../src/governance/redis-audit-store.js';
 import { RedisConnection } from '../../src/redis/connection.js';
 import { RedisQuotaStore } from '../../src/governance/redis-quota-store.js';
-import { freePort, startRedisServer, stopRedisServer, waitFor } from './redis-helpers.js';
+import { freePort, startRedisServer, stopRedisServer, waitFor } from '../helpers/redis.js';
 
 const hasRedisServer = spawnSync('redis-server', ['--version']).status === 0;
 if (!hasRedisServer) console.warn('redis-server is not installed: the Redis outage tests are skipped');

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryQuotaStore } from '../../src/governance/memory-quota-store.js';
 import { HOUR_MS, type QuotaDecision, type QuotaStore } from '../../src/governance/quota-store.js';
 import { RedisQuotaStore } from '../../src/governance/redis-quota-store.js';
-import { REDIS_URL, sleep, testConnection, useRedisAdmin, warnIfNoRedis } from './redis-helpers.js';
+import { REDIS_URL, sleep, testConnection, useRedisAdmin, warnIfNoRedis } from '../helpers/redis.js';
 
 /** One contract, two stores: every behaviour below must hold for the embedded and the Redis implementation. */
 function quotaContract(name: string, open: () => Promise<QuotaStore>) {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { testConfig } from '../../src/config.js';
+import { testConfig } from '../helpers/config.js';
 import { SecretScrubber, scrubError } from '../../src/governance/scrub.js';
 import { HubError } from '../../src/tools/errors.js';
 

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisAuditStore } from '../../src/governance/redis-audit-store.js';
 import { SELF_BATCHED_SCRIPTS, type RedisConnection } from '../../src/redis/connection.js';
 import { RedisQuotaStore } from '../../src/governance/redis-quota-store.js';
-import { REDIS_URL, deleteKeys, testConnection, warnIfNoRedis } from './redis-helpers.js';
+import { REDIS_URL, deleteKeys, testConnection, warnIfNoRedis } from '../helpers/redis.js';
 
 warnIfNoRedis('the self-batched script tests');
 

@@ -4,7 +4,8 @@ import path from 'node:path';
 import pino from 'pino';
 import type { FastifyInstance } from 'fastify';
 import { buildApp, type AppOptions } from '../../src/app.js';
-import { testConfig, type Config } from '../../src/config.js';
+import type { Config } from '../../src/config.js';
+import { testConfig } from './config.js';
 import { createDeps } from '../../src/deps-factory.js';
 import type { HubDeps } from '../../src/deps.js';
 

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import Docker from 'dockerode';
-import { testConfig } from '../../src/config.js';
+import { testConfig } from './config.js';
 import { dockerOptions } from '../../src/adapters/docker/client.js';
 
 /**

@@ -1,9 +1,9 @@
 import type { ChildProcess } from 'node:child_process';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { MCP_HEADERS, testHub, untilReady, type TestHub } from '../helpers/app.js';
 import { fixtureSystem } from '../helpers/fixture-system.js';
 import { modernRequest } from '../helpers/mcp-requests.js';
-import { freePort, startRedisServer, stopRedisServer } from '../governance/redis-helpers.js';
+import { freePort, startRedisServer, stopRedisServer } from '../helpers/redis.js';
 
 const rpc = (id: number, method: string, params: Record<string, unknown> = {}) => JSON.stringify({ jsonrpc: '2.0', id, method, params });
 const INIT = rpc(1, 'initialize', { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'outage', version: '1' } });
@@ -21,8 +21,9 @@ describe('MCP sessions in Redis during a Redis outage', () => {
     port = await freePort();
     redis = await startRedisServer(port);
     // fixture_fail raised to HIGH: the outage policy refuses HIGH calls on the quota store, before any approval step.
+    // No session record cache: the held session below is served without a record read from Redis, not from a cache.
     hub = await testHub(
-      { REDIS_URL: `redis://127.0.0.1:${port}`, GOVERNANCE_OVERRIDES: JSON.stringify({ fixture_fail: { level: 'HIGH' } }) },
+      { REDIS_URL: `redis://127.0.0.1:${port}`, MCP_SESSION_CACHE_MS: '0', GOVERNANCE_OVERRIDES: JSON.stringify({ fixture_fail: { level: 'HIGH' } }) },
       { systems: [fixtureSystem] },
     );
     expect(hub.deps.sessions.kind).toBe('redis');
@@ -58,7 +59,6 @@ describe('MCP sessions in Redis during a Redis outage', () => {
     const sid = init.headers['mcp-session-id'] as string;
 
     await stopRedisServer(redis);
-    await new Promise((r) => setTimeout(r, 1_200)); // past the 1 s record cache
     const held = await post(rpc(2, 'tools/list'), sid);
     expect(held.statusCode).toBe(200);
     const viaSdk = await post(rpc(3, 'prompts/list'), sid);
@@ -95,12 +95,11 @@ describe('MCP sessions in Redis during a Redis outage', () => {
     );
 
     redis = await startRedisServer(port);
-    const started = Date.now();
-    let reopened = await post(INIT);
-    while (reopened.statusCode !== 200 && Date.now() - started < 10_000) {
-      await new Promise((r) => setTimeout(r, 100));
-      reopened = await post(INIT);
-    }
+    // The hub reconnects on its own schedule: poll until a new session is a normal one again.
+    const reopened = await vi.waitUntil(async () => {
+      const answer = await post(INIT);
+      return answer.statusCode === 200 && answer;
+    }, { timeout: 10_000, interval: 100 });
     expect(reopened.statusCode).toBe(200);
   }, 30_000);
 });

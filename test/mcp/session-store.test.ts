@@ -3,7 +3,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { RedisConnection } from '../../src/redis/connection.js';
 import { RedisSessionStore } from '../../src/mcp/redis-session-store.js';
 import { MemorySessionStore, type McpSessionStore, type SessionRecord } from '../../src/mcp/session-store.js';
-import { deleteKeys, REDIS_URL, sleep, testConnection, waitFor, warnIfNoRedis } from '../governance/redis-helpers.js';
+import { deleteKeys, REDIS_URL, sleep, testConnection, waitFor, warnIfNoRedis } from '../helpers/redis.js';
 
 const PREFIX = `omni:test:mcp-sessions:${randomUUID()}:`;
 const connections: RedisConnection[] = [];

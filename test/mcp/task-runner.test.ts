@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { TaskRunner } from '../../src/mcp/tasks.js';
-import { testConfig } from '../../src/config.js';
+import { testConfig } from '../helpers/config.js';
 import { HubError } from '../../src/tools/errors.js';
 import { MemoryOperationStore, runOperation } from '../../src/tools/operations.js';
 import type { CallOrigin, InvokeResult } from '../../src/tools/pipeline.js';

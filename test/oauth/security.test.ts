@@ -5,7 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { FileOAuthStore } from '../../src/oauth/store.js';
 import { AUTH, TEST_KEY, testHub, type TestHub } from '../helpers/app.js';
 import { fixtureSystem } from '../helpers/fixture-system.js';
-import { REDIS_URL, useRedisAdmin, warnIfNoRedis } from '../governance/redis-helpers.js';
+import { REDIS_URL, useRedisAdmin, warnIfNoRedis } from '../helpers/redis.js';
 import { authorizeUrl, obtainTokens, pkce, postForm, readConsentForm, register } from './helpers.js';
 
 /**

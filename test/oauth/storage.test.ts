@@ -4,12 +4,12 @@ import path from 'node:path';
 import pino from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { buildApp } from '../../src/app.js';
-import { testConfig } from '../../src/config.js';
+import { testConfig } from '../helpers/config.js';
 import { createDeps } from '../../src/deps-factory.js';
 import { FileOAuthStore, RedisOAuthStore, type OAuthStore } from '../../src/oauth/store.js';
 import { TEST_KEY } from '../helpers/app.js';
 import { fixtureSystem } from '../helpers/fixture-system.js';
-import { REDIS_URL, testConnection, useRedisAdmin, warnIfNoRedis } from '../governance/redis-helpers.js';
+import { REDIS_URL, testConnection, useRedisAdmin, warnIfNoRedis } from '../helpers/redis.js';
 import { obtainTokens, postForm } from './helpers.js';
 
 /** A listening hub on a given environment; several may share DATA_DIR (one after the other) or Redis (at once). */

@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { AuditRecord } from '../../src/governance/audit.js';
 import { TEST_KEY } from '../helpers/app.js';
 import { freePort, startHubProcess, type HubProcess } from '../helpers/spawn-hub.js';
-import { startRedisServer, stopRedisServer, waitFor } from '../governance/redis-helpers.js';
+import { startRedisServer, stopRedisServer, waitFor } from '../helpers/redis.js';
 
 /**
  * Redis killed (SIGKILL; append-only file fsynced on every write) under a steady load of calls and started again from

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FAILED_AUTH_PER_MINUTE, RedisFailedAuthLimiter } from '../../src/http/failed-auth.js';
-import { freePort, REDIS_URL, sleep, testConnection, useRedisAdmin, warnIfNoRedis } from '../governance/redis-helpers.js';
+import { freePort, REDIS_URL, sleep, testConnection, useRedisAdmin, warnIfNoRedis } from '../helpers/redis.js';
 import { AUTH, testHub, type TestHub } from '../helpers/app.js';
 import { fixtureSystem } from '../helpers/fixture-system.js';
 

@@ -4,7 +4,7 @@ import type { AuditRecord } from '../../src/governance/audit.js';
 import { AUTH, testHub, type TestHub } from '../helpers/app.js';
 import { fixtureSystem } from '../helpers/fixture-system.js';
 import { freePort } from '../helpers/spawn-hub.js';
-import { startRedisServer, stopRedisServer } from '../governance/redis-helpers.js';
+import { startRedisServer, stopRedisServer } from '../helpers/redis.js';
 
 /**
  * Redis killed and restarted under a steady stream of calls, with QUOTA_STORE_FAILURE=closed-for-high: LOW calls keep

@@ -1,13 +1,14 @@
 import http from 'node:http';
 import { Agent, request } from 'undici';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { MCP_HEADERS, TEST_KEY } from '../helpers/app.js';
 import { startFakeServer, sendJson, type FakeServer } from '../helpers/fake-server.js';
 import { startHubProcess, type HubProcess } from '../helpers/spawn-hub.js';
 
 /**
  * SIGTERM while slow calls are in flight, against the built server (dist/main.js, as `npm start` runs it). The slow
- * tool is chatgpt_auto_builder_execute pointed at a local Auto Builder fake that takes its time to answer.
+ * tool is chatgpt_auto_builder_execute pointed at a local Auto Builder fake that answers only when the test says so,
+ * so each step waits for a condition (the calls reached the fake, the hub logged its shutdown), never for a time.
  */
 const N = 6;
 const SLACK_MS = 10_000;
@@ -38,15 +39,19 @@ function callSlowTool(url: string, i: number): Promise<{ status: number; body: {
 describe('SIGTERM during in-flight calls', () => {
   let fake: FakeServer | undefined;
   let hub: HubProcess | undefined;
+  /** Lets the fake Auto Builder answer the calls it holds (and every later one). */
+  let answer: () => void = () => undefined;
   afterEach(async () => {
+    answer();
     await hub?.stop('SIGKILL');
     await fake?.close();
   });
 
-  async function start(upstreamDelayMs: number, graceMs: number): Promise<{ fake: FakeServer; hub: HubProcess }> {
+  async function start(graceMs: number): Promise<{ fake: FakeServer; hub: HubProcess }> {
+    const answered = new Promise<void>((resolve) => (answer = resolve));
     fake = await startFakeServer(async (req, res) => {
       if (req.url !== '/execute') return sendJson(res, 404, { error: 'not found' });
-      await new Promise((r) => setTimeout(r, upstreamDelayMs));
+      await answered;
       if (!res.destroyed) sendJson(res, 202, { status: 'accepted' });
     });
     hub = await startHubProcess({
@@ -59,25 +64,34 @@ describe('SIGTERM during in-flight calls', () => {
     return { fake, hub };
   }
 
+  const POLL = { timeout: 15_000, interval: 20 };
+
   async function inFlight(f: FakeServer, h: HubProcess) {
     const calls = Array.from({ length: N }, (_, i) => callSlowTool(h.url, i));
-    const t = Date.now();
-    while (f.requests.filter((r) => r.url === '/execute').length < N) {
-      if (Date.now() - t > 15_000) throw new Error('calls did not reach the upstream');
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    await vi.waitUntil(() => f.requests.filter((r) => r.url === '/execute').length === N, POLL);
     return calls;
+  }
+
+  /** Stops the hub with SIGTERM and resolves once it says it is shutting down (the exit code comes with `exit`). */
+  async function sigterm(h: HubProcess): Promise<{ exit: Promise<number | null>; at: number }> {
+    const at = Date.now();
+    const exit = h.stop('SIGTERM');
+    await vi.waitUntil(() => /shutting down/.test(h.stdout()), POLL);
+    return { exit, at };
   }
 
   it('lets in-flight calls finish, refuses new connections and exits 0', async () => {
     const grace = 8_000;
-    const { fake: f, hub: h } = await start(1_500, grace);
+    const { fake: f, hub: h } = await start(grace);
     const calls = await inFlight(f, h);
-    const sigterm = Date.now();
-    const exit = h.stop('SIGTERM');
-    await new Promise((r) => setTimeout(r, 300));
-    const fresh = await freshConnection(h.port);
+    const { exit, at } = await sigterm(h);
+    // The calls are held in flight, so the hub is draining: a new connection is refused (once the listener closed).
+    const fresh = await vi.waitUntil(async () => {
+      const status = await freshConnection(h.port);
+      return status !== 200 && status;
+    }, POLL);
     expect(fresh === 'ECONNREFUSED' || fresh === 'ECONNRESET' || fresh === 503, `new connection answered ${fresh}`).toBe(true);
+    answer();
     const results = await Promise.all(calls);
     for (const r of results) {
       expect('failed' in r ? r.failed : '').toBe('');
@@ -87,15 +101,14 @@ describe('SIGTERM during in-flight calls', () => {
       expect(r.body.result?.structuredContent?.status).toBe('accepted');
     }
     expect(await exit, h.stdout().slice(-2000) + h.stderr().slice(-2000)).toBe(0);
-    expect(Date.now() - sigterm).toBeLessThan(grace + SLACK_MS);
-    expect(h.stdout()).toMatch(/shutting down/);
+    expect(Date.now() - at).toBeLessThan(grace + SLACK_MS);
   });
 
   it('exits 0 while a client keeps its connection open after its answer', async () => {
     // The client would keep the connection for a minute: the hub must close it once idle, not wait for the client
     // (or run into its shutdown bound, SHUTDOWN_GRACE_MS + 5 s, and exit 1).
     const grace = 3_000;
-    const { fake: f, hub: h } = await start(1_000, grace);
+    const { fake: f, hub: h } = await start(grace);
     const agent = new Agent({ keepAliveTimeout: 60_000, keepAliveMaxTimeout: 60_000 });
     try {
       // The REST route: its answer goes through Fastify's reply hooks, written a few turns after the call settles.
@@ -105,8 +118,10 @@ describe('SIGTERM during in-flight calls', () => {
         body: JSON.stringify({ command: 'slow' }),
         dispatcher: agent,
       });
-      while (!f.requests.some((r) => r.url === '/execute')) await new Promise((r) => setTimeout(r, 20));
-      const exit = h.stop('SIGTERM');
+      await vi.waitUntil(() => f.requests.some((r) => r.url === '/execute'), POLL);
+      // The answer is written only after shutdown began: the connection is busy when close() starts.
+      const { exit } = await sigterm(h);
+      answer();
       const res = await call;
       expect(res.statusCode).toBe(200);
       expect(JSON.stringify(await res.body.json())).toContain('accepted');
@@ -118,10 +133,10 @@ describe('SIGTERM during in-flight calls', () => {
 
   it('aborts calls that outlive SHUTDOWN_GRACE_MS with a clean error and still exits 0 within the bound', async () => {
     const grace = 1_000;
-    const { fake: f, hub: h } = await start(60_000, grace);
+    // The fake never answers while the hub runs: every call outlives the grace period.
+    const { fake: f, hub: h } = await start(grace);
     const calls = await inFlight(f, h);
-    const sigterm = Date.now();
-    const exit = h.stop('SIGTERM');
+    const { exit, at } = await sigterm(h);
     const results = await Promise.all(calls);
     for (const r of results) {
       // Either a tool error result (timeout: the hub is shutting down) or, at worst, a closed connection: never a hang.
@@ -134,6 +149,6 @@ describe('SIGTERM during in-flight calls', () => {
     console.info(`sigterm past grace: ${answered}/${N} calls answered with a clean timeout error, the rest saw the connection close`);
     expect(answered).toBe(N);
     expect(await exit, h.stdout().slice(-2000) + h.stderr().slice(-2000)).toBe(0);
-    expect(Date.now() - sigterm).toBeLessThan(grace + SLACK_MS);
+    expect(Date.now() - at).toBeLessThan(grace + SLACK_MS);
   });
 });

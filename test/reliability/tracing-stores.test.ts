@@ -3,7 +3,7 @@ import { MCP_HEADERS, TEST_KEY } from '../helpers/app.js';
 import { announceSkip, realEngine } from '../helpers/docker-real.js';
 import { attribute, descendsFrom, SPAN_KIND_CLIENT, startOtlpReceiver, type OtlpReceiver, type OtlpSpan } from '../helpers/otlp-receiver.js';
 import { startHubProcess, type HubProcess } from '../helpers/spawn-hub.js';
-import { waitFor } from '../governance/redis-helpers.js';
+import { waitFor } from '../helpers/redis.js';
 
 /**
  * The built hub's spans for calls that reach its own stores: an `intelligence_query` against PostgreSQL

@@ -4,7 +4,7 @@ import { MCP_HEADERS, TEST_KEY } from '../helpers/app.js';
 import { sendJson, startFakeServer, type FakeServer } from '../helpers/fake-server.js';
 import { startHubProcess, type HubProcess } from '../helpers/spawn-hub.js';
 import { startFakeMaps, type FakeMaps } from '../fakes/google-maps.js';
-import { waitFor } from '../governance/redis-helpers.js';
+import { waitFor } from '../helpers/redis.js';
 import { attribute, SPAN_KIND_CLIENT, SPAN_KIND_SERVER, startOtlpReceiver, type OtlpReceiver } from '../helpers/otlp-receiver.js';
 
 /**

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SYSTEMS } from '../../src/adapters/index.js';
-import { BUILTIN_TOOL_PREFIXES, ConfigError, loadConfig, SYSTEM_IDS } from '../../src/config.js';
+import { ConfigError, loadConfig } from '../../src/config.js';
+import { BUILTIN_TOOL_PREFIXES, SYSTEM_IDS } from '../../src/adapters/names.js';
 import { MAIN, ROOT } from '../helpers/spawn-hub.js';
 import { upstreamLevel } from '../../src/upstreams/tools.js';
 

@@ -1,6 +1,7 @@
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { testConfig, type ProfileConfig } from '../../src/config.js';
+import type { ProfileConfig } from '../../src/config.js';
+import { testConfig } from '../helpers/config.js';
 import { upstreamInView } from '../../src/tools/catalog.js';
 import { UpstreamContent } from '../../src/upstreams/content.js';
 import { Upstreams } from '../../src/upstreams/index.js';

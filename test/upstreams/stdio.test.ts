@@ -207,7 +207,9 @@ describe('federation: server-everything over stdio', () => {
       body: JSON.stringify({ duration: 60, steps: 60 }),
       signal: controller.signal,
     });
-    setTimeout(() => controller.abort(), 500);
+    // Dropped once the hub is running the call (not before it arrives, which would test nothing).
+    await eventually(() => hub.app.hub.pipeline.inFlight === 1);
+    controller.abort();
     await expect(call).rejects.toThrow();
     await eventually(async () => (await audit(hub, 'ev_trigger-long-running-operation')).filter((x) => x.transport === 'rest' && x.outcome === 'error').length === 1, 15_000);
   }, 20_000);
@@ -235,7 +237,7 @@ describe('federation: server-everything over stdio', () => {
       changed += 1;
     });
     const call = hub.app.inject({ method: 'POST', url: '/v1/tools/ev_trigger-long-running-operation', headers: AUTH, payload: { duration: 30, steps: 30 } });
-    await new Promise((r) => setTimeout(r, 400));
+    await eventually(() => hub.app.hub.pipeline.inFlight === 1);
     process.kill(pid, 'SIGKILL');
     const res = await call;
     expect(res.statusCode).toBe(502);

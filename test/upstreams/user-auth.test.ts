@@ -12,7 +12,7 @@ import { CHROMIUM, hasChromium, launchChromium, type HeadlessChromium } from '..
 import { fixtureSystem } from '../helpers/fixture-system.js';
 import { freePort } from '../helpers/spawn-hub.js';
 import { signInThroughLink, startUserAuthUpstream, type UserAuthUpstream } from '../fakes/user-auth-upstream.js';
-import { deleteKeys, REDIS_URL, testConnection } from '../governance/redis-helpers.js';
+import { deleteKeys, REDIS_URL, testConnection } from '../helpers/redis.js';
 import { obtainTokens } from '../oauth/helpers.js';
 import { eventually, upstream } from './helpers.js';
 

@@ -3,12 +3,13 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ConfigError, testConfig } from '../../src/config.js';
+import { ConfigError } from '../../src/config.js';
+import { testConfig } from '../helpers/config.js';
 import { silentLog } from '../../src/log.js';
 import { FileOAuthStore, RedisOAuthStore, type OAuthStore } from '../../src/oauth/store.js';
 import { VaultCipher } from '../../src/upstreams/vault-cipher.js';
 import { CredentialVault, GrantRevokedError, type Grant } from '../../src/upstreams/vault.js';
-import { REDIS_URL, testConnection, useRedisAdmin, warnIfNoRedis } from '../governance/redis-helpers.js';
+import { REDIS_URL, testConnection, useRedisAdmin, warnIfNoRedis } from '../helpers/redis.js';
 
 const KEY_A = randomBytes(32);
 const KEY_B = randomBytes(32);

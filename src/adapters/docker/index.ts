@@ -11,7 +11,7 @@ export const system: SystemDefinition = {
   title: 'Docker',
   tools: [dockerListContainers, dockerListImages, dockerInspect, dockerLogs, dockerPull, dockerBuild, dockerPush, dockerRun, dockerStop, dockerRemove],
   // With DOCKER_HOST unset the local socket is the address; when there is none (no Docker on this machine) the system
-  // is unconfigured, as the guide's "⊘ Docker not running", rather than failing. check() reports whether it answers.
+  // is unconfigured (`npm run check` shows "⊘ Needs DOCKER_HOST") rather than failing. check() reports whether it answers.
   missingConfig: (config) => (config.docker.host || existsSync(DEFAULT_SOCKET) ? null : 'DOCKER_HOST'),
   check: dockerCheck,
 };

@@ -48,7 +48,7 @@ export function googleBaseUrl(ctx: Pick<ToolContext, 'config'>, host: string): s
 
 /**
  * The request URL, parsed once: the HTTP client takes its origin and path as they are. The query is serialized before
- * the parse (setting `url.searchParams` re-serializes the URL on every set; same bytes, half the cost per call).
+ * the parse (setting `url.searchParams` re-serializes the URL on every set; the same bytes, serialized once).
  */
 export function buildGoogleUrl(base: string, path: string, query?: GoogleQuery): URL {
   assertNoDotSegments(path);

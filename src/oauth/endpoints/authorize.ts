@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { LEVELS, type Level } from '../../config.js';
+import { type Level, LEVELS } from '../../governance/levels.js';
 import { clientIdentity, redirectUriProblem, redirectUriRegistered, type ClientRecord } from '../clients.js';
 import { consentPage, errorPage } from '../consent.js';
 import { CONSENT_TTL_S, CSRF_COOKIE, MAX_KEY_FAILURES, loadTx, saveTx, type ConsentTx } from '../consent-tx.js';

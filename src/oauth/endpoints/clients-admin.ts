@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { Level } from '../../config.js';
+import type { Level } from '../../governance/levels.js';
 import { sendHubError } from '../../http/errors.js';
 import { HubError } from '../../tools/errors.js';
 import { clientIdentity } from '../clients.js';

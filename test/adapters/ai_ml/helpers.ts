@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, beforeEach, expect } from 'vitest';
-import { testConfig, type Config } from '../../../src/config.js';
+import type { Config } from '../../../src/config.js';
+import { testConfig } from '../../helpers/config.js';
 import { HubError } from '../../../src/tools/errors.js';
 import type { ToolDefinition } from '../../../src/tools/types.js';
 import { FAKE_API_KEY, FAKE_TOKEN, startAiMlFake, type AiMlFake } from '../../fakes/ai-ml.js';

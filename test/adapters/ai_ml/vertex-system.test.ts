@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { system } from '../../../src/adapters/ai_ml/index.js';
 import { vertexPredict } from '../../../src/adapters/ai_ml/vertex.js';
-import { testConfig } from '../../../src/config.js';
+import { testConfig } from '../../helpers/config.js';
 import type { HubDeps } from '../../../src/deps.js';
 import { FAKE_API_KEY, startAiMlFake } from '../../fakes/ai-ml.js';
 import { toolContext } from '../../helpers/context.js';

@@ -4,7 +4,7 @@ import { autoBuilderExecute } from '../../../src/adapters/chatgpt/tools.js';
 import { callbackDocumentId } from '../../../src/adapters/intelligence/ids.js';
 import type { IntelligenceStore } from '../../../src/adapters/intelligence/store.js';
 import { fetchDocument, search } from '../../../src/adapters/connector/tools.js';
-import { testConfig } from '../../../src/config.js';
+import { testConfig } from '../../helpers/config.js';
 import type { HubDeps } from '../../../src/deps.js';
 import { MemoryAuditStore } from '../../../src/governance/memory-audit-store.js';
 import { callbackRoutes, type StoredCallback } from '../../../src/http/callbacks.js';

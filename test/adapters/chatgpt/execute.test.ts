@@ -3,7 +3,7 @@ import { system } from '../../../src/adapters/chatgpt/index.js';
 import { MAX_RESPONSE_BYTES } from '../../../src/adapters/chatgpt/client.js';
 import { autoBuilderExecute } from '../../../src/adapters/chatgpt/tools.js';
 import type { IntelligenceStore } from '../../../src/adapters/intelligence/store.js';
-import { testConfig } from '../../../src/config.js';
+import { testConfig } from '../../helpers/config.js';
 import type { HubDeps } from '../../../src/deps.js';
 import { HubError } from '../../../src/tools/errors.js';
 import { startFakeAutoBuilder, type FakeAutoBuilder } from '../../fakes/autobuilder.js';

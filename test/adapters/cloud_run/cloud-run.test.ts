@@ -1,5 +1,6 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { testConfig, type Config } from '../../../src/config.js';
+import type { Config } from '../../../src/config.js';
+import { testConfig } from '../../helpers/config.js';
 import { system } from '../../../src/adapters/cloud_run/index.js';
 import { clearGoogleTokenCache } from '../../../src/adapters/google/credentials.js';
 import { HubError } from '../../../src/tools/errors.js';

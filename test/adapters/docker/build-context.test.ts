@@ -6,7 +6,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { packBuildContext, resolveBuildContext } from '../../../src/adapters/docker/build-context.js';
 import { dockerBuild } from '../../../src/adapters/docker/tools-images.js';
-import { testConfig } from '../../../src/config.js';
+import { testConfig } from '../../helpers/config.js';
 import { HubError } from '../../../src/tools/errors.js';
 import { startFakeDockerEngine, type FakeDockerEngine } from '../../fakes/docker-engine.js';
 import { runTool, toolContext } from '../../helpers/context.js';

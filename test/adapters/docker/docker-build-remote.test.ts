@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dockerBuild } from '../../../src/adapters/docker/tools-images.js';
-import { ConfigError, loadConfig, testConfig } from '../../../src/config.js';
+import { ConfigError, loadConfig } from '../../../src/config.js';
+import { testConfig } from '../../helpers/config.js';
 import { HubError } from '../../../src/tools/errors.js';
 import { startFakeDockerEngine, type FakeDockerEngine } from '../../fakes/docker-engine.js';
 import { runTool, toolContext } from '../../helpers/context.js';

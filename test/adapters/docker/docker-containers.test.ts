@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dockerOptions } from '../../../src/adapters/docker/client.js';
 import { system } from '../../../src/adapters/docker/index.js';
 import { dockerRemove, dockerRun, dockerStop } from '../../../src/adapters/docker/tools-containers.js';
-import { testConfig } from '../../../src/config.js';
+import { testConfig } from '../../helpers/config.js';
 import { HubError } from '../../../src/tools/errors.js';
 import { startFakeDockerEngine, type FakeDockerEngine } from '../../fakes/docker-engine.js';
 import { runTool, toolContext } from '../../helpers/context.js';

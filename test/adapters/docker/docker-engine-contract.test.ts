@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dockerRemove, dockerRun, dockerStop } from '../../../src/adapters/docker/tools-containers.js';
 import { dockerBuild, dockerPull, dockerPush } from '../../../src/adapters/docker/tools-images.js';
 import { dockerInspect, dockerListContainers, dockerListImages, dockerLogs } from '../../../src/adapters/docker/tools-read.js';
-import { testConfig } from '../../../src/config.js';
+import { testConfig } from '../../helpers/config.js';
 import type { HubError } from '../../../src/tools/errors.js';
 import { startFakeDockerEngine, type FakeDockerEngine } from '../../fakes/docker-engine.js';
 import { AUTH as HUB_AUTH, TEST_KEY, testHub, type TestHub } from '../../helpers/app.js';

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dockerBuild, dockerPull, dockerPush } from '../../../src/adapters/docker/tools-images.js';
-import { testConfig } from '../../../src/config.js';
+import { testConfig } from '../../helpers/config.js';
 import { HubError } from '../../../src/tools/errors.js';
 import { operationOutcome } from '../../../src/tools/operations.js';
 import { startFakeDockerEngine, type FakeDockerEngine } from '../../fakes/docker-engine.js';

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { system } from '../../../src/adapters/docker/index.js';
 import { dockerInspect, dockerListContainers, dockerListImages, dockerLogs } from '../../../src/adapters/docker/tools-read.js';
-import { testConfig } from '../../../src/config.js';
+import { testConfig } from '../../helpers/config.js';
 import { HubError } from '../../../src/tools/errors.js';
 import { startFakeDockerEngine, type FakeDockerEngine } from '../../fakes/docker-engine.js';
 import { runTool, toolContext } from '../../helpers/context.js';

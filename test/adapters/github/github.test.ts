@@ -3,7 +3,7 @@ import { system } from '../../../src/adapters/github/index.js';
 import { githubCommitFiles } from '../../../src/adapters/github/tools-commit.js';
 import { githubGetContents } from '../../../src/adapters/github/tools-contents.js';
 import { githubCreateRepository } from '../../../src/adapters/github/tools-repos.js';
-import { testConfig } from '../../../src/config.js';
+import { testConfig } from '../../helpers/config.js';
 import { HubError } from '../../../src/tools/errors.js';
 import { startFakeGitHub, type FakeGitHub } from '../../fakes/github.js';
 import { runTool, toolContext } from '../../helpers/context.js';

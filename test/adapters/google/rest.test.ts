@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { testConfig } from '../../../src/config.js';
+import { testConfig } from '../../helpers/config.js';
 import { clearGoogleTokenCache } from '../../../src/adapters/google/credentials.js';
 import { googleRequest } from '../../../src/adapters/google/rest.js';
 import { HubError } from '../../../src/tools/errors.js';

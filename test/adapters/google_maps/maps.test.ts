@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { testConfig } from '../../../src/config.js';
+import { testConfig } from '../../helpers/config.js';
 import { mapsDirections } from '../../../src/adapters/google_maps/directions.js';
 import { mapsGeocode } from '../../../src/adapters/google_maps/geocode.js';
 import { system } from '../../../src/adapters/google_maps/index.js';

@@ -1,5 +1,5 @@
 import { expect } from 'vitest';
-import { testConfig } from '../../../src/config.js';
+import { testConfig } from '../../helpers/config.js';
 import { HubError } from '../../../src/tools/errors.js';
 import { toolContext } from '../../helpers/context.js';
 

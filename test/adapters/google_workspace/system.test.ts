@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { testConfig } from '../../../src/config.js';
+import { testConfig } from '../../helpers/config.js';
 import { system } from '../../../src/adapters/google_workspace/index.js';
 import { toolContext } from '../../helpers/context.js';
 import { startFakeWorkspace, type FakeWorkspace } from '../../fakes/google-workspace.js';

@@ -11,7 +11,7 @@ import type { SqlDriver } from '../../../src/adapters/intelligence/sql-driver.js
 import { SqlIntelligenceStore } from '../../../src/adapters/intelligence/sql-store.js';
 import type { IntelligenceDocument } from '../../../src/adapters/intelligence/store.js';
 import { runImportPgliteCommand } from '../../../src/cli/import-pglite.js';
-import { testConfig } from '../../../src/config.js';
+import { testConfig } from '../../helpers/config.js';
 import { depsWith } from './store-env.js';
 
 describe('lazyIntelligenceStore (embedded default)', () => {

@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openIntelligenceStore } from '../../../src/adapters/intelligence/open-store.js';
 import type { IntelligenceStore } from '../../../src/adapters/intelligence/store.js';
-import { testConfig } from '../../../src/config.js';
+import { testConfig } from '../../helpers/config.js';
 import { ROOT } from '../../helpers/spawn-hub.js';
 
 describe('embedded store search worker', () => {
@@ -52,8 +52,8 @@ describe('embedded store search worker', () => {
     const module = (file: string) => JSON.stringify(pathToFileURL(path.join(ROOT, 'dist', file)).href);
     const script = `
       const { openIntelligenceStore } = await import(${module('adapters/intelligence/open-store.js')});
-      const { testConfig } = await import(${module('config.js')});
-      const store = await openIntelligenceStore(testConfig({ DATA_DIR: ${JSON.stringify(path.join(dir, 'esm'))} }));
+      const { loadConfig } = await import(${module('config.js')});
+      const store = await openIntelligenceStore(loadConfig({ MCP_API_KEY: 'test-key-0123456789abcdef', LOG_LEVEL: 'silent', DATA_DIR: ${JSON.stringify(path.join(dir, 'esm'))} }));
       await store.ingest({ title: 'ESM note', text: 'numbat sighting', source: 'ingest' });
       process.stdout.write(JSON.stringify((await store.search({ query: 'numbat' })).map((h) => h.title)));
       await store.close();`;

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll } from 'vitest';
-export { freePort } from '../helpers/spawn-hub.js';
+export { freePort } from './spawn-hub.js';
 import { RedisConnection, type RedisConnectionOptions } from '../../src/redis/connection.js';
 
 export const REDIS_URL = process.env.REDIS_URL;
