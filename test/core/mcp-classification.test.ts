@@ -76,7 +76,7 @@ describe('MCP era classification', () => {
         expect(classifyMcpPost(sdk, i)).toEqual(expected);
         expect(classifyMcpPost(sdk, i)).toEqual(expected);
       }),
-      { numRuns: 4000 },
+      { numRuns: 2500 },
     );
   });
 
