@@ -12,6 +12,7 @@
 // shared 2-core machine this cut the spread between rounds several times over, see docs/benchmarks.md),
 // BENCH_AB_SESSION=1 (each hub also runs MCP_SESSION_MODE=stateful, measured inside one session: the session target),
 // BENCH_AB_PROCESSES (default 2: processes per server, taking the rounds in turn),
+// BENCH_AB_MODERN=1 (the hubs are called as 2026-07-28 clients call them, the modern fast path; else as 2025 clients),
 // BENCH_AB_TRACING=1 (each hub also runs with OpenTelemetry tracing on, 10% of traces sampled and exported over
 // OTLP/HTTP to a local receiver: the cost of tracing; the hubs without it have tracing off).
 import http from 'node:http';
@@ -24,6 +25,7 @@ const seconds = Number(process.env.BENCH_AB_S ?? 5);
 const warmup = Number(process.env.BENCH_AB_WARMUP_S ?? 3);
 const processes = Math.max(1, Number(process.env.BENCH_AB_PROCESSES ?? 2));
 const pin = process.env.BENCH_AB_PIN === '1' ? cpuSplit() : null;
+const modern = process.env.BENCH_AB_MODERN === '1';
 
 const redis = await startRedis();
 const standin = await startProcess(path.join(SERVERS, 'maps-standin.js'), { BENCH_MAPS_KEY: MAPS_KEY });
@@ -39,8 +41,8 @@ for (const root of roots) {
   for (const mode of modes) {
     for (const tracing of tracings) {
       const env = realHubEnv({ MCP_SESSION_MODE: mode, REDIS_URL: redis.url, ...upstream, ...(tracing ?? {}) });
-      const label = `hub ${root}${mode === 'stateful' ? ', in a session' : ''}${tracing ? ', tracing 10%' : ''}`;
-      targets.push({ label, hub: true, session: mode === 'stateful', script: path.join(root, 'dist-bench/bench/servers/hub-server.js'), env });
+      const label = `hub ${root}${mode === 'stateful' ? ', in a session' : modern ? ', 2026-07-28' : ''}${tracing ? ', tracing 10%' : ''}`;
+      targets.push({ label, hub: true, session: mode === 'stateful', modern: modern && mode === 'stateless', script: path.join(root, 'dist-bench/bench/servers/hub-server.js'), env });
     }
   }
 }
@@ -55,8 +57,8 @@ try {
   for (let round = 0; round < rounds; round++) {
     for (const t of round % 2 ? [...targets].reverse() : targets) {
       // Each process gets rounds of both orders (A B and B A).
-      const { server, headers } = t.instances[Math.floor(round / 2) % processes];
-      const r = await gatewayRound({ server, headers, redis, duration: seconds, firstId: (firstId += 10_000_000) });
+      const { server, headers, body } = t.instances[Math.floor(round / 2) % processes];
+      const r = await gatewayRound({ server, headers, body, redis, duration: seconds, firstId: (firstId += 10_000_000) });
       if (r.non2xx || r.errors) throw new Error(`${t.label}: ${r.non2xx} non-2xx answers, ${r.errors} errors`);
       (t.us ??= []).push(r.main_thread_us);
       (t.redisUs ??= []).push(r.redis_us);

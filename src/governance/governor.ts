@@ -1,6 +1,7 @@
 import type { Config, GovernanceConfig } from '../config.js';
 import type { ApprovalPolicy, Level } from './levels.js';
 import { HubError } from '../tools/errors.js';
+import { LinkedEntries, type Linked } from '../tools/linked-entries.js';
 import type { SystemId } from '../tools/types.js';
 import { HOUR_MS, type QuotaDecision, type QuotaStore } from './quota-store.js';
 
@@ -50,7 +51,7 @@ export interface GovernorOptions {
 const HIGH_LEVELS: ReadonlySet<Level> = new Set(['HIGH', 'CRITICAL']);
 
 /** A call waiting for the quota store, rejected by the sweep once `due` has passed. */
-interface Waiting {
+interface Waiting extends Linked<Waiting> {
   due: number;
   reject(err: HubError): void;
 }
@@ -144,33 +145,36 @@ export class Governor {
   /** Rejects with governance_unavailable if the store has not answered in time (its own timeouts should fire first). */
   private ask<T>(promise: Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      const waiting: Waiting = { due: Date.now() + this.storeDeadlineMs, reject };
-      this.waiting.add(waiting);
+      const waiting = this.waiting.push({ due: Date.now() + this.storeDeadlineMs, reject, prev: undefined, next: undefined });
       // One sweep timer for all waiting calls, not one timer per call: admission is on every call's path.
       this.sweeper ??= setInterval(this.sweep, Math.max(10, Math.min(250, this.storeDeadlineMs / 4))).unref();
       promise.then(
         (v) => {
-          this.waiting.delete(waiting);
+          this.waiting.remove(waiting);
           resolve(v);
         },
         (err: unknown) => {
-          this.waiting.delete(waiting);
+          this.waiting.remove(waiting);
           reject(err);
         },
       );
     });
   }
 
-  private readonly waiting = new Set<Waiting>();
+  /** Calls waiting for the store (every call's admission passes through here: a linked list, not a Set). */
+  private readonly waiting = new LinkedEntries<Waiting>();
   private sweeper: NodeJS.Timeout | undefined;
   private readonly sweep = (): void => {
     const now = Date.now();
-    for (const w of this.waiting) {
-      if (w.due > now) continue;
-      this.waiting.delete(w);
-      w.reject(new HubError('governance_unavailable', `quota store (${this.store.kind}) did not answer within ${this.storeDeadlineMs} ms`));
+    for (let w = this.waiting.head; w; ) {
+      const next = w.next;
+      if (w.due <= now) {
+        this.waiting.remove(w);
+        w.reject(new HubError('governance_unavailable', `quota store (${this.store.kind}) did not answer within ${this.storeDeadlineMs} ms`));
+      }
+      w = next;
     }
-    if (this.waiting.size === 0) {
+    if (!this.waiting.head) {
       clearInterval(this.sweeper);
       this.sweeper = undefined;
     }

@@ -27,34 +27,107 @@ const header = (request: FastifyRequest, name: string): string | undefined => {
   return typeof v === 'string' ? v : undefined;
 };
 
-function classify(sdk: SdkRuntime, request: FastifyRequest): McpRoute {
-  const outcome = sdk.server.classifyInboundRequest({
-    httpMethod: request.method,
-    protocolVersionHeader: header(request, 'mcp-protocol-version'),
-    mcpMethodHeader: header(request, 'mcp-method'),
-    mcpNameHeader: header(request, 'mcp-name'),
-    body: request.body,
-  });
-  if (outcome.kind === 'legacy') return { era: 'legacy' };
-  if (outcome.kind === 'reject') return { era: 'modern', rejected: true };
-  const { message } = outcome;
-  const id = outcome.messageKind === 'request' ? outcome.message.id : undefined;
+/** What the era classification reads of a POST: its body and the three standard MCP headers. */
+export interface McpPostInput {
+  body: unknown;
+  protocolVersionHeader: string | undefined;
+  mcpMethodHeader: string | undefined;
+  mcpNameHeader: string | undefined;
+}
+
+const inputOf = (request: FastifyRequest): McpPostInput => ({
+  body: request.body,
+  protocolVersionHeader: header(request, 'mcp-protocol-version'),
+  mcpMethodHeader: header(request, 'mcp-method'),
+  mcpNameHeader: header(request, 'mcp-name'),
+});
+
+/** The route of a request the SDK classified as a modern request (`message` is the body). */
+function modernRoute(input: McpPostInput, message: { method: string; params?: unknown }, id: string | number | undefined): McpRoute {
   const params = message.params as { name?: unknown; uri?: unknown } | undefined;
   const target = typeof params?.name === 'string' ? params.name : typeof params?.uri === 'string' ? params.uri : undefined;
-  const headersAgree =
-    header(request, 'mcp-protocol-version') !== undefined && header(request, 'mcp-method') === message.method && header(request, 'mcp-name') === target;
-  return { era: 'modern', method: message.method, name: headersAgree ? header(request, 'mcp-name') : target, id, headersAgree };
+  const headersAgree = input.protocolVersionHeader !== undefined && input.mcpMethodHeader === message.method && input.mcpNameHeader === target;
+  return { era: 'modern', method: message.method, name: headersAgree ? input.mcpNameHeader : target, id, headersAgree };
+}
+
+/** The route the SDK's own classification gives a POST /mcp. */
+export function sdkRoute(sdk: SdkRuntime, input: McpPostInput): McpRoute {
+  const outcome = sdk.server.classifyInboundRequest({ httpMethod: 'POST', ...input });
+  if (outcome.kind === 'legacy') return { era: 'legacy' };
+  if (outcome.kind === 'reject') return { era: 'modern', rejected: true };
+  return modernRoute(input, outcome.message, outcome.messageKind === 'request' ? outcome.message.id : undefined);
+}
+
+type Json = Record<string, unknown>;
+const isObject = (v: unknown): v is Json => v !== null && typeof v === 'object' && !Array.isArray(v);
+const onlyKeys = (o: Json, allowed: Readonly<Record<string, true>>): boolean => {
+  for (const k in o) if (!Object.hasOwn(allowed, k)) return false;
+  return true;
+};
+const REQUEST_KEYS = { jsonrpc: true, id: true, method: true, params: true } as const;
+const ENVELOPE_KEYS = {
+  'io.modelcontextprotocol/protocolVersion': true,
+  'io.modelcontextprotocol/clientCapabilities': true,
+  'io.modelcontextprotocol/clientInfo': true,
+} as const;
+const MODERN_VERSION = '2026-07-28';
+/** A 2025-era version as a header carries it: the SDK compares versions as strings, anything else is its to judge. */
+const LEGACY_VERSION = /^\d{4}-\d{2}-\d{2}$/;
+
+/**
+ * The `_meta` envelopes (as JSON text) the SDK's classification has accepted: a client sends the same capabilities and
+ * identity on every request, so their schema check is the SDK's verdict on the first one. Bounded: past the bound an
+ * envelope is checked by the SDK every time, as every request was before.
+ */
+const acceptedEnvelopes = new Set<string>();
+const ACCEPTED_ENVELOPES_MAX = 256;
+
+/**
+ * The route of a POST /mcp. The plain single requests clients send on every call are recognised here without the
+ * SDK's schemas, and only where the SDK's answer is certain (a property test compares both on generated requests):
+ * a JSON-RPC request (`jsonrpc`, an integer or string id, a method, params an object or absent, no other key) with
+ * - no `_meta` and no modern `MCP-Protocol-Version` header: a 2025-era request;
+ * - a `_meta` holding only the envelope keys, naming 2026-07-28, with headers that do not contradict it, and an envelope
+ *   the SDK has accepted before: a modern request.
+ * Everything else, and the first request of each envelope, is classified by the SDK.
+ */
+export function classifyMcpPost(sdk: SdkRuntime, input: McpPostInput): McpRoute {
+  const { body } = input;
+  if (!isObject(body) || body.jsonrpc !== '2.0' || typeof body.method !== 'string' || !onlyKeys(body, REQUEST_KEYS)) return sdkRoute(sdk, input);
+  const id = body.id;
+  if (typeof id !== 'string' && !Number.isSafeInteger(id)) return sdkRoute(sdk, input);
+  const params = body.params;
+  if (params !== undefined && !isObject(params)) return sdkRoute(sdk, input);
+  const pv = input.protocolVersionHeader;
+  const meta = params?._meta;
+  if (meta === undefined) {
+    return pv === undefined || (LEGACY_VERSION.test(pv) && pv < MODERN_VERSION) ? { era: 'legacy' } : sdkRoute(sdk, input);
+  }
+  if (
+    !isObject(meta) ||
+    !onlyKeys(meta, ENVELOPE_KEYS) ||
+    meta['io.modelcontextprotocol/protocolVersion'] !== MODERN_VERSION ||
+    (pv !== undefined && pv !== MODERN_VERSION) ||
+    (input.mcpMethodHeader !== undefined && input.mcpMethodHeader !== body.method)
+  ) {
+    return sdkRoute(sdk, input);
+  }
+  const envelope = JSON.stringify(meta);
+  if (acceptedEnvelopes.has(envelope)) return modernRoute(input, body as { method: string; params?: unknown }, id as string | number);
+  const route = sdkRoute(sdk, input);
+  if (route.era === 'modern' && !('rejected' in route) && acceptedEnvelopes.size < ACCEPTED_ENVELOPES_MAX) acceptedEnvelopes.add(envelope);
+  return route;
 }
 
 /** preValidation hook of the POST /mcp routes: classifies the request after the body is parsed, before the preHandler guards. */
 export function mcpClassifyHook(request: FastifyRequest, _reply: FastifyReply, done: (err?: Error) => void): void {
   const sdk = sdkIfLoaded();
   if (sdk) {
-    request.mcpRoute = classify(sdk, request);
+    request.mcpRoute = classifyMcpPost(sdk, inputOf(request));
     return done();
   }
   loadSdk().then((loaded) => {
-    request.mcpRoute = classify(loaded, request);
+    request.mcpRoute = classifyMcpPost(loaded, inputOf(request));
     done();
   }, done);
 }

@@ -2,7 +2,7 @@ import type { StandardSchemaV1Sync } from '@modelcontextprotocol/server';
 import { traceContextOf, type TraceContextMeta } from '../telemetry/tracing.js';
 import { boundedUnknownKeys } from '../tools/limits.js';
 import { loadSdk, sdkIfLoaded } from './sdk.js';
-import { callToolAnswer, toCallToolResult, toModernResult, type ModernResultMeta } from './results.js';
+import { callToolAnswer, modernResultMeta, toCallToolResult, toModernResult, type ModernResultMeta } from './results.js';
 import { SERVER_INFO, type McpSurface } from './server.js';
 import type { InFlightCalls } from './in-flight.js';
 import { runsAsTask } from './tasks.js';
@@ -135,6 +135,9 @@ const MODERN_META_KEYS = {
 const MODERN_CALL_KEYS = { name: true, arguments: true, _meta: true } as const;
 const MODERN_VERSION = '2026-07-28';
 
+/** The server's identity as 2026-07-28 results carry it: the same for every answer of the process. */
+let modernMeta: ModernResultMeta | undefined;
+
 export interface ModernFastPathRequest {
   body: unknown;
   accept: string | undefined;
@@ -164,7 +167,7 @@ export async function tryModernFastPath(surface: McpSurface, req: ModernFastPath
   if (runsAsTask(surface.registry, params.name)) return null;
   if (surface.pipeline.asksPerson(params.name, { principal: req.principal, transport: 'mcp' })) return null;
   const sdk = (sdkIfLoaded() ?? (await loadSdk())).server;
-  const modern: ModernResultMeta = { key: sdk.SERVER_INFO_META_KEY, serverInfo: SERVER_INFO };
+  const modern = (modernMeta ??= modernResultMeta(sdk.SERVER_INFO_META_KEY, SERVER_INFO));
   const rid = id as string | number;
   try {
     const invoked = await surface.invoke(params.name, args, req.principal);

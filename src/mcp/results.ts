@@ -72,14 +72,23 @@ export function callToolAnswer(result: InvokeResult, id: string | number, modern
 /**
  * What the SDK's 2026-07-28 encoding adds to a result: `resultType` after the result's own fields, and the server's
  * identity under `key` in `_meta` (after the result's own `_meta` entries; a `_meta` the result lacked goes last).
+ * `entry` is that identity as JSON (`"key":{...}`), serialized once per process rather than on every answer.
  */
 export interface ModernResultMeta {
   key: string;
   serverInfo: unknown;
+  entry: string;
 }
 
+export function modernResultMeta(key: string, serverInfo: unknown): ModernResultMeta {
+  return { key, serverInfo, entry: `${JSON.stringify(key)}:${JSON.stringify(serverInfo)}` };
+}
+
+/** `JSON.stringify({...meta, [modern.key]: modern.serverInfo})`, with the identity's JSON made once. */
 function withServerInfo(meta: Record<string, unknown>, modern: ModernResultMeta): string {
-  return JSON.stringify({ ...meta, [modern.key]: modern.serverInfo });
+  if (Object.hasOwn(meta, modern.key)) return JSON.stringify({ ...meta, [modern.key]: modern.serverInfo });
+  const own = JSON.stringify(meta);
+  return own === '{}' ? `{${modern.entry}}` : `${own.slice(0, -1)},${modern.entry}}`;
 }
 
 /** A 2026-07-28 result as the SDK encodes it: see ModernResultMeta. */

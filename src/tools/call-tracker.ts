@@ -1,21 +1,18 @@
+import { LinkedEntries, type Linked } from './linked-entries.js';
+
 /**
  * What graceful shutdown needs to know about the calls in flight: how many there are (to wait for them) and their
- * abort controllers (to stop those still running when the grace period ends).
- *
- * Kept without a Set: a long-lived Set that every call is added to and deleted from made the objects of calls in
- * flight survive a second scavenge, so V8 promoted them to the old generation. A count and a doubly linked list
- * through the calls' own entries do the same work with plain property writes.
+ * abort controllers (to stop those still running when the grace period ends). Kept as a count and a linked list of
+ * the running calls' own entries, never in a Set (see LinkedEntries).
  */
-export interface RunningCall {
+export interface RunningCall extends Linked<RunningCall> {
   readonly controller: AbortController;
-  prev: RunningCall | undefined;
-  next: RunningCall | undefined;
 }
 
 export class CallTracker {
   private inFlight = 0;
   private idle: { promise: Promise<void>; resolve: () => void } | undefined;
-  private head: RunningCall | undefined;
+  private readonly running = new LinkedEntries<RunningCall>();
 
   /** Calls started and not yet settled. */
   get count(): number {
@@ -49,23 +46,16 @@ export class CallTracker {
 
   /** Registers a running call's controller; `finish` the returned entry when the call ends. */
   run(controller: AbortController): RunningCall {
-    const entry: RunningCall = { controller, prev: undefined, next: this.head };
-    if (this.head) this.head.prev = entry;
-    this.head = entry;
-    return entry;
+    return this.running.push({ controller, prev: undefined, next: undefined });
   }
 
   finish(entry: RunningCall): void {
-    if (entry.prev) entry.prev.next = entry.next;
-    else if (this.head === entry) this.head = entry.next;
-    if (entry.next) entry.next.prev = entry.prev;
-    entry.prev = undefined;
-    entry.next = undefined;
+    this.running.remove(entry);
   }
 
   /** Aborts every running call. */
   abortAll(reason: unknown): void {
-    for (let entry = this.head; entry; ) {
+    for (let entry = this.running.head; entry; ) {
       const next = entry.next;
       entry.controller.abort(reason);
       entry = next;
