@@ -86,12 +86,37 @@ function ajvIssue(e: ErrorObject): ArgumentIssue {
   return { field: path.join('.').slice(0, 200) || '(root)', message: e.message ?? e.keyword };
 }
 
+/** Keywords whose values are data, not schemas: a `pattern` key inside them is not a regular expression. */
+const DATA_KEYWORDS = new Set(['const', 'default', 'enum', 'examples']);
+
+/** Every regular expression a schema holds (`pattern` values, `patternProperties` keys), found without recursion. */
+function patternsOf(schema: unknown): string[] {
+  const patterns: string[] = [];
+  const stack: unknown[] = [schema];
+  while (stack.length) {
+    const node = stack.pop();
+    if (node === null || typeof node !== 'object') continue;
+    if (Array.isArray(node)) {
+      stack.push(...node);
+      continue;
+    }
+    const o = node as Record<string, unknown>;
+    if (typeof o.pattern === 'string') patterns.push(o.pattern);
+    if (o.patternProperties && typeof o.patternProperties === 'object') patterns.push(...Object.keys(o.patternProperties));
+    for (const [key, child] of Object.entries(o)) if (!DATA_KEYWORDS.has(key)) stack.push(child);
+  }
+  return patterns;
+}
+
 /**
- * Upstream tools: their own JSON Schema, compiled once (throws when the schema is broken or too large). `$schema` and
- * `$id` are dropped: draft-07 and 2020-12 tool schemas validate alike, and equal ids from different tools must not
- * collide. Each schema gets its own Ajv instance: Ajv keeps every schema it compiled for its whole life, so with one
- * shared instance a tool that went away (or an upstream re-listing changed tools) would never be freed; this way the
- * compiled code goes with the validator when the registry drops it.
+ * Upstream tools: their own JSON Schema (throws when it is too large, too deep, or holds a pattern RE2 cannot run:
+ * such a tool is not served). `$schema` and `$id` are dropped: draft-07 and 2020-12 tool schemas validate alike, and
+ * equal ids from different tools must not collide. Each schema gets its own Ajv instance: Ajv keeps every schema it
+ * compiled for its whole life, so with one shared instance a tool that went away (or an upstream re-listing changed
+ * tools) would never be freed; this way the compiled code goes with the validator when the registry drops it.
+ * Ajv compiles on the tool's first call, not here: a re-list after an upstream's `list_changed` builds the validators of
+ * every changed tool at once, and compiling them all in that one turn held the event loop for the whole batch. A schema
+ * Ajv then cannot compile (an unresolvable `$ref`) refuses each call with the reason.
  */
 export function jsonSchemaValidator(schema: Record<string, unknown>): ArgumentValidator {
   const chars = JSON.stringify(schema).length;
@@ -99,12 +124,22 @@ export function jsonSchemaValidator(schema: Record<string, unknown>): ArgumentVa
   if (jsonDepth(schema, SCHEMA_MAX_DEPTH) > SCHEMA_MAX_DEPTH) throw new Error(`the schema nests deeper than ${SCHEMA_MAX_DEPTH} levels`);
   const { $schema: _s, $id: _i, ...body } = schema;
   const { Ajv, regExp } = ajvParts();
-  // Tolerant of unknown keywords and formats; the meta-schema check is skipped (compiling it per instance would cost
-  // more than the tool's own schema), broken schemas still fail to compile.
-  const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false, validateSchema: false, logger: false, code: { regExp } });
-  const validate: ValidateFunction = ajv.compile(body);
+  for (const pattern of patternsOf(body)) regExp(pattern, 'u');
+  let compiled: ValidateFunction | { error: string } | undefined;
+  const compile = (): ValidateFunction | { error: string } => {
+    // Tolerant of unknown keywords and formats; the meta-schema check is skipped (compiling it per instance would cost
+    // more than the tool's own schema).
+    const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false, validateSchema: false, logger: false, code: { regExp } });
+    try {
+      return ajv.compile(body);
+    } catch (err) {
+      return { error: `the tool's input schema cannot be compiled: ${err instanceof Error ? err.message.slice(0, 200) : String(err)}` };
+    }
+  };
   return (raw) => {
-    if (validate(raw)) return { ok: true, data: raw as Record<string, unknown> };
-    return { ok: false, issues: (validate.errors ?? []).slice(0, MAX_ISSUES).map(ajvIssue) };
+    compiled ??= compile();
+    if ('error' in compiled) return { ok: false, issues: [{ field: '(root)', message: compiled.error }] };
+    if (compiled(raw)) return { ok: true, data: raw as Record<string, unknown> };
+    return { ok: false, issues: (compiled.errors ?? []).slice(0, MAX_ISSUES).map(ajvIssue) };
   };
 }

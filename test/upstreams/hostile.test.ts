@@ -158,6 +158,17 @@ describe('upstream input schemas', () => {
     let deep: Record<string, unknown> = { type: 'string' };
     for (let i = 0; i < SCHEMA_MAX_DEPTH; i += 1) deep = { type: 'object', properties: { x: deep } };
     expect(() => jsonSchemaValidator(deep)).toThrow(`deeper than ${SCHEMA_MAX_DEPTH} levels`);
+    // Patterns are found wherever a schema holds one (nested, in patternProperties keys), not in data keywords.
+    expect(() => jsonSchemaValidator({ type: 'object', patternProperties: { '^(?=x)': { type: 'string' } } })).toThrow();
+    expect(() => jsonSchemaValidator({ type: 'array', items: [{ type: 'string', pattern: '(?<=a)b' }] })).toThrow();
+    expect(jsonSchemaValidator({ type: 'object', default: { pattern: '(?=x)' } })({}).ok).toBe(true);
+  });
+
+  it('compiles on first use: a schema Ajv cannot compile refuses each call with the reason', () => {
+    const validate = jsonSchemaValidator({ type: 'object', properties: { s: { $ref: '#/$defs/missing' } } });
+    const answer = validate({ s: 'x' });
+    expect(answer.ok).toBe(false);
+    expect(answer.ok ? [] : answer.issues).toEqual([{ field: '(root)', message: expect.stringContaining("the tool's input schema cannot be compiled") }]);
   });
 });
 
