@@ -1,5 +1,7 @@
+import { expect } from 'vitest';
 import pino from 'pino';
 import type { Config } from '../../src/config.js';
+import { HubError } from '../../src/tools/errors.js';
 import { MemoryOperationStore } from '../../src/tools/operations.js';
 import type { MediaContent, ToolContext, ToolDefinition, ToolServices } from '../../src/tools/types.js';
 
@@ -29,4 +31,14 @@ export function toolContext(config: Config, overrides: Partial<ToolContext> = {}
 /** Validates with the tool's own zod schema (as the pipeline does), then runs it. */
 export async function runTool(tool: ToolDefinition, args: unknown, ctx: ToolContext): Promise<Record<string, unknown>> {
   return tool.run(tool.input.parse(args), ctx);
+}
+
+/** The HubError a call that must fail rejects with (the test fails if it resolves, or rejects with anything else). */
+export async function failure(p: Promise<unknown>): Promise<HubError> {
+  const err = await p.then(
+    () => new Error('expected the call to fail'),
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(HubError);
+  return err as HubError;
 }

@@ -1,10 +1,9 @@
 import { afterAll, beforeAll, beforeEach, expect } from 'vitest';
 import type { Config } from '../../../src/config.js';
 import { testConfig } from '../../helpers/config.js';
-import { HubError } from '../../../src/tools/errors.js';
 import type { ToolDefinition } from '../../../src/tools/types.js';
 import { FAKE_API_KEY, FAKE_TOKEN, startAiMlFake, type AiMlFake } from '../../fakes/ai-ml.js';
-import { runTool, toolContext } from '../../helpers/context.js';
+import { failure, runTool, toolContext } from '../../helpers/context.js';
 
 export type Credential = 'key' | 'oauth' | 'both';
 
@@ -25,17 +24,6 @@ export function call(tool: ToolDefinition, args: unknown, config: Config) {
 
 export async function run(tool: ToolDefinition, args: unknown, config: Config): Promise<Record<string, unknown>> {
   return call(tool, args, config).result;
-}
-
-export async function failure(p: Promise<unknown>): Promise<HubError> {
-  const err = await p.then(
-    () => {
-      throw new Error('expected the call to fail');
-    },
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(HubError);
-  return err as HubError;
 }
 
 export function sentWithKey(req: { headers: Record<string, unknown> }): void {
@@ -71,3 +59,5 @@ export function useAiMlFake(): AiMlFake {
     },
   });
 }
+
+export { failure };

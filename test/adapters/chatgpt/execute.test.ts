@@ -5,24 +5,12 @@ import { autoBuilderExecute } from '../../../src/adapters/chatgpt/tools.js';
 import type { IntelligenceStore } from '../../../src/adapters/intelligence/store.js';
 import { testConfig } from '../../helpers/config.js';
 import type { HubDeps } from '../../../src/deps.js';
-import { HubError } from '../../../src/tools/errors.js';
 import { startFakeAutoBuilder, type FakeAutoBuilder } from '../../fakes/autobuilder.js';
 import { startFakeServer, sendJson, type FakeServer } from '../../helpers/fake-server.js';
-import { runTool, toolContext } from '../../helpers/context.js';
+import { failure, runTool, toolContext } from '../../helpers/context.js';
 import { depsWith, sqliteEnv, type StoreEnv } from '../intelligence/store-env.js';
 
 const TOKEN = 'autobuilder-token-123';
-
-async function failure(p: Promise<unknown>): Promise<HubError> {
-  const err = await p.then(
-    () => {
-      throw new Error('expected the call to fail');
-    },
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(HubError);
-  return err as HubError;
-}
 
 describe('chatgpt_auto_builder_execute against a fake Auto Builder', () => {
   let env: StoreEnv;

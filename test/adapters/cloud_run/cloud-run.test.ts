@@ -3,10 +3,9 @@ import type { Config } from '../../../src/config.js';
 import { testConfig } from '../../helpers/config.js';
 import { system } from '../../../src/adapters/cloud_run/index.js';
 import { clearGoogleTokenCache } from '../../../src/adapters/google/credentials.js';
-import { HubError } from '../../../src/tools/errors.js';
 import type { ToolDefinition } from '../../../src/tools/types.js';
 import type { HubDeps } from '../../../src/deps.js';
-import { runTool, toolContext } from '../../helpers/context.js';
+import { failure, runTool, toolContext } from '../../helpers/context.js';
 import { startFakeCloudRun, type FakeCloudRun, type Json } from '../../fakes/cloud-run.js';
 import { startFakeGoogleToken, type FakeGoogleToken } from '../../fakes/google-token.js';
 
@@ -47,15 +46,6 @@ function config(env: Record<string, string> = {}): Config {
 
 async function call(t: ToolDefinition, args: Record<string, unknown>, cfg = config(), overrides = {}) {
   return runTool(t, args, toolContext(cfg, overrides));
-}
-
-async function failure(p: Promise<unknown>): Promise<HubError> {
-  const err = await p.then(
-    () => new Error('expected a failure'),
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(HubError);
-  return err as HubError;
 }
 
 const requestsTo = (method: string, pathPart: string) => run.state.requests.filter((r) => r.method === method && r.url.includes(pathPart));

@@ -9,7 +9,7 @@ import { dockerBuild } from '../../../src/adapters/docker/tools-images.js';
 import { testConfig } from '../../helpers/config.js';
 import { HubError } from '../../../src/tools/errors.js';
 import { startFakeDockerEngine, type FakeDockerEngine } from '../../fakes/docker-engine.js';
-import { runTool, toolContext } from '../../helpers/context.js';
+import { failure, runTool, toolContext } from '../../helpers/context.js';
 
 /** Issue 14 item 9 (build context race, hard links), item 10 (FIFO .dockerignore) and the "..foo" context name. */
 
@@ -20,8 +20,6 @@ let root: string;
 let config: ReturnType<typeof testConfig>;
 /** A fresh call context per call: its deadline and signal start when the call does. */
 const ctx = () => toolContext(config);
-
-const failure = (p: Promise<unknown>) => p.then(() => expect.fail('expected a failure'), (e: unknown) => e as HubError);
 
 async function write(rel: string, content: string): Promise<void> {
   const file = path.join(tmp, rel);

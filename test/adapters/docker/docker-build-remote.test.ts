@@ -2,9 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dockerBuild } from '../../../src/adapters/docker/tools-images.js';
 import { ConfigError, loadConfig } from '../../../src/config.js';
 import { testConfig } from '../../helpers/config.js';
-import { HubError } from '../../../src/tools/errors.js';
 import { startFakeDockerEngine, type FakeDockerEngine } from '../../fakes/docker-engine.js';
-import { runTool, toolContext } from '../../helpers/context.js';
+import { failure, runTool, toolContext } from '../../helpers/context.js';
 
 /**
  * Issue 14 item 6: docker_build.remote must not make the Engine fetch internal addresses, carry credentials, or tell
@@ -23,8 +22,6 @@ beforeAll(async () => {
   config = testConfig({ DOCKER_HOST: engine.url });
 });
 afterAll(() => engine.close());
-
-const failure = (p: Promise<unknown>) => p.then(() => expect.fail('expected a failure'), (e: unknown) => e as HubError);
 
 describe('docker_build.remote targets', () => {
   it.each([

@@ -3,13 +3,11 @@ import { dockerOptions } from '../../../src/adapters/docker/client.js';
 import { system } from '../../../src/adapters/docker/index.js';
 import { dockerRemove, dockerRun, dockerStop } from '../../../src/adapters/docker/tools-containers.js';
 import { testConfig } from '../../helpers/config.js';
-import { HubError } from '../../../src/tools/errors.js';
 import { startFakeDockerEngine, type FakeDockerEngine } from '../../fakes/docker-engine.js';
-import { runTool, toolContext } from '../../helpers/context.js';
+import { failure, runTool, toolContext } from '../../helpers/context.js';
 
 let engine: FakeDockerEngine;
 let ctx: ReturnType<typeof toolContext>;
-const failure = (p: Promise<unknown>) => p.then(() => expect.fail('expected a failure'), (e: unknown) => e as HubError);
 
 beforeAll(async () => {
   engine = await startFakeDockerEngine();

@@ -7,11 +7,10 @@ import { dockerRemove, dockerRun, dockerStop } from '../../../src/adapters/docke
 import { dockerBuild, dockerPull, dockerPush } from '../../../src/adapters/docker/tools-images.js';
 import { dockerInspect, dockerListContainers, dockerListImages, dockerLogs } from '../../../src/adapters/docker/tools-read.js';
 import { testConfig } from '../../helpers/config.js';
-import type { HubError } from '../../../src/tools/errors.js';
 import { startFakeDockerEngine, type FakeDockerEngine } from '../../fakes/docker-engine.js';
 import { AUTH as HUB_AUTH, TEST_KEY, testHub, type TestHub } from '../../helpers/app.js';
 import { answerApproval } from '../../helpers/approval-page.js';
-import { runTool, toolContext } from '../../helpers/context.js';
+import { failure, runTool, toolContext } from '../../helpers/context.js';
 import { announceSkip, BUSYBOX, busyboxSkipReason, realEngine, testRegistry } from '../../helpers/docker-real.js';
 
 /**
@@ -50,8 +49,6 @@ const targets = [
   { name: 'fake Engine', skip: undefined, open: fakeTarget },
   { name: `real Docker Engine${realSkip ? ` (skipped: ${realSkip})` : ''}`, skip: realSkip, open: realTarget },
 ];
-
-const failure = (p: Promise<unknown>) => p.then(() => expect.fail('expected a failure'), (e: unknown) => e as HubError);
 
 describe.each(targets)('Docker tools against the $name', ({ skip, open }) => {
   const run = randomBytes(4).toString('hex');

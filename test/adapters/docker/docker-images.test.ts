@@ -4,17 +4,14 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dockerBuild, dockerPull, dockerPush } from '../../../src/adapters/docker/tools-images.js';
 import { testConfig } from '../../helpers/config.js';
-import { HubError } from '../../../src/tools/errors.js';
 import { operationOutcome } from '../../../src/tools/operations.js';
 import { startFakeDockerEngine, type FakeDockerEngine } from '../../fakes/docker-engine.js';
-import { runTool, toolContext } from '../../helpers/context.js';
+import { failure, runTool, toolContext } from '../../helpers/context.js';
 
 const AUTH = { username: 'ci-bot', password: 'registry-pass', serveraddress: 'ghcr.io' };
 let engine: FakeDockerEngine;
 let tmp: string;
 let ctx: ReturnType<typeof toolContext>;
-
-const failure = (p: Promise<unknown>) => p.then(() => expect.fail('expected a failure'), (e: unknown) => e as HubError);
 
 async function write(rel: string, content: string): Promise<void> {
   const file = path.join(tmp, rel);

@@ -4,13 +4,11 @@ import { githubCommitFiles } from '../../../src/adapters/github/tools-commit.js'
 import { githubGetContents } from '../../../src/adapters/github/tools-contents.js';
 import { githubCreateRepository } from '../../../src/adapters/github/tools-repos.js';
 import { testConfig } from '../../helpers/config.js';
-import { HubError } from '../../../src/tools/errors.js';
 import { startFakeGitHub, type FakeGitHub } from '../../fakes/github.js';
-import { runTool, toolContext } from '../../helpers/context.js';
+import { failure, runTool, toolContext } from '../../helpers/context.js';
 
 let gh: FakeGitHub;
 let ctx: ReturnType<typeof toolContext>;
-const failure = (p: Promise<unknown>) => p.then(() => expect.fail('expected a failure'), (e: unknown) => e as HubError);
 const lastRequest = () => gh.requests[gh.requests.length - 1];
 
 beforeAll(async () => {

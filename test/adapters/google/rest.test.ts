@@ -2,8 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { testConfig } from '../../helpers/config.js';
 import { clearGoogleTokenCache } from '../../../src/adapters/google/credentials.js';
 import { googleRequest } from '../../../src/adapters/google/rest.js';
-import { HubError } from '../../../src/tools/errors.js';
-import { toolContext } from '../../helpers/context.js';
+import { failure, toolContext } from '../../helpers/context.js';
 import { sendJson, startFakeServer, type FakeHandler, type FakeServer } from '../../helpers/fake-server.js';
 import { startFakeGoogleToken } from '../../fakes/google-token.js';
 
@@ -31,15 +30,6 @@ function scripted(...answers: [number, unknown][]): FakeHandler {
 }
 
 const googleErr = (code: number, status: string, message: string) => ({ error: { code, message, status, details: [{ '@type': 'type.googleapis.com/google.rpc.ErrorInfo', reason: 'X', domain: 'googleapis.com' }] } });
-
-async function failure(p: Promise<unknown>): Promise<HubError> {
-  const err = await p.then(
-    () => new Error('expected a failure'),
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(HubError);
-  return err as HubError;
-}
 
 function ctxFor(server: FakeServer, env: Record<string, string> = { GOOGLE_OAUTH_TOKEN: 'ya29.test-token' }) {
   return toolContext(testConfig({ GOOGLE_API_BASE_URL: server.url, ...env }));

@@ -4,8 +4,7 @@ import { mapsDirections } from '../../../src/adapters/google_maps/directions.js'
 import { mapsGeocode } from '../../../src/adapters/google_maps/geocode.js';
 import { system } from '../../../src/adapters/google_maps/index.js';
 import { mapsPlacesSearch } from '../../../src/adapters/google_maps/places.js';
-import { HubError } from '../../../src/tools/errors.js';
-import { runTool, toolContext } from '../../helpers/context.js';
+import { failure, runTool, toolContext } from '../../helpers/context.js';
 import { startFakeMaps, type FakeMaps } from '../../fakes/google-maps.js';
 
 const KEY = 'AIza-maps-test-key';
@@ -40,15 +39,6 @@ afterEach(() => fake.close());
 
 function ctx(key = KEY) {
   return toolContext(testConfig({ GOOGLE_API_BASE_URL: fake.url, GOOGLE_API_KEY: key }));
-}
-
-async function failure(p: Promise<unknown>): Promise<HubError> {
-  const err = await p.then(
-    () => new Error('expected a failure'),
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(HubError);
-  return err as HubError;
 }
 
 describe('google_maps_geocode (Geocoding API, legacy status envelope)', () => {
