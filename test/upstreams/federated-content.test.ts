@@ -15,22 +15,35 @@ async function mcpClient(base: string, bearer: string, era: 'legacy' | 'modern',
   return client;
 }
 
+/**
+ * A listening hub federating the everything server (`ev`, with `ev` options) and the ext-apps example (`app`), with
+ * OTHER_KEY bound to the profile `other` and the profiles `evonly` (without prefixes) and `apps`.
+ */
+async function federatedHub(ev: Record<string, unknown> = {}): Promise<{ hub: TestHub; base: string }> {
+  const hub = await testHub(
+    {
+      MCP_API_KEY: [TEST_KEY, OTHER_KEY].join(','),
+      UPSTREAMS: JSON.stringify([stdioEverything('ev', ev), stdioBasicApp('app')]),
+      PROFILES: JSON.stringify([{ name: 'other', toolsets: ['connector'] }, { name: 'evonly', upstreams: ['ev'], prefix: false }, { name: 'apps', upstreams: ['app'] }]),
+      MCP_API_KEY_PROFILES: JSON.stringify({ [keyId(OTHER_KEY)]: 'other' }),
+    },
+    { systems: [fixtureSystem] },
+  );
+  try {
+    await hub.app.listen({ port: 0, host: '127.0.0.1' });
+    await allConnected(hub.app, ['ev', 'app']);
+  } catch (err) {
+    await hub.close();
+    throw err;
+  }
+  return { hub, base: `http://127.0.0.1:${(hub.app.server.address() as { port: number }).port}` };
+}
+
 describe('upstream resources, templates and prompts on the hub\'s MCP server (official everything server over stdio)', () => {
   let hub: TestHub;
   let base: string;
   beforeAll(async () => {
-    hub = await testHub(
-      {
-        MCP_API_KEY: [TEST_KEY, OTHER_KEY].join(','),
-        UPSTREAMS: JSON.stringify([stdioEverything('ev', { resources_level: 'MEDIUM' }), stdioBasicApp('app')]),
-        PROFILES: JSON.stringify([{ name: 'other', toolsets: ['connector'] }, { name: 'evonly', upstreams: ['ev'], prefix: false }, { name: 'apps', upstreams: ['app'] }]),
-        MCP_API_KEY_PROFILES: JSON.stringify({ [keyId(OTHER_KEY)]: 'other' }),
-      },
-      { systems: [fixtureSystem] },
-    );
-    await hub.app.listen({ port: 0, host: '127.0.0.1' });
-    base = `http://127.0.0.1:${(hub.app.server.address() as { port: number }).port}`;
-    await allConnected(hub.app, ['ev', 'app']);
+    ({ hub, base } = await federatedHub({ resources_level: 'MEDIUM' }));
   });
   afterAll(async () => {
     await hub?.close();
@@ -109,18 +122,7 @@ describe('/mcp/p/<profile>: one profile\'s view on both eras', () => {
   let hub: TestHub;
   let base: string;
   beforeAll(async () => {
-    hub = await testHub(
-      {
-        MCP_API_KEY: [TEST_KEY, OTHER_KEY].join(','),
-        UPSTREAMS: JSON.stringify([stdioEverything('ev'), stdioBasicApp('app')]),
-        PROFILES: JSON.stringify([{ name: 'other', toolsets: ['connector'] }, { name: 'evonly', upstreams: ['ev'], prefix: false }, { name: 'apps', upstreams: ['app'] }]),
-        MCP_API_KEY_PROFILES: JSON.stringify({ [keyId(OTHER_KEY)]: 'other' }),
-      },
-      { systems: [fixtureSystem] },
-    );
-    await hub.app.listen({ port: 0, host: '127.0.0.1' });
-    base = `http://127.0.0.1:${(hub.app.server.address() as { port: number }).port}`;
-    await allConnected(hub.app, ['ev', 'app']);
+    ({ hub, base } = await federatedHub());
   });
   afterAll(async () => {
     await hub?.close();
