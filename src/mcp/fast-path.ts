@@ -25,9 +25,10 @@ export interface FastPathRequest {
   /**
    * Present when an upstream (federated) tool may be answered here: the caller has checked that nothing can reach the
    * client during the call (no progress token, and a client that cannot be asked to elicit or sample and set no log
-   * level). In a session, `calls` tracks the call so the client's `notifications/cancelled` still stops it.
+   * level). In a session, `calls` tracks the call so the client's `notifications/cancelled` still stops it; a stateless
+   * request has no session to cancel it in (`untracked`).
    */
-  upstream?: { calls?: InFlightCalls; session?: string };
+  upstream?: { calls: InFlightCalls; session: string } | 'untracked';
 }
 
 type Json = Record<string, unknown>;
@@ -108,8 +109,7 @@ export async function tryFastPath(surface: McpSurface, req: FastPathRequest): Pr
   if (runsAsTask(surface.registry, name)) return null;
   // A call a person approves may be asked through elicitation, which needs the SDK's handler (and, in a session, its stream).
   if (surface.pipeline.asksPerson(name, { principal: req.principal, transport: 'mcp' })) return null;
-  const { calls, session } = (passthrough && req.upstream) || {};
-  const tracked = calls && session !== undefined ? calls.start(session, id) : undefined;
+  const tracked = passthrough && typeof req.upstream === 'object' ? req.upstream.calls.start(req.upstream.session, id) : undefined;
   try {
     const invoked = await surface.invoke(name, args, req.principal, tracked ? { traceContext, signal: tracked.signal } : { traceContext });
     const answer = callToolAnswer(invoked, id);

@@ -57,8 +57,6 @@ function modernHandler(sdk: SdkRuntime, opts: McpRoutesOptions, onerror: (err: E
   return { handler, node: sdk.node.toNodeHandler(handler, { onerror }) };
 }
 
-const STATELESS_UPSTREAM: FastPathRequest['upstream'] = {};
-
 /** A session whose client nothing can be relayed to during a call: no elicitation, no sampling, no log level set. */
 function cannotBeAsked(s: SessionRecord): boolean {
   const caps = s.clientCapabilities;
@@ -206,7 +204,7 @@ export async function mcpRoutes(app: FastifyInstance, opts: McpRoutesOptions): P
     }
     if (config.sessionMode === 'stateless') {
       // A stateless 2025 request has no session to ask the client anything through: upstream calls may go fast too.
-      if (opts.fastPath && (await answeredFast(request, reply, {}, STATELESS_UPSTREAM))) return reply;
+      if (opts.fastPath && (await answeredFast(request, reply, {}, 'untracked'))) return reply;
       return servedStateless(request, reply);
     }
 
