@@ -32,13 +32,16 @@ function loggerOptions(config: Config): pino.LoggerOptions {
 }
 
 /**
- * How the JSON lines leave: gathered until LOG_BUFFER_BYTES are queued, and otherwise written every LOG_FLUSH_MS, so a
- * line is at most that late. Writing each line as it came cost a write through libuv's thread pool (a hand-off to
- * another thread and back) per tool call. On exit
- * (process.exit, an uncaught exception) pino writes what is left synchronously, so nothing queued is lost unless the
- * process is killed outright (SIGKILL, out of memory), where a write in flight would be lost as well.
+ * How the JSON lines leave: gathered until LOG_BUFFER_BYTES are queued, and otherwise written LOG_FLUSH_MS after the
+ * first line that is still waiting, so a line is at most that late. Writing each line as it came cost a write through
+ * libuv's thread pool (a hand-off to another thread and back) per tool call. The flush timer runs only while a line
+ * waits: sonic-boom's own `periodicFlush` fires every interval, and with nothing queued still writes an empty string
+ * through the thread pool, so an idle hub woke twenty times a second and took CPU from whatever shared its core.
+ * On exit (process.exit, an uncaught exception) pino writes what is left synchronously, so nothing queued is lost
+ * unless the process is killed outright (SIGKILL, out of memory), where a write in flight would be lost as well.
  */
-const LOG_BUFFER_BYTES = 4096;
+// Under sonic-boom's 16 KiB largest write. At a few hundred bytes per audit line, a write carries dozens of calls' lines.
+const LOG_BUFFER_BYTES = 12 * 1024;
 const LOG_FLUSH_MS = 50;
 
 /**
@@ -48,7 +51,17 @@ const LOG_FLUSH_MS = 50;
 export function createLogger(config: Config): Logger {
   const options = loggerOptions(config);
   if (config.logFormat === 'pretty') return pino(options);
-  return pino(options, pino.destination({ dest: 1, sync: false, minLength: LOG_BUFFER_BYTES, periodicFlush: LOG_FLUSH_MS }));
+  const destination = pino.destination({ dest: 1, sync: false, minLength: LOG_BUFFER_BYTES });
+  let pending: NodeJS.Timeout | undefined;
+  const flush = () => {
+    pending = undefined;
+    try {
+      destination.flush();
+    } catch {
+      // Destroyed at exit, after pino wrote what was left: nothing is waiting any more.
+    }
+  };
+  return pino({ ...options, hooks: { streamWrite: (line) => ((pending ??= setTimeout(flush, LOG_FLUSH_MS).unref()), line) } }, destination);
 }
 
 type LogArgs = Parameters<FastifyBaseLogger['info']>;
