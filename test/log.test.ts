@@ -1,65 +1,62 @@
-import { spawnSync } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { Writable } from 'node:stream';
+import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ROOT } from './helpers/spawn-hub.js';
+import { buildApp } from '../src/app.js';
+import { testConfig } from './helpers/config.js';
+import { createDeps } from '../src/deps-factory.js';
+import { REDACT_PATHS } from '../src/log.js';
+import { AUTH } from './helpers/app.js';
 
 /**
- * The hub's logger (src/log.ts) in a process of its own, stdout a file: the built module, as `npm start` runs it. The
- * child counts the writes its logger makes (fs.write is what sonic-boom writes with; each call still writes) while
- * idle, after one line, and idle again, and reads how much of the file holds, without exiting (exit flushes anyway).
+ * request.log is made on a request's first line (src/log.ts, requestLogger): what it writes must be what Fastify's
+ * per-request pino child wrote — the request id, the parent's redaction, its own children's bindings.
  */
-const CHILD = `
-import fs from 'node:fs';
-const { createLogger } = await import(process.env.LOG_MODULE);
-const { loadConfig } = await import(process.env.CONFIG_MODULE);
-const write = fs.write;
-let writes = 0;
-fs.write = function (...args) { writes += 1; return write.apply(this, args); };
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const log = createLogger(loadConfig({ LOG_LEVEL: 'info' }));
-await sleep(300);
-const idle = writes;
-log.info({ type: 'probe' }, 'one line');
-await sleep(200);
-const afterLine = writes;
-const bytes = fs.statSync(process.env.OUT).size;
-await sleep(300);
-process.stderr.write(JSON.stringify({ idle, afterLine, idleAgain: writes - afterLine, bytes }));
-process.exit(0);
-`;
-
-describe('the log destination', () => {
-  const dirs: string[] = [];
-  afterEach(() => {
-    for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+describe('the per-request logger', () => {
+  const cleanup: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    for (const c of cleanup.splice(0)) await c();
   });
 
-  it('writes nothing while idle and a line within its flush delay, without a timer left running', () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'omni-log-'));
-    dirs.push(dir);
-    const out = path.join(dir, 'stdout.log');
-    const fd = openSync(out, 'w');
-    const child = spawnSync(process.execPath, ['--input-type=module', '-e', CHILD], {
-      env: {
-        PATH: process.env.PATH ?? '',
-        OUT: out,
-        LOG_MODULE: pathToFileURL(path.join(ROOT, 'dist/log.js')).href,
-        CONFIG_MODULE: pathToFileURL(path.join(ROOT, 'dist/config.js')).href,
+  it('writes lines with the request id, redacted like every other line, and makes children with both bindings', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        for (const l of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(l) as Record<string, unknown>);
+        done();
       },
-      stdio: ['ignore', fd, 'pipe'],
-      encoding: 'utf8',
-      timeout: 20_000,
     });
-    closeSync(fd);
-    expect(child.status, child.stderr).toBe(0);
-    const seen = JSON.parse(child.stderr) as { idle: number; afterLine: number; idleAgain: number; bytes: number };
-    // sonic-boom's periodicFlush wrote an empty string every 50 ms, line or no line.
-    expect(seen.idle).toBe(0);
-    expect(seen.afterLine).toBe(1);
-    expect(seen.bytes).toBeGreaterThan(0);
-    expect(seen.idleAgain).toBe(0);
+    const logger = pino({ level: 'info', messageKey: 'message', redact: { paths: REDACT_PATHS, censor: '[REDACTED]' } }, sink);
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'omni-hub-reqlog-'));
+    const config = testConfig({ DATA_DIR: dataDir });
+    const deps = await createDeps(config, pino({ level: 'silent' }));
+    const app = await buildApp(config, deps, { logger });
+    cleanup.push(async () => {
+      await app.close();
+      await deps.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    });
+    app.get('/v1/log-probe', { config: { access: 'key' } }, async (request) => {
+      request.log.warn({ headers: { authorization: 'Bearer secret-value' } }, 'probe line');
+      request.log.child({ part: 'inner' }).info('child line');
+      return { id: request.id, level: request.log.level };
+    });
+    app.get('/v1/quiet-probe', { config: { access: 'key' } }, async () => ({ ok: true }));
+    await app.ready();
+
+    const quiet = await app.inject({ method: 'GET', url: '/v1/quiet-probe', headers: AUTH });
+    expect(quiet.statusCode).toBe(200);
+    expect(lines).toEqual([]);
+
+    const res = await app.inject({ method: 'GET', url: '/v1/log-probe', headers: AUTH });
+    expect(res.statusCode).toBe(200);
+    const { id, level } = res.json<{ id: string; level: string }>();
+    expect(level).toBe('info');
+    const probe = lines.find((l) => l.message === 'probe line');
+    expect(probe).toMatchObject({ reqId: id, headers: { authorization: '[REDACTED]' } });
+    expect(JSON.stringify(lines)).not.toContain('secret-value');
+    expect(lines.find((l) => l.message === 'child line')).toMatchObject({ reqId: id, part: 'inner' });
   });
 });

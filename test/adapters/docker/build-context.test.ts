@@ -169,8 +169,10 @@ describe('changes between the check and the upload (item 9)', () => {
     const swapper = spawn(
       'sh',
       ['-c', `cd "${dir}" && i=0; while [ $i -lt 20000 ]; do mv sub sub.real; ln -s "${path.join(tmp, 'outside')}" sub; rm sub; mv sub.real sub; i=$((i+1)); done`],
-      { stdio: 'ignore' },
+      // Its own process group, so the test stops the loop and the mv/ln it is running at that moment alike.
+      { stdio: 'ignore', detached: true },
     );
+    const exited = new Promise((resolve) => swapper.once('exit', resolve));
     const outcomes: string[] = [];
     try {
       for (let i = 0; i < 30; i++) {
@@ -187,7 +189,9 @@ describe('changes between the check and the upload (item 9)', () => {
         }
       }
     } finally {
-      swapper.kill();
+      // Waited for: a rename still running when the test's cleanup removes the directory fails that cleanup.
+      process.kill(-swapper.pid!, 'SIGKILL');
+      await exited;
     }
     expect(outcomes.every((o) => o === 'built' || o === 'invalid_arguments'), outcomes.join(',')).toBe(true);
   }, 60_000);

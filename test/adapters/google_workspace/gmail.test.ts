@@ -87,7 +87,7 @@ describe('google_gmail_send', () => {
     expect(sent.rfc822).not.toMatch(/[^\r]\n/);
   });
 
-  it('dry_run previews the message (the pipeline answers dry runs with it; see test/core/dry-run.test.ts)', async () => {
+  it('dry_run previews the message (the pipeline answers dry runs with it; see test/tools/dry-run.test.ts)', async () => {
     const ctx = ctxFor(fake.url);
     const out = gmailSend.preview!(gmailSend.input.parse({ to: ['a@example.com'], subject: 'Test', html: '<b>x</b>', dry_run: true }), ctx.config);
     expect(out.status).toBe('dry_run');

@@ -2,8 +2,8 @@ import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { MCP_HEADERS, TEST_KEY } from '../helpers/app.js';
-import { MAIN, startHubProcess } from '../helpers/spawn-hub.js';
+import { MCP_HEADERS, TEST_KEY } from './helpers/app.js';
+import { MAIN, startHubProcess } from './helpers/spawn-hub.js';
 
 const run = promisify(execFile);
 const built = existsSync(MAIN);

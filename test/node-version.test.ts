@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MIN_NODE_MAJOR, unsupportedNodeMessage } from '../../src/node-version.js';
+import { MIN_NODE_MAJOR, unsupportedNodeMessage } from '../src/node-version.js';
 
 describe('the Node.js version the hub requires', () => {
   it('accepts Node 24 and newer, including the Node running this test', () => {

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { testConfig } from '../helpers/config.js';
-import { formatConnectionTable, runConnectionChecks, summarize, type ConnectionRow } from '../../src/connections.js';
-import type { HubDeps } from '../../src/deps.js';
-import type { ConnectionStatus, SystemDefinition, SystemId } from '../../src/tools/types.js';
-import { sendJson, startFakeServer } from '../helpers/fake-server.js';
+import { testConfig } from './helpers/config.js';
+import { formatConnectionTable, runConnectionChecks, summarize, type ConnectionRow } from '../src/connections.js';
+import type { HubDeps } from '../src/deps.js';
+import type { ConnectionStatus, SystemDefinition, SystemId } from '../src/tools/types.js';
+import { sendJson, startFakeServer } from './helpers/fake-server.js';
 
 // runConnectionChecks only hands deps to check(); these systems do not use them.
 const deps = {} as HubDeps;
