@@ -37,6 +37,8 @@ function loggerOptions(config: Config): pino.LoggerOptions {
  * libuv's thread pool (a hand-off to another thread and back) per tool call. The flush timer runs only while a line
  * waits: sonic-boom's own `periodicFlush` fires every interval, and with nothing queued still writes an empty string
  * through the thread pool, so an idle hub woke twenty times a second and took CPU from whatever shared its core.
+ * Lines are queued as buffers: in its string mode sonic-boom appends each line to the pending string and measures that
+ * string's UTF-8 length again, work that grows with the buffer on every line.
  * On exit (process.exit, an uncaught exception) pino writes what is left synchronously, so nothing queued is lost
  * unless the process is killed outright (SIGKILL, out of memory), where a write in flight would be lost as well.
  */
@@ -44,14 +46,17 @@ function loggerOptions(config: Config): pino.LoggerOptions {
 const LOG_BUFFER_BYTES = 12 * 1024;
 const LOG_FLUSH_MS = 50;
 
-/**
- * The hub's one logger (Fastify's and the stores'). JSON goes to stdout through an asynchronous, buffered
- * destination (see LOG_FLUSH_MS). Call `flush()` before exiting.
- */
-export function createLogger(config: Config): Logger {
-  const options = loggerOptions(config);
-  if (config.logFormat === 'pretty') return pino(options);
-  const destination = pino.destination({ dest: 1, sync: false, minLength: LOG_BUFFER_BYTES });
+/** What pino writes to: its lines (strings) and its `flush()`. */
+interface LogDestination {
+  write(line: string): void;
+  flush(cb?: (err?: Error) => unknown): void;
+}
+
+/** Standard output, asynchronous and buffered (see LOG_FLUSH_MS). */
+function bufferedStdout(): LogDestination {
+  const destination = pino.destination({ dest: 1, sync: false, minLength: LOG_BUFFER_BYTES, contentMode: 'buffer' });
+  // In buffer mode sonic-boom's write takes a Buffer; its type declares only the string form.
+  const writeBuffer = destination.write.bind(destination) as unknown as (data: Buffer) => boolean;
   let pending: NodeJS.Timeout | undefined;
   const flush = () => {
     pending = undefined;
@@ -61,7 +66,23 @@ export function createLogger(config: Config): Logger {
       // Destroyed at exit, after pino wrote what was left: nothing is waiting any more.
     }
   };
-  return pino({ ...options, hooks: { streamWrite: (line) => ((pending ??= setTimeout(flush, LOG_FLUSH_MS).unref()), line) } }, destination);
+  return {
+    write(line) {
+      writeBuffer(Buffer.from(line));
+      pending ??= setTimeout(flush, LOG_FLUSH_MS).unref();
+    },
+    flush: (cb) => destination.flush(cb),
+  };
+}
+
+/**
+ * The hub's one logger (Fastify's and the stores'). JSON goes to stdout through an asynchronous, buffered
+ * destination (see LOG_FLUSH_MS). Call `flush()` before exiting.
+ */
+export function createLogger(config: Config): Logger {
+  const options = loggerOptions(config);
+  if (config.logFormat === 'pretty') return pino(options);
+  return pino(options, bufferedStdout());
 }
 
 type LogArgs = Parameters<FastifyBaseLogger['info']>;

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -28,6 +28,7 @@ const afterLine = writes;
 const bytes = fs.statSync(process.env.OUT).size;
 await sleep(300);
 process.stderr.write(JSON.stringify({ idle, afterLine, idleAgain: writes - afterLine, bytes }));
+log.info({ type: 'probe' }, 'naïve ✓ last line before exit');
 process.exit(0);
 `;
 
@@ -37,7 +38,7 @@ describe('the log destination', () => {
     for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
   });
 
-  it('writes nothing while idle and a line within its flush delay, without a timer left running', () => {
+  it('writes nothing while idle, a line within its flush delay, and what is queued at exit', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'omni-log-'));
     dirs.push(dir);
     const out = path.join(dir, 'stdout.log');
@@ -61,5 +62,8 @@ describe('the log destination', () => {
     expect(seen.afterLine).toBe(1);
     expect(seen.bytes).toBeGreaterThan(0);
     expect(seen.idleAgain).toBe(0);
+    // The line logged just before process.exit is written on the way out, UTF-8 intact.
+    const lines = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { message: string });
+    expect(lines.map((l) => l.message)).toEqual(['one line', 'naïve ✓ last line before exit']);
   });
 });
