@@ -3,7 +3,7 @@ import { TEST_KEY } from '../helpers/app.js';
 import { startHubProcess, type HubProcess } from '../helpers/spawn-hub.js';
 
 /**
- * The JSON log is buffered (src/log.ts): lines wait for a full buffer or the periodic flush. These run the built
+ * The JSON log is buffered (src/log.ts): lines wait for a full buffer or the flush timer a waiting line arms. These run the built
  * server and read its real stdout, so a line that only a full buffer or the exit would write shows up as missing.
  */
 describe('log delivery from the buffered destination', () => {
