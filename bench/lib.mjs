@@ -201,9 +201,22 @@ export async function startInstances({ script, env, session = false, modern = fa
   return instances;
 }
 
-/** The same unrecorded gateway load on every instance first, so no measured round meets a JIT compiler at work. */
-export async function warmUp(instances, seconds) {
-  for (const { server, headers, body } of instances) await loadUnique({ url: `${server.url}/mcp`, headers, body, connections: 16, duration: seconds });
+/**
+ * The same unrecorded gateway load on every instance first, so no measured round meets a JIT compiler at work: slices of
+ * `seconds` until the instance has answered at least `minCalls` calls (at most 12 slices). A time alone warms a slow
+ * server less than a fast one: after 5 s, the SDK server (under 1,000 req/s then) was still getting cheaper per call round
+ * after round through a whole run, while the hub and the bare route had settled. Alone, it settles after about 40,000
+ * calls (docs/benchmarks.md, "Warm-up").
+ */
+export async function warmUp(instances, seconds, minCalls = 40_000) {
+  for (const { server, headers, body } of instances) {
+    let answered = 0;
+    for (let slice = 0; slice < 12 && (slice === 0 || answered < minCalls); slice++) {
+      // Ids of their own (the measured rounds start at 10M): a session's request ids stay unique.
+      const r = await loadUnique({ url: `${server.url}/mcp`, headers, body, connections: 16, duration: seconds, firstId: 1 + slice * 1_000_000 });
+      answered += r.total;
+    }
+  }
 }
 
 /** initialize + notifications/initialized; returns the headers a client sends on later requests of the session. */

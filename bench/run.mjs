@@ -53,6 +53,8 @@ const GATEWAY_NODE = process.env.BENCH_GATEWAY_NODE || process.execPath;
 const SEARCH_DURATION = Number(process.env.BENCH_SEARCH_S ?? 10);
 // Unrecorded load on every gateway server before the rounds (s).
 const GATEWAY_WARMUP = Number(process.env.BENCH_GATEWAY_WARMUP_S ?? 5);
+// ...repeated until each process has answered at least this many calls (see warmUp).
+const GATEWAY_WARMUP_CALLS = Number(process.env.BENCH_GATEWAY_WARMUP_CALLS ?? 40_000);
 const SEARCH_ROUNDS = Number(process.env.BENCH_SEARCH_ROUNDS ?? 2);
 const SHORT = Math.max(2, Math.round(DURATION * 0.6));
 const ONLY = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(',')) : null;
@@ -187,8 +189,8 @@ async function gatewayComparison() {
       for (const { server, headers, body } of t.run.instances) await verify(`${server.url}/mcp`, headers, body(1_000_000_000), 'Amphitheatre');
     }
     for (const t of targets) {
-      log(`gateway warm-up: ${t.label}, ${GATEWAY_PROCESSES} process(es), 16 connections, ${GATEWAY_WARMUP} s each`);
-      await warmUp(t.run.instances, GATEWAY_WARMUP);
+      log(`gateway warm-up: ${t.label}, ${GATEWAY_PROCESSES} process(es), 16 connections, ${GATEWAY_WARMUP} s slices until ${GATEWAY_WARMUP_CALLS} calls each`);
+      await warmUp(t.run.instances, GATEWAY_WARMUP, GATEWAY_WARMUP_CALLS);
     }
     for (let round = 1; round <= GATEWAY_ROUNDS; round++) {
       for (const t of targets) {
@@ -206,7 +208,7 @@ async function gatewayComparison() {
     await standin.stop();
     if (pin) for (const pid of [process.pid, ...(redis?.pid ? [redis.pid] : [])]) pinProcess(pid, pin.all);
   }
-  results.gateway = { tool: 'google_maps_geocode', node: nodeVersion(GATEWAY_NODE), duration_s: GATEWAY_DURATION, rounds: GATEWAY_ROUNDS, processes: GATEWAY_PROCESSES, warmup_s: GATEWAY_WARMUP, pinned: pin, rows };
+  results.gateway = { tool: 'google_maps_geocode', node: nodeVersion(GATEWAY_NODE), duration_s: GATEWAY_DURATION, rounds: GATEWAY_ROUNDS, processes: GATEWAY_PROCESSES, warmup_s: GATEWAY_WARMUP, warmup_calls: GATEWAY_WARMUP_CALLS, pinned: pin, rows };
 }
 
 /** The version a Node binary reports (`v24.1.0`). */
