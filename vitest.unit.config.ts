@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { defineConfig, mergeConfig } from 'vitest/config';
-import base from './vitest.config.js';
+import { configDefaults, defineConfig } from 'vitest/config';
+import { shared } from './vitest.config.js';
 
 /**
  * `npm run test:unit`: the tests that start no process (no hub, no stdio upstream, no redis-server, no browser, no
@@ -23,12 +23,11 @@ function testFiles(dir: string): string[] {
 
 const processTests = testFiles('test').filter((file) => STARTS_A_PROCESS.test(readFileSync(file, 'utf8')));
 
-export default mergeConfig(
-  base,
-  defineConfig({
-    test: {
-      exclude: ['**/node_modules/**', ...processTests],
-      env: { REDIS_URL: '', DATABASE_URL: '' },
-    },
-  }),
-);
+export default defineConfig({
+  test: {
+    ...shared,
+    include: ['test/**/*.test.ts'],
+    exclude: [...configDefaults.exclude, ...processTests],
+    env: { REDIS_URL: '', DATABASE_URL: '' },
+  },
+});
