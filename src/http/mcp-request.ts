@@ -1,4 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { isObject, MODERN_ENVELOPE_KEYS, MODERN_VERSION, onlyKeys, REQUEST_KEYS } from '../mcp/plain-request.js';
 import { loadSdk, sdkIfLoaded, type SdkRuntime } from '../mcp/sdk.js';
 
 /**
@@ -58,19 +59,6 @@ export function sdkRoute(sdk: SdkRuntime, input: McpPostInput): McpRoute {
   return modernRoute(input, outcome.message, outcome.messageKind === 'request' ? outcome.message.id : undefined);
 }
 
-type Json = Record<string, unknown>;
-const isObject = (v: unknown): v is Json => v !== null && typeof v === 'object' && !Array.isArray(v);
-const onlyKeys = (o: Json, allowed: Readonly<Record<string, true>>): boolean => {
-  for (const k in o) if (!Object.hasOwn(allowed, k)) return false;
-  return true;
-};
-const REQUEST_KEYS = { jsonrpc: true, id: true, method: true, params: true } as const;
-const ENVELOPE_KEYS = {
-  'io.modelcontextprotocol/protocolVersion': true,
-  'io.modelcontextprotocol/clientCapabilities': true,
-  'io.modelcontextprotocol/clientInfo': true,
-} as const;
-const MODERN_VERSION = '2026-07-28';
 /** A 2025-era version as a header carries it: the SDK compares versions as strings, anything else is its to judge. */
 const LEGACY_VERSION = /^\d{4}-\d{2}-\d{2}$/;
 
@@ -105,7 +93,7 @@ export function classifyMcpPost(sdk: SdkRuntime, input: McpPostInput): McpRoute 
   }
   if (
     !isObject(meta) ||
-    !onlyKeys(meta, ENVELOPE_KEYS) ||
+    !onlyKeys(meta, MODERN_ENVELOPE_KEYS) ||
     meta['io.modelcontextprotocol/protocolVersion'] !== MODERN_VERSION ||
     (pv !== undefined && pv !== MODERN_VERSION) ||
     (input.mcpMethodHeader !== undefined && input.mcpMethodHeader !== body.method)

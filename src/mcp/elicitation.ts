@@ -3,7 +3,7 @@ import type { InputRequiredResult, RequestStateCodec, ServerContext } from '@mod
 import { canonicalArgsHash, type ApprovalBinding, type ApprovalStore } from '../governance/approvals.js';
 import { approvalMark, pendingApproval, type ApprovalAnswer, type ApprovalRequest, type PersonAsker } from '../tools/approval.js';
 import { HubError } from '../tools/errors.js';
-import type { SdkRuntime } from './sdk.js';
+import { isModernRequest, requestEnvelope, type SdkRuntime } from './sdk.js';
 
 /**
  * Approval by a person through MCP elicitation, for clients that declare it. A gated call first creates a pending
@@ -55,9 +55,8 @@ export function approvalStateCodec(sdk: SdkRuntime['server'], apiKeys: readonly 
 
 /** Whether the client of this request can answer a form elicitation (its 2026-07-28 envelope, or its 2025 session's capabilities). */
 export function clientElicits(sdk: SdkRuntime['server'], ctx: ServerContext, legacyCapabilities: () => { elicitation?: unknown } | undefined): boolean {
-  const envelope = ctx.mcpReq.envelope as Record<string, unknown> | undefined;
-  const modern = envelope?.[sdk.CLIENT_CAPABILITIES_META_KEY] as { elicitation?: unknown } | undefined;
-  if (envelope?.[sdk.PROTOCOL_VERSION_META_KEY] !== undefined) return elicitsForm(modern?.elicitation);
+  const modern = requestEnvelope(ctx)?.[sdk.CLIENT_CAPABILITIES_META_KEY] as { elicitation?: unknown } | undefined;
+  if (isModernRequest(sdk, ctx)) return elicitsForm(modern?.elicitation);
   return elicitsForm(legacyCapabilities()?.elicitation);
 }
 

@@ -1,6 +1,6 @@
 import type { StandardSchemaV1Sync } from '@modelcontextprotocol/server';
 import { traceContextOf, type TraceContextMeta } from '../telemetry/tracing.js';
-import { boundedUnknownKeys } from '../tools/limits.js';
+import { isObject, MODERN_ENVELOPE_KEYS, MODERN_VERSION, onlyKeys, REQUEST_KEYS, type Json } from './plain-request.js';
 import { loadSdk, sdkIfLoaded } from './sdk.js';
 import { callToolAnswer, modernResultMeta, toCallToolResult, toModernResult, type ModernResultMeta } from './results.js';
 import { SERVER_INFO, type McpSurface } from './server.js';
@@ -31,13 +31,6 @@ export interface FastPathRequest {
   upstream?: { calls: InFlightCalls; session: string } | 'untracked';
 }
 
-type Json = Record<string, unknown>;
-
-const isObject = (v: unknown): v is Json => v !== null && typeof v === 'object' && !Array.isArray(v);
-
-/** Every own key of `o` is declared in `shape`. */
-const onlyKeys = (o: Json, shape: Record<string, true>): boolean => boundedUnknownKeys(shape, o, 1).length === 0;
-
 /**
  * The common request shape, checked without zod: `{jsonrpc: "2.0", id, method, params: {name, arguments?}}` with an
  * integer or string id and plain-object arguments (tools/list: no params, or empty ones). Whatever passes is accepted
@@ -45,7 +38,7 @@ const onlyKeys = (o: Json, shape: Record<string, true>): boolean => boundedUnkno
  * skipped; anything else (a `_meta`, a cursor, odd ids) is left to the schemas themselves.
  */
 function isSimpleRequest(body: Json, method: string): boolean {
-  if (body.jsonrpc !== '2.0' || !onlyKeys(body, ENVELOPE_KEYS)) return false;
+  if (body.jsonrpc !== '2.0' || !onlyKeys(body, REQUEST_KEYS)) return false;
   const id = body.id;
   if (typeof id !== 'string' && !Number.isSafeInteger(id)) return false;
   const params = body.params;
@@ -53,7 +46,6 @@ function isSimpleRequest(body: Json, method: string): boolean {
   if (!isObject(params) || typeof params.name !== 'string' || !onlyKeys(params, CALL_PARAM_KEYS)) return false;
   return params.arguments === undefined || (isObject(params.arguments) && !Object.hasOwn(params.arguments, '__proto__'));
 }
-const ENVELOPE_KEYS = { jsonrpc: true, id: true, method: true, params: true } as const;
 const CALL_PARAM_KEYS = { name: true, arguments: true } as const;
 
 /** The value when the SDK's own schema accepts it (the spec schemas validate synchronously), else null. */
@@ -126,14 +118,8 @@ export async function tryFastPath(surface: McpSurface, req: FastPathRequest): Pr
   }
 }
 
-/** The envelope keys a plain 2026-07-28 call carries; any other `_meta` entry (progress, log level...) takes the SDK path. */
-const MODERN_META_KEYS = {
-  'io.modelcontextprotocol/protocolVersion': true,
-  'io.modelcontextprotocol/clientCapabilities': true,
-  'io.modelcontextprotocol/clientInfo': true,
-} as const;
+/** The params of a plain 2026-07-28 tools/call. */
 const MODERN_CALL_KEYS = { name: true, arguments: true, _meta: true } as const;
-const MODERN_VERSION = '2026-07-28';
 
 /** The server's identity as 2026-07-28 results carry it: the same for every answer of the process. */
 let modernMeta: ModernResultMeta | undefined;
@@ -153,14 +139,14 @@ export interface ModernFastPathRequest {
  */
 export async function tryModernFastPath(surface: McpSurface, req: ModernFastPathRequest): Promise<string | null> {
   const { body } = req;
-  if (!isObject(body) || body.method !== 'tools/call' || body.jsonrpc !== '2.0' || !onlyKeys(body, ENVELOPE_KEYS)) return null;
+  if (!isObject(body) || body.method !== 'tools/call' || body.jsonrpc !== '2.0' || !onlyKeys(body, REQUEST_KEYS)) return null;
   if (!req.accept?.includes('application/json') || !req.accept.includes('text/event-stream')) return null;
   const id = body.id;
   if (typeof id !== 'string' && !Number.isSafeInteger(id)) return null;
   const params = body.params;
   if (!isObject(params) || typeof params.name !== 'string' || !onlyKeys(params, MODERN_CALL_KEYS)) return null;
   const meta = params._meta;
-  if (!isObject(meta) || !onlyKeys(meta, MODERN_META_KEYS) || meta['io.modelcontextprotocol/protocolVersion'] !== MODERN_VERSION) return null;
+  if (!isObject(meta) || !onlyKeys(meta, MODERN_ENVELOPE_KEYS) || meta['io.modelcontextprotocol/protocolVersion'] !== MODERN_VERSION) return null;
   const args = params.arguments ?? {};
   if (!isObject(args) || Object.hasOwn(args, '__proto__')) return null;
   if (surface.registry.get(params.name)?.def.passthrough) return null;

@@ -1,3 +1,4 @@
+import type { ServerContext } from '@modelcontextprotocol/server';
 import type { SSEServerTransport } from '@modelcontextprotocol/server-legacy/sse';
 
 export interface SdkRuntime {
@@ -27,4 +28,12 @@ export function loadSdk(): Promise<SdkRuntime> {
     ([server, node, sse]) => (loaded = { server, node, SSEServerTransport: sse.SSEServerTransport }),
   );
   return loading;
+}
+
+/** A request's 2026-07-28 envelope (the `_meta` entries the SDK lifted from it), if it has one. */
+export const requestEnvelope = (ctx: ServerContext): Record<string, unknown> | undefined => ctx.mcpReq.envelope as Record<string, unknown> | undefined;
+
+/** Whether a request is a 2026-07-28 one (its envelope names a protocol version) rather than a 2025 session's. */
+export function isModernRequest(sdk: SdkRuntime['server'], ctx: ServerContext): boolean {
+  return requestEnvelope(ctx)?.[sdk.PROTOCOL_VERSION_META_KEY] !== undefined;
 }

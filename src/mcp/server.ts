@@ -11,7 +11,7 @@ import { getPrompt, PROMPTS } from './prompts.js';
 import { profileOf } from './route-profile.js';
 import { toCallToolResult, toMcpTool } from './results.js';
 import { asksForInput, callerRound, relayedInputRequired, relayedProtocolError } from './upstream-rounds.js';
-import { loadSdk } from './sdk.js';
+import { isModernRequest, loadSdk } from './sdk.js';
 import { clientSupportsTasks, runsAsTask, statusNotification, TaskRunner, TASKS_EXTENSION } from './tasks.js';
 import type { OperationStore } from '../tools/operations.js';
 import type { FastifyBaseLogger } from 'fastify';
@@ -168,7 +168,7 @@ export class McpSurface {
               response: ctx.mcpReq.inputResponses?.[APPROVAL_INPUT],
             })
           : undefined;
-      const modern = (ctx.mcpReq.envelope as Record<string, unknown> | undefined)?.[sdk.PROTOCOL_VERSION_META_KEY] !== undefined;
+      const modern = isModernRequest(sdk, ctx);
       // A 2025 upstream's elicitation or sampling request during the call goes to this client through the session (2025);
       // a 2026-07-28 client has no server-to-client requests, so the upstream is told why it cannot have an answer.
       const askClient: CallOrigin['askClient'] = modern

@@ -5,7 +5,7 @@ import { HubError } from '../tools/errors.js';
 import { OPERATION_KEEP_MS, OPERATION_MAX_MS, ProgressWriter, type OperationRecord, type OperationStore } from '../tools/operations.js';
 import type { CallOrigin, InvokeResult } from '../tools/pipeline.js';
 import type { ToolRegistry } from '../tools/registry.js';
-import type { SdkRuntime } from './sdk.js';
+import { isModernRequest, requestEnvelope, type SdkRuntime } from './sdk.js';
 
 /**
  * MCP Tasks (the `io.modelcontextprotocol/tasks` extension) for the hub's long tools. A client that declares the
@@ -54,10 +54,9 @@ interface TaskRecord extends OperationRecord {
 
 /** Whether this request's client declared the Tasks extension (2026-07-28 envelope, else its 2025 session). */
 export function clientSupportsTasks(sdk: SdkRuntime['server'], ctx: ServerContext, legacyCapabilities: () => { extensions?: Record<string, unknown> } | undefined): boolean {
-  const envelope = ctx.mcpReq.envelope as Record<string, unknown> | undefined;
-  const modern = envelope?.[sdk.CLIENT_CAPABILITIES_META_KEY] as { extensions?: Record<string, unknown> } | undefined;
+  const modern = requestEnvelope(ctx)?.[sdk.CLIENT_CAPABILITIES_META_KEY] as { extensions?: Record<string, unknown> } | undefined;
   if (modern?.extensions?.[TASKS_EXTENSION] !== undefined) return true;
-  if (envelope?.[sdk.PROTOCOL_VERSION_META_KEY] !== undefined) return false;
+  if (isModernRequest(sdk, ctx)) return false;
   return legacyCapabilities()?.extensions?.[TASKS_EXTENSION] !== undefined;
 }
 

@@ -2,7 +2,7 @@ import type { ClientCapabilities, InputRequiredResult, RequestStateCodec, Server
 import type { HubError } from '../tools/errors.js';
 import type { McpRound } from '../tools/types.js';
 import type { HubRequestState } from './elicitation.js';
-import type { SdkRuntime } from './sdk.js';
+import { isModernRequest, requestEnvelope, type SdkRuntime } from './sdk.js';
 
 /**
  * The relay of a 2026-07-28 upstream's multi-round-trip calls through the hub's tools/call. The upstream is told the
@@ -20,8 +20,8 @@ export function callerRound(
   tool: string,
   legacyCapabilities: () => ClientCapabilities | undefined,
 ): McpRound {
-  const envelope = ctx.mcpReq.envelope as Record<string, unknown> | undefined;
-  const modern = envelope?.[sdk.PROTOCOL_VERSION_META_KEY] !== undefined;
+  const envelope = requestEnvelope(ctx);
+  const modern = isModernRequest(sdk, ctx);
   const meta: Record<string, unknown> = {
     [sdk.CLIENT_CAPABILITIES_META_KEY]: (modern ? envelope?.[sdk.CLIENT_CAPABILITIES_META_KEY] : legacyCapabilities()) ?? {},
   };

@@ -112,14 +112,7 @@ export class UserSessions {
 
   async close(): Promise<void> {
     this.closed = true;
-    const all = [...this.sessions.values()];
-    this.sessions.clear();
-    await Promise.allSettled(
-      all.map(async (s) => {
-        clearTimeout(s.idleTimer);
-        await (await s.opened).close();
-      }),
-    );
+    await Promise.all([...this.sessions.values()].map((s) => this.drop(s)));
   }
 
   private makeRoom(): void {
